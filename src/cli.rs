@@ -1,0 +1,103 @@
+//! Command-line interface: subcommands and flags (clap derive).
+//!
+//! Only parsing lives here; [`crate::app`] carries the commands out.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::sequence::duration::parse_duration;
+
+/// Run YAML experiment sequences against lab instruments over a pool of TCP connections.
+#[derive(Debug, Parser)]
+#[command(name = "sequencer", version, about, long_about = None)]
+#[command(after_help = "Examples:\n  \
+    sequencer run sequences/sweep.yaml --sim\n  \
+    sequencer run sweep.yaml --address 127.0.0.1:5025 -o runs/today.jsonl\n  \
+    sequencer check sweep.yaml\n  \
+    sequencer sim --listen 127.0.0.1:5025 --latency 10ms --max-connections 4")]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// More log output on stderr (-v info, -vv debug); `RUST_LOG` overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a sequence and write its run log.
+    #[command(after_help = "Examples:\n  \
+        sequencer run sequences/sweep.yaml --sim\n  \
+        sequencer run sweep.yaml --address TCPIP::192.168.0.5::5025::SOCKET -o runs/today.jsonl\n\n\
+        Exit codes: 0 success, 1 run failed, 2 invalid input (nothing sent), 130 interrupted.")]
+    Run(RunArgs),
+    /// Validate a sequence and print its plan; sends nothing.
+    #[command(after_help = "Example:\n  sequencer check sequences/sweep.yaml")]
+    Check {
+        /// The sequence file.
+        sequence: PathBuf,
+    },
+    /// Serve the built-in simulated instrument over TCP.
+    #[command(after_help = "Example:\n  sequencer sim --listen 127.0.0.1:5025 --latency 10ms --max-connections 4\n\n\
+        Generic SCPI device: `HEADER VALUE` stores, `HEADER?` returns it (0 if never set),\n\
+        *IDN?, *OPC? (1), *RST, SIM:CONN? and SIM:CONN:PEAK? (open and peak connections).")]
+    Sim(SimArgs),
+}
+
+/// Flags of `sequencer run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The sequence file.
+    pub sequence: PathBuf,
+    /// Instrument address, overriding the file: `host:port` or `TCPIP::host::port::SOCKET`;
+    /// `NAME=ADDR` for one of several instruments (repeatable).
+    #[arg(short, long, value_name = "ADDR")]
+    pub address: Vec<String>,
+    /// Run against the built-in simulated instrument (one per instrument, on free ports).
+    #[arg(long, conflicts_with = "address")]
+    pub sim: bool,
+    /// With `--sim`: delay before every reply of the simulator.
+    #[arg(long, value_name = "DUR", value_parser = duration_arg, default_value = "0s", requires = "sim")]
+    pub sim_latency: Duration,
+    /// Run log path (default `runs/<name>-<YYYYmmdd-HHMMSS>.jsonl`).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Flags of `sequencer sim`.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:5025", value_name = "ADDR")]
+    pub listen: String,
+    /// Delay before every reply.
+    #[arg(long, value_name = "DUR", value_parser = duration_arg, default_value = "0s")]
+    pub latency: Duration,
+    /// Accept at most this many simultaneous connections; further ones are closed at once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: Option<u64>,
+}
+
+/// Parses a `--latency`-style duration.
+fn duration_arg(text: &str) -> Result<Duration, String> {
+    parse_duration(text).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// The clap definition is consistent (no conflicting names, valid defaults).
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

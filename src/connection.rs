@@ -1,0 +1,139 @@
+//! Connection actor: one TCP session to an instrument, running one point at a time.
+//!
+//! The [`Pool`](crate::pool::Pool) dials with [`open`] and starts a `Connection` around the
+//! framed stream. It handles [`RunPoint`] with an [`AtomicResponse`], so no second point can
+//! interleave its commands on the same socket. When a point leaves the connection broken
+//! (timeout, EOF, I/O error) the actor stops itself and the socket is closed: a late reply
+//! must never answer the next command.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use tokio::net::TcpStream;
+
+use crate::exec::{Outcome, run_commands};
+use crate::protocol::LineIo;
+use crate::sequence::{Address, Instrument, Step};
+
+/// How long a fresh connection is watched for an immediate close before it takes work.
+/// Instruments that allow fewer sessions than asked accept the TCP connection and close it
+/// at once; without this check a write-only point could "succeed" on a dead socket.
+pub const SETTLE: Duration = Duration::from_millis(50);
+
+/// Runs one point's commands; replies with what happened.
+#[derive(Message)]
+#[rtype(result = "Outcome")]
+pub struct RunPoint {
+    /// The step whose commands to run.
+    pub step: Arc<Step>,
+    /// The rendered text of each command.
+    pub texts: Vec<String>,
+}
+
+/// One live TCP session.
+pub struct Connection {
+    /// Id in the run log's `conn` field, unique over the run.
+    id: usize,
+    /// The framed socket; taken out while a point runs, `None` once broken.
+    io: Option<LineIo<TcpStream>>,
+    /// Per-command reply timeout.
+    timeout: Duration,
+}
+
+impl Connection {
+    /// Wraps an opened session.
+    pub fn new(id: usize, io: LineIo<TcpStream>, timeout: Duration) -> Self {
+        Connection {
+            id,
+            io: Some(io),
+            timeout,
+        }
+    }
+}
+
+impl Actor for Connection {
+    type Context = Context<Self>;
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        tracing::debug!(conn = self.id, "connection closed");
+    }
+}
+
+impl Handler<RunPoint> for Connection {
+    type Result = AtomicResponse<Self, Outcome>;
+
+    fn handle(&mut self, msg: RunPoint, _: &mut Self::Context) -> Self::Result {
+        let (id, timeout) = (self.id, self.timeout);
+        let io = self.io.take();
+        AtomicResponse::new(Box::pin(
+            async move {
+                let Some(mut io) = io else {
+                    return (None, Outcome::not_run(id, format!("connection {id} is closed")));
+                };
+                let out = run_commands(&mut io, &msg.step.commands, &msg.texts, timeout, id).await;
+                (Some(io), out)
+            }
+            .into_actor(self)
+            .map(|(io, out), act, ctx| {
+                if out.broken {
+                    tracing::info!(conn = act.id, reason = ?out.error, "closing broken connection");
+                    ctx.stop();
+                } else {
+                    act.io = io;
+                }
+                out
+            }),
+        ))
+    }
+}
+
+/// Dials `address`, checks the instrument did not close the session at once, drops any
+/// unsolicited greeting, and sends the instrument's `on_connect` commands.
+pub async fn open(
+    id: usize,
+    address: &Address,
+    instrument: &Instrument,
+) -> Result<LineIo<TcpStream>, String> {
+    let io_cfg = &instrument.io;
+    let target = address.to_host_port();
+    let stream = match tokio::time::timeout(io_cfg.connect_timeout, TcpStream::connect(&target)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Err(e.to_string()),
+        Err(_) => {
+            return Err(format!(
+                "no answer within {} (connect_timeout)",
+                crate::sequence::duration::format_duration(io_cfg.connect_timeout)
+            ));
+        }
+    };
+    // Commands are small and latency matters more than packet count.
+    let _ = stream.set_nodelay(true);
+    let mut io = LineIo::new(stream, &io_cfg.write_termination, &io_cfg.read_termination);
+    match tokio::time::timeout(SETTLE, io.fill()).await {
+        Err(_) => {}
+        Ok(Ok(0)) => {
+            return Err(
+                "the instrument closed the connection at once (it may allow fewer sessions)".into(),
+            );
+        }
+        Ok(Ok(n)) => {
+            tracing::warn!(conn = id, bytes = n, "discarding data the instrument sent before any command");
+            io.discard_pending();
+        }
+        Ok(Err(e)) => return Err(e.to_string()),
+    }
+    if !instrument.on_connect.is_empty() {
+        let texts: Vec<String> = instrument
+            .on_connect
+            .iter()
+            .map(|c| c.template().map(|t| t.render_to_string(&[])).unwrap_or_default())
+            .collect();
+        let out = run_commands(&mut io, &instrument.on_connect, &texts, io_cfg.timeout, id).await;
+        if let Some(err) = out.error {
+            return Err(format!("on_connect failed: {err}"));
+        }
+    }
+    tracing::debug!(conn = id, address = %address, "connection open");
+    Ok(io)
+}

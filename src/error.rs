@@ -1,0 +1,112 @@
+//! The crate's error type and its exit codes.
+//!
+//! Every failure that ends a command is one [`Error`] variant with the context a user needs
+//! (which file, which address, which connection) and the underlying cause as its `source`.
+//! `main` prints the whole chain once and exits with [`Error::exit_code`]. Failures of single
+//! points are not errors: they are recorded in the run log and decide the run's exit status.
+
+use std::path::PathBuf;
+
+use crate::sequence::SequenceError;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Exit code: the run succeeded.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: the run failed (a point failed, the instrument was unreachable).
+pub const EXIT_FAILED: i32 = 1;
+/// Exit code: invalid input; nothing was sent to any instrument.
+pub const EXIT_INVALID: i32 = 2;
+/// Exit code: interrupted by the operator.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Everything that can end a `sequencer` command early.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum Error {
+    /// The sequence file is not valid; the diagnostic points into the file.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Sequence(#[from] Box<SequenceError>),
+
+    /// The sequence file could not be read at all.
+    #[error("cannot read sequence file `{path}`")]
+    #[diagnostic(help(
+        "check the path; `sequencer check FILE` validates a sequence without running it"
+    ))]
+    ReadSequence {
+        /// The path given on the command line.
+        path: PathBuf,
+        /// Why reading failed.
+        source: std::io::Error,
+    },
+
+    /// A command-line value is invalid (bad `--address`, an instrument name that does not exist).
+    #[error("{message}")]
+    Usage {
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+
+    /// The run log could not be created or written.
+    #[error("cannot write run log `{path}`")]
+    RunLog {
+        /// The run log's path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
+    /// No connection at all could be opened to an instrument.
+    #[error("cannot connect to instrument `{instrument}` at `{address}`: {reason}")]
+    #[diagnostic(help(
+        "is the instrument on and listening on that port? `sequencer run --sim` runs against the built-in simulator"
+    ))]
+    Connect {
+        /// The instrument's name in the sequence.
+        instrument: String,
+        /// The address dialled.
+        address: String,
+        /// The cause, e.g. the OS error.
+        reason: String,
+    },
+
+    /// The simulated instrument could not be started or failed while serving.
+    #[error("simulated instrument failed on `{address}`")]
+    Sim {
+        /// The address it was meant to listen on.
+        address: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
+    /// The actor system stopped before the run finished (a bug, reported as such).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The process exit code this error maps to.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Sequence(_) | Error::ReadSequence { .. } | Error::Usage { .. } => EXIT_INVALID,
+            Error::RunLog { .. }
+            | Error::Connect { .. }
+            | Error::Sim { .. }
+            | Error::Internal(_) => EXIT_FAILED,
+        }
+    }
+
+    /// Shorthand for a [`Error::Usage`].
+    pub fn usage(message: impl Into<String>) -> Self {
+        Error::Usage {
+            message: message.into(),
+        }
+    }
+}
+
+impl From<SequenceError> for Error {
+    fn from(err: SequenceError) -> Self {
+        Error::Sequence(Box::new(err))
+    }
+}

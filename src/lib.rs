@@ -1,0 +1,39 @@
+//! `sequencer` runs YAML experiment sequences against lab instruments that speak SCPI-style
+//! text lines over TCP, through a bounded pool of connections, and records every command and
+//! reply in a JSON Lines run log. `sequencer sim` is a simulated instrument for tests and CI.
+//!
+//! # Layout
+//! - [`cli`]: clap subcommands and flags; [`app`]: carries them out.
+//! - [`sequence`]: the YAML model, validation with file:line:col errors, lazy sweeps,
+//!   placeholder templates (no I/O).
+//! - [`sequencer`]: the Sequencer actor: walks steps, bounds points in flight, writes the log.
+//! - [`pool`]: the Pool actor: owns Connection actors for one instrument, replaces broken ones.
+//! - [`connection`]: the Connection actor: one TCP session, one point at a time.
+//! - [`exec`]: runs one point's commands over a framed stream (writes, queries, waits, polls).
+//! - [`protocol`]: line framing with read/write terminations.
+//! - [`runlog`]: the JSON Lines run log writer.
+//! - [`sim`]: the simulated instrument, `sim::run(listener, shutdown)`.
+//! - [`error`]: the error enum and exit codes.
+//!
+//! # Actors
+//! ```text
+//!                    Execute(point)            RunPoint(commands)
+//!  Sequencer ───────────────────────▶ Pool ─────────────────────▶ Connection ── TCP ──▶ instrument
+//!  (steps, in-flight  ◀───────────────  (idle list, ◀─────────────  (one point at a
+//!   bound, run log)      Outcome        queue, redial)   Outcome      time, timeouts)
+//! ```
+//! One Pool per instrument, up to `max_connections` Connections per Pool.
+
+pub mod app;
+pub mod cli;
+pub mod connection;
+pub mod error;
+pub mod exec;
+pub mod pool;
+pub mod protocol;
+pub mod runlog;
+pub mod sequence;
+pub mod sequencer;
+pub mod sim;
+
+pub use error::{Error, Result};

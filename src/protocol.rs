@@ -1,0 +1,204 @@
+//! Line framing over one byte stream: commands out with the write termination, replies in up
+//! to the read termination.
+//!
+//! [`LineIo`] owns the stream and a receive buffer. Used by the connection actor (one per
+//! TCP session) and by tests over in-memory pipes. Timeouts are the caller's: a read that is
+//! cancelled keeps what already arrived in the buffer, and the caller then discards the
+//! whole connection, because a late reply would otherwise answer the next command.
+
+use std::io;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Longest reply line accepted; a longer one means a wrong read termination or a runaway
+/// instrument, and the connection is dropped rather than growing without bound.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// Why a reply line could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The instrument closed the connection.
+    #[error("connection closed by the instrument")]
+    Closed,
+    /// No terminator within [`MAX_LINE`] bytes.
+    #[error("reply longer than {MAX_LINE} bytes without the read termination")]
+    TooLong,
+    /// The socket failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// A byte stream framed into lines.
+#[derive(Debug)]
+pub struct LineIo<S> {
+    /// The transport.
+    stream: S,
+    /// Bytes received and not yet returned; `buf[start..]` is pending.
+    buf: Vec<u8>,
+    /// Start of the pending bytes in `buf`.
+    start: usize,
+    /// Scratch buffer for one outgoing command (text + termination), reused.
+    out: Vec<u8>,
+    /// Appended to every command.
+    write_term: Vec<u8>,
+    /// Ends every reply.
+    read_term: Vec<u8>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> LineIo<S> {
+    /// Frames `stream` with the given terminations; `read_term` must not be empty.
+    pub fn new(stream: S, write_term: &str, read_term: &str) -> Self {
+        debug_assert!(!read_term.is_empty());
+        LineIo {
+            stream,
+            buf: Vec::with_capacity(4096),
+            start: 0,
+            out: Vec::with_capacity(256),
+            write_term: write_term.as_bytes().to_vec(),
+            read_term: read_term.as_bytes().to_vec(),
+        }
+    }
+
+    /// Sends `text` and the write termination in one write.
+    pub async fn write_line(&mut self, text: &str) -> io::Result<()> {
+        self.out.clear();
+        self.out.extend_from_slice(text.as_bytes());
+        self.out.extend_from_slice(&self.write_term);
+        self.stream.write_all(&self.out).await?;
+        self.stream.flush().await
+    }
+
+    /// Reads one reply line, without its termination; invalid UTF-8 is replaced.
+    pub async fn read_line(&mut self) -> Result<String, ReadError> {
+        let mut searched = self.start;
+        loop {
+            let pending = &self.buf[searched..];
+            if let Some(pos) = find(pending, &self.read_term) {
+                let end = searched + pos;
+                let line = String::from_utf8_lossy(&self.buf[self.start..end]).into_owned();
+                self.start = end + self.read_term.len();
+                if self.start == self.buf.len() {
+                    self.buf.clear();
+                    self.start = 0;
+                }
+                return Ok(line);
+            }
+            if self.buf.len() - self.start > MAX_LINE {
+                return Err(ReadError::TooLong);
+            }
+            // The terminator may straddle the old end and the new bytes.
+            searched = self
+                .buf
+                .len()
+                .saturating_sub(self.read_term.len() - 1)
+                .max(self.start);
+            if self.start > 0 && self.start == self.buf.len() {
+                self.buf.clear();
+                self.start = 0;
+                searched = 0;
+            }
+            self.buf.reserve(4096);
+            if self.stream.read_buf(&mut self.buf).await? == 0 {
+                return Err(ReadError::Closed);
+            }
+        }
+    }
+
+    /// Bytes received but not yet returned as a reply (unsolicited data).
+    pub fn pending(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// Drops unsolicited received bytes, so they never answer a later command.
+    pub fn discard_pending(&mut self) {
+        self.buf.clear();
+        self.start = 0;
+    }
+
+    /// The underlying stream.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// The underlying stream, mutably (to read unsolicited bytes into the buffer).
+    pub async fn fill(&mut self) -> io::Result<usize> {
+        self.buf.reserve(4096);
+        self.stream.read_buf(&mut self.buf).await
+    }
+}
+
+/// Position of `needle` in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.len() == 1 {
+        return hay.iter().position(|&b| b == needle[0]);
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::duplex;
+
+    /// Replies are split at the read termination, whatever the chunking on the wire.
+    #[tokio::test]
+    async fn frames_replies_across_chunks() {
+        let cases: &[(&str, &[&[u8]], &[&str])] = &[
+            ("\n", &[b"a\nb\n"], &["a", "b"]),
+            ("\n", &[b"a", b"b\nc", b"\n"], &["ab", "c"]),
+            ("\r\n", &[b"x\r", b"\ny\r\n"], &["x", "y"]),
+            ("\r\n", &[b"1\n2\r\n"], &["1\n2"]),
+            ("\n", &[b"\n"], &[""]),
+        ];
+        for (term, chunks, want) in cases {
+            let (client, mut server) = duplex(64);
+            let mut io = LineIo::new(client, "\n", term);
+            for c in *chunks {
+                server.write_all(c).await.unwrap();
+            }
+            for w in *want {
+                assert_eq!(io.read_line().await.unwrap(), *w, "term {term:?}");
+            }
+            assert_eq!(io.pending(), 0);
+        }
+    }
+
+    /// A command goes out with the write termination appended.
+    #[tokio::test]
+    async fn writes_with_termination() {
+        let (client, mut server) = duplex(64);
+        let mut io = LineIo::new(client, "\r\n", "\n");
+        io.write_line("*IDN?").await.unwrap();
+        let mut got = [0u8; 7];
+        server.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"*IDN?\r\n");
+    }
+
+    /// EOF before a terminator is reported as closed, not as an empty reply.
+    #[tokio::test]
+    async fn eof_is_closed() {
+        let (client, mut server) = duplex(64);
+        let mut io = LineIo::new(client, "\n", "\n");
+        server.write_all(b"partial").await.unwrap();
+        drop(server);
+        assert!(matches!(io.read_line().await, Err(ReadError::Closed)));
+    }
+
+    /// A reply without terminator cannot grow the buffer past the limit.
+    #[tokio::test]
+    async fn overlong_line_is_an_error() {
+        let (client, mut server) = duplex(1 << 16);
+        let mut io = LineIo::new(client, "\n", "\n");
+        let writer = tokio::spawn(async move {
+            let chunk = vec![b'x'; 1 << 16];
+            for _ in 0..20 {
+                if server.write_all(&chunk).await.is_err() {
+                    break;
+                }
+            }
+        });
+        assert!(matches!(io.read_line().await, Err(ReadError::TooLong)));
+        drop(io);
+        writer.await.unwrap();
+    }
+}

@@ -1,0 +1,773 @@
+//! Validation: turns the [`raw`](super::raw) YAML tree into a runnable [`Sequence`].
+//!
+//! Every check that needs more than one node (duplicate step names, placeholders naming no
+//! variable, zip lengths, instrument names, which keys go together in a command) lives here.
+//! Checks do not stop at the first problem: all of them are collected, each with the span
+//! of the offending key or value, and reported together.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::address::Address;
+use super::diagnostic::{Problem, SequenceError, from_yaml_error};
+use super::raw::{
+    Num, OrderedMap, RawAxis, RawCommand, RawCommandMap, RawHook, RawInstrument, RawMode, RawRange,
+    RawSequence, RawStep, RawUntil, ReplyRule, Spanned,
+};
+use super::sweep::{Axis, Mode, Sweep};
+use super::template::Template;
+use super::value::Value;
+use super::{Command, Instrument, IoSettings, Sequence, Step, Until};
+
+/// Default pool size.
+const DEFAULT_MAX_CONNECTIONS: usize = 4;
+/// Default pause between poll queries.
+const DEFAULT_POLL_EVERY: Duration = Duration::from_millis(100);
+/// Default longest time a poll may take.
+const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Name of the instrument of the single-instrument form.
+pub const DEFAULT_INSTRUMENT: &str = "instrument";
+
+/// Parses and validates `text`, naming it `path` in errors.
+pub(super) fn compile(text: &str, path: &Path) -> Result<Sequence, SequenceError> {
+    let file = path.display().to_string();
+    let options = serde_saphyr::options! { with_snippet: false };
+    let raw: RawSequence = serde_saphyr::from_str_with_options(text, options)
+        .map_err(|e| SequenceError::new(&file, text, vec![from_yaml_error(&e, text)]))?;
+    let mut cx = Cx {
+        text,
+        problems: Vec::new(),
+    };
+    let seq = cx.sequence(raw, path);
+    if cx.problems.is_empty() {
+        Ok(seq)
+    } else {
+        Err(SequenceError::new(&file, text, cx.problems))
+    }
+}
+
+/// The validation pass: the file text (to turn locations into spans) and what went wrong.
+struct Cx<'t> {
+    text: &'t str,
+    problems: Vec<Problem>,
+}
+
+/// A step's sweep variables as templates see them.
+#[derive(Clone, Copy, Default)]
+struct Vars<'a> {
+    /// Names in slot order.
+    names: &'a [&'a str],
+    /// Per slot: true when the variable can take text values (no `{v:.N}` then).
+    text: &'a [bool],
+}
+
+/// The instruments seen so far, by name, with their reply rules.
+struct Instruments {
+    list: Vec<Instrument>,
+    rules: Vec<ReplyRule>,
+    /// True for the `instrument:` form (steps need not name it).
+    single: bool,
+}
+
+impl Instruments {
+    fn names(&self) -> String {
+        quoted_list(self.list.iter().map(|i| i.name.as_str()))
+    }
+}
+
+impl Cx<'_> {
+    fn span<T>(&self, s: &Spanned<T>) -> Range<usize> {
+        let loc = s.referenced;
+        let span = loc.span();
+        match span.byte_offset() {
+            Some(start) if loc.line() > 0 => {
+                let start = start as usize;
+                start..start + span.byte_len().unwrap_or(0) as usize
+            }
+            _ => 0..0,
+        }
+    }
+
+    fn problem(&mut self, span: Range<usize>, message: impl Into<String>, label: &str) {
+        self.problems.push(Problem::new(span, message, label));
+    }
+
+    fn sequence(&mut self, raw: RawSequence, path: &Path) -> Sequence {
+        let name = match raw.name {
+            Some(n) if n.value.trim().is_empty() => {
+                let span = self.span(&n);
+                self.problem(span, "`name` is empty", "give the run a name");
+                String::new()
+            }
+            Some(n) => n.value,
+            None => path
+                .file_stem()
+                .map_or_else(|| "sequence".into(), |s| s.to_string_lossy().into_owned()),
+        };
+        let instruments = self.instruments(raw.instrument, raw.instruments);
+        let setup = self.hook("setup", raw.setup, &instruments);
+        let steps = self.steps(raw.steps, &instruments);
+        let teardown = self.hook("teardown", raw.teardown, &instruments);
+        Sequence {
+            name,
+            path: path.to_owned(),
+            sha256: String::new(),
+            metadata: raw
+                .metadata
+                .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new())),
+            instruments: instruments.list,
+            setup,
+            steps,
+            teardown,
+            on_error: raw.on_error,
+        }
+    }
+
+    fn instruments(
+        &mut self,
+        single: Option<Spanned<RawInstrument>>,
+        many: Option<Spanned<OrderedMap<RawInstrument>>>,
+    ) -> Instruments {
+        let mut out = Instruments {
+            list: Vec::new(),
+            rules: Vec::new(),
+            single: true,
+        };
+        match (single, many) {
+            (Some(_), Some(many)) => {
+                let span = self.span(&many);
+                self.problem(
+                    span,
+                    "both `instrument` and `instruments` are given",
+                    "keep only one",
+                );
+            }
+            (Some(one), None) => self.instrument(DEFAULT_INSTRUMENT, one.value, &mut out),
+            (None, Some(many)) => {
+                out.single = false;
+                if many.value.0.is_empty() {
+                    let span = self.span(&many);
+                    self.problem(
+                        span,
+                        "`instruments` is empty",
+                        "name at least one instrument",
+                    );
+                }
+                for (key, raw) in many.value.0 {
+                    self.instrument(&key.value, raw, &mut out);
+                }
+            }
+            (None, None) => self.instrument(DEFAULT_INSTRUMENT, default_instrument(), &mut out),
+        }
+        out
+    }
+
+    fn instrument(&mut self, name: &str, raw: RawInstrument, out: &mut Instruments) {
+        let address = raw.address.and_then(|a| {
+            Address::parse(&a.value)
+                .map_err(|msg| {
+                    let span = self.span(&a);
+                    self.problem(span, msg, "bad address");
+                })
+                .ok()
+        });
+        let max_connections = self.positive(raw.max_connections, DEFAULT_MAX_CONNECTIONS as i64);
+        let mut io = IoSettings::default();
+        if let Some(t) = raw.write_termination {
+            io.write_termination = t;
+        }
+        if let Some(t) = raw.read_termination {
+            if t.value.is_empty() {
+                let span = self.span(&t);
+                self.problem(
+                    span,
+                    "`read_termination` is empty: replies could never end",
+                    "use \"\\n\" or \"\\r\\n\"",
+                );
+            } else {
+                io.read_termination = t.value;
+            }
+        }
+        if let Some(t) = raw.timeout {
+            io.timeout = t.0;
+        }
+        if let Some(t) = raw.connect_timeout {
+            io.connect_timeout = t.0;
+        }
+        let rule = raw.reply.unwrap_or_default();
+        let on_connect = self.commands(raw.on_connect.unwrap_or_default(), Vars::default(), rule);
+        out.list.push(Instrument {
+            name: name.to_owned(),
+            address,
+            max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
+            io,
+            on_connect,
+        });
+        out.rules.push(rule);
+    }
+
+    /// A count that must be at least 1 (`max_connections`, `repeat`, `concurrency`).
+    fn positive(&mut self, value: Option<Spanned<i64>>, default: i64) -> i64 {
+        match value {
+            None => default,
+            Some(v) if v.value >= 1 => v.value,
+            Some(v) => {
+                let span = self.span(&v);
+                let key = key_before(self.text, span.start);
+                self.problem(
+                    span,
+                    format!("`{key}` must be at least 1, got `{}`", v.value),
+                    "too small",
+                );
+                1
+            }
+        }
+    }
+
+    /// Resolves a step's `instrument:` to an index.
+    fn instrument_ref(&mut self, name: Option<&Spanned<String>>, ins: &Instruments) -> usize {
+        let Some(name) = name else { return 0 };
+        if let Some(i) = ins.list.iter().position(|i| i.name == name.value) {
+            return i;
+        }
+        let span = self.span(name);
+        let what = if ins.single {
+            "this sequence has one instrument, under `instrument:`; drop this key".to_owned()
+        } else {
+            format!("instruments: {}", ins.names())
+        };
+        self.problem(
+            span,
+            format!("unknown instrument `{}` ({what})", name.value),
+            "no such instrument",
+        );
+        0
+    }
+
+    fn hook(
+        &mut self,
+        name: &str,
+        raw: Option<Spanned<RawHook>>,
+        ins: &Instruments,
+    ) -> Vec<Arc<Step>> {
+        let Some(raw) = raw else { return Vec::new() };
+        let span = self.span(&raw);
+        let lists: Vec<(usize, Vec<Spanned<RawCommand>>)> = match raw.value {
+            RawHook::List(commands) if ins.list.len() > 1 => {
+                self.problems.push(
+                    Problem::new(
+                        span,
+                        format!(
+                            "with several instruments, `{name}` must say which instrument runs what"
+                        ),
+                        "a plain list",
+                    )
+                    .help(format!(
+                        "write `{name}:` as a map, e.g. `{name}: {{dmm: [\"*RST\"]}}`"
+                    )),
+                );
+                drop(commands);
+                Vec::new()
+            }
+            RawHook::List(commands) => vec![(0, commands)],
+            RawHook::PerInstrument(map) => map
+                .0
+                .into_iter()
+                .map(|(key, commands)| (self.instrument_ref(Some(&key), ins), commands))
+                .collect(),
+        };
+        lists
+            .into_iter()
+            .filter(|(_, commands)| !commands.is_empty())
+            .map(|(instrument, commands)| {
+                let commands = self.commands(commands, Vars::default(), ins.rules[instrument]);
+                Arc::new(Step {
+                    name: name.to_owned(),
+                    instrument,
+                    sweep: Sweep::default(),
+                    repeat: 1,
+                    concurrency: 1,
+                    commands,
+                })
+            })
+            .collect()
+    }
+
+    fn steps(&mut self, raw: Option<Spanned<Vec<RawStep>>>, ins: &Instruments) -> Vec<Arc<Step>> {
+        let Some(raw) = raw.filter(|s| !s.value.is_empty()) else {
+            self.problem(0..0, "the sequence has no `steps`", "add a `steps:` list");
+            return Vec::new();
+        };
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut steps = Vec::new();
+        for step in raw.value {
+            let span = self.span(&step.name);
+            let name = step.name.value.clone();
+            if let Some(first) = seen.get(&name) {
+                let line = self.text[..*first].matches('\n').count() + 1;
+                self.problem(
+                    span.clone(),
+                    format!("duplicate step name `{name}` (first used on line {line})"),
+                    "rename this step",
+                );
+            } else {
+                seen.insert(name.clone(), span.start);
+            }
+            if name.is_empty() || name.contains('/') || name == "setup" || name == "teardown" {
+                self.problem(
+                    span,
+                    format!("bad step name `{name}`: it must be non-empty, without `/`, and not `setup` or `teardown`"),
+                    "rename this step",
+                );
+            }
+            steps.push(Arc::new(self.step(step, ins)));
+        }
+        steps
+    }
+
+    fn step(&mut self, raw: RawStep, ins: &Instruments) -> Step {
+        let instrument = if !ins.single && raw.instrument.is_none() {
+            let span = self.span(&raw.name);
+            self.problem(
+                span,
+                format!(
+                    "step `{}` must name its instrument with `instrument:` (instruments: {})",
+                    raw.name.value,
+                    ins.names()
+                ),
+                "which instrument?",
+            );
+            0
+        } else {
+            self.instrument_ref(raw.instrument.as_ref(), ins)
+        };
+        let mode = match raw.mode {
+            Some(RawMode::Zip) => Mode::Zip,
+            _ => Mode::Product,
+        };
+        let sweep = self.sweep(raw.sweep, mode);
+        let names = sweep.names();
+        let text_vars: Vec<bool> = sweep.axes().iter().map(|(_, a)| a.has_text()).collect();
+        let repeat = self.positive(raw.repeat, 1);
+        let max_connections = ins.list.get(instrument).map_or(1, |i| i.max_connections);
+        let concurrency = self.positive(raw.concurrency, max_connections as i64);
+        if raw.commands.value.is_empty() {
+            let span = self.span(&raw.commands);
+            self.problem(
+                span,
+                format!("step `{}` has no commands", raw.name.value),
+                "empty",
+            );
+        }
+        let vars = Vars {
+            names: &names,
+            text: &text_vars,
+        };
+        let commands = self.commands(raw.commands.value, vars, ins.rules[instrument]);
+        Step {
+            name: raw.name.value,
+            instrument,
+            repeat: repeat as u64,
+            concurrency: usize::try_from(concurrency).unwrap_or(usize::MAX),
+            commands,
+            sweep,
+        }
+    }
+
+    fn sweep(&mut self, raw: Option<OrderedMap<Spanned<RawAxis>>>, mode: Mode) -> Sweep {
+        let Some(raw) = raw else {
+            return Sweep::default();
+        };
+        let mut axes = Vec::new();
+        let mut key_spans = Vec::new();
+        for (key, axis) in raw.0 {
+            let key_span = self.span(&key);
+            if !is_identifier(&key.value) {
+                self.problem(
+                    key_span.clone(),
+                    format!("bad variable name `{}`: use letters, digits and `_`, not starting with a digit", key.value),
+                    "bad name",
+                );
+            }
+            if let Some(axis) = self.axis(axis) {
+                axes.push((key.value, axis));
+                key_spans.push(key_span);
+            }
+        }
+        match Sweep::new(axes, mode) {
+            Ok(sweep) => sweep,
+            Err(e) => {
+                let span = key_spans.get(e.axis()).cloned().unwrap_or(0..0);
+                self.problem(span, e.to_string(), "here");
+                Sweep::default()
+            }
+        }
+    }
+
+    fn axis(&mut self, raw: Spanned<RawAxis>) -> Option<Axis> {
+        let whole = self.span(&raw);
+        match raw.value {
+            RawAxis::List(items) => {
+                let values = items
+                    .into_iter()
+                    .map(|s| match s.value {
+                        super::raw::Scalar::Num(Num::Int(i)) => Value::Int(i),
+                        super::raw::Scalar::Num(Num::Float(f)) => Value::Float(f),
+                        super::raw::Scalar::Text(t) => Value::Str(t),
+                    })
+                    .collect();
+                self.axis_result(Axis::list(values), &whole, None)
+            }
+            RawAxis::Range(range) => self.range(range, whole),
+        }
+    }
+
+    fn range(&mut self, r: RawRange, whole: Range<usize>) -> Option<Axis> {
+        let log = r.log.as_ref().is_some_and(|l| l.value);
+        let (start, stop) = (r.start.value.as_f64(), r.stop.value.as_f64());
+        let result = match (&r.num, &r.step) {
+            (Some(_), Some(step)) => {
+                let span = self.span(step);
+                self.problem(span, "give either `num` or `step`, not both", "remove one");
+                return None;
+            }
+            (None, None) => {
+                self.problem(
+                    whole,
+                    "a range needs `num` (points, both ends included) or `step`",
+                    "add `num:` or `step:`",
+                );
+                return None;
+            }
+            (None, Some(_)) if log => {
+                let span = r.log.as_ref().map_or(whole.clone(), |l| self.span(l));
+                self.problem(span, "a log sweep takes `num`, not `step`", "use `num:`");
+                return None;
+            }
+            (Some(num), None) if log => Axis::log(start, stop, num.value),
+            (Some(num), None) => Axis::linspace(start, stop, num.value),
+            (None, Some(step)) => {
+                let ints = [r.start.value, r.stop.value, step.value]
+                    .iter()
+                    .all(|n| matches!(n, Num::Int(_)));
+                Axis::range(start, stop, step.value.as_f64(), ints)
+            }
+        };
+        self.axis_result(result, &whole, Some(&r))
+    }
+
+    fn axis_result(
+        &mut self,
+        result: Result<Axis, super::sweep::AxisError>,
+        whole: &Range<usize>,
+        range: Option<&RawRange>,
+    ) -> Option<Axis> {
+        match result {
+            Ok(axis) => Some(axis),
+            Err(e) => {
+                let span = match (e.field(), range) {
+                    ("num", Some(r)) => r.num.as_ref().map(|s| self.span(s)),
+                    ("step", Some(r)) => r.step.as_ref().map(|s| self.span(s)),
+                    ("start", Some(r)) => Some(self.span(&r.start)),
+                    ("stop", Some(r)) => Some(self.span(&r.stop)),
+                    _ => None,
+                }
+                .unwrap_or_else(|| whole.clone());
+                self.problem(span, e.to_string(), "here");
+                None
+            }
+        }
+    }
+
+    fn commands(
+        &mut self,
+        raw: Vec<Spanned<RawCommand>>,
+        vars: Vars<'_>,
+        rule: ReplyRule,
+    ) -> Vec<Command> {
+        let mut names = std::collections::HashSet::new();
+        let mut out = Vec::with_capacity(raw.len());
+        for cmd in raw {
+            let span = self.span(&cmd);
+            if let RawCommand::Map(m) = &cmd.value
+                && let Some(name) = &m.as_name
+                && !names.insert(name.value.clone())
+            {
+                let span = self.span(name);
+                self.problem(
+                    span,
+                    format!(
+                        "value name `{}` is used twice in one command list",
+                        name.value
+                    ),
+                    "rename",
+                );
+            }
+            let compiled = match cmd.value {
+                RawCommand::Plain(text) => self.template(&text, span, vars).map(|t| {
+                    if expects_reply(&text, rule) {
+                        Command::Query {
+                            text: t,
+                            name: None,
+                            expect: None,
+                        }
+                    } else {
+                        Command::Write(t)
+                    }
+                }),
+                RawCommand::Map(map) => self.command_map(*map, span, vars),
+            };
+            if let Some(c) = compiled {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    fn command_map(
+        &mut self,
+        m: RawCommandMap,
+        whole: Range<usize>,
+        vars: Vars<'_>,
+    ) -> Option<Command> {
+        let kinds: Vec<&str> = [
+            ("write", m.write.is_some()),
+            ("query", m.query.is_some()),
+            ("poll", m.poll.is_some()),
+            ("wait", m.wait.is_some()),
+        ]
+        .iter()
+        .filter(|(_, present)| *present)
+        .map(|(k, _)| *k)
+        .collect();
+        if kinds.len() != 1 {
+            let found = if kinds.is_empty() {
+                "none".to_owned()
+            } else {
+                quoted_list(kinds.iter().copied())
+            };
+            self.problem(
+                whole,
+                format!("a command needs exactly one of `write`, `query`, `poll`, `wait` (found {found})"),
+                "this command",
+            );
+            return None;
+        }
+        let kind = kinds[0];
+        let allowed: &[&str] = match kind {
+            "query" => &["as", "expect"],
+            "poll" => &["as", "until", "every", "timeout"],
+            _ => &[],
+        };
+        let extras = [
+            ("as", m.as_name.as_ref().map(|s| self.span(s))),
+            ("expect", m.expect.as_ref().map(|s| self.span(s))),
+            ("until", m.until.as_ref().map(|s| self.span(s))),
+            ("every", m.every.as_ref().map(|s| self.span(s))),
+            ("timeout", m.timeout.as_ref().map(|s| self.span(s))),
+        ];
+        let mut ok = true;
+        for (key, span) in extras {
+            if let Some(span) = span
+                && !allowed.contains(&key)
+            {
+                self.problem(
+                    span,
+                    format!("`{key}` does not go with `{kind}`"),
+                    "remove this key",
+                );
+                ok = false;
+            }
+        }
+        let name = m.as_name.map(|n| n.value);
+        let command = match kind {
+            "wait" => m.wait.map(|w| Command::Wait(w.value.0)),
+            "write" => {
+                let t = m.write?;
+                let span = self.span(&t);
+                self.template(&t.value, span, vars).map(Command::Write)
+            }
+            "query" => {
+                let t = m.query?;
+                let span = self.span(&t);
+                self.template(&t.value, span, vars)
+                    .map(|text| Command::Query {
+                        text,
+                        name,
+                        expect: m.expect.map(|e| e.value.to_text()),
+                    })
+            }
+            _ => {
+                let t = m.poll?;
+                let span = self.span(&t);
+                let text = self.template(&t.value, span, vars);
+                let until = match m.until {
+                    Some(u) => self.until(u),
+                    None => {
+                        self.problem(
+                            whole,
+                            "a `poll` needs `until:`",
+                            "add e.g. `until: {equals: \"1\"}`",
+                        );
+                        None
+                    }
+                };
+                Some(Command::Poll {
+                    text: text?,
+                    until: until?,
+                    every: m.every.map_or(DEFAULT_POLL_EVERY, |d| d.value.0),
+                    timeout: m.timeout.map_or(DEFAULT_POLL_TIMEOUT, |d| d.value.0),
+                    name,
+                })
+            }
+        };
+        command.filter(|_| ok)
+    }
+
+    fn until(&mut self, raw: Spanned<RawUntil>) -> Option<Until> {
+        let whole = self.span(&raw);
+        let u = raw.value;
+        let mut found = Vec::new();
+        if let Some(e) = u.equals {
+            found.push(Until::Equals(e.to_text()));
+        }
+        if let Some(m) = u.matches {
+            match regex::Regex::new(&m.value) {
+                Ok(re) => found.push(Until::Matches(re)),
+                Err(e) => {
+                    let span = self.span(&m);
+                    let msg = e.to_string().lines().last().unwrap_or_default().to_owned();
+                    self.problem(
+                        span,
+                        format!("bad regular expression `{}`: {msg}", m.value),
+                        "here",
+                    );
+                    return None;
+                }
+            }
+        }
+        match (u.within, u.of) {
+            (Some(tol), Some(of)) => found.push(Until::Within { tol: tol.value, of }),
+            (None, None) => {}
+            _ => {
+                self.problem(
+                    whole,
+                    "`within` and `of` go together: `{within: 0.01, of: 300}`",
+                    "here",
+                );
+                return None;
+            }
+        }
+        if let Some(b) = u.above {
+            found.push(Until::Above(b));
+        }
+        if let Some(b) = u.below {
+            found.push(Until::Below(b));
+        }
+        if found.len() == 1 {
+            found.pop()
+        } else {
+            self.problem(
+                whole,
+                "`until` needs exactly one condition: `equals`, `matches`, `within`+`of`, `above` or `below`",
+                "here",
+            );
+            None
+        }
+    }
+
+    /// Parses a command template; `span` is the YAML scalar (quotes included, if any).
+    fn template(&mut self, text: &str, span: Range<usize>, vars: Vars<'_>) -> Option<Template> {
+        let quote = usize::from(matches!(
+            self.text.as_bytes().get(span.start),
+            Some(b'"' | b'\'')
+        ));
+        let at = |inner: Range<usize>| {
+            let start = (span.start + quote + inner.start).min(self.text.len());
+            start..(span.start + quote + inner.end).clamp(start, self.text.len())
+        };
+        match Template::parse(text, vars.names) {
+            Ok(t) => {
+                for (slot, decimals, inner) in t.placeholders() {
+                    if decimals.is_some() && vars.text.get(slot).copied().unwrap_or(false) {
+                        self.problem(
+                            at(inner),
+                            format!(
+                                "`{}` has text values, so it cannot be formatted with decimals",
+                                vars.names[slot]
+                            ),
+                            "use `{name}` here",
+                        );
+                    }
+                }
+                Some(t)
+            }
+            Err(e) => {
+                self.problem(at(e.span()), e.to_string(), "here");
+                None
+            }
+        }
+    }
+}
+
+/// The `instrument:` used when a sequence gives none (address from `--address` or `--sim`).
+fn default_instrument() -> RawInstrument {
+    RawInstrument {
+        address: None,
+        max_connections: None,
+        write_termination: None,
+        read_termination: None,
+        reply: None,
+        timeout: None,
+        connect_timeout: None,
+        on_connect: None,
+    }
+}
+
+/// Whether a plain command waits for a reply under `rule`: a query is text ending in `?`, or
+/// whose SCPI header does (`MEAS:VOLT? (@101)`).
+pub fn expects_reply(text: &str, rule: ReplyRule) -> bool {
+    match rule {
+        ReplyRule::Always => true,
+        ReplyRule::Never => false,
+        ReplyRule::Queries => {
+            let t = text.trim();
+            t.ends_with('?')
+                || t.split_whitespace()
+                    .next()
+                    .is_some_and(|h| h.ends_with('?'))
+        }
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `` `a`, `b` `` for messages.
+fn quoted_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    items
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The YAML key on the line before a value at `offset` (for messages about a value).
+fn key_before(text: &str, offset: usize) -> &str {
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    text[line_start..offset]
+        .trim_end()
+        .trim_end_matches(':')
+        .trim()
+        .trim_start_matches("- ")
+        .rsplit([' ', '{', ','])
+        .next()
+        .unwrap_or("value")
+}

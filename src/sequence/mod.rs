@@ -1,0 +1,244 @@
+//! The experiment sequence: YAML model, validation, sweeps, placeholders. No I/O but reading
+//! the file.
+//!
+//! [`load`] reads a file, [`raw`] mirrors its YAML, [`compile`] validates it into a
+//! [`Sequence`] whose every step has a lazily expanded [`sweep::Sweep`] and parsed
+//! [`template::Template`]s, so nothing here grows with the number of points. Every problem is
+//! reported with file, line and column through [`SequenceError`].
+
+pub mod address;
+mod compile;
+pub mod diagnostic;
+pub mod duration;
+pub mod plan;
+pub mod raw;
+pub mod sweep;
+pub mod template;
+pub mod value;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use address::Address;
+pub use diagnostic::SequenceError;
+pub use raw::{OnError, ReplyRule};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use sweep::Sweep;
+use template::Template;
+
+/// A validated sequence, ready to run.
+#[derive(Debug)]
+pub struct Sequence {
+    /// Run name (`name:` or the file stem).
+    pub name: String,
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Hex SHA-256 of the file's bytes, recorded so a log can be tied to its sequence.
+    pub sha256: String,
+    /// Free-form `metadata:`, copied into the run log.
+    pub metadata: serde_json::Value,
+    /// Instruments in file order; steps refer to them by index.
+    pub instruments: Vec<Instrument>,
+    /// Setup steps (one per instrument that has setup commands), named `setup`.
+    pub setup: Vec<Arc<Step>>,
+    /// The steps, run one after another.
+    pub steps: Vec<Arc<Step>>,
+    /// Teardown steps, named `teardown`.
+    pub teardown: Vec<Arc<Step>>,
+    /// What a failed point does to the run.
+    pub on_error: OnError,
+}
+
+/// One instrument and how to talk to it.
+#[derive(Debug, Clone)]
+pub struct Instrument {
+    /// Name in the sequence (`instrument` for the single-instrument form).
+    pub name: String,
+    /// Where to connect; `None` until given by `--address` or `--sim`.
+    pub address: Option<Address>,
+    /// Pool size.
+    pub max_connections: usize,
+    /// Line framing and timeouts.
+    pub io: IoSettings,
+    /// Commands sent on every new connection before it takes work.
+    pub on_connect: Vec<Command>,
+}
+
+/// Framing and timing of one instrument's connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IoSettings {
+    /// Appended to every command.
+    pub write_termination: String,
+    /// Ends every reply line (never empty).
+    pub read_termination: String,
+    /// Per-command reply timeout.
+    pub timeout: Duration,
+    /// Timeout for opening one connection.
+    pub connect_timeout: Duration,
+}
+
+impl Default for IoSettings {
+    fn default() -> Self {
+        IoSettings {
+            write_termination: "\n".into(),
+            read_termination: "\n".into(),
+            timeout: Duration::from_secs(2),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A step: a sweep of points, each running the same commands on one connection.
+#[derive(Debug)]
+pub struct Step {
+    /// Unique name; point ids are `name/index`.
+    pub name: String,
+    /// Index into [`Sequence::instruments`].
+    pub instrument: usize,
+    /// The lazily expanded sweep.
+    pub sweep: Sweep,
+    /// How many passes over the sweep.
+    pub repeat: u64,
+    /// Max points of this step in flight.
+    pub concurrency: usize,
+    /// The commands of every point.
+    pub commands: Vec<Command>,
+}
+
+impl Step {
+    /// Number of points: sweep length times repeat.
+    pub fn points(&self) -> u64 {
+        self.sweep.len().saturating_mul(self.repeat)
+    }
+}
+
+/// One command of a point, with placeholders still to render.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Send; read nothing.
+    Write(Template),
+    /// Send; read one reply line.
+    Query {
+        /// The text to send.
+        text: Template,
+        /// Name of the reply in the point's `values`.
+        name: Option<String>,
+        /// The point fails unless the reply equals this.
+        expect: Option<String>,
+    },
+    /// Pause without sending.
+    Wait(Duration),
+    /// Query every `every` until `until` holds or `timeout` passes.
+    Poll {
+        /// The query to send.
+        text: Template,
+        /// When to stop polling.
+        until: Until,
+        /// Pause between queries.
+        every: Duration,
+        /// Longest the poll may take.
+        timeout: Duration,
+        /// Name of the last reply in `values`.
+        name: Option<String>,
+    },
+}
+
+impl Command {
+    /// The template this command sends, if it sends anything.
+    pub fn template(&self) -> Option<&Template> {
+        match self {
+            Command::Write(t) | Command::Query { text: t, .. } | Command::Poll { text: t, .. } => {
+                Some(t)
+            }
+            Command::Wait(_) => None,
+        }
+    }
+}
+
+/// The condition that ends a poll.
+#[derive(Debug, Clone)]
+pub enum Until {
+    /// Reply equals the text.
+    Equals(String),
+    /// Reply matches the regular expression.
+    Matches(regex::Regex),
+    /// Numeric reply within `tol` of `of`.
+    Within {
+        /// Tolerance.
+        tol: f64,
+        /// Target.
+        of: f64,
+    },
+    /// Numeric reply above the bound.
+    Above(f64),
+    /// Numeric reply below the bound.
+    Below(f64),
+}
+
+impl Until {
+    /// True when `reply` satisfies the condition; numeric conditions need a numeric reply.
+    pub fn holds(&self, reply: &str) -> bool {
+        let number = || reply.trim().parse::<f64>().ok();
+        match self {
+            Until::Equals(s) => reply.trim() == s,
+            Until::Matches(re) => re.is_match(reply),
+            Until::Within { tol, of } => number().is_some_and(|x| (x - of).abs() <= *tol),
+            Until::Above(b) => number().is_some_and(|x| x > *b),
+            Until::Below(b) => number().is_some_and(|x| x < *b),
+        }
+    }
+}
+
+impl std::fmt::Display for Until {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Until::Equals(s) => write!(f, "equals `{s}`"),
+            Until::Matches(re) => write!(f, "matches `{}`", re.as_str()),
+            Until::Within { tol, of } => write!(f, "within `{tol}` of `{of}`"),
+            Until::Above(b) => write!(f, "above `{b}`"),
+            Until::Below(b) => write!(f, "below `{b}`"),
+        }
+    }
+}
+
+impl Sequence {
+    /// Total sweep points over all steps (setup and teardown not counted).
+    pub fn total_points(&self) -> u64 {
+        self.steps
+            .iter()
+            .fold(0u64, |acc, s| acc.saturating_add(s.points()))
+    }
+}
+
+/// Reads, parses and validates the sequence file at `path`.
+pub fn load(path: &Path) -> Result<Sequence> {
+    let bytes = std::fs::read(path).map_err(|source| Error::ReadSequence {
+        path: path.to_owned(),
+        source,
+    })?;
+    let sha256 = hex(&Sha256::digest(&bytes));
+    let text = String::from_utf8(bytes).map_err(|e| Error::ReadSequence {
+        path: path.to_owned(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
+    })?;
+    let mut seq = parse(&text, path)?;
+    seq.sha256 = sha256;
+    Ok(seq)
+}
+
+/// Parses and validates sequence text; `path` names it in errors and gives the default name.
+pub fn parse(text: &str, path: &Path) -> Result<Sequence> {
+    compile::compile(text, path).map_err(Error::from)
+}
+
+/// Lowercase hex of a digest.
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}

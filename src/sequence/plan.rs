@@ -1,0 +1,117 @@
+//! The plan `sequencer check` prints: steps, points, commands and the minimum duration the
+//! sequence's waits imply. Pure arithmetic over a validated [`Sequence`]; nothing is expanded.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use super::duration::format_duration;
+use super::sweep::Mode;
+use super::{Command, Sequence, Step};
+
+/// Sum of the `wait`s in one point's commands.
+fn waits(step: &Step) -> Duration {
+    step.commands
+        .iter()
+        .map(|c| match c {
+            Command::Wait(d) => *d,
+            _ => Duration::ZERO,
+        })
+        .sum()
+}
+
+/// Commands that send something, per point.
+fn sends(step: &Step) -> u64 {
+    step.commands
+        .iter()
+        .filter(|c| c.template().is_some())
+        .count() as u64
+}
+
+/// Lower bound for a step: points run in waves of `parallel`, each wave at least its waits.
+pub fn minimum_duration(step: &Step, parallel: usize) -> Duration {
+    let waves = step.points().div_ceil(parallel.max(1) as u64);
+    waits(step).saturating_mul(u32::try_from(waves).unwrap_or(u32::MAX))
+}
+
+/// Human-readable plan of `seq`, one line per item.
+pub fn describe(seq: &Sequence) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "sequence `{}` ({}) is valid",
+        seq.name,
+        seq.path.display()
+    );
+    for ins in &seq.instruments {
+        let address = ins.address.as_ref().map_or_else(
+            || "no address (use --address or --sim)".to_owned(),
+            ToString::to_string,
+        );
+        let _ = writeln!(
+            out,
+            "instrument `{}`: {address}, up to {} connections, timeout {}",
+            ins.name,
+            ins.max_connections,
+            format_duration(ins.io.timeout)
+        );
+    }
+    let mut total_min = Duration::ZERO;
+    let mut total_sends = 0u64;
+    for (label, steps) in [
+        ("setup", &seq.setup),
+        ("step", &seq.steps),
+        ("teardown", &seq.teardown),
+    ] {
+        for step in steps {
+            let parallel = step
+                .concurrency
+                .min(seq.instruments[step.instrument].max_connections);
+            let min = minimum_duration(step, parallel);
+            total_min += min;
+            total_sends = total_sends.saturating_add(sends(step).saturating_mul(step.points()));
+            let _ = write!(out, "{label} `{}`", step.name);
+            if seq.instruments.len() > 1 {
+                let _ = write!(out, " on `{}`", seq.instruments[step.instrument].name);
+            }
+            if label == "step" {
+                let _ = write!(out, ": {} points", step.points());
+                if !step.sweep.axes().is_empty() {
+                    let sep = if step.sweep.mode() == Mode::Zip {
+                        " zip "
+                    } else {
+                        " x "
+                    };
+                    let axes: Vec<String> = step
+                        .sweep
+                        .axes()
+                        .iter()
+                        .map(|(n, a)| format!("{n} ({})", a.len()))
+                        .collect();
+                    let _ = write!(out, " = {}", axes.join(sep));
+                }
+                if step.repeat > 1 {
+                    let _ = write!(out, " x {} repeats", step.repeat);
+                }
+                let _ = write!(
+                    out,
+                    ", {} commands each, {parallel} in parallel",
+                    sends(step)
+                );
+            } else {
+                let _ = write!(out, ": {} commands", sends(step));
+            }
+            if !min.is_zero() {
+                let _ = write!(out, ", waits >= {}", format_duration(min));
+            }
+            out.push('\n');
+        }
+    }
+    let _ = writeln!(
+        out,
+        "total: {} points, {} commands, minimum duration {} (from waits)",
+        seq.total_points(),
+        total_sends,
+        format_duration(total_min)
+    );
+    out
+}

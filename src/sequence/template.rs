@@ -1,0 +1,540 @@
+//! Command text with `{var}` placeholders, parsed once and rendered at every point.
+//!
+//! The YAML layer parses each command with the step's sweep variable names; a placeholder
+//! becomes a slot (the variable's index), so rendering is a walk over literal text and slot
+//! lookups with no name matching and no allocation beyond the output buffer.
+//!
+//! Syntax: `{var}` renders with [`Value::render`], `{var:.3}` with [`Value::render_fixed`],
+//! `{{` and `}}` are literal braces. Errors carry the byte range of the offending placeholder
+//! so the caller can point at it in the YAML source.
+
+use std::ops::Range;
+
+use super::value::Value;
+
+/// Most decimals `{var:.N}` accepts: past this the digits are noise and the text just long.
+pub const MAX_DECIMALS: usize = 30;
+
+/// A parsed command text: literal runs and variable slots, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Template {
+    /// The text as written, kept for error messages and the run log.
+    source: String,
+    /// What rendering emits, in order.
+    segments: Vec<Segment>,
+}
+
+/// One piece of a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    /// Text emitted as is (with `{{`/`}}` already unescaped).
+    Literal(String),
+    /// A placeholder.
+    Slot {
+        /// Index of the variable in the names given to [`Template::parse`].
+        slot: usize,
+        /// `Some(n)` for `{var:.n}`.
+        decimals: Option<usize>,
+        /// Byte range of the placeholder, braces included, in the source.
+        span: Range<usize>,
+    },
+}
+
+/// Why a command text is not a valid template.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// A `{` with no `}` after it (before the end or the next `{`).
+    #[error(
+        "unclosed `{{` in `{text}`: close the placeholder with `}}`, or write `{{{{` for a literal brace"
+    )]
+    UnclosedBrace {
+        /// The placeholder text from its `{` up to where it should have closed.
+        text: String,
+        /// Byte range of that text.
+        span: Range<usize>,
+    },
+    /// A lone `}`.
+    #[error("unmatched `}}`: write `}}}}` for a literal brace")]
+    UnmatchedClose {
+        /// Byte range of the brace.
+        span: Range<usize>,
+    },
+    /// `{}` or `{:.3}`: no variable name.
+    #[error(
+        "empty placeholder `{text}`: name a sweep variable, or write `{{{{` and `}}}}` for literal braces"
+    )]
+    EmptyPlaceholder {
+        /// The placeholder, braces included.
+        text: String,
+        /// Byte range of the placeholder.
+        span: Range<usize>,
+    },
+    /// The name is not an identifier.
+    #[error(
+        "placeholder `{text}`: `{name}` is not a variable name (letters, digits and `_`, not starting with a digit)"
+    )]
+    BadName {
+        /// The name as written.
+        name: String,
+        /// The placeholder, braces included.
+        text: String,
+        /// Byte range of the placeholder.
+        span: Range<usize>,
+    },
+    /// The name is an identifier but not one of the step's sweep variables.
+    #[error("placeholder `{{{name}}}` names no sweep variable ({})", known_list(.known))]
+    UnknownVariable {
+        /// The name as written.
+        name: String,
+        /// The variables the step does have.
+        known: Vec<String>,
+        /// Byte range of the placeholder.
+        span: Range<usize>,
+    },
+    /// A format spec other than `.N`.
+    #[error("unsupported format `:{spec}`: use `{{var}}` or `{{var:.N}}`")]
+    BadFormat {
+        /// The text after the colon.
+        spec: String,
+        /// Byte range of the placeholder.
+        span: Range<usize>,
+    },
+    /// `{var:.N}` with N above [`MAX_DECIMALS`].
+    #[error("`:.{decimals}` asks for too many decimals: at most {max} are allowed", max = MAX_DECIMALS)]
+    TooManyDecimals {
+        /// The number as written (saturated if it does not fit a `usize`).
+        decimals: usize,
+        /// Byte range of the placeholder.
+        span: Range<usize>,
+    },
+}
+
+/// "variables: `a`, `b`" or "this step has no sweep variables".
+fn known_list(known: &[String]) -> String {
+    if known.is_empty() {
+        return "this step has no sweep variables".to_owned();
+    }
+    let names: Vec<String> = known.iter().map(|n| format!("`{n}`")).collect();
+    format!("variables: {}", names.join(", "))
+}
+
+impl TemplateError {
+    /// Byte range in the template text of the offending placeholder (for pointing at it in the
+    /// YAML source).
+    pub fn span(&self) -> Range<usize> {
+        match self {
+            TemplateError::UnclosedBrace { span, .. }
+            | TemplateError::UnmatchedClose { span }
+            | TemplateError::EmptyPlaceholder { span, .. }
+            | TemplateError::BadName { span, .. }
+            | TemplateError::UnknownVariable { span, .. }
+            | TemplateError::BadFormat { span, .. }
+            | TemplateError::TooManyDecimals { span, .. } => span.clone(),
+        }
+    }
+}
+
+impl Template {
+    /// Parses `text`; `vars` are the variable names in slot order, a placeholder's slot is its
+    /// index in `vars`.
+    pub fn parse(text: &str, vars: &[&str]) -> Result<Template, TemplateError> {
+        let bytes = text.as_bytes();
+        let mut segments = Vec::new();
+        // Literal text not yet pushed as a segment, and where the unscanned literal run starts.
+        let mut literal = String::new();
+        let mut run_start = 0;
+        let mut i = 0;
+        // Scanning bytes is UTF-8 safe: `{` and `}` never occur inside a multi-byte character.
+        while i < bytes.len() {
+            match bytes[i] {
+                b'{' | b'}' if bytes.get(i + 1) == Some(&bytes[i]) => {
+                    literal.push_str(&text[run_start..=i]);
+                    i += 2;
+                    run_start = i;
+                }
+                b'}' => return Err(TemplateError::UnmatchedClose { span: i..i + 1 }),
+                b'{' => {
+                    literal.push_str(&text[run_start..i]);
+                    let end = close_of(text, i)?;
+                    if !literal.is_empty() {
+                        segments.push(Segment::Literal(std::mem::take(&mut literal)));
+                    }
+                    segments.push(parse_placeholder(text, i..end, vars)?);
+                    i = end;
+                    run_start = i;
+                }
+                _ => i += 1,
+            }
+        }
+        literal.push_str(&text[run_start..]);
+        if !literal.is_empty() {
+            segments.push(Segment::Literal(literal));
+        }
+        Ok(Template {
+            source: text.to_owned(),
+            segments,
+        })
+    }
+
+    /// Appends the rendered text for the given values (indexed by slot) to `out`.
+    ///
+    /// # Panics
+    /// When `values` is shorter than the `vars` the template was parsed with.
+    pub fn render(&self, values: &[Value], out: &mut String) {
+        for segment in &self.segments {
+            match segment {
+                Segment::Literal(text) => out.push_str(text),
+                Segment::Slot {
+                    slot,
+                    decimals: None,
+                    ..
+                } => values[*slot].render(out),
+                Segment::Slot {
+                    slot,
+                    decimals: Some(n),
+                    ..
+                } => values[*slot].render_fixed(*n, out),
+            }
+        }
+    }
+
+    /// Rendered into a new String.
+    pub fn render_to_string(&self, values: &[Value]) -> String {
+        let mut out = String::with_capacity(self.source.len() + 16);
+        self.render(values, &mut out);
+        out
+    }
+
+    /// The placeholders used: (slot, decimals if `{v:.N}`, byte range in the original text).
+    pub fn placeholders(&self) -> impl Iterator<Item = (usize, Option<usize>, Range<usize>)> + '_ {
+        self.segments.iter().filter_map(|segment| match segment {
+            Segment::Slot {
+                slot,
+                decimals,
+                span,
+            } => Some((*slot, *decimals, span.clone())),
+            Segment::Literal(_) => None,
+        })
+    }
+
+    /// The original text.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// True when it has no placeholders.
+    pub fn is_constant(&self) -> bool {
+        self.placeholders().next().is_none()
+    }
+}
+
+/// The end (one past the `}`) of the placeholder opening at `open`.
+fn close_of(text: &str, open: usize) -> Result<usize, TemplateError> {
+    let rest = &text[open + 1..];
+    match rest.find(['{', '}']) {
+        Some(offset) if rest.as_bytes()[offset] == b'}' => Ok(open + 1 + offset + 1),
+        // Another `{` (or the end) before any `}`: this one never closed.
+        found => {
+            let end = found.map_or(text.len(), |offset| open + 1 + offset);
+            Err(TemplateError::UnclosedBrace {
+                text: text[open..end].to_owned(),
+                span: open..end,
+            })
+        }
+    }
+}
+
+/// Parses the placeholder at `span` (braces included) into a slot.
+fn parse_placeholder(
+    text: &str,
+    span: Range<usize>,
+    vars: &[&str],
+) -> Result<Segment, TemplateError> {
+    let whole = &text[span.clone()];
+    let inner = &whole[1..whole.len() - 1];
+    let (name, spec) = match inner.split_once(':') {
+        Some((name, spec)) => (name, Some(spec)),
+        None => (inner, None),
+    };
+    if name.is_empty() {
+        return Err(TemplateError::EmptyPlaceholder {
+            text: whole.to_owned(),
+            span,
+        });
+    }
+    if !is_identifier(name) {
+        return Err(TemplateError::BadName {
+            name: name.to_owned(),
+            text: whole.to_owned(),
+            span,
+        });
+    }
+    let Some(slot) = vars.iter().position(|v| *v == name) else {
+        return Err(TemplateError::UnknownVariable {
+            name: name.to_owned(),
+            known: vars.iter().map(|v| (*v).to_owned()).collect(),
+            span,
+        });
+    };
+    let decimals = match spec {
+        None => None,
+        Some(spec) => Some(parse_decimals(spec, &span)?),
+    };
+    Ok(Segment::Slot {
+        slot,
+        decimals,
+        span,
+    })
+}
+
+/// Parses a `.N` format spec into N.
+fn parse_decimals(spec: &str, span: &Range<usize>) -> Result<usize, TemplateError> {
+    let bad = || TemplateError::BadFormat {
+        spec: spec.to_owned(),
+        span: span.clone(),
+    };
+    let digits = spec.strip_prefix('.').ok_or_else(bad)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let decimals = digits.parse::<usize>().unwrap_or(usize::MAX);
+    if decimals > MAX_DECIMALS {
+        return Err(TemplateError::TooManyDecimals {
+            decimals,
+            span: span.clone(),
+        });
+    }
+    Ok(decimals)
+}
+
+/// `[A-Za-z_][A-Za-z0-9_]*`.
+fn is_identifier(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VARS: &[&str] = &["ch", "volt", "mode_2"];
+
+    fn values() -> Vec<Value> {
+        vec![
+            Value::Int(2),
+            Value::Float(0.1 + 0.2),
+            Value::Str("FAST".into()),
+        ]
+    }
+
+    /// Placeholders, formats and escapes render as documented.
+    #[test]
+    fn renders() {
+        let cases = [
+            ("", ""),
+            ("*RST", "*RST"),
+            ("VOLT {volt}", "VOLT 0.3"),
+            ("VOLT {volt:.3}", "VOLT 0.300"),
+            ("VOLT {volt:.0}", "VOLT 0"),
+            ("SOUR{ch}:VOLT {volt}", "SOUR2:VOLT 0.3"),
+            ("{ch}{ch}", "22"),
+            ("{ch:.2}", "2.00"),
+            ("MODE {mode_2:.4}", "MODE FAST"),
+            ("{{literal}}", "{literal}"),
+            ("{{{volt}}}", "{0.3}"),
+            ("a}}b{{c", "a}b{c"),
+            ("µ{volt}µ", "µ0.3µ"),
+        ];
+        for (text, want) in cases {
+            let template = Template::parse(text, VARS).unwrap();
+            assert_eq!(template.render_to_string(&values()), want, "{text:?}");
+            assert_eq!(template.source(), text);
+        }
+    }
+
+    /// `render` appends to what is already in the buffer.
+    #[test]
+    fn render_appends() {
+        let template = Template::parse("V {volt}", VARS).unwrap();
+        let mut out = String::from("x;");
+        template.render(&values(), &mut out);
+        assert_eq!(out, "x;V 0.3");
+    }
+
+    /// Rendering into a buffer with room reuses it instead of allocating.
+    #[test]
+    fn render_reuses_buffer() {
+        let template = Template::parse("SOUR{ch}:VOLT {volt:.3};MODE {mode_2}", VARS).unwrap();
+        let mut out = String::with_capacity(256);
+        let ptr = out.as_ptr();
+        for _ in 0..100 {
+            out.clear();
+            template.render(&values(), &mut out);
+        }
+        assert_eq!(out, "SOUR2:VOLT 0.300;MODE FAST");
+        assert_eq!(out.as_ptr(), ptr);
+    }
+
+    /// `placeholders` and `is_constant` describe the slots with their source ranges.
+    #[test]
+    fn placeholders_and_constant() {
+        type Case = (&'static str, Vec<(usize, Option<usize>, Range<usize>)>);
+        let cases: [Case; 4] = [
+            ("*IDN?", vec![]),
+            ("{{x}}", vec![]),
+            (
+                "V {volt:.2} C{ch}",
+                vec![(1, Some(2), 2..11), (0, None, 13..17)],
+            ),
+            ("{mode_2}", vec![(2, None, 0..8)]),
+        ];
+        for (text, want) in cases {
+            let template = Template::parse(text, VARS).unwrap();
+            let got: Vec<_> = template.placeholders().collect();
+            assert_eq!(got, want, "{text:?}");
+            assert_eq!(template.is_constant(), want.is_empty(), "{text:?}");
+        }
+        assert!(Template::default().is_constant());
+        assert_eq!(Template::default().render_to_string(&[]), "");
+    }
+
+    /// Every kind of mistake is rejected with the placeholder's byte range.
+    #[test]
+    fn errors_and_spans() {
+        let cases: [(&str, &[&str], Range<usize>, &str); 15] = [
+            (
+                "V {volt",
+                VARS,
+                2..7,
+                "unclosed `{` in `{volt`: close the placeholder with `}`, or write `{{` for a literal brace",
+            ),
+            (
+                "{a{volt}",
+                VARS,
+                0..2,
+                "unclosed `{` in `{a`: close the placeholder with `}`, or write `{{` for a literal brace",
+            ),
+            (
+                "x {",
+                VARS,
+                2..3,
+                "unclosed `{` in `{`: close the placeholder with `}`, or write `{{` for a literal brace",
+            ),
+            (
+                "a } b",
+                VARS,
+                2..3,
+                "unmatched `}`: write `}}` for a literal brace",
+            ),
+            (
+                "{volt}}",
+                VARS,
+                6..7,
+                "unmatched `}`: write `}}` for a literal brace",
+            ),
+            (
+                "V {}",
+                VARS,
+                2..4,
+                "empty placeholder `{}`: name a sweep variable, or write `{{` and `}}` for literal braces",
+            ),
+            (
+                "{:.3}",
+                VARS,
+                0..5,
+                "empty placeholder `{:.3}`: name a sweep variable, or write `{{` and `}}` for literal braces",
+            ),
+            (
+                "{1x}",
+                VARS,
+                0..4,
+                "placeholder `{1x}`: `1x` is not a variable name (letters, digits and `_`, not starting with a digit)",
+            ),
+            (
+                "{ volt }",
+                VARS,
+                0..8,
+                "placeholder `{ volt }`: ` volt ` is not a variable name (letters, digits and `_`, not starting with a digit)",
+            ),
+            (
+                "V {vlt}",
+                &["ch", "volt"],
+                2..7,
+                "placeholder `{vlt}` names no sweep variable (variables: `ch`, `volt`)",
+            ),
+            (
+                "V {vlt}",
+                &[],
+                2..7,
+                "placeholder `{vlt}` names no sweep variable (this step has no sweep variables)",
+            ),
+            (
+                "{volt:x}",
+                VARS,
+                0..8,
+                "unsupported format `:x`: use `{var}` or `{var:.N}`",
+            ),
+            (
+                "{volt:.}",
+                VARS,
+                0..8,
+                "unsupported format `:.`: use `{var}` or `{var:.N}`",
+            ),
+            (
+                "{volt:.3f}",
+                VARS,
+                0..10,
+                "unsupported format `:.3f`: use `{var}` or `{var:.N}`",
+            ),
+            (
+                "{volt:.31}",
+                VARS,
+                0..10,
+                "`:.31` asks for too many decimals: at most 30 are allowed",
+            ),
+        ];
+        for (text, vars, span, message) in cases {
+            let err = Template::parse(text, vars).unwrap_err();
+            assert_eq!(err.span(), span, "{text:?}");
+            assert_eq!(err.to_string(), message, "{text:?}");
+        }
+    }
+
+    /// A decimals count too big for `usize` is an error, not a panic.
+    #[test]
+    fn huge_decimals_saturate() {
+        let err = Template::parse("{volt:.99999999999999999999999}", VARS).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                TemplateError::TooManyDecimals {
+                    decimals: usize::MAX,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    /// Identifiers follow `[A-Za-z_][A-Za-z0-9_]*`, ASCII only.
+    #[test]
+    fn identifier_rule() {
+        let cases = [
+            ("a", true),
+            ("_", true),
+            ("_x9", true),
+            ("Volt_2", true),
+            ("", false),
+            ("9a", false),
+            ("a-b", false),
+            ("a.b", false),
+            ("é", false),
+        ];
+        for (name, want) in cases {
+            assert_eq!(is_identifier(name), want, "{name:?}");
+        }
+    }
+}

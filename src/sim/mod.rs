@@ -1,0 +1,350 @@
+//! The simulated instrument: a plain-tokio TCP server speaking SCPI text lines.
+//!
+//! `sequencer sim` and the tests call [`run`] or [`run_with`] with a bound listener and a
+//! shutdown future; tests that must not share their caller's event loop use
+//! [`SimThread`]. The accept loop owns one task per connection in a [`JoinSet`], so
+//! connections proceed in parallel and shutdown can close them all. Every task shares one
+//! [`Device`] behind a `std::sync::Mutex`, locked only around [`Device::handle`] and never
+//! across an await, so a slow reply (latency) on one connection never blocks another.
+//!
+//! # Layout
+//! - `mod.rs`: [`SimConfig`] and the accept loop ([`run_with`]).
+//! - `session.rs`: one connection: line framing, latency, replies.
+//! - [`device`]: the pure instrument model and the connection [`Counters`].
+//! - `thread.rs`: [`SimThread`], a server on its own OS thread and runtime.
+
+pub mod device;
+mod session;
+mod thread;
+
+pub use thread::SimThread;
+
+use std::future::Future;
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use self::device::{Counters, Device};
+use self::session::{OpenGuard, Session};
+
+/// Longest accepted line, terminator excluded; a longer line closes its connection.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// Pause after an accept error that is not about one connection (e.g. too many open files),
+/// so a persistent failure does not spin the loop.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Settings of the simulated instrument.
+#[derive(Debug, Clone, Default)]
+pub struct SimConfig {
+    /// Delay slept before writing each reply line (never for writes, which have no reply).
+    pub latency: Duration,
+    /// Most connections served at once; further connections are accepted and closed at once.
+    /// `None` means unlimited.
+    pub max_connections: Option<usize>,
+}
+
+/// Serves the default generic instrument on `listener` until `shutdown` resolves.
+pub async fn run(listener: TcpListener, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+    run_with(listener, SimConfig::default(), shutdown).await
+}
+
+/// Same with explicit settings. When shutdown resolves: stop accepting, close every open connection, return.
+pub async fn run_with(
+    listener: TcpListener,
+    config: SimConfig,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let counters = Arc::new(Counters::default());
+    let device = Arc::new(Mutex::new(Device::new(Arc::clone(&counters))));
+    let mut sessions = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            // Reap finished sessions so the set does not grow with every connection served.
+            Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let full = config
+                        .max_connections
+                        .is_some_and(|max| counters.current() >= max);
+                    if full {
+                        tracing::debug!(%peer, "connection refused: maximum reached");
+                        drop(stream);
+                        continue;
+                    }
+                    // Count in the accept loop, not in the task, so the next accept already
+                    // sees this connection when it checks the maximum.
+                    let open = counters.open();
+                    tracing::debug!(%peer, open, "connection opened");
+                    let session = Session {
+                        peer,
+                        device: Arc::clone(&device),
+                        latency: config.latency,
+                        _guard: OpenGuard(Arc::clone(&counters)),
+                    };
+                    sessions.spawn(session.run(stream));
+                }
+                Err(error) if is_per_connection(&error) => {
+                    tracing::debug!(%error, "accept failed for one connection");
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed; backing off");
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(ACCEPT_BACKOFF) => {}
+                    }
+                }
+            },
+        }
+    }
+    // Stop accepting first, then abort every session: dropping a session's stream closes
+    // the connection, and its guard decrements the counters.
+    drop(listener);
+    sessions.shutdown().await;
+    tracing::debug!("simulated instrument stopped");
+    Ok(())
+}
+
+/// Whether an accept error concerns only the connection being accepted, so the loop goes on.
+fn is_per_connection(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::Interrupted
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddr;
+    use std::time::Instant;
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::TcpStream;
+    use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+    use tokio::sync::oneshot;
+    use tokio::task::JoinHandle;
+    use tokio::time::timeout;
+
+    /// Safety net so a broken server fails a test instead of hanging it; not a timing claim.
+    const GUARD: Duration = Duration::from_secs(10);
+
+    /// A server started by a test, stopped by [`Server::stop`].
+    struct Server {
+        addr: SocketAddr,
+        shutdown: oneshot::Sender<()>,
+        handle: JoinHandle<io::Result<()>>,
+    }
+
+    impl Server {
+        async fn start(config: SimConfig) -> Server {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (shutdown, rx) = oneshot::channel();
+            let handle = tokio::spawn(run_with(listener, config, async {
+                let _ = rx.await;
+            }));
+            Server {
+                addr,
+                shutdown,
+                handle,
+            }
+        }
+
+        /// Signals shutdown and checks that `run_with` returns `Ok`.
+        async fn stop(self) {
+            self.shutdown.send(()).unwrap();
+            timeout(GUARD, self.handle)
+                .await
+                .expect("run_with did not return after shutdown")
+                .unwrap()
+                .unwrap();
+        }
+    }
+
+    /// A test client speaking lines.
+    struct Client {
+        reader: BufReader<OwnedReadHalf>,
+        writer: OwnedWriteHalf,
+    }
+
+    impl Client {
+        async fn connect(addr: SocketAddr) -> Client {
+            let (read, writer) = TcpStream::connect(addr).await.unwrap().into_split();
+            Client {
+                reader: BufReader::new(read),
+                writer,
+            }
+        }
+
+        async fn send(&mut self, text: &str) {
+            self.writer.write_all(text.as_bytes()).await.unwrap();
+        }
+
+        /// Reads one reply line without its `\n`.
+        async fn line(&mut self) -> String {
+            let mut line = String::new();
+            let n = timeout(GUARD, self.reader.read_line(&mut line))
+                .await
+                .expect("no reply")
+                .unwrap();
+            assert!(n > 0, "connection closed while waiting for a reply");
+            line.strip_suffix('\n')
+                .expect("reply ends with \\n")
+                .to_owned()
+        }
+
+        async fn query(&mut self, line: &str) -> String {
+            self.send(&format!("{line}\n")).await;
+            self.line().await
+        }
+
+        /// Whether the server closed the connection (EOF or reset) without sending more.
+        async fn closed(&mut self) -> bool {
+            let mut rest = Vec::new();
+            match timeout(GUARD, self.reader.read_to_end(&mut rest)).await {
+                Ok(Ok(_)) => rest.is_empty(),
+                Ok(Err(_)) => true,
+                Err(_) => false,
+            }
+        }
+    }
+
+    /// A value stored on one connection is read back on another: one shared instrument.
+    #[tokio::test]
+    async fn state_is_shared_between_connections() {
+        let server = Server::start(SimConfig::default()).await;
+        let mut a = Client::connect(server.addr).await;
+        let mut b = Client::connect(server.addr).await;
+        a.send("SOUR1:VOLT 0.5\n").await;
+        assert_eq!(a.query("*OPC?").await, "1");
+        assert_eq!(b.query("sour1:volt?").await, "0.5");
+        assert_eq!(b.query("SOUR1:VOLT?;*IDN?").await, {
+            format!("0.5;SEQUENCER,SIM,0,{}", env!("CARGO_PKG_VERSION"))
+        });
+        server.stop().await;
+    }
+
+    /// `SIM:CONN?` counts open connections, `SIM:CONN:PEAK?` keeps the maximum after closes.
+    #[tokio::test]
+    async fn connection_counts_and_peak() {
+        let server = Server::start(SimConfig::default()).await;
+        let mut clients = Vec::new();
+        for _ in 0..3 {
+            let mut client = Client::connect(server.addr).await;
+            // A round trip proves the server has accepted and counted this connection.
+            assert_eq!(client.query("*OPC?").await, "1");
+            clients.push(client);
+        }
+        assert_eq!(clients[0].query("SIM:CONN?").await, "3");
+        assert_eq!(clients[2].query("SIM:CONN:PEAK?").await, "3");
+        let mut first = clients.remove(0);
+        drop(clients);
+        // The server notices the two closes asynchronously: poll until it has.
+        let mut current = first.query("SIM:CONN?").await;
+        let deadline = Instant::now() + GUARD;
+        while current != "1" && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            current = first.query("SIM:CONN?").await;
+        }
+        assert_eq!(current, "1");
+        assert_eq!(first.query("SIM:CONN:PEAK?").await, "3");
+        server.stop().await;
+    }
+
+    /// With `max_connections = 1` a second connection is closed at once and not counted.
+    #[tokio::test]
+    async fn max_connections_closes_extra_connections() {
+        let config = SimConfig {
+            max_connections: Some(1),
+            ..SimConfig::default()
+        };
+        let server = Server::start(config).await;
+        let mut first = Client::connect(server.addr).await;
+        assert_eq!(first.query("*OPC?").await, "1");
+        let mut second = Client::connect(server.addr).await;
+        assert!(second.closed().await, "second connection was served");
+        assert_eq!(first.query("SIM:CONN?;SIM:CONN:PEAK?").await, "1;1");
+        server.stop().await;
+    }
+
+    /// A reply never arrives before the configured latency; writes get no reply at all.
+    #[tokio::test]
+    async fn latency_delays_replies() {
+        let latency = Duration::from_millis(50);
+        let config = SimConfig {
+            latency,
+            ..SimConfig::default()
+        };
+        let server = Server::start(config).await;
+        let mut client = Client::connect(server.addr).await;
+        let started = Instant::now();
+        // The write produces no line, so the first line read is the query's reply.
+        client.send("A 7\nA?\n").await;
+        assert_eq!(client.line().await, "7");
+        assert!(started.elapsed() >= latency, "{:?}", started.elapsed());
+        server.stop().await;
+    }
+
+    /// Clients ending lines with `\r\n` work, and empty lines are ignored.
+    #[tokio::test]
+    async fn crlf_and_empty_lines() {
+        let server = Server::start(SimConfig::default()).await;
+        let mut client = Client::connect(server.addr).await;
+        client
+            .send("\r\n\nSOUR1:VOLT 0.5\r\n\r\nsour1:volt?\r\n*OPC?\n")
+            .await;
+        assert_eq!(client.line().await, "0.5");
+        assert_eq!(client.line().await, "1");
+        server.stop().await;
+    }
+
+    /// A line over [`MAX_LINE`] closes that connection only; others keep working.
+    #[tokio::test]
+    async fn overlong_line_closes_connection() {
+        let server = Server::start(SimConfig::default()).await;
+        let mut other = Client::connect(server.addr).await;
+        let mut client = Client::connect(server.addr).await;
+        let long = vec![b'A'; MAX_LINE + 16];
+        // The server may close (and reset) before taking everything: a failed write is fine.
+        let _ = client.writer.write_all(&long).await;
+        assert!(client.closed().await, "overlong line was accepted");
+        assert_eq!(other.query("*OPC?").await, "1");
+        server.stop().await;
+    }
+
+    /// Shutdown closes open connections (clients read EOF) and `run_with` returns `Ok`.
+    #[tokio::test]
+    async fn shutdown_closes_open_connections() {
+        let server = Server::start(SimConfig::default()).await;
+        let mut a = Client::connect(server.addr).await;
+        let mut b = Client::connect(server.addr).await;
+        // Round trips prove both sessions are being served when shutdown comes.
+        assert_eq!(a.query("*OPC?").await, "1");
+        assert_eq!(b.query("*OPC?").await, "1");
+        server.stop().await;
+        assert!(a.closed().await, "first connection left open");
+        assert!(b.closed().await, "second connection left open");
+    }
+
+    /// Shutdown also ends a session that is asleep in its reply latency.
+    #[tokio::test]
+    async fn shutdown_interrupts_latency() {
+        let server = Server::start(SimConfig {
+            latency: Duration::from_secs(3600),
+            ..SimConfig::default()
+        })
+        .await;
+        let mut client = Client::connect(server.addr).await;
+        client.send("*OPC?\n").await;
+        server.stop().await;
+        assert!(client.closed().await, "connection left open");
+    }
+}
