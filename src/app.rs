@@ -47,12 +47,16 @@ async fn serve(args: SimArgs) -> Result<i32> {
     println!("listening on {addr}");
     let config = SimConfig {
         latency: args.latency,
-        max_connections: args.max_connections.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        max_connections: args
+            .max_connections
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
     };
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    sim::run_with(listener, config, shutdown).await.map_err(sim_err)?;
+    sim::run_with(listener, config, shutdown)
+        .await
+        .map_err(sim_err)?;
     Ok(EXIT_OK)
 }
 
@@ -65,12 +69,16 @@ fn apply_addresses(seq: &mut Sequence, values: &[String]) -> Result<()> {
         };
         let address = Address::parse(addr).map_err(|m| Error::usage(format!("--address: {m}")))?;
         let index = match name {
-            Some(name) => seq.instruments.iter().position(|i| i.name == name).ok_or_else(|| {
-                Error::usage(format!(
-                    "--address: no instrument named `{name}` (instruments: {})",
-                    instrument_names(seq)
-                ))
-            })?,
+            Some(name) => seq
+                .instruments
+                .iter()
+                .position(|i| i.name == name)
+                .ok_or_else(|| {
+                    Error::usage(format!(
+                        "--address: no instrument named `{name}` (instruments: {})",
+                        instrument_names(seq)
+                    ))
+                })?,
             None if seq.instruments.len() == 1 => 0,
             None => {
                 return Err(Error::usage(format!(
@@ -141,7 +149,11 @@ async fn run(args: RunArgs) -> Result<i32> {
             .iter()
             .map(|i| runlog::InstrumentEntry {
                 name: &i.name,
-                address: i.address.as_ref().map(ToString::to_string).unwrap_or_default(),
+                address: i
+                    .address
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
                 max_connections: i.max_connections,
                 simulated: args.sim,
             })
@@ -164,7 +176,9 @@ async fn run(args: RunArgs) -> Result<i32> {
                 points_not_run: seq.total_points(),
                 ended_at: SystemTime::now(),
             };
-            log.write("stop", &stop).and_then(|()| log.sync()).map_err(log_err)?;
+            log.write("stop", &stop)
+                .and_then(|()| log.sync())
+                .map_err(log_err)?;
             return Err(err);
         }
     };
@@ -191,7 +205,10 @@ async fn open_pools(seq: &Sequence) -> Result<Vec<Addr<Pool>>> {
     let mut pools = Vec::new();
     for ins in &seq.instruments {
         let Some(address) = ins.address.clone() else {
-            return Err(Error::Internal(format!("instrument `{}` has no address", ins.name)));
+            return Err(Error::Internal(format!(
+                "instrument `{}` has no address",
+                ins.name
+            )));
         };
         let pool = Pool::new(Arc::new(ins.clone()), address.clone(), ids.clone()).start();
         let opened = pool

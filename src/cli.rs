@@ -45,9 +45,11 @@ pub enum Command {
         sequence: PathBuf,
     },
     /// Serve the built-in simulated instrument over TCP.
-    #[command(after_help = "Example:\n  sequencer sim --listen 127.0.0.1:5025 --latency 10ms --max-connections 4\n\n\
+    #[command(
+        after_help = "Example:\n  sequencer sim --listen 127.0.0.1:5025 --latency 10ms --max-connections 4\n\n\
         Generic SCPI device: `HEADER VALUE` stores, `HEADER?` returns it (0 if never set),\n\
-        *IDN?, *OPC? (1), *RST, SIM:CONN? and SIM:CONN:PEAK? (open and peak connections).")]
+        *IDN?, *OPC? (1), *RST, SIM:CONN? and SIM:CONN:PEAK? (open and peak connections)."
+    )]
     Sim(SimArgs),
 }
 

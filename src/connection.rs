@@ -69,7 +69,10 @@ impl Handler<RunPoint> for Connection {
         AtomicResponse::new(Box::pin(
             async move {
                 let Some(mut io) = io else {
-                    return (None, Outcome::not_run(id, format!("connection {id} is closed")));
+                    return (
+                        None,
+                        Outcome::not_run(id, format!("connection {id} is closed")),
+                    );
                 };
                 let out = run_commands(&mut io, &msg.step.commands, &msg.texts, timeout, id).await;
                 (Some(io), out)
@@ -97,16 +100,17 @@ pub async fn open(
 ) -> Result<LineIo<TcpStream>, String> {
     let io_cfg = &instrument.io;
     let target = address.to_host_port();
-    let stream = match tokio::time::timeout(io_cfg.connect_timeout, TcpStream::connect(&target)).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Err(e.to_string()),
-        Err(_) => {
-            return Err(format!(
-                "no answer within {} (connect_timeout)",
-                crate::sequence::duration::format_duration(io_cfg.connect_timeout)
-            ));
-        }
-    };
+    let stream =
+        match tokio::time::timeout(io_cfg.connect_timeout, TcpStream::connect(&target)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(e.to_string()),
+            Err(_) => {
+                return Err(format!(
+                    "no answer within {} (connect_timeout)",
+                    crate::sequence::duration::format_duration(io_cfg.connect_timeout)
+                ));
+            }
+        };
     // Commands are small and latency matters more than packet count.
     let _ = stream.set_nodelay(true);
     let mut io = LineIo::new(stream, &io_cfg.write_termination, &io_cfg.read_termination);
@@ -118,7 +122,11 @@ pub async fn open(
             );
         }
         Ok(Ok(n)) => {
-            tracing::warn!(conn = id, bytes = n, "discarding data the instrument sent before any command");
+            tracing::warn!(
+                conn = id,
+                bytes = n,
+                "discarding data the instrument sent before any command"
+            );
             io.discard_pending();
         }
         Ok(Err(e)) => return Err(e.to_string()),
@@ -127,7 +135,11 @@ pub async fn open(
         let texts: Vec<String> = instrument
             .on_connect
             .iter()
-            .map(|c| c.template().map(|t| t.render_to_string(&[])).unwrap_or_default())
+            .map(|c| {
+                c.template()
+                    .map(|t| t.render_to_string(&[]))
+                    .unwrap_or_default()
+            })
             .collect();
         let out = run_commands(&mut io, &instrument.on_connect, &texts, io_cfg.timeout, id).await;
         if let Some(err) = out.error {

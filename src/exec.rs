@@ -195,7 +195,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
             Ok(Ok(reply)) => reply,
             Ok(Err(ReadError::Closed)) => {
                 return Err(Failure(
-                    format!("connection {conn} closed by the instrument while waiting for reply to `{text}`"),
+                    format!(
+                        "connection {conn} closed by the instrument while waiting for reply to `{text}`"
+                    ),
                     true,
                 ));
             }
@@ -231,8 +233,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sequence::template::Template;
     use crate::sequence::Until;
+    use crate::sequence::template::Template;
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, duplex};
 
     fn t(s: &str) -> Template {
@@ -240,7 +242,10 @@ mod tests {
     }
 
     /// A scripted instrument: answers each query line with the next scripted reply.
-    fn instrument(stream: DuplexStream, replies: Vec<&'static str>) -> tokio::task::JoinHandle<Vec<String>> {
+    fn instrument(
+        stream: DuplexStream,
+        replies: Vec<&'static str>,
+    ) -> tokio::task::JoinHandle<Vec<String>> {
         tokio::spawn(async move {
             let (r, mut w) = tokio::io::split(stream);
             let mut lines = BufReader::new(r).lines();
@@ -259,15 +264,30 @@ mod tests {
         })
     }
 
-    async fn run(commands: Vec<Command>, replies: Vec<&'static str>, timeout_ms: u64) -> (Outcome, Vec<String>) {
+    async fn run(
+        commands: Vec<Command>,
+        replies: Vec<&'static str>,
+        timeout_ms: u64,
+    ) -> (Outcome, Vec<String>) {
         let (a, b) = duplex(1024);
         let server = instrument(b, replies);
         let mut io = LineIo::new(a, "\n", "\n");
         let texts: Vec<String> = commands
             .iter()
-            .map(|c| c.template().map(|t| t.render_to_string(&[])).unwrap_or_default())
+            .map(|c| {
+                c.template()
+                    .map(|t| t.render_to_string(&[]))
+                    .unwrap_or_default()
+            })
             .collect();
-        let out = run_commands(&mut io, &commands, &texts, Duration::from_millis(timeout_ms), 7).await;
+        let out = run_commands(
+            &mut io,
+            &commands,
+            &texts,
+            Duration::from_millis(timeout_ms),
+            7,
+        )
+        .await;
         drop(io);
         (out, server.await.unwrap())
     }
@@ -277,7 +297,11 @@ mod tests {
     async fn writes_and_queries_are_recorded() {
         let cmds = vec![
             Command::Write(t("SOUR1:VOLT 0.5")),
-            Command::Query { text: t("MEAS1:CURR?"), name: Some("current".into()), expect: None },
+            Command::Query {
+                text: t("MEAS1:CURR?"),
+                name: Some("current".into()),
+                expect: None,
+            },
         ];
         let (out, seen) = run(cmds, vec!["1.5e-3"], 1000).await;
         assert_eq!(out.error, None);
@@ -292,11 +316,18 @@ mod tests {
     #[tokio::test]
     async fn expect_mismatch_fails_point_only() {
         let cmds = vec![
-            Command::Query { text: t("*OPC?"), name: None, expect: Some("1".into()) },
+            Command::Query {
+                text: t("*OPC?"),
+                name: None,
+                expect: Some("1".into()),
+            },
             Command::Write(t("NEVER")),
         ];
         let (out, seen) = run(cmds, vec!["0"], 1000).await;
-        assert_eq!(out.error.as_deref(), Some("reply `0` to `*OPC?` is not the expected `1`"));
+        assert_eq!(
+            out.error.as_deref(),
+            Some("reply `0` to `*OPC?` is not the expected `1`")
+        );
         assert!(!out.broken);
         assert_eq!(seen, ["*OPC?"], "nothing is sent after a failure");
     }
@@ -304,7 +335,11 @@ mod tests {
     /// No reply within the timeout breaks the connection, with the command and connection named.
     #[tokio::test]
     async fn timeout_breaks_connection() {
-        let cmds = vec![Command::Query { text: t("MEAS1:CURR?"), name: None, expect: None }];
+        let cmds = vec![Command::Query {
+            text: t("MEAS1:CURR?"),
+            name: None,
+            expect: None,
+        }];
         let (out, _) = run(cmds, vec![], 50).await;
         assert_eq!(
             out.error.as_deref(),
@@ -341,7 +376,10 @@ mod tests {
         }];
         let (out, _) = run(cmds, vec!["300"; 100], 1000).await;
         let err = out.error.unwrap();
-        assert!(err.starts_with("poll `TEMP?` did not reach below `10` within 30ms (last reply `300`"), "{err}");
+        assert!(
+            err.starts_with("poll `TEMP?` did not reach below `10` within 30ms (last reply `300`"),
+            "{err}"
+        );
         assert!(!out.broken);
     }
 
@@ -351,9 +389,27 @@ mod tests {
         let cases = [
             (Until::Equals("IDLE".into()), "IDLE", true),
             (Until::Equals("IDLE".into()), "BUSY", false),
-            (Until::Matches(regex::Regex::new("^OK").unwrap()), "OK 3", true),
-            (Until::Within { tol: 0.5, of: 300.0 }, "300.4", true),
-            (Until::Within { tol: 0.5, of: 300.0 }, "299.4", false),
+            (
+                Until::Matches(regex::Regex::new("^OK").unwrap()),
+                "OK 3",
+                true,
+            ),
+            (
+                Until::Within {
+                    tol: 0.5,
+                    of: 300.0,
+                },
+                "300.4",
+                true,
+            ),
+            (
+                Until::Within {
+                    tol: 0.5,
+                    of: 300.0,
+                },
+                "299.4",
+                false,
+            ),
             (Until::Above(1.0), "1.5", true),
             (Until::Above(1.0), "garbage", false),
             (Until::Below(1.0), " 0.5 ", true),

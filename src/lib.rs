@@ -4,7 +4,7 @@
 //!
 //! # Layout
 //! - [`cli`]: clap subcommands and flags; [`app`]: carries them out.
-//! - [`sequence`]: the YAML model, validation with file:line:col errors, lazy sweeps,
+//! - [`sequence`]: the YAML model, validation with `file:line:col` errors, lazy sweeps,
 //!   placeholder templates (no I/O).
 //! - [`sequencer`]: the Sequencer actor: walks steps, bounds points in flight, writes the log.
 //! - [`pool`]: the Pool actor: owns Connection actors for one instrument, replaces broken ones.

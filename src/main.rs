@@ -1,6 +1,7 @@
 //! `sequencer` binary: parse arguments, set up tracing, run the command, map the result to
 //! an exit code (0 success, 1 run failed, 2 invalid input, 130 interrupted).
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -21,12 +22,16 @@ async fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let code = match sequencer::app::execute(cli.command).await {
         Ok(code) => code,
         Err(err) => {
             let code = err.exit_code();
-            eprintln!("{:?}", miette::Report::new(err));
+            match &err {
+                sequencer::Error::Sequence(e) => eprint!("{}", e.render()),
+                _ => eprintln!("{:?}", miette::Report::new(err)),
+            }
             code
         }
     };

@@ -133,7 +133,9 @@ impl Pool {
             let reason = format!(
                 "no connection to `{}`: {}",
                 self.address,
-                self.last_error.as_deref().unwrap_or("the instrument refused all sessions")
+                self.last_error
+                    .as_deref()
+                    .unwrap_or("the instrument refused all sessions")
             );
             for (_, tx) in self.queue.drain(..) {
                 let _ = tx.send(Outcome::not_run(0, reason.clone()));

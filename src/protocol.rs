@@ -143,7 +143,8 @@ mod tests {
     /// Replies are split at the read termination, whatever the chunking on the wire.
     #[tokio::test]
     async fn frames_replies_across_chunks() {
-        let cases: &[(&str, &[&[u8]], &[&str])] = &[
+        type Case<'a> = (&'a str, &'a [&'a [u8]], &'a [&'a str]);
+        let cases: &[Case] = &[
             ("\n", &[b"a\nb\n"], &["a", "b"]),
             ("\n", &[b"a", b"b\nc", b"\n"], &["ab", "c"]),
             ("\r\n", &[b"x\r", b"\ny\r\n"], &["x", "y"]),

@@ -174,7 +174,13 @@ impl RunLog {
         let stamp = format!("{}-{}", &digits[..8], &digits[8..14]);
         let safe: String = name
             .chars()
-            .map(|c| if c.is_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+            .map(|c| {
+                if c.is_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let mut path = PathBuf::from(format!("runs/{safe}-{stamp}.jsonl"));
         let mut n = 2;
@@ -225,13 +231,18 @@ mod tests {
         log.write("stop", &stop).unwrap();
         log.write("stop", &stop).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        let lines: Vec<serde_json::Value> =
-            text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["type"], "stop");
         assert_eq!(lines[0]["points_ok"], 3);
         assert_eq!(lines[0]["ended_at"], "1970-01-01T00:00:00.000Z");
-        assert!(RunLog::create(&path).is_err(), "an existing log is never overwritten");
+        assert!(
+            RunLog::create(&path).is_err(),
+            "an existing log is never overwritten"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

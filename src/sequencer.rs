@@ -149,7 +149,11 @@ impl Sequencer {
                 .stages
                 .get(self.stage + 1)
                 .is_some_and(|(k, _)| *k == kind && kind != Kind::Step);
-            self.offset = if same_hook { self.offset + self.next } else { 0 };
+            self.offset = if same_hook {
+                self.offset + self.next
+            } else {
+                0
+            };
             self.stage += 1;
             self.next = 0;
         }
@@ -165,7 +169,11 @@ impl Sequencer {
         let texts = step
             .commands
             .iter()
-            .map(|c| c.template().map(|t| t.render_to_string(&self.vars)).unwrap_or_default())
+            .map(|c| {
+                c.template()
+                    .map(|t| t.render_to_string(&self.vars))
+                    .unwrap_or_default()
+            })
             .collect();
         let vars = self.vars.clone();
         let step = step.clone();
@@ -239,7 +247,11 @@ impl Sequencer {
         let (exit_status, reason) = if self.aborted {
             ("abort", "interrupted by the operator".to_owned())
         } else if self.failed > 0 || self.hook_failed || self.log_error.is_some() {
-            let reason = self.reason.clone().or_else(|| self.log_error.clone()).unwrap_or_default();
+            let reason = self
+                .reason
+                .clone()
+                .or_else(|| self.log_error.clone())
+                .unwrap_or_default();
             ("fail", reason)
         } else {
             ("success", format!("all {total} points ok"))

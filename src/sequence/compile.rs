@@ -79,6 +79,7 @@ impl Instruments {
 }
 
 impl Cx<'_> {
+    #[allow(clippy::unused_self)] // a method so call sites read `self.span(x)` like the others
     fn span<T>(&self, s: &Spanned<T>) -> Range<usize> {
         let loc = s.referenced;
         let span = loc.span();
@@ -174,7 +175,10 @@ impl Cx<'_> {
                 })
                 .ok()
         });
-        let max_connections = self.positive(raw.max_connections, DEFAULT_MAX_CONNECTIONS as i64);
+        let max_connections = self.positive(
+            raw.max_connections,
+            i64::try_from(DEFAULT_MAX_CONNECTIONS).unwrap_or(i64::MAX),
+        );
         let mut io = IoSettings::default();
         if let Some(t) = raw.write_termination {
             io.write_termination = t;
@@ -353,7 +357,10 @@ impl Cx<'_> {
         let text_vars: Vec<bool> = sweep.axes().iter().map(|(_, a)| a.has_text()).collect();
         let repeat = self.positive(raw.repeat, 1);
         let max_connections = ins.list.get(instrument).map_or(1, |i| i.max_connections);
-        let concurrency = self.positive(raw.concurrency, max_connections as i64);
+        let concurrency = self.positive(
+            raw.concurrency,
+            i64::try_from(max_connections).unwrap_or(i64::MAX),
+        );
         if raw.commands.value.is_empty() {
             let span = self.span(&raw.commands);
             self.problem(
@@ -392,17 +399,20 @@ impl Cx<'_> {
                     "bad name",
                 );
             }
-            if let Some(axis) = self.axis(axis) {
-                axes.push((key.value, axis));
-                key_spans.push(key_span);
-            }
+            // A bad axis is reported and stood in for, so its name stays known and its
+            // placeholders do not add follow-on errors.
+            let axis = self
+                .axis(axis)
+                .unwrap_or_else(|| Axis::List(vec![Value::Int(0)]));
+            axes.push((key.value, axis));
+            key_spans.push(key_span);
         }
-        match Sweep::new(axes, mode) {
+        match Sweep::new(axes.clone(), mode) {
             Ok(sweep) => sweep,
             Err(e) => {
                 let span = key_spans.get(e.axis()).cloned().unwrap_or(0..0);
                 self.problem(span, e.to_string(), "here");
-                Sweep::default()
+                Sweep::new(axes, Mode::Product).unwrap_or_default()
             }
         }
     }
@@ -421,11 +431,11 @@ impl Cx<'_> {
                     .collect();
                 self.axis_result(Axis::list(values), &whole, None)
             }
-            RawAxis::Range(range) => self.range(range, whole),
+            RawAxis::Range(range) => self.range(&range, whole),
         }
     }
 
-    fn range(&mut self, r: RawRange, whole: Range<usize>) -> Option<Axis> {
+    fn range(&mut self, r: &RawRange, whole: Range<usize>) -> Option<Axis> {
         let log = r.log.as_ref().is_some_and(|l| l.value);
         let (start, stop) = (r.start.value.as_f64(), r.stop.value.as_f64());
         let result = match (&r.num, &r.step) {
@@ -456,7 +466,7 @@ impl Cx<'_> {
                 Axis::range(start, stop, step.value.as_f64(), ints)
             }
         };
-        self.axis_result(result, &whole, Some(&r))
+        self.axis_result(result, &whole, Some(r))
     }
 
     fn axis_result(
@@ -604,16 +614,15 @@ impl Cx<'_> {
                 let t = m.poll?;
                 let span = self.span(&t);
                 let text = self.template(&t.value, span, vars);
-                let until = match m.until {
-                    Some(u) => self.until(u),
-                    None => {
-                        self.problem(
-                            whole,
-                            "a `poll` needs `until:`",
-                            "add e.g. `until: {equals: \"1\"}`",
-                        );
-                        None
-                    }
+                let until = if let Some(u) = m.until {
+                    self.until(u)
+                } else {
+                    self.problem(
+                        whole,
+                        "a `poll` needs `until:`",
+                        "add e.g. `until: {equals: \"1\"}`",
+                    );
+                    None
                 };
                 Some(Command::Poll {
                     text: text?,

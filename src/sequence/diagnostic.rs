@@ -5,7 +5,7 @@
 //! underlined. YAML syntax and type errors from serde-saphyr become the same kind of problem,
 //! so every invalid file reads alike.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -105,6 +105,28 @@ impl SequenceError {
         format!("{}:{line}:{col}", self.file)
     }
 
+    /// Every problem as its own graphical report (snippet, underline, help), in file order,
+    /// then a one-line count when there are several.
+    pub fn render(&self) -> String {
+        let handler = miette::GraphicalReportHandler::new();
+        let mut out = String::new();
+        for p in &self.problems {
+            if handler.render_report(&mut out, p).is_err() {
+                out.push_str(&p.to_string());
+                out.push('\n');
+            }
+        }
+        if self.problems.len() > 1 {
+            let _ = writeln!(
+                out,
+                "error: {} problems in `{}`; nothing was sent",
+                self.problems.len(),
+                self.file
+            );
+        }
+        out
+    }
+
     /// The problems, in file order.
     pub fn problems(&self) -> impl Iterator<Item = &Problem> {
         self.problems.iter().map(|p| &p.problem)
@@ -125,9 +147,6 @@ impl fmt::Display for SequenceError {
 impl std::error::Error for SequenceError {}
 
 impl Diagnostic for SequenceError {
-    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new("sequence::invalid"))
-    }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.problems[0]
             .problem

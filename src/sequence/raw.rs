@@ -288,7 +288,7 @@ pub enum RawAxis {
     /// Explicit values.
     List(Vec<Spanned<Scalar>>),
     /// `{start, stop, num}`, `{start, stop, step}` or `{start, stop, num, log: true}`.
-    Range(RawRange),
+    Range(Box<RawRange>),
 }
 
 /// The keys of a range map; which combination is valid is checked by [`super::compile`].
@@ -319,7 +319,8 @@ impl<'de> Deserialize<'de> for RawAxis {
                 Vec::deserialize(SeqAccessDeserializer::new(seq)).map(RawAxis::List)
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawAxis, A::Error> {
-                RawRange::deserialize(MapAccessDeserializer::new(map)).map(RawAxis::Range)
+                RawRange::deserialize(MapAccessDeserializer::new(map))
+                    .map(|r| RawAxis::Range(Box::new(r)))
             }
         }
         d.deserialize_any(AxisVisitor)
