@@ -92,7 +92,12 @@ impl Pool {
                     act.idle.push_back(conn);
                 }
                 Err(e) => {
-                    tracing::warn!(conn = id, address = %act.address, "cannot connect: {e}");
+                    if act.opening.is_some() {
+                        // Reported once, by whoever awaits the opening.
+                        tracing::debug!(conn = id, address = %act.address, "cannot connect: {e}");
+                    } else {
+                        tracing::warn!(conn = id, address = %act.address, "cannot connect: {e}");
+                    }
                     act.last_error = Some(e);
                     if act.opening.is_none() {
                         // The instrument takes no more sessions now: do not redial in a loop.

@@ -14,7 +14,7 @@ use std::time::Duration;
 use super::address::Address;
 use super::diagnostic::{Problem, SequenceError, from_yaml_error};
 use super::raw::{
-    Num, OrderedMap, RawAxis, RawCommand, RawCommandMap, RawHook, RawInstrument, RawMode, RawRange,
+    Count, Num, OrderedMap, RawAxis, RawCommand, RawCommandMap, RawHook, RawInstrument, RawMode, RawRange,
     RawSequence, RawStep, RawUntil, ReplyRule, Spanned,
 };
 use super::sweep::{Axis, Mode, Sweep};
@@ -214,16 +214,16 @@ impl Cx<'_> {
     }
 
     /// A count that must be at least 1 (`max_connections`, `repeat`, `concurrency`).
-    fn positive(&mut self, value: Option<Spanned<i64>>, default: i64) -> i64 {
+    fn positive(&mut self, value: Option<Spanned<Count>>, default: i64) -> i64 {
         match value {
             None => default,
-            Some(v) if v.value >= 1 => v.value,
+            Some(v) if v.value.0 >= 1 => v.value.0,
             Some(v) => {
                 let span = self.span(&v);
                 let key = key_before(self.text, span.start);
                 self.problem(
                     span,
-                    format!("`{key}` must be at least 1, got `{}`", v.value),
+                    format!("`{key}` must be at least 1, got `{}`", v.value.0),
                     "too small",
                 );
                 1
@@ -457,8 +457,8 @@ impl Cx<'_> {
                 self.problem(span, "a log sweep takes `num`, not `step`", "use `num:`");
                 return None;
             }
-            (Some(num), None) if log => Axis::log(start, stop, num.value),
-            (Some(num), None) => Axis::linspace(start, stop, num.value),
+            (Some(num), None) if log => Axis::log(start, stop, num.value.0),
+            (Some(num), None) => Axis::linspace(start, stop, num.value.0),
             (None, Some(step)) => {
                 let ints = [r.start.value, r.stop.value, step.value]
                     .iter()

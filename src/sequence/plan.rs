@@ -27,6 +27,11 @@ fn sends(step: &Step) -> u64 {
         .count() as u64
 }
 
+/// `1 command`, `3 commands`.
+fn commands(n: u64) -> String {
+    format!("{n} command{}", if n == 1 { "" } else { "s" })
+}
+
 /// Lower bound for a step: points run in waves of `parallel`, each wave at least its waits.
 pub fn minimum_duration(step: &Step, parallel: usize) -> Duration {
     let waves = step.points().div_ceil(parallel.max(1) as u64);
@@ -94,11 +99,11 @@ pub fn describe(seq: &Sequence) -> String {
                 }
                 let _ = write!(
                     out,
-                    ", {} commands each, {parallel} in parallel",
-                    sends(step)
+                    ", {} each, {parallel} in parallel",
+                    commands(sends(step))
                 );
             } else {
-                let _ = write!(out, ": {} commands", sends(step));
+                let _ = write!(out, ": {}", commands(sends(step)));
             }
             if !min.is_zero() {
                 let _ = write!(out, ", waits >= {}", format_duration(min));
@@ -108,9 +113,9 @@ pub fn describe(seq: &Sequence) -> String {
     }
     let _ = writeln!(
         out,
-        "total: {} points, {} commands, minimum duration {} (from waits)",
+        "total: {} points, {}, minimum duration {} (from waits)",
         seq.total_points(),
-        total_sends,
+        commands(total_sends),
         format_duration(total_min)
     );
     out

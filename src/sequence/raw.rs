@@ -70,7 +70,7 @@ pub struct RawInstrument {
     /// `TCPIP::host::port::SOCKET` or `host:port`.
     pub address: Option<Spanned<String>>,
     /// Pool size.
-    pub max_connections: Option<Spanned<i64>>,
+    pub max_connections: Option<Spanned<Count>>,
     /// Appended to every command.
     pub write_termination: Option<String>,
     /// Ends every reply line.
@@ -98,9 +98,9 @@ pub struct RawStep {
     /// How the variables combine.
     pub mode: Option<RawMode>,
     /// How many times the whole point list runs.
-    pub repeat: Option<Spanned<i64>>,
+    pub repeat: Option<Spanned<Count>>,
     /// Max points of this step in flight.
-    pub concurrency: Option<Spanned<i64>>,
+    pub concurrency: Option<Spanned<Count>>,
     /// Commands run in order on one connection for each point.
     pub commands: Spanned<Vec<Spanned<RawCommand>>>,
 }
@@ -202,6 +202,26 @@ impl<'de> Deserialize<'de> for Dur {
     }
 }
 
+/// A whole number (`max_connections`, `num`, `repeat`, `concurrency`); range checks are
+/// done by [`super::compile`], which can say which key is out of range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count(pub i64);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match d.deserialize_any(ScalarVisitor)? {
+            Scalar::Num(Num::Int(i)) => Ok(Count(i)),
+            Scalar::Num(Num::Float(f)) if f.fract() == 0.0 && f.abs() < 9e15 => Ok(Count(f as i64)),
+            Scalar::Num(Num::Float(f)) => Err(de::Error::custom(format!(
+                "expected a whole number, found `{f}`"
+            ))),
+            Scalar::Text(t) => Err(de::Error::custom(format!(
+                "expected a whole number, found `{t}`"
+            ))),
+        }
+    }
+}
+
 /// A number as written: integer or float.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Num {
@@ -300,7 +320,7 @@ pub struct RawRange {
     /// Last value (or bound for `step`).
     pub stop: Spanned<Num>,
     /// Number of points.
-    pub num: Option<Spanned<i64>>,
+    pub num: Option<Spanned<Count>>,
     /// Increment.
     pub step: Option<Spanned<Num>>,
     /// Geometric spacing.
