@@ -188,6 +188,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
     }
 
     async fn query(&mut self, text: &str) -> Result<String, Failure> {
+        if self.io.pending() > 0 {
+            // A reply nobody asked for (say, to a command sent as a write): it must not be
+            // taken as the answer to this query.
+            tracing::warn!(
+                conn = self.conn,
+                bytes = self.io.pending(),
+                "discarding unsolicited data before `{text}`; is `reply:` right for this instrument?"
+            );
+            self.io.discard_pending();
+        }
         let t = Instant::now();
         self.send(text).await?;
         let conn = self.conn;

@@ -3,38 +3,36 @@
 //! Every check that needs more than one node (duplicate step names, placeholders naming no
 //! variable, zip lengths, instrument names, which keys go together in a command) lives here.
 //! Checks do not stop at the first problem: all of them are collected, each with the span
-//! of the offending key or value, and reported together.
+//! of the offending key or value, and reported together. Commands are checked in
+//! [`commands`].
+
+mod commands;
 
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::address::Address;
 use super::diagnostic::{Problem, SequenceError, from_yaml_error};
 use super::raw::{
-    Count, Num, OrderedMap, RawAxis, RawCommand, RawCommandMap, RawHook, RawInstrument, RawMode, RawRange,
-    RawSequence, RawStep, RawUntil, ReplyRule, Spanned,
+    Count, Num, OrderedMap, RawAxis, RawCommand, RawHook, RawInstrument, RawMode, RawRange,
+    RawSequence, RawStep, ReplyRule, Spanned,
 };
 use super::sweep::{Axis, Mode, Sweep};
-use super::template::Template;
 use super::value::Value;
-use super::{Command, Instrument, IoSettings, Sequence, Step, Until};
+use super::{Instrument, IoSettings, Sequence, Step};
 
 /// Default pool size.
 const DEFAULT_MAX_CONNECTIONS: usize = 4;
-/// Default pause between poll queries.
-const DEFAULT_POLL_EVERY: Duration = Duration::from_millis(100);
-/// Default longest time a poll may take.
-const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Name of the instrument of the single-instrument form.
 pub const DEFAULT_INSTRUMENT: &str = "instrument";
 
 /// Parses and validates `text`, naming it `path` in errors.
 pub(super) fn compile(text: &str, path: &Path) -> Result<Sequence, SequenceError> {
     let file = path.display().to_string();
-    let options = serde_saphyr::options! { with_snippet: false };
+    // YAML 1.2 booleans only: SCPI values such as `ON`, `OFF`, `Y` stay text.
+    let options = serde_saphyr::options! { with_snippet: false, strict_booleans: true };
     let raw: RawSequence = serde_saphyr::from_str_with_options(text, options)
         .map_err(|e| SequenceError::new(&file, text, vec![from_yaml_error(&e, text)]))?;
     let mut cx = Cx {
@@ -50,14 +48,14 @@ pub(super) fn compile(text: &str, path: &Path) -> Result<Sequence, SequenceError
 }
 
 /// The validation pass: the file text (to turn locations into spans) and what went wrong.
-struct Cx<'t> {
+pub(super) struct Cx<'t> {
     text: &'t str,
     problems: Vec<Problem>,
 }
 
 /// A step's sweep variables as templates see them.
 #[derive(Clone, Copy, Default)]
-struct Vars<'a> {
+pub(super) struct Vars<'a> {
     /// Names in slot order.
     names: &'a [&'a str],
     /// Per slot: true when the variable can take text values (no `{v:.N}` then).
@@ -491,235 +489,6 @@ impl Cx<'_> {
             }
         }
     }
-
-    fn commands(
-        &mut self,
-        raw: Vec<Spanned<RawCommand>>,
-        vars: Vars<'_>,
-        rule: ReplyRule,
-    ) -> Vec<Command> {
-        let mut names = std::collections::HashSet::new();
-        let mut out = Vec::with_capacity(raw.len());
-        for cmd in raw {
-            let span = self.span(&cmd);
-            if let RawCommand::Map(m) = &cmd.value
-                && let Some(name) = &m.as_name
-                && !names.insert(name.value.clone())
-            {
-                let span = self.span(name);
-                self.problem(
-                    span,
-                    format!(
-                        "value name `{}` is used twice in one command list",
-                        name.value
-                    ),
-                    "rename",
-                );
-            }
-            let compiled = match cmd.value {
-                RawCommand::Plain(text) => self.template(&text, span, vars).map(|t| {
-                    if expects_reply(&text, rule) {
-                        Command::Query {
-                            text: t,
-                            name: None,
-                            expect: None,
-                        }
-                    } else {
-                        Command::Write(t)
-                    }
-                }),
-                RawCommand::Map(map) => self.command_map(*map, span, vars),
-            };
-            if let Some(c) = compiled {
-                out.push(c);
-            }
-        }
-        out
-    }
-
-    fn command_map(
-        &mut self,
-        m: RawCommandMap,
-        whole: Range<usize>,
-        vars: Vars<'_>,
-    ) -> Option<Command> {
-        let kinds: Vec<&str> = [
-            ("write", m.write.is_some()),
-            ("query", m.query.is_some()),
-            ("poll", m.poll.is_some()),
-            ("wait", m.wait.is_some()),
-        ]
-        .iter()
-        .filter(|(_, present)| *present)
-        .map(|(k, _)| *k)
-        .collect();
-        if kinds.len() != 1 {
-            let found = if kinds.is_empty() {
-                "none".to_owned()
-            } else {
-                quoted_list(kinds.iter().copied())
-            };
-            self.problem(
-                whole,
-                format!("a command needs exactly one of `write`, `query`, `poll`, `wait` (found {found})"),
-                "this command",
-            );
-            return None;
-        }
-        let kind = kinds[0];
-        let allowed: &[&str] = match kind {
-            "query" => &["as", "expect"],
-            "poll" => &["as", "until", "every", "timeout"],
-            _ => &[],
-        };
-        let extras = [
-            ("as", m.as_name.as_ref().map(|s| self.span(s))),
-            ("expect", m.expect.as_ref().map(|s| self.span(s))),
-            ("until", m.until.as_ref().map(|s| self.span(s))),
-            ("every", m.every.as_ref().map(|s| self.span(s))),
-            ("timeout", m.timeout.as_ref().map(|s| self.span(s))),
-        ];
-        let mut ok = true;
-        for (key, span) in extras {
-            if let Some(span) = span
-                && !allowed.contains(&key)
-            {
-                self.problem(
-                    span,
-                    format!("`{key}` does not go with `{kind}`"),
-                    "remove this key",
-                );
-                ok = false;
-            }
-        }
-        let name = m.as_name.map(|n| n.value);
-        let command = match kind {
-            "wait" => m.wait.map(|w| Command::Wait(w.value.0)),
-            "write" => {
-                let t = m.write?;
-                let span = self.span(&t);
-                self.template(&t.value, span, vars).map(Command::Write)
-            }
-            "query" => {
-                let t = m.query?;
-                let span = self.span(&t);
-                self.template(&t.value, span, vars)
-                    .map(|text| Command::Query {
-                        text,
-                        name,
-                        expect: m.expect.map(|e| e.value.to_text()),
-                    })
-            }
-            _ => {
-                let t = m.poll?;
-                let span = self.span(&t);
-                let text = self.template(&t.value, span, vars);
-                let until = if let Some(u) = m.until {
-                    self.until(u)
-                } else {
-                    self.problem(
-                        whole,
-                        "a `poll` needs `until:`",
-                        "add e.g. `until: {equals: \"1\"}`",
-                    );
-                    None
-                };
-                Some(Command::Poll {
-                    text: text?,
-                    until: until?,
-                    every: m.every.map_or(DEFAULT_POLL_EVERY, |d| d.value.0),
-                    timeout: m.timeout.map_or(DEFAULT_POLL_TIMEOUT, |d| d.value.0),
-                    name,
-                })
-            }
-        };
-        command.filter(|_| ok)
-    }
-
-    fn until(&mut self, raw: Spanned<RawUntil>) -> Option<Until> {
-        let whole = self.span(&raw);
-        let u = raw.value;
-        let mut found = Vec::new();
-        if let Some(e) = u.equals {
-            found.push(Until::Equals(e.to_text()));
-        }
-        if let Some(m) = u.matches {
-            match regex::Regex::new(&m.value) {
-                Ok(re) => found.push(Until::Matches(re)),
-                Err(e) => {
-                    let span = self.span(&m);
-                    let msg = e.to_string().lines().last().unwrap_or_default().to_owned();
-                    self.problem(
-                        span,
-                        format!("bad regular expression `{}`: {msg}", m.value),
-                        "here",
-                    );
-                    return None;
-                }
-            }
-        }
-        match (u.within, u.of) {
-            (Some(tol), Some(of)) => found.push(Until::Within { tol: tol.value, of }),
-            (None, None) => {}
-            _ => {
-                self.problem(
-                    whole,
-                    "`within` and `of` go together: `{within: 0.01, of: 300}`",
-                    "here",
-                );
-                return None;
-            }
-        }
-        if let Some(b) = u.above {
-            found.push(Until::Above(b));
-        }
-        if let Some(b) = u.below {
-            found.push(Until::Below(b));
-        }
-        if found.len() == 1 {
-            found.pop()
-        } else {
-            self.problem(
-                whole,
-                "`until` needs exactly one condition: `equals`, `matches`, `within`+`of`, `above` or `below`",
-                "here",
-            );
-            None
-        }
-    }
-
-    /// Parses a command template; `span` is the YAML scalar (quotes included, if any).
-    fn template(&mut self, text: &str, span: Range<usize>, vars: Vars<'_>) -> Option<Template> {
-        let quote = usize::from(matches!(
-            self.text.as_bytes().get(span.start),
-            Some(b'"' | b'\'')
-        ));
-        let at = |inner: Range<usize>| {
-            let start = (span.start + quote + inner.start).min(self.text.len());
-            start..(span.start + quote + inner.end).clamp(start, self.text.len())
-        };
-        match Template::parse(text, vars.names) {
-            Ok(t) => {
-                for (slot, decimals, inner) in t.placeholders() {
-                    if decimals.is_some() && vars.text.get(slot).copied().unwrap_or(false) {
-                        self.problem(
-                            at(inner),
-                            format!(
-                                "`{}` has text values, so it cannot be formatted with decimals",
-                                vars.names[slot]
-                            ),
-                            "use `{name}` here",
-                        );
-                    }
-                }
-                Some(t)
-            }
-            Err(e) => {
-                self.problem(at(e.span()), e.to_string(), "here");
-                None
-            }
-        }
-    }
 }
 
 /// The `instrument:` used when a sequence gives none (address from `--address` or `--sim`).
@@ -733,22 +502,6 @@ fn default_instrument() -> RawInstrument {
         timeout: None,
         connect_timeout: None,
         on_connect: None,
-    }
-}
-
-/// Whether a plain command waits for a reply under `rule`: a query is text ending in `?`, or
-/// whose SCPI header does (`MEAS:VOLT? (@101)`).
-pub fn expects_reply(text: &str, rule: ReplyRule) -> bool {
-    match rule {
-        ReplyRule::Always => true,
-        ReplyRule::Never => false,
-        ReplyRule::Queries => {
-            let t = text.trim();
-            t.ends_with('?')
-                || t.split_whitespace()
-                    .next()
-                    .is_some_and(|h| h.ends_with('?'))
-        }
     }
 }
 
@@ -779,4 +532,126 @@ fn key_before(text: &str, offset: usize) -> &str {
         .rsplit([' ', '{', ','])
         .next()
         .unwrap_or("value")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sequence::Command;
+
+    fn compile_str(yaml: &str) -> Result<Sequence, SequenceError> {
+        compile(yaml, Path::new("t.yaml"))
+    }
+
+    /// `file:line:col: message` of every problem.
+    fn problems(yaml: &str) -> Vec<String> {
+        let err = compile_str(yaml).expect_err("should be invalid");
+        let text = err.render();
+        text.lines()
+            .filter_map(|l| {
+                l.trim_start()
+                    .strip_prefix("x t.yaml:")
+                    .or_else(|| l.trim_start().strip_prefix("× t.yaml:"))
+            })
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// A full sequence compiles into steps with lazy sweeps and resolved reply rules.
+    #[test]
+    fn compiles_a_sequence() {
+        let seq = compile_str(
+            "instrument: {address: 'TCPIP::h::5025::SOCKET', max_connections: 3}\n\
+             setup: ['*RST']\n\
+             steps:\n\
+             - name: iv\n  sweep: {ch: [1, 2], v: {start: 0, stop: 1, num: 11}}\n  repeat: 2\n  \
+               commands: ['SOUR{ch}:VOLT {v}', 'MEAS{ch}:CURR?', {wait: 10ms}]\n",
+        )
+        .unwrap();
+        assert_eq!(seq.name, "t");
+        assert_eq!(seq.instruments[0].max_connections, 3);
+        assert_eq!(seq.setup.len(), 1);
+        let step = &seq.steps[0];
+        assert_eq!((step.points(), step.concurrency), (44, 3));
+        assert!(matches!(step.commands[0], Command::Write(_)));
+        assert!(matches!(step.commands[1], Command::Query { .. }));
+        assert_eq!(seq.total_points(), 44);
+    }
+
+    /// Each invalid input is reported at the line and column of the offending node.
+    #[test]
+    fn reports_problems_where_they_are() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "steps:\n- name: a\n  commands: [X]\n  colour: red\n",
+                "4:3: unknown field `colour`",
+            ),
+            (
+                "instrument: {timeout: 2}\nsteps: [{name: a, commands: [X]}]\n",
+                "1:23: bad duration `2`",
+            ),
+            (
+                "steps:\n- {name: a, commands: [X]}\n- {name: a, commands: [Y]}\n",
+                "3:10: duplicate step name `a`",
+            ),
+            (
+                "steps:\n- name: a\n  sweep: {ch: [1]}\n  commands: ['S{chan}']\n",
+                "4:16: placeholder `{chan}`",
+            ),
+            (
+                "steps:\n- name: a\n  mode: zip\n  sweep: {x: [1, 2], y: [1]}\n  commands: [X]\n",
+                "4:22: zip sweep",
+            ),
+            (
+                "steps:\n- name: a\n  sweep: {x: {start: 0, stop: 1, num: 0}}\n  commands: [X]\n",
+                "3:39: `num`",
+            ),
+            (
+                "steps:\n- name: a\n  sweep: {x: {start: 0, stop: 1, step: 0}}\n  commands: [X]\n",
+                "3:40: `step` is 0",
+            ),
+            (
+                "instrument: {max_connections: 0}\nsteps: [{name: a, commands: [X]}]\n",
+                "1:31: `max_connections` must be at least 1",
+            ),
+            (
+                "instruments: {a: {}}\nsteps: [{name: s, instrument: b, commands: [X]}]\n",
+                "2:31: unknown instrument `b`",
+            ),
+            (
+                "steps:\n- name: a\n  commands: [{write: X, as: y}]\n",
+                "3:29: `as` does not go with `write`",
+            ),
+            (
+                "steps:\n- name: a\n  commands: [{wait: 1s, query: X?}]\n",
+                "3:14: a command needs exactly one of",
+            ),
+            (
+                "steps:\n- name: a\n  commands: [{poll: X?, until: {matches: '('}}]\n",
+                "3:42: bad regular expression `(`: unclosed group",
+            ),
+            (
+                "steps:\n- name: a\n  sweep: {s: [a, b]}\n  commands: ['X {s:.2}']\n",
+                "4:17: `s` has text values",
+            ),
+            ("name: x\n", "1:1: the sequence has no `steps`"),
+        ];
+        let mut missed = Vec::new();
+        for (yaml, want) in cases {
+            let got = problems(yaml);
+            if !got.iter().any(|p| p.starts_with(want)) {
+                missed.push(format!("want `{want}` in {got:?}"));
+            }
+        }
+        assert!(missed.is_empty(), "{missed:#?}");
+    }
+
+    /// A bad axis does not cascade into "names no sweep variable" errors for its placeholders.
+    #[test]
+    fn bad_axis_reports_once() {
+        let got = problems(
+            "steps:\n- name: a\n  sweep: {x: {start: 0, stop: 1, num: 0}}\n  commands: ['X {x}']\n",
+        );
+        assert_eq!(got.len(), 1, "{got:?}");
+    }
 }

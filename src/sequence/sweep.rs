@@ -27,7 +27,7 @@ pub enum Mode {
 pub enum SweepError {
     /// In zip mode, an axis whose length differs from the first one's.
     #[error(
-        "zip sweep: `{name}` has {len} values but `{first}` has {first_len}; zipped variables need the same length"
+        "zip sweep: `{name}` has {len} and `{first}` has {first_len} values; zipped variables need the same number"
     )]
     ZipLengthMismatch {
         /// Index of the offending axis.
@@ -277,7 +277,7 @@ mod tests {
                     Mode::Zip,
                 ),
                 2,
-                "zip sweep: `c` has 3 values but `a` has 10; zipped variables need the same length",
+                "zip sweep: `c` has 3 and `a` has 10 values; zipped variables need the same number",
             ),
             (
                 Sweep::new(

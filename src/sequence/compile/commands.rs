@@ -1,0 +1,286 @@
+//! Validation of commands: plain strings and the `write`/`query`/`poll`/`wait` maps, poll
+//! conditions, and the placeholders of command templates.
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::time::Duration;
+
+use super::super::raw::{RawCommand, RawCommandMap, RawUntil, ReplyRule, Spanned};
+use super::super::template::Template;
+use super::super::{Command, Until};
+use super::{Cx, Vars, quoted_list};
+
+/// Default pause between poll queries.
+const DEFAULT_POLL_EVERY: Duration = Duration::from_millis(100);
+/// Default longest time a poll may take.
+const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Cx<'_> {
+    pub(super) fn commands(
+        &mut self,
+        raw: Vec<Spanned<RawCommand>>,
+        vars: Vars<'_>,
+        rule: ReplyRule,
+    ) -> Vec<Command> {
+        let mut names = HashSet::new();
+        let mut out = Vec::with_capacity(raw.len());
+        for cmd in raw {
+            let span = self.span(&cmd);
+            if let RawCommand::Map(m) = &cmd.value
+                && let Some(name) = &m.as_name
+                && !names.insert(name.value.clone())
+            {
+                let span = self.span(name);
+                self.problem(
+                    span,
+                    format!(
+                        "value name `{}` is used twice in one command list",
+                        name.value
+                    ),
+                    "rename",
+                );
+            }
+            let compiled = match cmd.value {
+                RawCommand::Plain(text) => self.template(&text, span, vars).map(|t| {
+                    if expects_reply(&text, rule) {
+                        Command::Query {
+                            text: t,
+                            name: None,
+                            expect: None,
+                        }
+                    } else {
+                        Command::Write(t)
+                    }
+                }),
+                RawCommand::Map(map) => self.command_map(*map, span, vars),
+            };
+            if let Some(c) = compiled {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    fn command_map(
+        &mut self,
+        m: RawCommandMap,
+        whole: Range<usize>,
+        vars: Vars<'_>,
+    ) -> Option<Command> {
+        let kinds: Vec<&str> = [
+            ("write", m.write.is_some()),
+            ("query", m.query.is_some()),
+            ("poll", m.poll.is_some()),
+            ("wait", m.wait.is_some()),
+        ]
+        .iter()
+        .filter(|(_, present)| *present)
+        .map(|(k, _)| *k)
+        .collect();
+        if kinds.len() != 1 {
+            let found = if kinds.is_empty() {
+                "none".to_owned()
+            } else {
+                quoted_list(kinds.iter().copied())
+            };
+            self.problem(
+                whole,
+                format!("a command needs exactly one of `write`, `query`, `poll`, `wait` (found {found})"),
+                "this command",
+            );
+            return None;
+        }
+        let kind = kinds[0];
+        let allowed: &[&str] = match kind {
+            "query" => &["as", "expect"],
+            "poll" => &["as", "until", "every", "timeout"],
+            _ => &[],
+        };
+        let extras = [
+            ("as", m.as_name.as_ref().map(|s| self.span(s))),
+            ("expect", m.expect.as_ref().map(|s| self.span(s))),
+            ("until", m.until.as_ref().map(|s| self.span(s))),
+            ("every", m.every.as_ref().map(|s| self.span(s))),
+            ("timeout", m.timeout.as_ref().map(|s| self.span(s))),
+        ];
+        let mut ok = true;
+        for (key, span) in extras {
+            if let Some(span) = span
+                && !allowed.contains(&key)
+            {
+                self.problem(
+                    span,
+                    format!("`{key}` does not go with `{kind}`"),
+                    "remove this key",
+                );
+                ok = false;
+            }
+        }
+        let name = m.as_name.map(|n| n.value);
+        let command = match kind {
+            "wait" => m.wait.map(|w| Command::Wait(w.value.0)),
+            "write" => {
+                let t = m.write?;
+                let span = self.span(&t);
+                self.template(&t.value, span, vars).map(Command::Write)
+            }
+            "query" => {
+                let t = m.query?;
+                let span = self.span(&t);
+                self.template(&t.value, span, vars)
+                    .map(|text| Command::Query {
+                        text,
+                        name,
+                        expect: m.expect.map(|e| e.value.to_text()),
+                    })
+            }
+            _ => {
+                let t = m.poll?;
+                let span = self.span(&t);
+                let text = self.template(&t.value, span, vars);
+                let until = if let Some(u) = m.until {
+                    self.until(u)
+                } else {
+                    self.problem(
+                        whole,
+                        "a `poll` needs `until:`",
+                        "add e.g. `until: {equals: \"1\"}`",
+                    );
+                    None
+                };
+                Some(Command::Poll {
+                    text: text?,
+                    until: until?,
+                    every: m.every.map_or(DEFAULT_POLL_EVERY, |d| d.value.0),
+                    timeout: m.timeout.map_or(DEFAULT_POLL_TIMEOUT, |d| d.value.0),
+                    name,
+                })
+            }
+        };
+        command.filter(|_| ok)
+    }
+
+    fn until(&mut self, raw: Spanned<RawUntil>) -> Option<Until> {
+        let whole = self.span(&raw);
+        let u = raw.value;
+        let mut found = Vec::new();
+        if let Some(e) = u.equals {
+            found.push(Until::Equals(e.to_text()));
+        }
+        if let Some(m) = u.matches {
+            match regex::Regex::new(&m.value) {
+                Ok(re) => found.push(Until::Matches(re)),
+                Err(e) => {
+                    let span = self.span(&m);
+                    let msg = e.to_string();
+                    let msg = msg.lines().last().unwrap_or_default();
+                    let msg = msg.trim_start_matches("error: ").to_owned();
+                    self.problem(
+                        span,
+                        format!("bad regular expression `{}`: {msg}", m.value),
+                        "here",
+                    );
+                    return None;
+                }
+            }
+        }
+        match (u.within, u.of) {
+            (Some(tol), Some(of)) => found.push(Until::Within { tol: tol.value, of }),
+            (None, None) => {}
+            _ => {
+                self.problem(
+                    whole,
+                    "`within` and `of` go together: `{within: 0.01, of: 300}`",
+                    "here",
+                );
+                return None;
+            }
+        }
+        if let Some(b) = u.above {
+            found.push(Until::Above(b));
+        }
+        if let Some(b) = u.below {
+            found.push(Until::Below(b));
+        }
+        if found.len() == 1 {
+            found.pop()
+        } else {
+            self.problem(
+                whole,
+                "`until` needs exactly one condition: `equals`, `matches`, `within`+`of`, `above` or `below`",
+                "here",
+            );
+            None
+        }
+    }
+
+    /// Parses a command template; `span` is the YAML scalar (quotes included, if any).
+    fn template(&mut self, text: &str, span: Range<usize>, vars: Vars<'_>) -> Option<Template> {
+        let quote = usize::from(matches!(
+            self.text.as_bytes().get(span.start),
+            Some(b'"' | b'\'')
+        ));
+        let at = |inner: Range<usize>| {
+            let start = (span.start + quote + inner.start).min(self.text.len());
+            start..(span.start + quote + inner.end).clamp(start, self.text.len())
+        };
+        match Template::parse(text, vars.names) {
+            Ok(t) => {
+                for (slot, decimals, inner) in t.placeholders() {
+                    if decimals.is_some() && vars.text.get(slot).copied().unwrap_or(false) {
+                        self.problem(
+                            at(inner),
+                            format!(
+                                "`{}` has text values, so it cannot be formatted with decimals",
+                                vars.names[slot]
+                            ),
+                            "use `{name}` here",
+                        );
+                    }
+                }
+                Some(t)
+            }
+            Err(e) => {
+                self.problem(at(e.span()), e.to_string(), "here");
+                None
+            }
+        }
+    }
+}
+
+/// Whether a plain command waits for a reply under `rule`: a query is text ending in `?`, or
+/// whose SCPI header does (`MEAS:VOLT? (@101)`).
+pub fn expects_reply(text: &str, rule: ReplyRule) -> bool {
+    match rule {
+        ReplyRule::Always => true,
+        ReplyRule::Never => false,
+        ReplyRule::Queries => {
+            let t = text.trim();
+            t.ends_with('?')
+                || t.split_whitespace()
+                    .next()
+                    .is_some_and(|h| h.ends_with('?'))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which plain commands read a reply under each rule.
+    #[test]
+    fn reply_rules() {
+        let cases = [
+            ("MEAS1:CURR?", ReplyRule::Queries, true),
+            ("MEAS:VOLT? (@101)", ReplyRule::Queries, true),
+            ("SOUR:VOLT 1;*OPC?", ReplyRule::Queries, true),
+            ("SOUR1:VOLT 0.5", ReplyRule::Queries, false),
+            ("SOUR1:VOLT 0.5", ReplyRule::Always, true),
+            ("*IDN?", ReplyRule::Never, false),
+        ];
+        for (text, rule, want) in cases {
+            assert_eq!(expects_reply(text, rule), want, "{text} {rule:?}");
+        }
+    }
+}
