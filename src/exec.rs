@@ -201,34 +201,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
         let t = Instant::now();
         self.send(text).await?;
         let conn = self.conn;
-        let reply = match tokio::time::timeout(self.timeout, self.io.read_line()).await {
-            Ok(Ok(reply)) => reply,
-            Ok(Err(ReadError::Closed)) => {
-                return Err(Failure(
-                    format!(
-                        "connection {conn} closed by the instrument while waiting for reply to `{text}`"
-                    ),
-                    true,
-                ));
+        let read = tokio::time::timeout(self.timeout, self.io.read_line()).await;
+        let failure = match read {
+            Ok(Ok(reply)) => {
+                self.record(text, Some(reply.clone()), t);
+                return Ok(reply);
             }
-            Ok(Err(e)) => {
-                return Err(Failure(
-                    format!("cannot read reply to `{text}` on connection {conn}: {e}"),
-                    true,
-                ));
-            }
-            Err(_) => {
-                return Err(Failure(
-                    format!(
-                        "timeout after {} waiting for reply to `{text}` on connection {conn}",
-                        format_duration(self.timeout)
-                    ),
-                    true,
-                ));
-            }
+            Ok(Err(ReadError::Closed)) => format!(
+                "connection {conn} closed by the instrument while waiting for reply to `{text}`"
+            ),
+            Ok(Err(e)) => format!("cannot read reply to `{text}` on connection {conn}: {e}"),
+            Err(_) => format!(
+                "timeout after {} waiting for reply to `{text}` on connection {conn}",
+                format_duration(self.timeout)
+            ),
         };
-        self.record(text, Some(reply.clone()), t);
-        Ok(reply)
+        // The query went out: the log shows it, without a reply.
+        self.record(text, None, t);
+        Err(Failure(failure, true))
     }
 
     fn record(&mut self, sent: &str, reply: Option<String>, t: Instant) {

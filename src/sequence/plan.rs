@@ -94,8 +94,14 @@ pub fn describe(seq: &Sequence) -> String {
                         .collect();
                     let _ = write!(out, " = {}", axes.join(sep));
                 }
-                if step.repeat > 1 {
-                    let _ = write!(out, " x {} repeats", step.repeat);
+                match (step.repeat, step.sweep.axes().is_empty()) {
+                    (1, _) => {}
+                    (r, false) => {
+                        let _ = write!(out, " x {r} repeats");
+                    }
+                    (r, true) => {
+                        let _ = write!(out, " (one point, repeated {r} times)");
+                    }
                 }
                 let _ = write!(
                     out,

@@ -89,7 +89,11 @@ impl Session {
                 return Ok(End::LineTooLong);
             }
             if let Some(reply) = self.handle(&String::from_utf8_lossy(line)) {
-                tokio::time::sleep(self.latency).await;
+                // tokio's timer has millisecond resolution: even a zero sleep would cost up
+                // to a millisecond per reply, so skip it when there is no latency.
+                if !self.latency.is_zero() {
+                    tokio::time::sleep(self.latency).await;
+                }
                 let mut out = reply.into_bytes();
                 out.push(b'\n');
                 write.write_all(&out).await?;

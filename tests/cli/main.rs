@@ -1,0 +1,18 @@
+//! Integration tests of the `sequencer` binary: every test runs the real executable against
+//! a simulated (or deliberately broken) instrument on 127.0.0.1:0 and checks exit codes,
+//! stderr and the JSON Lines run log.
+//!
+//! # Layout
+//! - [`support`]: running the binary with a timeout guard, scratch folders, run logs, sims.
+//! - [`examples`]: every file in `sequences/` runs and checks clean.
+//! - [`log_content`]: point records carry the right variables, texts, replies and values.
+//! - [`connections`]: the pool's bound, concurrency, parallel speed-up, fewer connections.
+//! - [`validation`]: invalid input exits 2 with `file:line:col`, and sends nothing.
+//! - [`failures`]: unreachable instruments, failing points, reply timeouts.
+
+mod connections;
+mod examples;
+mod failures;
+mod log_content;
+mod support;
+mod validation;
