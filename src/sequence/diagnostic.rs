@@ -213,7 +213,12 @@ pub fn from_yaml_error(err: &serde_saphyr::Error, text: &str) -> Problem {
     };
     let options = serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off };
     let message = strip_location_suffix(&err.render_with_options(options));
-    Problem::new(span, message, label)
+    let problem = Problem::new(span, message.clone(), label);
+    if message.contains("unknown anchor") {
+        // `- *RST` is the usual way to get here.
+        return problem.help("`*` starts a YAML alias: quote SCPI common commands, as in `\"*RST\"`");
+    }
+    problem
 }
 
 /// Byte offset of a 1-based line and column (columns counted in characters).

@@ -79,6 +79,8 @@ pub async fn run_with(
                     }
                     // Count in the accept loop, not in the task, so the next accept already
                     // sees this connection when it checks the maximum.
+                    // Replies are small single writes; do not let Nagle hold one back.
+                    let _ = stream.set_nodelay(true);
                     let open = counters.open();
                     tracing::debug!(%peer, open, "connection opened");
                     let session = Session {
