@@ -40,7 +40,13 @@ async fn serve(args: SimArgs) -> Result<i32> {
         address: args.listen.clone(),
         source,
     };
-    let listener = tokio::net::TcpListener::bind(&args.listen)
+    let listen: std::net::SocketAddr = args.listen.parse().map_err(|_| {
+        Error::usage(format!(
+            "--listen `{}` is not an address such as `127.0.0.1:5025` (port 0 picks a free port)",
+            args.listen
+        ))
+    })?;
+    let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(sim_err)?;
     let addr = listener.local_addr().map_err(sim_err)?;
@@ -100,8 +106,9 @@ fn instrument_names(seq: &Sequence) -> String {
         .join(", ")
 }
 
-/// `sequencer run`.
-async fn run(args: RunArgs) -> Result<i32> {
+/// Loads the sequence and gives every instrument its address: `--address`, or a
+/// simulator with `--sim` (returned: it runs until dropped).
+fn prepare(args: &RunArgs) -> Result<(Sequence, Vec<SimThread>)> {
     let mut seq = sequence::load(&args.sequence)?;
     apply_addresses(&mut seq, &args.address)?;
     // Simulators live until the run is over (dropping one stops it).
@@ -127,6 +134,12 @@ async fn run(args: RunArgs) -> Result<i32> {
             args.sequence.display()
         )));
     }
+    Ok((seq, sims))
+}
+
+/// `sequencer run`.
+async fn run(args: RunArgs) -> Result<i32> {
+    let (seq, sims) = prepare(&args)?;
     let started_at = SystemTime::now();
     let path = args
         .output
@@ -136,7 +149,17 @@ async fn run(args: RunArgs) -> Result<i32> {
         path: path.clone(),
         source,
     };
-    let mut log = RunLog::create(&path).map_err(log_err)?;
+    let mut log = RunLog::create(&path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AlreadyExists {
+            // Nothing was sent: a clash of names is invalid input, not a failed run.
+            Error::usage(format!(
+                "run log `{}` already exists; choose another `-o` path (logs are never overwritten)",
+                path.display()
+            ))
+        } else {
+            log_err(source)
+        }
+    })?;
     let run_id = run_id(&seq.name, started_at);
     let start = runlog::Start {
         run_id: &run_id,
@@ -165,11 +188,17 @@ async fn run(args: RunArgs) -> Result<i32> {
     log.write("start", &start).map_err(log_err)?;
     let seq = Arc::new(seq);
     let clock = Instant::now();
-    let pools = match open_pools(&seq).await {
+    // Ctrl-C while connecting still ends the log with a stop record.
+    let opened = tokio::select! {
+        opened = open_pools(&seq) => opened,
+        () = wait_signal() => Err(Error::Interrupted),
+    };
+    let pools = match opened {
         Ok(pools) => pools,
         Err(err) => {
+            let interrupted = matches!(err, Error::Interrupted);
             let stop = runlog::Stop {
-                exit_status: "fail",
+                exit_status: if interrupted { "abort" } else { "fail" },
                 reason: &err.to_string(),
                 points_ok: 0,
                 points_failed: 0,
@@ -198,9 +227,9 @@ async fn run(args: RunArgs) -> Result<i32> {
     })
 }
 
-/// Opens every instrument's pool; warns when an instrument accepts fewer connections than
+/// Opens every instrument's pool, returning each with the connections it opened; warns when an instrument accepts fewer connections than
 /// asked, fails when one accepts none.
-async fn open_pools(seq: &Sequence) -> Result<Vec<Addr<Pool>>> {
+async fn open_pools(seq: &Sequence) -> Result<Vec<(Addr<Pool>, usize)>> {
     let ids = Arc::new(AtomicUsize::new(0));
     let mut pools = Vec::new();
     for ins in &seq.instruments {
@@ -221,30 +250,39 @@ async fn open_pools(seq: &Sequence) -> Result<Vec<Addr<Pool>>> {
                 reason,
             })?;
         if opened < ins.max_connections {
+            let which = if seq.instruments.len() > 1 {
+                format!("instrument `{}`", ins.name)
+            } else {
+                "instrument".to_owned()
+            };
             tracing::warn!(
-                "instrument `{}` accepted {opened} of {} connections; continuing with {opened}",
-                ins.name,
+                "{which} accepted {opened} of {} connections; continuing with {opened}",
                 ins.max_connections
             );
         }
-        pools.push(pool);
+        pools.push((pool, opened));
     }
     Ok(pools)
 }
 
 /// First Ctrl-C (or SIGTERM): stop dispatching, finish, teardown. Second: exit at once.
 async fn watch_interrupts(sequencer: Addr<Sequencer>) {
-    if wait_signal().await {
-        sequencer.do_send(Interrupt);
-        if wait_signal().await {
-            eprintln!("interrupted twice: exiting now");
-            std::process::exit(EXIT_INTERRUPTED);
-        }
+    wait_signal().await;
+    sequencer.do_send(Interrupt);
+    wait_signal().await;
+    eprintln!("interrupted twice: exiting now");
+    std::process::exit(EXIT_INTERRUPTED);
+}
+
+/// Waits for SIGINT or SIGTERM; never returns if signals cannot be watched.
+async fn wait_signal() {
+    if !signalled().await {
+        std::future::pending::<()>().await;
     }
 }
 
 /// Waits for SIGINT or SIGTERM; false if signals cannot be watched.
-async fn wait_signal() -> bool {
+async fn signalled() -> bool {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

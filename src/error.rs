@@ -80,6 +80,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The operator interrupted the run before any point ran.
+    #[error("interrupted by the operator before the run started")]
+    Interrupted,
+
     /// The actor system stopped before the run finished (a bug, reported as such).
     #[error("internal error: {0}")]
     Internal(String),
@@ -94,6 +98,7 @@ impl Error {
             | Error::Connect { .. }
             | Error::Sim { .. }
             | Error::Internal(_) => EXIT_FAILED,
+            Error::Interrupted => EXIT_INTERRUPTED,
         }
     }
 

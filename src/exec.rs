@@ -43,6 +43,14 @@ pub struct Outcome {
     pub error: Option<String>,
     /// The connection is unusable (timeout, EOF, I/O error) and must be closed.
     pub broken: bool,
+    /// The instrument is unreachable (every reconnect attempt failed): the run must stop.
+    pub unreachable: bool,
+    /// Never started: the run stopped while the point waited for a connection. Not a
+    /// point outcome at all; it is not recorded.
+    pub skipped: bool,
+    /// Set by the pool: how many connections it now keeps, so the sequencer never has more
+    /// points in flight than can run (points waiting in a pool could not be held back).
+    pub pool_cap: Option<usize>,
 }
 
 impl Outcome {
@@ -56,6 +64,17 @@ impl Outcome {
             values: Vec::new(),
             error: Some(error),
             broken: true,
+            unreachable: false,
+            skipped: false,
+            pool_cap: None,
+        }
+    }
+
+    /// A point handed back unstarted because the run is stopping.
+    pub fn skipped() -> Self {
+        Outcome {
+            skipped: true,
+            ..Outcome::not_run(0, "not started: the run is stopping".into())
         }
     }
 }
@@ -82,6 +101,9 @@ pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
         values: Vec::new(),
         error: None,
         broken: false,
+        unreachable: false,
+        skipped: false,
+        pool_cap: None,
     };
     let mut ex = Exec {
         io,
@@ -141,13 +163,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
                 name,
                 ..
             } => {
-                let deadline = Instant::now() + *timeout;
+                // A timeout too large for the clock means no deadline at all.
+                let deadline = Instant::now().checked_add(*timeout);
                 let mut polls = 0u64;
                 loop {
                     let reply = self.query(text).await?;
                     polls += 1;
                     let done = until.holds(&reply);
-                    if done || Instant::now() >= deadline {
+                    let expired = deadline.is_some_and(|d| Instant::now() >= d);
+                    if done || expired {
                         if let Some(name) = name {
                             self.out.values.push((name.clone(), reply.clone()));
                         }
@@ -162,7 +186,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
                             false,
                         ));
                     }
-                    let left = deadline.saturating_duration_since(Instant::now());
+                    let left =
+                        deadline.map_or(*every, |d| d.saturating_duration_since(Instant::now()));
                     tokio::time::sleep((*every).min(left)).await;
                 }
             }

@@ -4,11 +4,15 @@
 //! the instrument refuses some). The sequencer sends [`Execute`] per point; the pool queues
 //! it, hands it to an idle [`Connection`] and replies with the [`Outcome`]. A connection
 //! whose point left it broken stops itself; the pool forgets it and dials a replacement when
-//! work is waiting. The pool never decides what runs: the sequencer bounds points in flight.
+//! work is waiting, backing off (100 ms doubling to 5 s, with jitter) after failed dials.
+//! After `reconnect_attempts` failures with no connection left, waiting points fail as
+//! `unreachable` and the sequencer stops the run. [`DropQueued`] hands back points that have
+//! not started when the run stops. The sequencer, not the pool, bounds points in flight.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use actix::prelude::*;
 use tokio::sync::oneshot;
@@ -33,8 +37,33 @@ pub struct Execute {
     pub texts: Vec<String>,
 }
 
+/// Hands back every point still waiting for a connection, unstarted ([`Outcome::skipped`]):
+/// the run is stopping and must not start them.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DropQueued;
+
 /// A point waiting for a connection, with where to send its outcome.
 type Waiting = (Execute, oneshot::Sender<Outcome>);
+
+/// First pause before redialling after a failed dial; doubles per failure.
+const BACKOFF_FIRST: Duration = Duration::from_millis(100);
+/// Longest pause between dials.
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// The pause before dial attempt `failures + 1`: 100 ms doubling to 5 s, times a random
+/// factor in [0.5, 1] so that many connections lost at once do not redial in lockstep.
+pub fn backoff(failures: u32) -> Duration {
+    let exp = BACKOFF_FIRST.saturating_mul(1u32 << failures.saturating_sub(1).min(16));
+    let base = exp.min(BACKOFF_MAX);
+    let jitter = {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(failures);
+        (h.finish() % 1000) as f64 / 1000.0
+    };
+    base.mul_f64(0.5 + jitter / 2.0)
+}
 
 /// The connections to one instrument.
 pub struct Pool {
@@ -44,12 +73,17 @@ pub struct Pool {
     address: Address,
     /// Connection id source shared by all pools of the run, so ids are unique in the log.
     next_id: Arc<AtomicUsize>,
-    /// Most connections to keep; lowered when the instrument refuses more.
+    /// Most connections to keep: `max_connections`, lowered to what the instrument accepted
+    /// at opening, or when it keeps refusing more while some are open.
     cap: usize,
     /// Connections open (idle or busy).
     live: usize,
     /// Dials in progress.
     dialing: usize,
+    /// Failed dials since the last successful one (drives the backoff).
+    failures: u32,
+    /// A backoff timer is pending; no other dial starts until it fires.
+    backing_off: bool,
     /// Connections free to take a point.
     idle: VecDeque<Addr<Connection>>,
     /// Points waiting for a connection, in dispatch order.
@@ -70,6 +104,8 @@ impl Pool {
             next_id,
             live: 0,
             dialing: 0,
+            failures: 0,
+            backing_off: false,
             idle: VecDeque::new(),
             queue: VecDeque::new(),
             opening: None,
@@ -88,21 +124,28 @@ impl Pool {
             match res {
                 Ok(io) => {
                     act.live += 1;
+                    if act.failures > 0 {
+                        tracing::info!(conn = id, address = %act.address, "reconnected");
+                    }
+                    act.failures = 0;
                     let conn = Connection::new(id, io, act.instrument.io.timeout).start();
                     act.idle.push_back(conn);
                 }
-                Err(e) => {
-                    if act.opening.is_some() {
-                        // Reported once, by whoever awaits the opening.
-                        tracing::debug!(conn = id, address = %act.address, "cannot connect: {e}");
-                    } else {
-                        tracing::warn!(conn = id, address = %act.address, "cannot connect: {e}");
-                    }
+                Err(e) if act.opening.is_some() => {
+                    // Reported once, by whoever awaits the opening.
+                    tracing::debug!(conn = id, address = %act.address, "cannot connect: {e}");
                     act.last_error = Some(e);
-                    if act.opening.is_none() {
-                        // The instrument takes no more sessions now: do not redial in a loop.
-                        act.cap = act.live;
-                    }
+                }
+                Err(e) => {
+                    act.failures += 1;
+                    tracing::warn!(
+                        conn = id,
+                        address = %act.address,
+                        "reconnect attempt {} of {} failed: {e}",
+                        act.failures,
+                        act.instrument.reconnect_attempts
+                    );
+                    act.last_error = Some(e);
                 }
             }
             if act.dialing == 0
@@ -120,7 +163,8 @@ impl Pool {
         }));
     }
 
-    /// Hands waiting points to idle connections, dialling more if allowed.
+    /// Hands waiting points to idle connections, and dials more (with backoff after
+    /// failures) while points wait and the cap allows.
     fn pump(&mut self, ctx: &mut Context<Self>) {
         while !self.queue.is_empty() {
             let Some(conn) = self.idle.pop_front() else {
@@ -130,21 +174,56 @@ impl Pool {
                 self.run(conn, job, tx, ctx);
             }
         }
-        while self.queue.len() > self.dialing && self.live + self.dialing < self.cap {
-            self.dial(ctx);
+        if self.opening.is_some() || self.backing_off {
+            return;
         }
-        if self.live == 0 && self.dialing == 0 && self.opening.is_none() {
-            // No connection and none coming: every waiting point fails with the reason.
-            let reason = format!(
-                "no connection to `{}`: {}",
-                self.address,
-                self.last_error
-                    .as_deref()
-                    .unwrap_or("the instrument refused all sessions")
-            );
-            for (_, tx) in self.queue.drain(..) {
-                let _ = tx.send(Outcome::not_run(0, reason.clone()));
+        while self.queue.len() > self.dialing && self.live + self.dialing < self.cap {
+            if self.failures == 0 {
+                self.dial(ctx);
+            } else if self.failures < self.instrument.reconnect_attempts {
+                self.backing_off = true;
+                let delay = backoff(self.failures);
+                tracing::info!(address = %self.address, "redialling in {delay:?}");
+                ctx.run_later(delay, |act, ctx| {
+                    act.backing_off = false;
+                    if act.queue.len() > act.dialing && act.live + act.dialing < act.cap {
+                        act.dial(ctx);
+                    }
+                    act.pump(ctx);
+                });
+                return;
+            } else {
+                self.give_up();
+                return;
             }
+        }
+    }
+
+    /// Every reconnect attempt failed: with connections left, keep those; with none, the
+    /// instrument is unreachable and every waiting point fails with the reason.
+    fn give_up(&mut self) {
+        let attempts = self.failures;
+        self.failures = 0;
+        let cause = self.last_error.as_deref().unwrap_or("refused");
+        if self.live > 0 {
+            tracing::warn!(
+                address = %self.address,
+                "instrument takes no more connections ({cause}); continuing with {}",
+                self.live
+            );
+            self.cap = self.live;
+            return;
+        }
+        let reason = format!(
+            "instrument at `{}` unreachable: {attempts} reconnect attempts failed, the last with: {cause}",
+            self.address
+        );
+        tracing::error!("{reason}");
+        for (_, tx) in self.queue.drain(..) {
+            let _ = tx.send(Outcome {
+                unreachable: true,
+                ..Outcome::not_run(0, reason.clone())
+            });
         }
     }
 
@@ -171,7 +250,10 @@ impl Pool {
             } else {
                 act.idle.push_back(conn);
             }
-            let _ = tx.send(out);
+            let _ = tx.send(Outcome {
+                pool_cap: Some(act.cap),
+                ..out
+            });
             act.pump(ctx);
         }));
     }
@@ -205,5 +287,43 @@ impl Handler<Execute> for Pool {
             rx.await
                 .unwrap_or_else(|_| Outcome::not_run(0, "connection pool stopped".into()))
         })
+    }
+}
+
+impl Handler<DropQueued> for Pool {
+    type Result = ();
+
+    fn handle(&mut self, _: DropQueued, _: &mut Context<Self>) {
+        for (_, tx) in self.queue.drain(..) {
+            let _ = tx.send(Outcome::skipped());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Backoff doubles from 100 ms, is capped at 5 s, and jitter keeps it in [half, full].
+    #[test]
+    fn backoff_doubles_with_jitter_and_cap() {
+        let cases = [
+            (1, 100),
+            (2, 200),
+            (3, 400),
+            (6, 3200),
+            (7, 5000),
+            (30, 5000),
+        ];
+        for (failures, full_ms) in cases {
+            for _ in 0..20 {
+                let d = backoff(failures).as_secs_f64() * 1000.0;
+                let full = f64::from(full_ms);
+                assert!(
+                    d >= full / 2.0 - 1e-9 && d <= full + 1e-9,
+                    "{failures}: {d}"
+                );
+            }
+        }
     }
 }

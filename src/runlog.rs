@@ -79,8 +79,7 @@ pub struct Point<'a> {
     pub attempt: u32,
     /// `ok` or `failed`.
     pub status: &'static str,
-    /// Why it failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why it failed; `null` when it succeeded.
     pub error: Option<&'a str>,
     /// When the point started.
     #[serde(serialize_with = "rfc3339")]

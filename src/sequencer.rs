@@ -16,7 +16,7 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use crate::exec::Outcome;
-use crate::pool::{Execute, Pool};
+use crate::pool::{DropQueued, Execute, Pool};
 use crate::runlog::{self, RunLog};
 use crate::sequence::value::Value;
 use crate::sequence::{OnError, Sequence, Step};
@@ -58,6 +58,9 @@ pub struct Sequencer {
     seq: Arc<Sequence>,
     /// One pool per instrument, by instrument index.
     pools: Vec<Addr<Pool>>,
+    /// Connections each pool keeps (from opening, updated with every outcome): points in
+    /// flight on an instrument never exceed it.
+    caps: Vec<usize>,
     /// Where records go; written only here.
     log: RunLog,
     /// Setup steps, steps, teardown steps, flattened in run order.
@@ -93,7 +96,7 @@ impl Sequencer {
     /// A sequencer for `seq` over `pools` (one per instrument) writing to `log`.
     pub fn new(
         seq: Arc<Sequence>,
-        pools: Vec<Addr<Pool>>,
+        pools: Vec<(Addr<Pool>, usize)>,
         log: RunLog,
         done: oneshot::Sender<Summary>,
     ) -> Self {
@@ -104,9 +107,11 @@ impl Sequencer {
             .chain(seq.steps.iter().map(|s| (Kind::Step, s.clone())))
             .chain(seq.teardown.iter().map(|s| (Kind::Teardown, s.clone())))
             .collect();
+        let (pools, caps) = pools.into_iter().unzip();
         Sequencer {
             seq,
             pools,
+            caps,
             log,
             stages,
             stage: 0,
@@ -137,7 +142,9 @@ impl Sequencer {
             };
             let skip = self.stopping && kind != Kind::Teardown;
             if !skip {
-                while self.in_flight < step.concurrency && self.next < step.points() {
+                let cap = self.caps.get(step.instrument).copied().unwrap_or(1).max(1);
+                let limit = step.concurrency.min(cap);
+                while self.in_flight < limit && self.next < step.points() {
                     self.dispatch(&step, ctx);
                 }
             }
@@ -186,7 +193,13 @@ impl Sequencer {
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
             let out = res.unwrap_or_else(|e| Outcome::not_run(0, format!("pool stopped: {e}")));
             act.in_flight -= 1;
-            act.complete(kind, &step, index, &vars, &out);
+            if let Some(cap) = out.pool_cap {
+                act.caps[step.instrument] = cap;
+            }
+            // A skipped point never started: it counts as not run and has no record.
+            if !out.skipped {
+                act.complete(kind, &step, index, &vars, &out);
+            }
             act.pump(ctx);
         }));
     }
@@ -226,8 +239,23 @@ impl Sequencer {
         if self.reason.is_none() {
             self.reason = Some(format!("point `{id}` failed: {err}"));
         }
-        if kind == Kind::Setup || self.seq.on_error == OnError::Stop {
+        if out.unreachable && !self.stopping {
+            // Whatever `on_error` says: without the instrument there is nothing to run.
+            self.reason = Some(err.clone());
+        }
+        if kind == Kind::Setup || out.unreachable || self.seq.on_error == OnError::Stop {
+            self.stop_dispatch();
+        }
+    }
+
+    /// No new setup or step points from now on; points waiting in a pool for a connection
+    /// are handed back unstarted. In-flight points finish; teardown still runs.
+    fn stop_dispatch(&mut self) {
+        if !self.stopping {
             self.stopping = true;
+            for pool in &self.pools {
+                pool.do_send(DropQueued);
+            }
         }
     }
 
@@ -235,7 +263,7 @@ impl Sequencer {
         if self.log_error.is_none() {
             tracing::error!(path = %self.log.path().display(), "cannot write run log: {e}; stopping");
             self.log_error = Some(e.to_string());
-            self.stopping = true;
+            self.stop_dispatch();
         }
     }
 
@@ -293,7 +321,7 @@ impl Handler<Interrupt> for Sequencer {
     fn handle(&mut self, _: Interrupt, _: &mut Self::Context) {
         if !self.aborted {
             self.aborted = true;
-            self.stopping = true;
+            self.stop_dispatch();
             eprintln!(
                 "interrupted: finishing {} point(s) in flight, then teardown (Ctrl-C again to quit at once)",
                 self.in_flight

@@ -12,11 +12,12 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::address::Address;
 use super::diagnostic::{Problem, SequenceError, from_yaml_error};
 use super::raw::{
-    Count, Num, OrderedMap, RawAxis, RawCommand, RawHook, RawInstrument, RawMode, RawRange,
+    Count, Dur, Num, OrderedMap, RawAxis, RawCommand, RawHook, RawInstrument, RawMode, RawRange,
     RawSequence, RawStep, ReplyRule, Spanned,
 };
 use super::sweep::{Axis, Mode, Sweep};
@@ -25,6 +26,8 @@ use super::{Instrument, IoSettings, Sequence, Step};
 
 /// Default pool size.
 const DEFAULT_MAX_CONNECTIONS: usize = 4;
+/// Default dial attempts before an instrument counts as unreachable.
+const DEFAULT_RECONNECT_ATTEMPTS: i64 = 5;
 /// Name of the instrument of the single-instrument form.
 pub const DEFAULT_INSTRUMENT: &str = "instrument";
 
@@ -71,6 +74,11 @@ struct Instruments {
 }
 
 impl Instruments {
+    /// Reply rule of instrument `i` (the default when the list is empty after an error).
+    fn rule(&self, i: usize) -> ReplyRule {
+        self.rules.get(i).copied().unwrap_or_default()
+    }
+
     fn names(&self) -> String {
         quoted_list(self.list.iter().map(|i| i.name.as_str()))
     }
@@ -136,13 +144,14 @@ impl Cx<'_> {
             single: true,
         };
         match (single, many) {
-            (Some(_), Some(many)) => {
+            (Some(one), Some(many)) => {
                 let span = self.span(&many);
                 self.problem(
                     span,
                     "both `instrument` and `instruments` are given",
                     "keep only one",
                 );
+                self.instrument(DEFAULT_INSTRUMENT, one.value, &mut out);
             }
             (Some(one), None) => self.instrument(DEFAULT_INSTRUMENT, one.value, &mut out),
             (None, Some(many)) => {
@@ -193,12 +202,13 @@ impl Cx<'_> {
                 io.read_termination = t.value;
             }
         }
-        if let Some(t) = raw.timeout {
-            io.timeout = t.0;
+        if let Some(t) = self.nonzero(raw.timeout) {
+            io.timeout = t;
         }
-        if let Some(t) = raw.connect_timeout {
-            io.connect_timeout = t.0;
+        if let Some(t) = self.nonzero(raw.connect_timeout) {
+            io.connect_timeout = t;
         }
+        let reconnect_attempts = self.positive(raw.reconnect_attempts, DEFAULT_RECONNECT_ATTEMPTS);
         let rule = raw.reply.unwrap_or_default();
         let on_connect = self.commands(raw.on_connect.unwrap_or_default(), Vars::default(), rule);
         out.list.push(Instrument {
@@ -207,6 +217,7 @@ impl Cx<'_> {
             max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
             io,
             on_connect,
+            reconnect_attempts: u32::try_from(reconnect_attempts).unwrap_or(u32::MAX),
         });
         out.rules.push(rule);
     }
@@ -227,6 +238,18 @@ impl Cx<'_> {
                 1
             }
         }
+    }
+
+    /// A duration that must be more than zero (a zero timeout fails every command).
+    fn nonzero(&mut self, value: Option<Spanned<Dur>>) -> Option<Duration> {
+        let value = value?;
+        if value.value.0.is_zero() {
+            let span = self.span(&value);
+            let key = key_before(self.text, span.start);
+            self.problem(span, format!("`{key}` must be more than 0"), "too small");
+            return None;
+        }
+        Some(value.value.0)
     }
 
     /// Resolves a step's `instrument:` to an index.
@@ -285,7 +308,7 @@ impl Cx<'_> {
             .into_iter()
             .filter(|(_, commands)| !commands.is_empty())
             .map(|(instrument, commands)| {
-                let commands = self.commands(commands, Vars::default(), ins.rules[instrument]);
+                let commands = self.commands(commands, Vars::default(), ins.rule(instrument));
                 Arc::new(Step {
                     name: name.to_owned(),
                     instrument,
@@ -371,7 +394,7 @@ impl Cx<'_> {
             names: &names,
             text: &text_vars,
         };
-        let commands = self.commands(raw.commands.value, vars, ins.rules[instrument]);
+        let commands = self.commands(raw.commands.value, vars, ins.rule(instrument));
         Step {
             name: raw.name.value,
             instrument,
@@ -502,6 +525,7 @@ fn default_instrument() -> RawInstrument {
         timeout: None,
         connect_timeout: None,
         on_connect: None,
+        reconnect_attempts: None,
     }
 }
 
@@ -644,6 +668,39 @@ mod tests {
             }
         }
         assert!(missed.is_empty(), "{missed:#?}");
+    }
+
+    /// Inputs that once crashed the validator get an error, not a panic.
+    #[test]
+    fn odd_inputs_are_errors_not_panics() {
+        let cases: &[(&str, &str)] = &[
+            ("instruments: {}\nsteps: [{name: a, instrument: x, commands: [X]}]\n", "`instruments` is empty"),
+            ("instrument: {}\ninstruments: {a: {}}\nsteps: [{name: a, commands: [X]}]\n", "both `instrument`"),
+            ("instruments: {}\nsetup: ['*RST']\nsteps: [{name: a, commands: [X]}]\n", "`instruments` is empty"),
+            ("steps:\n- name: a\n  sweep: {ch: [1]}\n  commands: [\"\\tµ{chan}\"]\n", "4:14: placeholder `{chan}`"),
+            ("instrument: {timeout: 0s}\nsteps: [{name: a, commands: [X]}]\n", "`timeout` must be more than 0"),
+            ("steps:\n- name: a\n  commands: [{query: X?, expect: '{i}'}]\n", "placeholders are not rendered"),
+        ];
+        let mut missed = Vec::new();
+        for (yaml, want) in cases {
+            let got = problems(yaml);
+            if !got.iter().any(|p| p.contains(want)) {
+                missed.push(format!("want `{want}` in {got:?}"));
+            }
+        }
+        assert!(missed.is_empty(), "{missed:#?}");
+    }
+
+    /// `expect` and `equals` keep numbers exactly as written (`1.0` is not `1`).
+    #[test]
+    fn replies_compare_as_written() {
+        let seq = compile_str(
+            "steps:\n- name: a\n  commands:\n  - {query: X?, expect: 1.0}\n  - {poll: Y?, until: {equals: 007}}\n",
+        )
+        .unwrap();
+        let cmds = &seq.steps[0].commands;
+        assert!(matches!(&cmds[0], Command::Query { expect: Some(e), .. } if e == "1.0"));
+        assert!(matches!(&cmds[1], Command::Poll { until: crate::sequence::Until::Equals(e), .. } if e == "007"));
     }
 
     /// A bad axis does not cascade into "names no sweep variable" errors for its placeholders.

@@ -82,8 +82,8 @@ impl SequenceError {
         err.problems = problems
             .into_iter()
             .map(|mut problem| {
-                problem.span.start = problem.span.start.min(text.len());
-                problem.span.end = problem.span.end.clamp(problem.span.start, text.len());
+                problem.span.start = char_floor(text, problem.span.start);
+                problem.span.end = char_floor(text, problem.span.end.max(problem.span.start));
                 ProblemDiagnostic {
                     location: err.location(problem.span.start),
                     problem,
@@ -198,6 +198,15 @@ impl Diagnostic for ProblemDiagnostic {
     }
 }
 
+/// The largest char boundary of `text` at or before `offset` (clamped to the text).
+fn char_floor(text: &str, offset: usize) -> usize {
+    let mut i = offset.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
 /// Converts a serde-saphyr error into a problem at its location.
 pub fn from_yaml_error(err: &serde_saphyr::Error, text: &str) -> Problem {
     let (span, label) = match err.location() {
@@ -213,10 +222,19 @@ pub fn from_yaml_error(err: &serde_saphyr::Error, text: &str) -> Problem {
     };
     let options = serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off };
     let message = strip_location_suffix(&err.render_with_options(options));
+    let message = match message.strip_prefix("duplicate mapping key: ") {
+        // serde-saphyr suggests an option of its own here, which users cannot set.
+        Some(rest) => format!(
+            "duplicate key `{}`",
+            rest.split(", set ").next().unwrap_or(rest)
+        ),
+        None => message,
+    };
     let problem = Problem::new(span, message.clone(), label);
     if message.contains("unknown anchor") {
         // `- *RST` is the usual way to get here.
-        return problem.help("`*` starts a YAML alias: quote SCPI common commands, as in `\"*RST\"`");
+        return problem
+            .help("`*` starts a YAML alias: quote SCPI common commands, as in `\"*RST\"`");
     }
     problem
 }

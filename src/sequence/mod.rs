@@ -65,6 +65,8 @@ pub struct Instrument {
     pub io: IoSettings,
     /// Commands sent on every new connection before it takes work.
     pub on_connect: Vec<Command>,
+    /// Dial attempts (with backoff) before the instrument counts as unreachable.
+    pub reconnect_attempts: u32,
 }
 
 /// Framing and timing of one instrument's connections.

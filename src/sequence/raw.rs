@@ -78,11 +78,13 @@ pub struct RawInstrument {
     /// Which plain commands expect a reply.
     pub reply: Option<ReplyRule>,
     /// Per-command reply timeout.
-    pub timeout: Option<Dur>,
+    pub timeout: Option<Spanned<Dur>>,
     /// Timeout for opening one connection.
-    pub connect_timeout: Option<Dur>,
+    pub connect_timeout: Option<Spanned<Dur>>,
     /// Commands sent on every new connection.
     pub on_connect: Option<Vec<Spanned<RawCommand>>>,
+    /// Dial attempts before giving up on a lost connection.
+    pub reconnect_attempts: Option<Spanned<Count>>,
 }
 
 /// One step of the sequence.
@@ -408,7 +410,7 @@ impl<'de> Deserialize<'de> for RawCommand {
 #[serde(deny_unknown_fields)]
 pub struct RawUntil {
     /// Reply equals this text.
-    pub equals: Option<Scalar>,
+    pub equals: Option<Spanned<Scalar>>,
     /// Reply matches this regular expression.
     pub matches: Option<Spanned<String>>,
     /// Numeric reply within this tolerance of `of`.

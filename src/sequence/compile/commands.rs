@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::time::Duration;
 
-use super::super::raw::{RawCommand, RawCommandMap, RawUntil, ReplyRule, Spanned};
+use super::super::raw::{RawCommand, RawCommandMap, RawUntil, ReplyRule, Scalar, Spanned};
 use super::super::template::Template;
 use super::super::{Command, Until};
 use super::{Cx, Vars, quoted_list};
@@ -131,7 +131,7 @@ impl Cx<'_> {
                     .map(|text| Command::Query {
                         text,
                         name,
-                        expect: m.expect.map(|e| e.value.to_text()),
+                        expect: m.expect.and_then(|e| self.reply_text(&e)),
                     })
             }
             _ => {
@@ -151,8 +151,8 @@ impl Cx<'_> {
                 Some(Command::Poll {
                     text: text?,
                     until: until?,
-                    every: m.every.map_or(DEFAULT_POLL_EVERY, |d| d.value.0),
-                    timeout: m.timeout.map_or(DEFAULT_POLL_TIMEOUT, |d| d.value.0),
+                    every: self.nonzero(m.every).unwrap_or(DEFAULT_POLL_EVERY),
+                    timeout: self.nonzero(m.timeout).unwrap_or(DEFAULT_POLL_TIMEOUT),
                     name,
                 })
             }
@@ -165,7 +165,7 @@ impl Cx<'_> {
         let u = raw.value;
         let mut found = Vec::new();
         if let Some(e) = u.equals {
-            found.push(Until::Equals(e.to_text()));
+            found.push(Until::Equals(self.reply_text(&e)?));
         }
         if let Some(m) = u.matches {
             match regex::Regex::new(&m.value) {
@@ -214,15 +214,48 @@ impl Cx<'_> {
         }
     }
 
+    /// A reply to compare with (`expect`, `equals`), exactly as written in the file: `1.0`
+    /// stays `1.0`. Placeholders are not rendered there, so they are refused.
+    fn reply_text(&mut self, value: &Spanned<Scalar>) -> Option<String> {
+        let span = self.span(value);
+        let text = match &value.value {
+            Scalar::Text(t) => t.clone(),
+            Scalar::Num(_) => self
+                .text
+                .get(span.clone())
+                .map_or_else(|| value.value.to_text(), |s| s.trim().to_owned()),
+        };
+        if text.contains('{') || text.contains('}') {
+            self.problem(
+                span,
+                format!(
+                    "`{text}`: replies are compared as written, placeholders are not rendered here"
+                ),
+                "no placeholders",
+            );
+            return None;
+        }
+        Some(text)
+    }
+
     /// Parses a command template; `span` is the YAML scalar (quotes included, if any).
     fn template(&mut self, text: &str, span: Range<usize>, vars: Vars<'_>) -> Option<Template> {
         let quote = usize::from(matches!(
             self.text.as_bytes().get(span.start),
             Some(b'"' | b'\'')
         ));
+        // Offsets inside the value map onto the file only when the value is written as is
+        // (no escapes, no folding); otherwise point at the whole value.
+        let verbatim = self
+            .text
+            .get(span.start + quote..span.start + quote + text.len())
+            == Some(text);
         let at = |inner: Range<usize>| {
-            let start = (span.start + quote + inner.start).min(self.text.len());
-            start..(span.start + quote + inner.end).clamp(start, self.text.len())
+            if verbatim {
+                span.start + quote + inner.start..span.start + quote + inner.end
+            } else {
+                span.clone()
+            }
         };
         match Template::parse(text, vars.names) {
             Ok(t) => {
