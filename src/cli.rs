@@ -38,6 +38,13 @@ pub enum Command {
         sequencer run sweep.yaml --address TCPIP::192.168.0.5::5025::SOCKET -o runs/today.jsonl\n\n\
         Exit codes: 0 success, 1 run failed, 2 invalid input (nothing sent), 130 interrupted.")]
     Run(RunArgs),
+    /// Continue an interrupted or failed run from its log: runs every point that is not
+    /// `ok` yet and appends to the same log.
+    #[command(after_help = "Examples:\n  \
+        sequencer resume runs/iv-sweep-20261125-021627.jsonl\n  \
+        sequencer resume runs/today.jsonl --address 127.0.0.1:5025\n\n\
+        The sequence file must be unchanged (its sha256 is in the log) unless --force is given.")]
+    Resume(ResumeArgs),
     /// Validate a sequence and print its plan; sends nothing.
     #[command(after_help = "Example:\n  sequencer check sequences/sweep.yaml")]
     Check {
@@ -62,15 +69,49 @@ pub struct RunArgs {
     /// `NAME=ADDR` for one of several instruments (repeatable).
     #[arg(short, long, value_name = "ADDR")]
     pub address: Vec<String>,
+    /// Simulator options.
+    #[command(flatten)]
+    pub sim: SimOpts,
+    /// Run log path (default `runs/<name>-<YYYYmmdd-HHMMSS>.jsonl`).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Stop the run like a first Ctrl-C once it has taken this long (e.g. `8h`).
+    #[arg(long, value_name = "DUR", value_parser = duration_arg)]
+    pub deadline: Option<Duration>,
+}
+
+/// Flags of `sequencer resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The run log to continue (appended to).
+    pub log: PathBuf,
+    /// Instrument address instead of the one recorded in the log (`NAME=ADDR` for one of
+    /// several instruments; repeatable).
+    #[arg(short, long, value_name = "ADDR")]
+    pub address: Vec<String>,
+    /// Simulator options.
+    #[command(flatten)]
+    pub sim: SimOpts,
+    /// Resume even though the sequence file changed since the run started.
+    #[arg(long)]
+    pub force: bool,
+    /// Stop like a first Ctrl-C once the resumed run has taken this long.
+    #[arg(long, value_name = "DUR", value_parser = duration_arg)]
+    pub deadline: Option<Duration>,
+}
+
+/// The built-in simulator as the instrument of `run` and `resume`.
+#[derive(Debug, Args)]
+pub struct SimOpts {
     /// Run against the built-in simulated instrument (one per instrument, on free ports).
     #[arg(long, conflicts_with = "address")]
     pub sim: bool,
     /// With `--sim`: delay before every reply of the simulator.
     #[arg(long, value_name = "DUR", value_parser = duration_arg, default_value = "0s", requires = "sim")]
     pub sim_latency: Duration,
-    /// Run log path (default `runs/<name>-<YYYYmmdd-HHMMSS>.jsonl`).
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// With `--sim`: inject a fault (repeatable; see `sequencer sim --help`).
+    #[arg(long = "fault", value_name = "KEY=VALUE", requires = "sim")]
+    pub faults: Vec<String>,
 }
 
 /// Flags of `sequencer sim`.
@@ -85,6 +126,10 @@ pub struct SimArgs {
     /// Accept at most this many simultaneous connections; further ones are closed at once.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: Option<u64>,
+    /// Inject a fault (repeatable, or comma-separated): drop-after=N, stall-after=N,
+    /// garbage-every=N, late-every=N with late-by=DUR, refuse-after=N, drop-rate=P with seed=S.
+    #[arg(long = "fault", value_name = "KEY=VALUE")]
+    pub faults: Vec<String>,
 }
 
 /// Parses a `--latency`-style duration.

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 
 use crate::exec::{Outcome, run_commands};
 use crate::protocol::LineIo;
@@ -29,6 +30,20 @@ pub struct RunPoint {
     pub step: Arc<Step>,
     /// The rendered text of each command.
     pub texts: Vec<String>,
+    /// The abort epoch when the point was dispatched: the point is cancelled as soon as the
+    /// run's epoch moves past it (second Ctrl-C).
+    pub epoch: u64,
+    /// Per-command reply timeout to use instead of the instrument's, when shorter (the
+    /// teardown of an aborted run).
+    pub timeout_cap: Option<Duration>,
+}
+
+/// Resolves when the run's abort epoch passes `epoch`; never, if the run has no abort
+/// channel any more.
+pub async fn cancelled(mut abort: watch::Receiver<u64>, epoch: u64) {
+    if abort.wait_for(|e| *e > epoch).await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 /// One live TCP session.
@@ -39,15 +54,23 @@ pub struct Connection {
     io: Option<LineIo<TcpStream>>,
     /// Per-command reply timeout.
     timeout: Duration,
+    /// The run's abort epoch (see [`RunPoint::epoch`]).
+    abort: watch::Receiver<u64>,
 }
 
 impl Connection {
     /// Wraps an opened session.
-    pub fn new(id: usize, io: LineIo<TcpStream>, timeout: Duration) -> Self {
+    pub fn new(
+        id: usize,
+        io: LineIo<TcpStream>,
+        timeout: Duration,
+        abort: watch::Receiver<u64>,
+    ) -> Self {
         Connection {
             id,
             io: Some(io),
             timeout,
+            abort,
         }
     }
 }
@@ -64,7 +87,11 @@ impl Handler<RunPoint> for Connection {
     type Result = AtomicResponse<Self, Outcome>;
 
     fn handle(&mut self, msg: RunPoint, _: &mut Self::Context) -> Self::Result {
-        let (id, timeout) = (self.id, self.timeout);
+        let id = self.id;
+        let timeout = msg
+            .timeout_cap
+            .map_or(self.timeout, |cap| cap.min(self.timeout));
+        let cancel = cancelled(self.abort.clone(), msg.epoch);
         let io = self.io.take();
         AtomicResponse::new(Box::pin(
             async move {
@@ -74,7 +101,9 @@ impl Handler<RunPoint> for Connection {
                         Outcome::not_run(id, format!("connection {id} is closed")),
                     );
                 };
-                let out = run_commands(&mut io, &msg.step.commands, &msg.texts, timeout, id).await;
+                let out =
+                    run_commands(&mut io, &msg.step.commands, &msg.texts, timeout, id, cancel)
+                        .await;
                 (Some(io), out)
             }
             .into_actor(self)
@@ -141,7 +170,16 @@ pub async fn open(
                     .unwrap_or_default()
             })
             .collect();
-        let out = run_commands(&mut io, &instrument.on_connect, &texts, io_cfg.timeout, id).await;
+        let never = std::future::pending();
+        let out = run_commands(
+            &mut io,
+            &instrument.on_connect,
+            &texts,
+            io_cfg.timeout,
+            id,
+            never,
+        )
+        .await;
         if let Some(err) = out.error {
             return Err(format!("on_connect failed: {err}"));
         }

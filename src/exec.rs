@@ -41,7 +41,9 @@ pub struct Outcome {
     pub values: Vec<(String, String)>,
     /// Why the point failed; `None` when it succeeded.
     pub error: Option<String>,
-    /// The connection is unusable (timeout, EOF, I/O error) and must be closed.
+    /// What kind of failure, when the point failed (decides retries).
+    pub kind: Option<FailKind>,
+    /// The connection is unusable (timeout, EOF, I/O error, abort) and must be closed.
     pub broken: bool,
     /// The instrument is unreachable (every reconnect attempt failed): the run must stop.
     pub unreachable: bool,
@@ -63,6 +65,7 @@ impl Outcome {
             exchanges: Vec::new(),
             values: Vec::new(),
             error: Some(error),
+            kind: Some(FailKind::NoConnection),
             broken: true,
             unreachable: false,
             skipped: false,
@@ -79,18 +82,43 @@ impl Outcome {
     }
 }
 
-/// A failure while running commands: the message, and whether the connection is broken.
-struct Failure(String, bool);
+/// Why a point failed, as far as retrying is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailKind {
+    /// The connection broke: I/O error, end of file, or no reply in time. Retried.
+    Connection,
+    /// A poll did not reach its condition in time. Retried only with `retry_on: [timeout]`.
+    PollTimeout,
+    /// A reply differed from `expect`. Retried only with `retry_on: [mismatch]`.
+    Mismatch,
+    /// Cancelled by the operator (second Ctrl-C).
+    Aborted,
+    /// No connection could run it.
+    NoConnection,
+}
+
+impl FailKind {
+    /// Whether the connection must be closed after this failure.
+    fn breaks_connection(self) -> bool {
+        matches!(self, FailKind::Connection | FailKind::Aborted)
+    }
+}
+
+/// A failure while running commands: the message and its kind.
+struct Failure(String, FailKind);
 
 /// Runs `commands` in order; `texts[i]` is the rendered text of `commands[i]` (ignored for
-/// waits). Stops at the first failure.
+/// waits). Stops at the first failure, or when `cancel` resolves (the point is then
+/// `Aborted` and the connection must be closed: a reply may still be on its way).
 pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
     io: &mut LineIo<S>,
     commands: &[Command],
     texts: &[String],
     timeout: Duration,
     conn: usize,
+    cancel: impl std::future::Future<Output = ()>,
 ) -> Outcome {
+    tokio::pin!(cancel);
     let started_at = SystemTime::now();
     let start = Instant::now();
     let mut out = Outcome {
@@ -100,6 +128,7 @@ pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
         exchanges: Vec::with_capacity(commands.len()),
         values: Vec::new(),
         error: None,
+        kind: None,
         broken: false,
         unreachable: false,
         skipped: false,
@@ -112,9 +141,14 @@ pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
         out: &mut out,
     };
     for (command, text) in commands.iter().zip(texts) {
-        if let Err(Failure(msg, broken)) = ex.command(command, text).await {
+        let result = tokio::select! {
+            r = ex.command(command, text) => r,
+            () = &mut cancel => Err(Failure("aborted by the operator".into(), FailKind::Aborted)),
+        };
+        if let Err(Failure(msg, kind)) = result {
             ex.out.error = Some(msg);
-            ex.out.broken = broken;
+            ex.out.kind = Some(kind);
+            ex.out.broken = kind.breaks_connection();
             break;
         }
     }
@@ -151,7 +185,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
                 match expect {
                     Some(want) if reply.trim() != want => Err(Failure(
                         format!("reply `{reply}` to `{text}` is not the expected `{want}`"),
-                        false,
+                        FailKind::Mismatch,
                     )),
                     _ => Ok(()),
                 }
@@ -183,7 +217,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
                                 "poll `{text}` did not reach {until} within {} (last reply `{reply}`, {polls} queries)",
                                 format_duration(*timeout)
                             ),
-                            false,
+                            FailKind::PollTimeout,
                         ));
                     }
                     let left =
@@ -200,14 +234,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(Failure(
                 format!("cannot send `{text}` on connection {conn}: {e}"),
-                true,
+                FailKind::Connection,
             )),
             Err(_) => Err(Failure(
                 format!(
                     "timeout after {} sending `{text}` on connection {conn}",
                     format_duration(self.timeout)
                 ),
-                true,
+                FailKind::Connection,
             )),
         }
     }
@@ -243,7 +277,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
         };
         // The query went out: the log shows it, without a reply.
         self.record(text, None, t);
-        Err(Failure(failure, true))
+        Err(Failure(failure, FailKind::Connection))
     }
 
     fn record(&mut self, sent: &str, reply: Option<String>, t: Instant) {
@@ -311,6 +345,7 @@ mod tests {
             &texts,
             Duration::from_millis(timeout_ms),
             7,
+            std::future::pending(),
         )
         .await;
         drop(io);
@@ -406,6 +441,30 @@ mod tests {
             "{err}"
         );
         assert!(!out.broken);
+    }
+
+    /// Cancelling stops the point at once as aborted and marks the connection broken.
+    #[tokio::test]
+    async fn cancel_aborts_the_point() {
+        let (a, b) = duplex(1024);
+        let server = instrument(b, vec![]);
+        let mut io = LineIo::new(a, "\n", "\n");
+        let cmds = vec![
+            Command::Write(t("A 1")),
+            Command::Wait(Duration::from_secs(30)),
+        ];
+        let texts = vec!["A 1".to_owned(), String::new()];
+        let cancel = tokio::time::sleep(Duration::from_millis(20));
+        let out = run_commands(&mut io, &cmds, &texts, Duration::from_secs(1), 1, cancel).await;
+        assert_eq!(out.kind, Some(FailKind::Aborted));
+        assert!(out.broken);
+        assert_eq!(
+            out.exchanges.len(),
+            1,
+            "what was sent before the abort is kept"
+        );
+        drop(io);
+        server.await.unwrap();
     }
 
     /// Until conditions, table-driven.

@@ -31,6 +31,7 @@ pub mod error;
 pub mod exec;
 pub mod pool;
 pub mod protocol;
+pub mod resume;
 pub mod runlog;
 pub mod sequence;
 pub mod sequencer;

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use actix::prelude::*;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use crate::connection::{self, Connection, RunPoint};
 use crate::exec::Outcome;
@@ -35,6 +35,10 @@ pub struct Execute {
     pub step: Arc<Step>,
     /// Rendered text of each command.
     pub texts: Vec<String>,
+    /// Abort epoch at dispatch (see [`RunPoint::epoch`]).
+    pub epoch: u64,
+    /// Shorter per-command timeout, if any (see [`RunPoint::timeout_cap`]).
+    pub timeout_cap: Option<Duration>,
 }
 
 /// Hands back every point still waiting for a connection, unstarted ([`Outcome::skipped`]):
@@ -82,8 +86,10 @@ pub struct Pool {
     dialing: usize,
     /// Failed dials since the last successful one (drives the backoff).
     failures: u32,
-    /// A backoff timer is pending; no other dial starts until it fires.
+    /// A backoff timer is pending; no dial starts until it fires.
     backing_off: bool,
+    /// The backoff after the last failure has elapsed: the next dial may start.
+    retry_ready: bool,
     /// Connections free to take a point.
     idle: VecDeque<Addr<Connection>>,
     /// Points waiting for a connection, in dispatch order.
@@ -92,12 +98,20 @@ pub struct Pool {
     opening: Option<oneshot::Sender<Result<usize, String>>>,
     /// Most recent dial error, reported if no connection can be had.
     last_error: Option<String>,
+    /// The run's abort epoch, handed to every connection.
+    abort: watch::Receiver<u64>,
 }
 
 impl Pool {
     /// A pool for `instrument` at `address`; nothing is dialled until [`Open`] or work.
-    pub fn new(instrument: Arc<Instrument>, address: Address, next_id: Arc<AtomicUsize>) -> Self {
+    pub fn new(
+        instrument: Arc<Instrument>,
+        address: Address,
+        next_id: Arc<AtomicUsize>,
+        abort: watch::Receiver<u64>,
+    ) -> Self {
         Pool {
+            abort,
             cap: instrument.max_connections,
             instrument,
             address,
@@ -106,6 +120,7 @@ impl Pool {
             dialing: 0,
             failures: 0,
             backing_off: false,
+            retry_ready: false,
             idle: VecDeque::new(),
             queue: VecDeque::new(),
             opening: None,
@@ -128,7 +143,8 @@ impl Pool {
                         tracing::info!(conn = id, address = %act.address, "reconnected");
                     }
                     act.failures = 0;
-                    let conn = Connection::new(id, io, act.instrument.io.timeout).start();
+                    let timeout = act.instrument.io.timeout;
+                    let conn = Connection::new(id, io, timeout, act.abort.clone()).start();
                     act.idle.push_back(conn);
                 }
                 Err(e) if act.opening.is_some() => {
@@ -174,28 +190,36 @@ impl Pool {
                 self.run(conn, job, tx, ctx);
             }
         }
-        if self.opening.is_some() || self.backing_off {
+        if self.opening.is_some() {
             return;
         }
         while self.queue.len() > self.dialing && self.live + self.dialing < self.cap {
             if self.failures == 0 {
                 self.dial(ctx);
-            } else if self.failures < self.instrument.reconnect_attempts {
-                self.backing_off = true;
-                let delay = backoff(self.failures);
-                tracing::info!(address = %self.address, "redialling in {delay:?}");
-                ctx.run_later(delay, |act, ctx| {
-                    act.backing_off = false;
-                    if act.queue.len() > act.dialing && act.live + act.dialing < act.cap {
-                        act.dial(ctx);
-                    }
-                    act.pump(ctx);
-                });
+                continue;
+            }
+            // After a failure: one attempt at a time, each after its backoff.
+            if self.dialing > 0 || self.backing_off {
                 return;
-            } else {
+            }
+            if self.failures >= self.instrument.reconnect_attempts {
                 self.give_up();
                 return;
             }
+            if self.retry_ready {
+                self.retry_ready = false;
+                self.dial(ctx);
+                return;
+            }
+            self.backing_off = true;
+            let delay = backoff(self.failures);
+            tracing::info!(address = %self.address, "redialling in {delay:?}");
+            ctx.run_later(delay, |act, ctx| {
+                act.backing_off = false;
+                act.retry_ready = true;
+                act.pump(ctx);
+            });
+            return;
         }
     }
 
@@ -238,6 +262,8 @@ impl Pool {
         let msg = RunPoint {
             step: job.step,
             texts: job.texts,
+            epoch: job.epoch,
+            timeout_cap: job.timeout_cap,
         };
         let fut = conn.send(msg);
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {

@@ -131,6 +131,27 @@ pub struct Stop<'a> {
     pub ended_at: SystemTime,
 }
 
+/// `{"type":"resume", ...}`: a resumed run starts appending here.
+#[derive(Debug, Serialize)]
+pub struct ResumeRecord<'a> {
+    /// When the resume started.
+    #[serde(serialize_with = "rfc3339")]
+    pub resumed_at: SystemTime,
+    /// Hex SHA-256 of the sequence file now.
+    pub sequence_sha256: &'a str,
+    /// True when the sequence changed and `--force` was given.
+    pub forced: bool,
+    /// Effective instruments of the resumed run.
+    pub instruments: Vec<InstrumentEntry<'a>>,
+    /// Sweep points already ok, which will not be sent again.
+    pub points_done: u64,
+    /// Bytes of a torn last line that were cut off, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub torn_bytes: Option<u64>,
+    /// `sequencer` version.
+    pub version: &'static str,
+}
+
 /// A record tagged with its `type`.
 #[derive(Serialize)]
 struct Tagged<'a, T> {
@@ -163,6 +184,20 @@ impl RunLog {
             path: path.to_owned(),
             buf: Vec::with_capacity(4096),
         })
+    }
+
+    /// Opens an existing log to append to it, first cutting it to `valid_len` bytes (a torn
+    /// last line must not be glued to the next record).
+    pub fn append(path: &Path, valid_len: u64) -> io::Result<RunLog> {
+        let file = OpenOptions::new().write(true).open(path)?;
+        file.set_len(valid_len)?;
+        let mut log = RunLog {
+            file,
+            path: path.to_owned(),
+            buf: Vec::with_capacity(4096),
+        };
+        io::Seek::seek(&mut log.file, io::SeekFrom::End(0))?;
+        Ok(log)
     }
 
     /// `runs/<name>-<YYYYmmdd-HHMMSS>.jsonl` (UTC), with `-2`, `-3`... if it already exists.

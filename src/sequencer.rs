@@ -1,25 +1,37 @@
 //! Sequencer actor: walks setup, the steps and teardown, keeps at most `concurrency` points
-//! of the current step in flight, and writes every outcome to the run log.
+//! of the current step in flight, retries what may be retried, and writes every outcome to
+//! the run log.
 //!
 //! Points are numbered and rendered here, in dispatch order, from the step's lazy sweep, so
 //! memory does not grow with the number of points. Each point goes to its instrument's
 //! [`Pool`] as an [`Execute`]; the outcome comes back to this actor, which writes the point
-//! record at once. Steps run one after another: the next starts when the last point of the
-//! current one has come back. After a failure under `on_error: stop`, or an [`Interrupt`],
-//! no new point is dispatched, in-flight ones finish, and teardown still runs. The final
-//! [`Summary`] goes to whoever started the run.
+//! record at once (one write) and fsyncs the log at least once a second. Steps run one after
+//! another: the next starts when the last point of the current one has come back.
+//!
+//! Stopping: after a failure under `on_error: stop`, an unreachable instrument, or a first
+//! [`Interrupt`], no new point is dispatched (points waiting in a pool are handed back), in-
+//! flight ones finish, and teardown still runs. A second interrupt cancels the points in
+//! flight (recorded `aborted`, their connections closed) and runs teardown with a short
+//! timeout. A resumed run ([`Resume`]) skips the points its log already has as `ok`. The
+//! final [`Summary`] goes to whoever started the run.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use actix::prelude::*;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
-use crate::exec::Outcome;
+use crate::exec::{FailKind, Outcome};
 use crate::pool::{DropQueued, Execute, Pool};
+use crate::resume::Resume;
 use crate::runlog::{self, RunLog};
 use crate::sequence::value::Value;
 use crate::sequence::{OnError, Sequence, Step};
+
+/// Per-command reply timeout of teardown after a second interrupt.
+pub const ABORT_TEARDOWN_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often unsynced records are forced to disk.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
 
 /// How the run ended, for the caller's exit code and summary.
 #[derive(Debug, Clone)]
@@ -28,21 +40,26 @@ pub struct Summary {
     pub exit_status: &'static str,
     /// Why.
     pub reason: String,
-    /// Sweep points that succeeded.
+    /// Sweep points whose final outcome is ok (with a resume: over the whole log).
     pub points_ok: u64,
-    /// Sweep points that failed.
+    /// Sweep points whose final outcome is failed or aborted.
     pub points_failed: u64,
-    /// Sweep points never dispatched.
+    /// Sweep points never run.
     pub points_not_run: u64,
     /// Writing the run log failed: the run was stopped.
     pub log_error: Option<String>,
 }
 
-/// Stop dispatching new points (the operator pressed Ctrl-C); in-flight points finish and
-/// teardown runs.
-#[derive(Message)]
+/// Stop the run: the first asks to stop dispatching; a second [`Interrupt::Cancel`]
+/// cancels the points in flight.
+#[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
-pub struct Interrupt;
+pub enum Interrupt {
+    /// First Ctrl-C, or the run's deadline passed (with why).
+    Stop(String),
+    /// Second Ctrl-C.
+    Cancel,
+}
 
 /// Which part of the sequence a stage is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +69,20 @@ enum Kind {
     Teardown,
 }
 
+/// One dispatch of a point: what the outcome needs to be recorded (and retried).
+struct Dispatch {
+    kind: Kind,
+    step: Arc<Step>,
+    index: u64,
+    vars: Vec<Value>,
+    /// Attempt number written in the log (continues across resumes).
+    attempt: u32,
+    /// Tries of this point in this process, from 1 (bounded by `retries`).
+    try_no: u32,
+}
+
 /// The sequencer's state.
+#[allow(clippy::struct_excessive_bools)] // independent flags of one run, each set once
 pub struct Sequencer {
     /// The validated sequence.
     seq: Arc<Sequence>,
@@ -63,41 +93,53 @@ pub struct Sequencer {
     caps: Vec<usize>,
     /// Where records go; written only here.
     log: RunLog,
+    /// Records written since the last fsync.
+    dirty: bool,
     /// Setup steps, steps, teardown steps, flattened in run order.
     stages: Vec<(Kind, Arc<Step>)>,
     /// Current stage.
     stage: usize,
-    /// Next point index to dispatch in the current stage.
+    /// Next point (within the stage) to dispatch.
     next: u64,
     /// Point index offset of the current stage (setup/teardown number on across instruments).
     offset: u64,
-    /// Points dispatched and not yet back.
+    /// Points dispatched and not yet finally recorded.
     in_flight: usize,
-    /// No new setup or step points; set by a failure under `on_error: stop` or an interrupt.
+    /// No new setup or step points; set by a stopping failure or an interrupt.
     stopping: bool,
-    /// Set by an interrupt: the stop record says `abort`.
-    aborted: bool,
-    /// First reason the run is failing or stopping.
+    /// Why the run was interrupted (Ctrl-C, deadline); the stop record says `abort`.
+    aborted: Option<String>,
+    /// A second interrupt cancelled the points in flight.
+    cancelled: bool,
+    /// First reason the run is failing.
     reason: Option<String>,
     /// A setup or teardown point failed.
     hook_failed: bool,
-    /// Counts of sweep points.
+    /// Sweep points finally ok (including those a resumed log already had).
     ok: u64,
+    /// Sweep points finally failed or aborted.
     failed: u64,
-    /// Scratch for a point's variable values, reused.
+    /// Scratch for a point's variable values.
     vars: Vec<Value>,
     /// Receives the summary when the run ends.
     done: Option<oneshot::Sender<Summary>>,
     /// First run-log write error; the run stops when set.
     log_error: Option<String>,
+    /// Abort epoch: raising it cancels every point dispatched before.
+    abort: watch::Sender<u64>,
+    /// What a resumed log already holds.
+    resume: Resume,
 }
 
 impl Sequencer {
-    /// A sequencer for `seq` over `pools` (one per instrument) writing to `log`.
+    /// A sequencer for `seq` over `pools` (one per instrument, with the connections each
+    /// opened) writing to `log`. `abort` is the sender whose receivers the pools hold.
     pub fn new(
         seq: Arc<Sequence>,
         pools: Vec<(Addr<Pool>, usize)>,
         log: RunLog,
+        abort: watch::Sender<u64>,
+        resume: Resume,
         done: oneshot::Sender<Summary>,
     ) -> Self {
         let stages = seq
@@ -113,13 +155,15 @@ impl Sequencer {
             pools,
             caps,
             log,
+            dirty: false,
             stages,
             stage: 0,
             next: 0,
             offset: 0,
             in_flight: 0,
             stopping: false,
-            aborted: false,
+            aborted: None,
+            cancelled: false,
             reason: None,
             hook_failed: false,
             ok: 0,
@@ -127,6 +171,8 @@ impl Sequencer {
             vars: Vec::new(),
             done: Some(done),
             log_error: None,
+            abort,
+            resume,
         }
     }
 
@@ -145,7 +191,25 @@ impl Sequencer {
                 let cap = self.caps.get(step.instrument).copied().unwrap_or(1).max(1);
                 let limit = step.concurrency.min(cap);
                 while self.in_flight < limit && self.next < step.points() {
-                    self.dispatch(&step, ctx);
+                    let index = self.offset + self.next;
+                    self.next += 1;
+                    // Teardown always runs again: the instrument must be left safe.
+                    if kind != Kind::Teardown && self.resume.is_ok(&step.name, index) {
+                        self.ok += u64::from(kind == Kind::Step);
+                        continue;
+                    }
+                    let sweep_index = (index - self.offset) % step.sweep.len().max(1);
+                    step.sweep.point_into(sweep_index, &mut self.vars);
+                    let attempt = self.resume.last_attempt(&step.name, index) + 1;
+                    let d = Dispatch {
+                        kind,
+                        step: step.clone(),
+                        index,
+                        vars: self.vars.clone(),
+                        attempt,
+                        try_no: 1,
+                    };
+                    self.dispatch(d, ctx);
                 }
             }
             if self.in_flight > 0 || (!skip && self.next < step.points()) {
@@ -157,7 +221,7 @@ impl Sequencer {
                 .get(self.stage + 1)
                 .is_some_and(|(k, _)| *k == kind && kind != Kind::Step);
             self.offset = if same_hook {
-                self.offset + self.next
+                self.offset + step.points()
             } else {
                 0
             };
@@ -166,84 +230,97 @@ impl Sequencer {
         }
     }
 
-    /// Renders point `self.next` of `step` and sends it to the instrument's pool.
-    fn dispatch(&mut self, step: &Arc<Step>, ctx: &mut Context<Self>) {
-        let index = self.offset + self.next;
-        let sweep_index = self.next % step.sweep.len().max(1);
-        self.next += 1;
+    /// Renders a point and sends it to its instrument's pool.
+    fn dispatch(&mut self, d: Dispatch, ctx: &mut Context<Self>) {
         self.in_flight += 1;
-        step.sweep.point_into(sweep_index, &mut self.vars);
-        let texts = step
+        let texts = d
+            .step
             .commands
             .iter()
             .map(|c| {
                 c.template()
-                    .map(|t| t.render_to_string(&self.vars))
+                    .map(|t| t.render_to_string(&d.vars))
                     .unwrap_or_default()
             })
             .collect();
-        let vars = self.vars.clone();
-        let step = step.clone();
-        let kind = self.stages[self.stage].0;
         let msg = Execute {
-            step: step.clone(),
+            step: d.step.clone(),
             texts,
+            epoch: *self.abort.borrow(),
+            timeout_cap: (self.cancelled && d.kind == Kind::Teardown)
+                .then_some(ABORT_TEARDOWN_TIMEOUT),
         };
-        let fut = self.pools[step.instrument].send(msg);
+        let fut = self.pools[d.step.instrument].send(msg);
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
             let out = res.unwrap_or_else(|e| Outcome::not_run(0, format!("pool stopped: {e}")));
             act.in_flight -= 1;
             if let Some(cap) = out.pool_cap {
-                act.caps[step.instrument] = cap;
+                act.caps[d.step.instrument] = cap;
             }
             // A skipped point never started: it counts as not run and has no record.
             if !out.skipped {
-                act.complete(kind, &step, index, &vars, &out);
+                act.complete(d, &out, ctx);
             }
             act.pump(ctx);
         }));
     }
 
-    /// Records a finished point and applies the failure policy.
-    fn complete(&mut self, kind: Kind, step: &Step, index: u64, vars: &[Value], out: &Outcome) {
-        let id = format!("{}/{index}", step.name);
-        let names = step.sweep.names();
+    /// Records a finished attempt; retries it, or applies the failure policy.
+    fn complete(&mut self, d: Dispatch, out: &Outcome, ctx: &mut Context<Self>) {
+        let id = format!("{}/{}", d.step.name, d.index);
+        let names = d.step.sweep.names();
+        let status = match out.kind {
+            None => "ok",
+            Some(FailKind::Aborted) => "aborted",
+            Some(_) => "failed",
+        };
         let record = runlog::Point {
             id: &id,
-            step: &step.name,
-            index,
-            vars: runlog::VarMap(&names, vars),
+            step: &d.step.name,
+            index: d.index,
+            vars: runlog::VarMap(&names, &d.vars),
             conn: out.conn,
-            attempt: 1,
-            status: if out.error.is_none() { "ok" } else { "failed" },
+            attempt: d.attempt,
+            status,
             error: out.error.as_deref(),
             started_at: out.started_at,
             elapsed_ms: out.elapsed,
             commands: &out.exchanges,
             values: runlog::PairMap(&out.values),
         };
-        if let Err(e) = self.log.write("point", &record) {
-            self.log_failed(&e);
+        match self.log.write("point", &record) {
+            Ok(()) => self.dirty = true,
+            Err(e) => self.log_failed(&e),
         }
-        let Some(err) = &out.error else {
-            if kind == Kind::Step {
-                self.ok += 1;
-            }
+        let (Some(kind), Some(err)) = (out.kind, &out.error) else {
+            self.ok += u64::from(d.kind == Kind::Step);
             return;
         };
-        tracing::warn!(point = %id, "point failed: {err}");
-        match kind {
+        let retry = match kind {
+            FailKind::Connection => true,
+            FailKind::PollTimeout => d.step.retry_on.poll_timeout,
+            FailKind::Mismatch => d.step.retry_on.mismatch,
+            FailKind::Aborted | FailKind::NoConnection => false,
+        };
+        if retry && d.try_no <= d.step.retries && !self.stopping {
+            tracing::info!(point = %id, attempt = d.attempt, "retrying: {err}");
+            let again = Dispatch {
+                attempt: d.attempt + 1,
+                try_no: d.try_no + 1,
+                ..d
+            };
+            self.dispatch(again, ctx);
+            return;
+        }
+        tracing::warn!(point = %id, "point {status}: {err}");
+        match d.kind {
             Kind::Step => self.failed += 1,
             Kind::Setup | Kind::Teardown => self.hook_failed = true,
         }
-        if self.reason.is_none() {
+        if out.unreachable || self.reason.is_none() {
             self.reason = Some(format!("point `{id}` failed: {err}"));
         }
-        if out.unreachable && !self.stopping {
-            // Whatever `on_error` says: without the instrument there is nothing to run.
-            self.reason = Some(err.clone());
-        }
-        if kind == Kind::Setup || out.unreachable || self.seq.on_error == OnError::Stop {
+        if d.kind == Kind::Setup || out.unreachable || self.seq.on_error == OnError::Stop {
             self.stop_dispatch();
         }
     }
@@ -267,13 +344,13 @@ impl Sequencer {
         }
     }
 
-    /// Writes the stop record, reports the summary and stops.
+    /// Writes the stop record, forces the log to disk, reports the summary and stops.
     fn finish(&mut self, ctx: &mut Context<Self>) {
         let Some(done) = self.done.take() else { return };
         let total = self.seq.total_points();
         let not_run = total.saturating_sub(self.ok + self.failed);
-        let (exit_status, reason) = if self.aborted {
-            ("abort", "interrupted by the operator".to_owned())
+        let (exit_status, reason) = if let Some(why) = &self.aborted {
+            ("abort", why.clone())
         } else if self.failed > 0 || self.hook_failed || self.log_error.is_some() {
             let reason = self
                 .reason
@@ -311,6 +388,15 @@ impl Actor for Sequencer {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        // Records are written at once; this bounds what a machine crash can lose to a second.
+        ctx.run_interval(SYNC_EVERY, |act, _| {
+            if act.dirty {
+                act.dirty = false;
+                if let Err(e) = act.log.sync() {
+                    act.log_failed(&e);
+                }
+            }
+        });
         self.pump(ctx);
     }
 }
@@ -318,14 +404,32 @@ impl Actor for Sequencer {
 impl Handler<Interrupt> for Sequencer {
     type Result = ();
 
-    fn handle(&mut self, _: Interrupt, _: &mut Self::Context) {
-        if !self.aborted {
-            self.aborted = true;
-            self.stop_dispatch();
-            eprintln!(
-                "interrupted: finishing {} point(s) in flight, then teardown (Ctrl-C again to quit at once)",
-                self.in_flight
-            );
+    fn handle(&mut self, msg: Interrupt, _: &mut Self::Context) {
+        match msg {
+            Interrupt::Stop(why) => {
+                if self.aborted.is_none() {
+                    eprintln!(
+                        "{why}: finishing {} point(s) in flight, then teardown (Ctrl-C again to cancel them)",
+                        self.in_flight
+                    );
+                    self.aborted = Some(why);
+                    self.stop_dispatch();
+                }
+            }
+            Interrupt::Cancel => {
+                if !self.cancelled {
+                    eprintln!(
+                        "cancelling {} point(s) in flight, then teardown with a {}s timeout (Ctrl-C again to quit at once)",
+                        self.in_flight,
+                        ABORT_TEARDOWN_TIMEOUT.as_secs()
+                    );
+                    self.cancelled = true;
+                    self.aborted
+                        .get_or_insert_with(|| "interrupted by the operator".into());
+                    self.stop_dispatch();
+                    self.abort.send_modify(|epoch| *epoch += 1);
+                }
+            }
         }
     }
 }

@@ -22,7 +22,7 @@ use super::raw::{
 };
 use super::sweep::{Axis, Mode, Sweep};
 use super::value::Value;
-use super::{Instrument, IoSettings, Sequence, Step};
+use super::{Instrument, IoSettings, RetryPolicy, Sequence, Step};
 
 /// Default pool size.
 const DEFAULT_MAX_CONNECTIONS: usize = 4;
@@ -41,6 +41,8 @@ pub(super) fn compile(text: &str, path: &Path) -> Result<Sequence, SequenceError
     let mut cx = Cx {
         text,
         problems: Vec::new(),
+        retries: 0,
+        retry_on: RetryPolicy::default(),
     };
     let seq = cx.sequence(raw, path);
     if cx.problems.is_empty() {
@@ -54,6 +56,9 @@ pub(super) fn compile(text: &str, path: &Path) -> Result<Sequence, SequenceError
 pub(super) struct Cx<'t> {
     text: &'t str,
     problems: Vec<Problem>,
+    /// Run-wide `retries` and `retry_on`, the default of every step.
+    retries: u32,
+    retry_on: RetryPolicy,
 }
 
 /// A step's sweep variables as templates see them.
@@ -114,6 +119,10 @@ impl Cx<'_> {
                 .file_stem()
                 .map_or_else(|| "sequence".into(), |s| s.to_string_lossy().into_owned()),
         };
+        self.retries = self.retries(raw.retries, 0);
+        if let Some(list) = &raw.retry_on {
+            self.retry_on = RetryPolicy::from_list(list);
+        }
         let instruments = self.instruments(raw.instrument, raw.instruments);
         let setup = self.hook("setup", raw.setup, &instruments);
         let steps = self.steps(raw.steps, &instruments);
@@ -222,20 +231,31 @@ impl Cx<'_> {
         out.rules.push(rule);
     }
 
+    /// `retries:` (at least 0).
+    fn retries(&mut self, value: Option<Spanned<Count>>, default: u32) -> u32 {
+        let n = self.at_least(value, i64::from(default), 0);
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
     /// A count that must be at least 1 (`max_connections`, `repeat`, `concurrency`).
     fn positive(&mut self, value: Option<Spanned<Count>>, default: i64) -> i64 {
+        self.at_least(value, default, 1)
+    }
+
+    /// A count that must be at least `min`.
+    fn at_least(&mut self, value: Option<Spanned<Count>>, default: i64, min: i64) -> i64 {
         match value {
             None => default,
-            Some(v) if v.value.0 >= 1 => v.value.0,
+            Some(v) if v.value.0 >= min => v.value.0,
             Some(v) => {
                 let span = self.span(&v);
                 let key = key_before(self.text, span.start);
                 self.problem(
                     span,
-                    format!("`{key}` must be at least 1, got `{}`", v.value.0),
+                    format!("`{key}` must be at least {min}, got `{}`", v.value.0),
                     "too small",
                 );
-                1
+                min
             }
         }
     }
@@ -316,6 +336,8 @@ impl Cx<'_> {
                     repeat: 1,
                     concurrency: 1,
                     commands,
+                    retries: self.retries,
+                    retry_on: self.retry_on,
                 })
             })
             .collect()
@@ -395,7 +417,14 @@ impl Cx<'_> {
             text: &text_vars,
         };
         let commands = self.commands(raw.commands.value, vars, ins.rule(instrument));
+        let retries = self.retries(raw.retries, self.retries);
+        let retry_on = raw
+            .retry_on
+            .as_deref()
+            .map_or(self.retry_on, RetryPolicy::from_list);
         Step {
+            retries,
+            retry_on,
             name: raw.name.value,
             instrument,
             repeat: repeat as u64,
@@ -674,12 +703,30 @@ mod tests {
     #[test]
     fn odd_inputs_are_errors_not_panics() {
         let cases: &[(&str, &str)] = &[
-            ("instruments: {}\nsteps: [{name: a, instrument: x, commands: [X]}]\n", "`instruments` is empty"),
-            ("instrument: {}\ninstruments: {a: {}}\nsteps: [{name: a, commands: [X]}]\n", "both `instrument`"),
-            ("instruments: {}\nsetup: ['*RST']\nsteps: [{name: a, commands: [X]}]\n", "`instruments` is empty"),
-            ("steps:\n- name: a\n  sweep: {ch: [1]}\n  commands: [\"\\tµ{chan}\"]\n", "4:14: placeholder `{chan}`"),
-            ("instrument: {timeout: 0s}\nsteps: [{name: a, commands: [X]}]\n", "`timeout` must be more than 0"),
-            ("steps:\n- name: a\n  commands: [{query: X?, expect: '{i}'}]\n", "placeholders are not rendered"),
+            (
+                "instruments: {}\nsteps: [{name: a, instrument: x, commands: [X]}]\n",
+                "`instruments` is empty",
+            ),
+            (
+                "instrument: {}\ninstruments: {a: {}}\nsteps: [{name: a, commands: [X]}]\n",
+                "both `instrument`",
+            ),
+            (
+                "instruments: {}\nsetup: ['*RST']\nsteps: [{name: a, commands: [X]}]\n",
+                "`instruments` is empty",
+            ),
+            (
+                "steps:\n- name: a\n  sweep: {ch: [1]}\n  commands: [\"\\tµ{chan}\"]\n",
+                "4:14: placeholder `{chan}`",
+            ),
+            (
+                "instrument: {timeout: 0s}\nsteps: [{name: a, commands: [X]}]\n",
+                "`timeout` must be more than 0",
+            ),
+            (
+                "steps:\n- name: a\n  commands: [{query: X?, expect: '{i}'}]\n",
+                "placeholders are not rendered",
+            ),
         ];
         let mut missed = Vec::new();
         for (yaml, want) in cases {
@@ -700,7 +747,9 @@ mod tests {
         .unwrap();
         let cmds = &seq.steps[0].commands;
         assert!(matches!(&cmds[0], Command::Query { expect: Some(e), .. } if e == "1.0"));
-        assert!(matches!(&cmds[1], Command::Poll { until: crate::sequence::Until::Equals(e), .. } if e == "007"));
+        assert!(
+            matches!(&cmds[1], Command::Poll { until: crate::sequence::Until::Equals(e), .. } if e == "007")
+        );
     }
 
     /// A bad axis does not cascade into "names no sweep variable" errors for its placeholders.

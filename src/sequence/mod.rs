@@ -108,6 +108,29 @@ pub struct Step {
     pub concurrency: usize,
     /// The commands of every point.
     pub commands: Vec<Command>,
+    /// How many times a failed point is run again (on another connection).
+    pub retries: u32,
+    /// Which failures are retried besides broken connections and reply timeouts.
+    pub retry_on: RetryPolicy,
+}
+
+/// Failures retried besides broken connections and reply timeouts, which always are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// A poll that did not reach its condition in time.
+    pub poll_timeout: bool,
+    /// A reply that differed from `expect`.
+    pub mismatch: bool,
+}
+
+impl RetryPolicy {
+    /// From the YAML list.
+    pub fn from_list(list: &[raw::RetryOn]) -> Self {
+        RetryPolicy {
+            poll_timeout: list.contains(&raw::RetryOn::Timeout),
+            mismatch: list.contains(&raw::RetryOn::Mismatch),
+        }
+    }
 }
 
 impl Step {

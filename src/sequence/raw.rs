@@ -37,6 +37,20 @@ pub struct RawSequence {
     /// What a failed point does to the run.
     #[serde(default)]
     pub on_error: OnError,
+    /// Run-wide default of a step's `retries`.
+    pub retries: Option<Spanned<Count>>,
+    /// Run-wide default of a step's `retry_on`.
+    pub retry_on: Option<Vec<RetryOn>>,
+}
+
+/// Failures retried besides broken connections (`retry_on:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RetryOn {
+    /// A poll that did not reach its condition in time.
+    Timeout,
+    /// A reply that differed from `expect`.
+    Mismatch,
 }
 
 /// What a failed point does to the rest of the run.
@@ -105,6 +119,10 @@ pub struct RawStep {
     pub concurrency: Option<Spanned<Count>>,
     /// Commands run in order on one connection for each point.
     pub commands: Spanned<Vec<Spanned<RawCommand>>>,
+    /// How many times a failed point is run again.
+    pub retries: Option<Spanned<Count>>,
+    /// Failures retried besides broken connections.
+    pub retry_on: Option<Vec<RetryOn>>,
 }
 
 /// `mode:` of a sweep.

@@ -9,24 +9,42 @@
 //!
 //! # Layout
 //! - `mod.rs`: [`SimConfig`] and the accept loop ([`run_with`]).
-//! - `session.rs`: one connection: line framing, latency, replies.
+//! - `session.rs`: one connection: line framing, latency, replies, injected faults.
 //! - [`device`]: the pure instrument model and the connection [`Counters`].
+//! - [`faults`]: [`Faults`], the `--fault` settings: parsing, checks, display.
+//! - `conn_faults.rs`: the pure per-connection fault decisions (what to drop, ignore,
+//!   garble or delay), seeded for reproducible random drops.
 //! - `thread.rs`: [`SimThread`], a server on its own OS thread and runtime.
+//!
+//! # Faults
+//! [`SimConfig::faults`] makes the instrument misbehave on purpose. The accept loop applies
+//! `refuse-after` (it counts every connection it serves, over its whole life) and numbers
+//! served connections from 1; each session applies the per-connection faults through a
+//! `ConnFaults` seeded from that number. Each injected fault is logged at debug level.
 
+mod conn_faults;
 pub mod device;
+#[cfg(test)]
+mod fault_tests;
+pub mod faults;
 mod session;
+#[cfg(test)]
+mod test_support;
 mod thread;
 
+pub use faults::Faults;
 pub use thread::SimThread;
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
+use self::conn_faults::ConnFaults;
 use self::device::{Counters, Device};
 use self::session::{OpenGuard, Session};
 
@@ -45,6 +63,8 @@ pub struct SimConfig {
     /// Most connections served at once; further connections are accepted and closed at once.
     /// `None` means unlimited.
     pub max_connections: Option<usize>,
+    /// Faults to inject (drops, stalls, garbage, late replies, refusals); none by default.
+    pub faults: Faults,
 }
 
 /// Serves the default generic instrument on `listener` until `shutdown` resolves.
@@ -58,8 +78,10 @@ pub async fn run_with(
     config: SimConfig,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let counters = Arc::new(Counters::default());
-    let device = Arc::new(Mutex::new(Device::new(Arc::clone(&counters))));
+    if !config.faults.is_empty() {
+        tracing::debug!(faults = %config.faults, "injecting faults");
+    }
+    let mut gate = Gate::new(config);
     let mut sessions = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -69,27 +91,12 @@ pub async fn run_with(
             Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let full = config
-                        .max_connections
-                        .is_some_and(|max| counters.current() >= max);
-                    if full {
-                        tracing::debug!(%peer, "connection refused: maximum reached");
-                        drop(stream);
-                        continue;
+                    // A refused connection is closed at once by dropping its stream.
+                    if let Some(session) = gate.admit(peer) {
+                        // Replies are small single writes; do not let Nagle hold one back.
+                        let _ = stream.set_nodelay(true);
+                        sessions.spawn(session.run(stream));
                     }
-                    // Count in the accept loop, not in the task, so the next accept already
-                    // sees this connection when it checks the maximum.
-                    // Replies are small single writes; do not let Nagle hold one back.
-                    let _ = stream.set_nodelay(true);
-                    let open = counters.open();
-                    tracing::debug!(%peer, open, "connection opened");
-                    let session = Session {
-                        peer,
-                        device: Arc::clone(&device),
-                        latency: config.latency,
-                        _guard: OpenGuard(Arc::clone(&counters)),
-                    };
-                    sessions.spawn(session.run(stream));
                 }
                 Err(error) if is_per_connection(&error) => {
                     tracing::debug!(%error, "accept failed for one connection");
@@ -112,6 +119,66 @@ pub async fn run_with(
     Ok(())
 }
 
+/// The accept loop's admission state: decides which accepted connections are served and
+/// builds their sessions.
+struct Gate {
+    /// The sim's settings: `max_connections`, `faults.refuse_after`, and what sessions get.
+    config: SimConfig,
+    /// Open and peak connections, shared with the device and every session's guard.
+    counters: Arc<Counters>,
+    /// The instrument every session talks to.
+    device: Arc<Mutex<Device>>,
+    /// Connections served so far over the server's whole life (refused ones not counted):
+    /// the last accept number given out, and what `refuse-after` compares with.
+    served: u64,
+}
+
+impl Gate {
+    /// A gate with a fresh device and no connection served yet.
+    fn new(config: SimConfig) -> Gate {
+        let counters = Arc::new(Counters::default());
+        let device = Arc::new(Mutex::new(Device::new(Arc::clone(&counters))));
+        Gate {
+            config,
+            counters,
+            device,
+            served: 0,
+        }
+    }
+
+    /// A session for the connection just accepted from `peer`, already counted as open; or
+    /// `None` (logged) when `max_connections` or `refuse-after` refuses it.
+    fn admit(&mut self, peer: SocketAddr) -> Option<Session> {
+        let full = self
+            .config
+            .max_connections
+            .is_some_and(|max| self.counters.current() >= max);
+        if full {
+            tracing::debug!(%peer, "connection refused: maximum reached");
+            return None;
+        }
+        let served = self.served;
+        if self.config.faults.refuse_after.is_some_and(|n| served >= n) {
+            tracing::debug!(%peer, served, "fault: connection refused (refuse-after)");
+            return None;
+        }
+        self.served += 1;
+        let conn = self.served;
+        // Count here in the accept loop, not in the task, so the next accept already sees
+        // this connection when it checks the maximum.
+        let open = self.counters.open();
+        tracing::debug!(%peer, conn, open, "connection opened");
+        Some(Session {
+            peer,
+            conn,
+            device: Arc::clone(&self.device),
+            latency: self.config.latency,
+            faults: ConnFaults::new(&self.config.faults, conn),
+            _guard: OpenGuard(Arc::clone(&self.counters)),
+        })
+    }
+}
+
 /// Whether an accept error concerns only the connection being accepted, so the loop goes on.
 fn is_per_connection(error: &io::Error) -> bool {
     matches!(
@@ -125,99 +192,10 @@ fn is_per_connection(error: &io::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::test_support::{Client, GUARD, Server};
     use super::*;
-    use std::net::SocketAddr;
     use std::time::Instant;
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-    use tokio::net::TcpStream;
-    use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-    use tokio::sync::oneshot;
-    use tokio::task::JoinHandle;
-    use tokio::time::timeout;
-
-    /// Safety net so a broken server fails a test instead of hanging it; not a timing claim.
-    const GUARD: Duration = Duration::from_secs(10);
-
-    /// A server started by a test, stopped by [`Server::stop`].
-    struct Server {
-        addr: SocketAddr,
-        shutdown: oneshot::Sender<()>,
-        handle: JoinHandle<io::Result<()>>,
-    }
-
-    impl Server {
-        async fn start(config: SimConfig) -> Server {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let (shutdown, rx) = oneshot::channel();
-            let handle = tokio::spawn(run_with(listener, config, async {
-                let _ = rx.await;
-            }));
-            Server {
-                addr,
-                shutdown,
-                handle,
-            }
-        }
-
-        /// Signals shutdown and checks that `run_with` returns `Ok`.
-        async fn stop(self) {
-            self.shutdown.send(()).unwrap();
-            timeout(GUARD, self.handle)
-                .await
-                .expect("run_with did not return after shutdown")
-                .unwrap()
-                .unwrap();
-        }
-    }
-
-    /// A test client speaking lines.
-    struct Client {
-        reader: BufReader<OwnedReadHalf>,
-        writer: OwnedWriteHalf,
-    }
-
-    impl Client {
-        async fn connect(addr: SocketAddr) -> Client {
-            let (read, writer) = TcpStream::connect(addr).await.unwrap().into_split();
-            Client {
-                reader: BufReader::new(read),
-                writer,
-            }
-        }
-
-        async fn send(&mut self, text: &str) {
-            self.writer.write_all(text.as_bytes()).await.unwrap();
-        }
-
-        /// Reads one reply line without its `\n`.
-        async fn line(&mut self) -> String {
-            let mut line = String::new();
-            let n = timeout(GUARD, self.reader.read_line(&mut line))
-                .await
-                .expect("no reply")
-                .unwrap();
-            assert!(n > 0, "connection closed while waiting for a reply");
-            line.strip_suffix('\n')
-                .expect("reply ends with \\n")
-                .to_owned()
-        }
-
-        async fn query(&mut self, line: &str) -> String {
-            self.send(&format!("{line}\n")).await;
-            self.line().await
-        }
-
-        /// Whether the server closed the connection (EOF or reset) without sending more.
-        async fn closed(&mut self) -> bool {
-            let mut rest = Vec::new();
-            match timeout(GUARD, self.reader.read_to_end(&mut rest)).await {
-                Ok(Ok(_)) => rest.is_empty(),
-                Ok(Err(_)) => true,
-                Err(_) => false,
-            }
-        }
-    }
+    use tokio::io::AsyncWriteExt;
 
     /// A value stored on one connection is read back on another: one shared instrument.
     #[tokio::test]

@@ -3,19 +3,23 @@
 //! The accept loop in [`crate::sim`] builds a [`Session`] for every connection it serves and
 //! spawns [`Session::run`] in its `JoinSet`. The session reads `\n`-terminated lines (a
 //! trailing `\r` stripped, at most [`MAX_LINE`] bytes), passes each to the shared
-//! [`Device`], sleeps the configured latency and writes the reply. Its [`OpenGuard`] keeps
-//! the connection counted until the session ends, even when shutdown aborts it.
+//! [`Device`], sleeps the configured latency and writes the reply. Its [`ConnFaults`]
+//! decides, line by line, whether to close instead, ignore the line, send garbage or sleep
+//! longer; the session only carries that out and logs it. Its [`OpenGuard`] keeps the
+//! connection counted until the session ends, even when shutdown aborts it.
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use super::MAX_LINE;
+use super::conn_faults::{ConnFaults, Delivery, GARBAGE, Verdict};
 use super::device::{Counters, Device};
+use crate::sequence::duration::format_duration;
 
 /// Bytes read at most for one line: [`MAX_LINE`] plus room for a `\r\n` terminator.
 const READ_LIMIT: usize = MAX_LINE + 2;
@@ -37,35 +41,42 @@ enum End {
     PeerClosed,
     /// The client sent a line longer than [`MAX_LINE`].
     LineTooLong,
+    /// A fault (`drop-after`, `drop-rate`) closed the connection; already logged.
+    Dropped,
 }
 
 /// One client connection: reads lines, asks the shared device, writes replies.
 pub(super) struct Session {
     /// Client address, for logs.
     pub(super) peer: SocketAddr,
+    /// Accept number (1 for the first connection served), for logs; also seeds `faults`.
+    pub(super) conn: u64,
     /// The instrument shared with every other session.
     pub(super) device: Arc<Mutex<Device>>,
     /// Delay before each reply line, from [`super::SimConfig::latency`].
     pub(super) latency: Duration,
+    /// This connection's fault decisions and counts; advanced by every command and reply.
+    pub(super) faults: ConnFaults,
     /// Keeps this connection counted until the session is dropped.
     pub(super) _guard: OpenGuard,
 }
 
 impl Session {
     /// Serves `stream` until the client leaves, misbehaves or an I/O error occurs.
-    pub(super) async fn run(self, stream: TcpStream) {
-        let peer = self.peer;
+    pub(super) async fn run(mut self, stream: TcpStream) {
+        let (peer, conn) = (self.peer, self.conn);
         match self.serve(stream).await {
-            Ok(End::PeerClosed) => tracing::debug!(%peer, "connection closed by client"),
+            Ok(End::PeerClosed) => tracing::debug!(%peer, conn, "connection closed by client"),
             Ok(End::LineTooLong) => {
-                tracing::debug!(%peer, limit = MAX_LINE, "connection closed: line too long");
+                tracing::debug!(%peer, conn, limit = MAX_LINE, "connection closed: line too long");
             }
-            Err(error) => tracing::debug!(%peer, %error, "connection closed on error"),
+            Ok(End::Dropped) => {}
+            Err(error) => tracing::debug!(%peer, conn, %error, "connection closed on error"),
         }
     }
 
     /// The read-handle-reply loop; the stream is closed when this returns.
-    async fn serve(&self, mut stream: TcpStream) -> io::Result<End> {
+    async fn serve(&mut self, mut stream: TcpStream) -> io::Result<End> {
         let (read, mut write) = stream.split();
         let mut reader = BufReader::new(read);
         let mut buf = Vec::new();
@@ -88,15 +99,11 @@ impl Session {
             if line.len() > MAX_LINE {
                 return Ok(End::LineTooLong);
             }
-            if let Some(reply) = self.handle(&String::from_utf8_lossy(line)) {
-                // tokio's timer has millisecond resolution: even a zero sleep would cost up
-                // to a millisecond per reply, so skip it when there is no latency.
-                if !self.latency.is_zero() {
-                    tokio::time::sleep(self.latency).await;
-                }
-                let mut out = reply.into_bytes();
-                out.push(b'\n');
-                write.write_all(&out).await?;
+            if self
+                .command(&String::from_utf8_lossy(line), &mut write)
+                .await?
+            {
+                return Ok(End::Dropped);
             }
             // An unterminated last line is served like any other, then the client is gone.
             if !terminated {
@@ -105,11 +112,65 @@ impl Session {
         }
     }
 
-    /// Runs one line through the shared device, holding the lock only for the call.
-    fn handle(&self, line: &str) -> Option<String> {
+    /// Serves one line: asks the faults first, then the device, then writes the reply (late
+    /// or garbled if the faults say so). Returns true when a fault closes the connection.
+    async fn command(
+        &mut self,
+        line: &str,
+        write: &mut (impl AsyncWrite + Unpin),
+    ) -> io::Result<bool> {
+        // Empty lines are not commands: no reply, and no fault counts them.
         if line.trim().is_empty() {
-            return None;
+            return Ok(false);
         }
+        let (peer, conn) = (self.peer, self.conn);
+        let command = self.faults.commands() + 1;
+        match self.faults.on_command() {
+            Verdict::Serve => {}
+            Verdict::Ignore => {
+                tracing::debug!(%peer, conn, command, "fault: command ignored (stall-after)");
+                return Ok(false);
+            }
+            Verdict::Close(cause) => {
+                tracing::debug!(%peer, conn, command, "fault: connection dropped ({cause})");
+                return Ok(true);
+            }
+        }
+        let Some(reply) = self.handle(line) else {
+            return Ok(false);
+        };
+        let delivery = self.faults.on_reply();
+        self.log_delivery(delivery);
+        let delay = self.latency.saturating_add(delivery.late_by);
+        // tokio's timer has millisecond resolution: even a zero sleep would cost up to a
+        // millisecond per reply, so skip it when there is no delay.
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let mut out = if delivery.garbage {
+            GARBAGE.as_bytes().to_vec()
+        } else {
+            reply.into_bytes()
+        };
+        out.push(b'\n');
+        write.write_all(&out).await?;
+        Ok(false)
+    }
+
+    /// Logs the faults, if any, injected into the reply just counted.
+    fn log_delivery(&self, delivery: Delivery) {
+        let (peer, conn, reply) = (self.peer, self.conn, self.faults.replies());
+        if !delivery.late_by.is_zero() {
+            let late_by = format_duration(delivery.late_by);
+            tracing::debug!(%peer, conn, reply, %late_by, "fault: late reply (late-every)");
+        }
+        if delivery.garbage {
+            tracing::debug!(%peer, conn, reply, "fault: garbage reply (garbage-every)");
+        }
+    }
+
+    /// Runs one non-empty line through the shared device, holding the lock only for the call.
+    fn handle(&self, line: &str) -> Option<String> {
         let mut device = self.device.lock().unwrap_or_else(PoisonError::into_inner);
         device.handle(line)
     }

@@ -167,3 +167,39 @@ steps:
         "{out}"
     );
 }
+
+/// An instrument that takes 2 sessions when 4 are asked for never has more than 2 points
+/// in flight: points wait for one of the accepted connections instead of piling onto them.
+#[test]
+fn points_in_flight_never_exceed_accepted_connections() {
+    let instrument = sim(Duration::from_millis(20), Some(2));
+    let scratch = Scratch::new();
+    let yaml = r#"
+name: squeezed
+instrument:
+  max_connections: 4
+steps:
+  - name: s
+    sweep: {i: {start: 1, stop: 12, step: 1}}
+    commands: [{query: "*OPC?", expect: "1"}]
+"#;
+    let addr = instrument.addr().to_string();
+    let (out, records) = scratch.run("squeezed.yaml", yaml, &["--address", &addr]);
+    assert_eq!(out.code(), 0, "{out}");
+    let points = step_points(&records);
+    assert_eq!(points.len(), 12);
+    let overlap = max_overlap(&points);
+    assert!(
+        overlap <= 2,
+        "{overlap} points in flight on 2 accepted connections"
+    );
+    assert!(
+        overlap >= 2,
+        "the 2 accepted connections never ran points at the same time"
+    );
+    assert!(
+        connections(&points).len() <= 2,
+        "{:?}",
+        connections(&points)
+    );
+}

@@ -7,12 +7,14 @@
 //! - [`examples`]: every file in `sequences/` runs and checks clean.
 //! - [`log_content`]: point records carry the right variables, texts, replies and values.
 //! - [`connections`]: the pool's bound, concurrency, parallel speed-up, fewer connections.
-//! - [`validation`]: invalid input exits 2 with `file:line:col`, and sends nothing.
+//! - [`validation`]: invalid input (or a taken `-o` path) exits 2 and sends nothing.
 //! - [`failures`]: unreachable instruments, failing points, reply timeouts.
+//! - [`recovery`]: connections lost mid-run: redials, unreachable instruments, stopping.
 
 mod connections;
 mod examples;
 mod failures;
 mod log_content;
+mod recovery;
 mod support;
 mod validation;

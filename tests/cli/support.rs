@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: run the real `sequencer` binary with a timeout
-//! guard, write sequences into a scratch folder, read run logs, start simulated or silent
-//! instruments on 127.0.0.1:0, and talk to them over a plain TCP connection.
+//! guard (or in the background), write sequences into a scratch folder, read run logs, start
+//! simulated or scripted instruments on 127.0.0.1:0, and talk to them over a plain TCP
+//! connection.
 //!
 //! Everything a helper starts is stopped when its value is dropped (also when a test
 //! panics), so no process, thread or socket outlives its test.
@@ -9,7 +10,7 @@ use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -72,43 +73,81 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sequencer"))
-        .args(args)
-        .current_dir(cwd)
-        // Default verbosity and no colours, whatever the developer's environment says.
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start the sequencer binary");
-    // Drain both pipes on their own threads so a chatty child never blocks on a full pipe.
-    let stdout = drain(child.stdout.take().expect("stdout is piped"));
-    let stderr = drain(child.stderr.take().expect("stderr is piped"));
-    let deadline = Instant::now() + GUARD;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
-            Ok(None) | Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
+    Running::spawn(cwd, args).wait()
+}
+
+/// A `sequencer` process running in the background, so a test can act on the instrument
+/// while the run goes on. Dropped before [`Running::wait`] (a test panicked), it is killed.
+pub struct Running {
+    child: Child,
+    /// Readers of the piped stdout and stderr; taken by [`Running::wait`].
+    pipes: Option<(JoinHandle<String>, JoinHandle<String>)>,
+}
+
+impl Running {
+    /// Starts the real binary with `args` in `cwd` and returns at once.
+    pub fn spawn<I, S>(cwd: &Path, args: I) -> Running
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sequencer"))
+            .args(args)
+            .current_dir(cwd)
+            // Default verbosity and no colours, whatever the developer's environment says.
+            .env_remove("RUST_LOG")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start the sequencer binary");
+        // Drain both pipes on their own threads so a chatty child never blocks on a full pipe.
+        let stdout = drain(child.stdout.take().expect("stdout is piped"));
+        let stderr = drain(child.stderr.take().expect("stderr is piped"));
+        Running {
+            child,
+            pipes: Some((stdout, stderr)),
         }
-    };
-    let stdout = stdout.join().expect("stdout reader panicked");
-    let stderr = stderr.join().expect("stderr reader panicked");
-    let Some(status) = status else {
-        panic!(
-            "sequencer did not finish within {GUARD:?}; killed\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}"
-        );
-    };
-    Output {
-        status,
-        stdout,
-        stderr,
+    }
+
+    /// Waits for the process to exit, at most [`GUARD`] (killing it after that, and
+    /// failing the test), and returns its exit status and output.
+    pub fn wait(mut self) -> Output {
+        let deadline = Instant::now() + GUARD;
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
+                Ok(None) | Err(_) => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break None;
+                }
+            }
+        };
+        let (stdout, stderr) = self.pipes.take().expect("pipes are taken only here");
+        let stdout = stdout.join().expect("stdout reader panicked");
+        let stderr = stderr.join().expect("stderr reader panicked");
+        let Some(status) = status else {
+            panic!(
+                "sequencer did not finish within {GUARD:?}; killed\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}"
+            );
+        };
+        Output {
+            status,
+            stdout,
+            stderr,
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -170,25 +209,48 @@ impl Scratch {
     /// Writes `yaml` as `name`, runs `sequencer run name -o <log> extra...`, and returns
     /// the output and the run log's records (empty if no log was written).
     pub fn run(&self, name: &str, yaml: &str, extra: &[&str]) -> (Output, Vec<Value>) {
+        self.start_run(name, yaml, extra).finish()
+    }
+
+    /// Same as [`Scratch::run`], but returns as soon as the process has started.
+    pub fn start_run(&self, name: &str, yaml: &str, extra: &[&str]) -> Run {
         self.write(name, yaml);
         let log = self.join(&format!("{name}.jsonl"));
         let mut args: Vec<&OsStr> = vec![OsStr::new("run"), OsStr::new(name)];
         args.push(OsStr::new("-o"));
         args.push(log.as_os_str());
         args.extend(extra.iter().map(OsStr::new));
-        let out = self.sequencer(&args);
-        let records = if log.exists() {
-            read_log(&log)
-        } else {
-            Vec::new()
-        };
-        (out, records)
+        Run {
+            process: Running::spawn(&self.path, &args),
+            log,
+        }
     }
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// A `sequencer run` going on in the background (see [`Scratch::start_run`]).
+pub struct Run {
+    process: Running,
+    /// Its `-o` path.
+    log: PathBuf,
+}
+
+impl Run {
+    /// Waits for the run to end (see [`Running::wait`]) and returns its output and the run
+    /// log's records (empty if no log was written).
+    pub fn finish(self) -> (Output, Vec<Value>) {
+        let out = self.process.wait();
+        let records = if self.log.exists() {
+            read_log(&self.log)
+        } else {
+            Vec::new()
+        };
+        (out, records)
     }
 }
 
@@ -256,6 +318,7 @@ pub fn sim(latency: Duration, max_connections: Option<usize>) -> SimThread {
     SimThread::spawn(SimConfig {
         latency,
         max_connections,
+        ..SimConfig::default()
     })
     .expect("cannot start the simulated instrument")
 }
@@ -289,63 +352,126 @@ impl Probe {
     }
 }
 
-/// An instrument that accepts connections and reads everything sent, but never answers.
-/// Dropping it closes every connection and joins its threads.
-pub struct Silent {
+/// What a [`Scripted`] instrument does with one accepted connection.
+#[derive(Debug, Clone, Copy)]
+pub enum Session {
+    /// Close it at once, as an instrument with no session left does.
+    Refuse,
+    /// Read every line; answer each query (a line ending in `?`) with `1`, except the
+    /// first `unanswered` queries, which get no reply at all.
+    Answer {
+        /// How many queries, from the first, go unanswered.
+        unanswered: usize,
+    },
+}
+
+/// An instrument on 127.0.0.1:0 driven by the test: the `n`-th connection it accepts
+/// (counting from 0, refused ones included) gets `plan(n)`. Dropping it closes every
+/// connection and joins its threads.
+pub struct Scripted {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
-    /// Accepted connections, kept so drop can shut them down (ending their reader threads).
+    /// Open connections, kept so drop can shut them down (ending their reader threads).
     conns: Arc<Mutex<Vec<TcpStream>>>,
+    /// Peer address of every connection accepted so far, refused ones included, in order.
+    peers: Arc<Mutex<Vec<SocketAddr>>>,
     accept: Option<JoinHandle<Vec<JoinHandle<()>>>>,
 }
 
-impl Silent {
+impl Scripted {
     /// Binds 127.0.0.1:0 and starts accepting.
-    pub fn start() -> Silent {
+    pub fn start(plan: impl Fn(usize) -> Session + Send + 'static) -> Scripted {
         let listener = TcpListener::bind("127.0.0.1:0").expect("cannot bind 127.0.0.1:0");
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let conns = Arc::new(Mutex::new(Vec::new()));
+        let peers = Arc::new(Mutex::new(Vec::new()));
         let accept = {
-            let (stop, conns) = (stop.clone(), conns.clone());
+            let (stop, conns, peers) = (stop.clone(), conns.clone(), peers.clone());
             thread::spawn(move || {
-                let mut readers = Vec::new();
+                let mut sessions = Vec::new();
                 while !stop.load(Ordering::SeqCst) {
-                    match listener.accept() {
-                        Ok((stream, _)) => {
-                            stream.set_nonblocking(false).unwrap();
-                            conns.lock().unwrap().push(stream.try_clone().unwrap());
-                            readers.push(thread::spawn(move || {
-                                let mut stream = stream;
-                                let mut buf = [0u8; 1024];
-                                while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
-                            }));
-                        }
-                        Err(_) => thread::sleep(Duration::from_millis(2)),
-                    }
+                    let Ok((stream, peer)) = listener.accept() else {
+                        thread::sleep(Duration::from_millis(2));
+                        continue;
+                    };
+                    let session = {
+                        let mut peers = peers.lock().unwrap();
+                        peers.push(peer);
+                        plan(peers.len() - 1)
+                    };
+                    let Session::Answer { unanswered } = session else {
+                        // Dropped unread: the client sees end of file at once.
+                        continue;
+                    };
+                    stream.set_nonblocking(false).unwrap();
+                    conns.lock().unwrap().push(stream.try_clone().unwrap());
+                    sessions.push(thread::spawn(move || answer(stream, unanswered)));
                 }
-                readers
+                sessions
             })
         };
-        Silent {
+        Scripted {
             addr,
             stop,
             conns,
+            peers,
             accept: Some(accept),
         }
+    }
+
+    /// An instrument that accepts connections and reads everything sent, but never answers.
+    pub fn silent() -> Scripted {
+        Scripted::start(|_| Session::Answer {
+            unanswered: usize::MAX,
+        })
     }
 
     /// Where it listens.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
+
+    /// How many connections were opened to it before this call, refused ones included.
+    /// Exact even for a connection still in the listen backlog: a marker connection made
+    /// here is queued after it (the backlog is first in, first out), so once the marker has
+    /// been accepted, so has every connection before it.
+    pub fn accepted(&self) -> usize {
+        let marker = TcpStream::connect(self.addr).expect("cannot connect a marker");
+        let me = marker.local_addr().unwrap();
+        let deadline = Instant::now() + GUARD;
+        loop {
+            if let Some(n) = self.peers.lock().unwrap().iter().position(|&p| p == me) {
+                return n;
+            }
+            assert!(Instant::now() < deadline, "the marker was never accepted");
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
 }
 
-impl Drop for Silent {
+/// Serves one connection until the client closes it: `1` for every query after the first
+/// `unanswered` ones.
+fn answer(stream: TcpStream, unanswered: usize) {
+    let mut writer = stream.try_clone().unwrap();
+    let mut queries = 0usize;
+    for line in BufReader::new(stream).lines() {
+        let Ok(line) = line else { break };
+        if !line.trim_end().ends_with('?') {
+            continue;
+        }
+        queries += 1;
+        if queries > unanswered && writer.write_all(b"1\n").is_err() {
+            break;
+        }
+    }
+}
+
+impl Drop for Scripted {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        let readers = self
+        let sessions = self
             .accept
             .take()
             .map(|t| t.join().unwrap_or_default())
@@ -353,8 +479,8 @@ impl Drop for Silent {
         for conn in self.conns.lock().unwrap().drain(..) {
             let _ = conn.shutdown(Shutdown::Both);
         }
-        for reader in readers {
-            let _ = reader.join();
+        for session in sessions {
+            let _ = session.join();
         }
     }
 }

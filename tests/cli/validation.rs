@@ -219,3 +219,34 @@ fn missing_sequence_file_exits_2() {
     }
     assert_eq!(probe.query("SIM:CONN:PEAK?"), "1", "sequencer connected");
 }
+
+/// `-o` naming a file that exists: exit 2 saying it already exists, the file keeps its
+/// content, and nothing is sent.
+#[test]
+fn existing_run_log_is_never_overwritten() {
+    let instrument = sim(Duration::ZERO, None);
+    let addr = instrument.addr().to_string();
+    let mut probe = Probe::connect(instrument.addr());
+    let scratch = Scratch::new();
+    scratch.write(
+        "fine.yaml",
+        "name: fine\ninstrument:\n  max_connections: 2\nsteps:\n  - name: s\n    commands: [\"A 1\"]\n",
+    );
+    let before = "an earlier run log\n";
+    let log = scratch.write("taken.jsonl", before);
+    let out = scratch.sequencer([
+        Path::new("run"),
+        Path::new("fine.yaml"),
+        Path::new("--address"),
+        Path::new(&addr),
+        Path::new("-o"),
+        &log,
+    ]);
+    assert_eq!(out.code(), 2, "{out}");
+    let stderr = out.stderr_flat();
+    assert!(stderr.contains("already exists"), "{out}");
+    assert!(stderr.contains("taken.jsonl"), "path not named\n{out}");
+    let after = std::fs::read_to_string(&log).expect("the run log was removed");
+    assert_eq!(after, before, "the existing run log was changed");
+    assert_eq!(probe.query("SIM:CONN:PEAK?"), "1", "sequencer connected");
+}

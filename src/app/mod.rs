@@ -1,0 +1,143 @@
+//! The subcommands carried out: `run`, `resume`, `check`, `sim`.
+//!
+//! `run` and `resume` live in [`run`]: they prepare a run log and a sequence with addresses,
+//! then [`run::drive`] opens the pools, starts the sequencer and waits for its summary.
+//! Everything here runs inside the actix system that `main` starts.
+
+mod run;
+
+use crate::cli::{Command, SimArgs, SimOpts};
+use crate::error::{EXIT_OK, Error, Result};
+use crate::sequence::{self, Address, Sequence, plan};
+use crate::sim::{self, Faults, SimConfig, SimThread};
+
+/// Carries out one subcommand; returns the process exit code.
+pub async fn execute(command: Command) -> Result<i32> {
+    match command {
+        Command::Run(args) => run::run(args).await,
+        Command::Resume(args) => run::resume(args).await,
+        Command::Check { sequence } => {
+            let seq = sequence::load(&sequence)?;
+            print!("{}", plan::describe(&seq));
+            Ok(EXIT_OK)
+        }
+        Command::Sim(args) => serve(args).await,
+    }
+}
+
+/// `sequencer sim`: serve until Ctrl-C.
+async fn serve(args: SimArgs) -> Result<i32> {
+    let sim_err = |source| Error::Sim {
+        address: args.listen.clone(),
+        source,
+    };
+    let listen: std::net::SocketAddr = args.listen.parse().map_err(|_| {
+        Error::usage(format!(
+            "--listen `{}` is not an address such as `127.0.0.1:5025` (port 0 picks a free port)",
+            args.listen
+        ))
+    })?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(sim_err)?;
+    let addr = listener.local_addr().map_err(sim_err)?;
+    println!("listening on {addr}");
+    let config = SimConfig {
+        latency: args.latency,
+        max_connections: args
+            .max_connections
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        faults: faults(&args.faults)?,
+    };
+    if !config.faults.is_empty() {
+        tracing::warn!("injecting faults: {}", config.faults);
+    }
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    sim::run_with(listener, config, shutdown)
+        .await
+        .map_err(sim_err)?;
+    Ok(EXIT_OK)
+}
+
+/// Applies `--address` values to the sequence's instruments.
+pub(crate) fn apply_addresses(seq: &mut Sequence, values: &[String]) -> Result<()> {
+    for value in values {
+        let (name, addr) = match value.split_once('=') {
+            Some((name, addr)) => (Some(name), addr),
+            None => (None, value.as_str()),
+        };
+        let address = Address::parse(addr).map_err(|m| Error::usage(format!("--address: {m}")))?;
+        let index = match name {
+            Some(name) => seq
+                .instruments
+                .iter()
+                .position(|i| i.name == name)
+                .ok_or_else(|| {
+                    Error::usage(format!(
+                        "--address: no instrument named `{name}` (instruments: {})",
+                        instrument_names(seq)
+                    ))
+                })?,
+            None if seq.instruments.len() == 1 => 0,
+            None => {
+                return Err(Error::usage(format!(
+                    "--address: this sequence has several instruments; write `NAME=ADDR` (instruments: {})",
+                    instrument_names(seq)
+                )));
+            }
+        };
+        seq.instruments[index].address = Some(address);
+    }
+    Ok(())
+}
+
+fn instrument_names(seq: &Sequence) -> String {
+    seq.instruments
+        .iter()
+        .map(|i| format!("`{}`", i.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Parses `--fault` values.
+fn faults(specs: &[String]) -> Result<Faults> {
+    Faults::parse(specs).map_err(|m| Error::usage(format!("--fault: {m}")))
+}
+
+/// With `--sim`, starts one simulator per instrument and points the instrument at it. The
+/// simulators run until the returned handles are dropped.
+fn start_sims(seq: &mut Sequence, opts: &SimOpts) -> Result<Vec<SimThread>> {
+    let mut sims = Vec::new();
+    if !opts.sim {
+        return Ok(sims);
+    }
+    let faults = faults(&opts.faults)?;
+    for ins in &mut seq.instruments {
+        let config = SimConfig {
+            latency: opts.sim_latency,
+            max_connections: None,
+            faults: faults.clone(),
+        };
+        let sim = SimThread::spawn(config).map_err(|source| Error::Sim {
+            address: "127.0.0.1:0".into(),
+            source,
+        })?;
+        ins.address = Some(sim.addr().into());
+        sims.push(sim);
+    }
+    Ok(sims)
+}
+
+/// Refuses to run with an instrument that has no address.
+fn check_addresses(seq: &Sequence) -> Result<()> {
+    match seq.instruments.iter().find(|i| i.address.is_none()) {
+        Some(ins) => Err(Error::usage(format!(
+            "instrument `{}` has no address: add `address:` to it in `{}`, or pass --address ADDR or --sim",
+            ins.name,
+            seq.path.display()
+        ))),
+        None => Ok(()),
+    }
+}

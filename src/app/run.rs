@@ -1,0 +1,393 @@
+//! `sequencer run` and `sequencer resume`: prepare the sequence and the run log, then
+//! [`drive`] the run: open one [`Pool`] per instrument, start the [`Sequencer`], forward
+//! Ctrl-C/SIGTERM and the deadline to it, and report its [`Summary`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::{Duration, Instant, SystemTime};
+
+use actix::prelude::*;
+use tokio::sync::{oneshot, watch};
+
+use super::{apply_addresses, check_addresses, start_sims};
+use crate::cli::{ResumeArgs, RunArgs};
+use crate::error::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Error, Result};
+use crate::pool::{Open, Pool};
+use crate::resume::{self, Resume};
+use crate::runlog::{self, RunLog};
+use crate::sequence::duration::format_duration;
+use crate::sequence::{self, Address, Sequence};
+use crate::sequencer::{Interrupt, Sequencer, Summary};
+use crate::sim::SimThread;
+
+/// A run ready to go: its sequence (with addresses), its open log, and its simulators.
+struct Prepared {
+    seq: Sequence,
+    log: RunLog,
+    path: PathBuf,
+    /// Simulators serving the instruments; dropped (stopped) when the run is over.
+    sims: Vec<SimThread>,
+    /// What a resumed log already holds (empty for a new run).
+    resume: Resume,
+    /// `--deadline`.
+    deadline: Option<Duration>,
+}
+
+/// `sequencer run`.
+pub async fn run(args: RunArgs) -> Result<i32> {
+    let mut seq = sequence::load(&args.sequence)?;
+    apply_addresses(&mut seq, &args.address)?;
+    let sims = start_sims(&mut seq, &args.sim)?;
+    check_addresses(&seq)?;
+    let started_at = SystemTime::now();
+    let path = args
+        .output
+        .clone()
+        .unwrap_or_else(|| RunLog::default_path(&seq.name, started_at));
+    let mut log = RunLog::create(&path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AlreadyExists {
+            // Nothing was sent: a clash of names is invalid input, not a failed run.
+            Error::usage(format!(
+                "run log `{}` already exists; choose another `-o` path (logs are never overwritten)",
+                path.display()
+            ))
+        } else {
+            Error::RunLog {
+                path: path.clone(),
+                source,
+            }
+        }
+    })?;
+    let run_id = run_id(&seq.name, started_at);
+    let start = runlog::Start {
+        run_id: &run_id,
+        name: &seq.name,
+        sequence: args.sequence.display().to_string(),
+        sequence_sha256: &seq.sha256,
+        metadata: &seq.metadata,
+        instruments: instrument_entries(&seq, args.sim.sim),
+        total_points: seq.total_points(),
+        started_at,
+        version: env!("CARGO_PKG_VERSION"),
+    };
+    log.write("start", &start).map_err(|source| Error::RunLog {
+        path: path.clone(),
+        source,
+    })?;
+    drive(Prepared {
+        seq,
+        log,
+        path,
+        sims,
+        resume: Resume::default(),
+        deadline: args.deadline,
+    })
+    .await
+}
+
+/// `sequencer resume`: run what a log does not have as `ok` yet, appending to it.
+pub async fn resume(args: ResumeArgs) -> Result<i32> {
+    let state = resume::read_log(&args.log)?;
+    let seq_path = state.sequence().ok_or_else(|| {
+        Error::usage(format!(
+            "run log `{}` names no sequence",
+            args.log.display()
+        ))
+    })?;
+    let mut seq = sequence::load(&seq_path)?;
+    let recorded = state.sha256().unwrap_or_default();
+    let forced = recorded != seq.sha256;
+    if forced && !args.force {
+        return Err(Error::usage(format!(
+            "sequence `{}` changed since this run started (sha256 {} then, {} now): resuming could mix two experiments; pass --force to resume anyway",
+            seq_path.display(),
+            short(recorded),
+            short(&seq.sha256)
+        )));
+    }
+    if state.last_stop.as_deref() == Some("success") {
+        println!(
+            "nothing to resume: run log `{}` ended with success",
+            args.log.display()
+        );
+        return Ok(EXIT_OK);
+    }
+    recorded_addresses(
+        &mut seq,
+        &state.start,
+        args.sim.sim || !args.address.is_empty(),
+    )?;
+    apply_addresses(&mut seq, &args.address)?;
+    let sims = start_sims(&mut seq, &args.sim)?;
+    check_addresses(&seq)?;
+    if let Some(bytes) = state.torn {
+        tracing::warn!(
+            "run log `{}` ends with a torn line ({bytes} bytes, an interrupted write): ignoring it",
+            args.log.display()
+        );
+    }
+    let log_err = |source| Error::RunLog {
+        path: args.log.clone(),
+        source,
+    };
+    let mut log = RunLog::append(&args.log, state.valid_len).map_err(log_err)?;
+    let points_done: u64 = seq.steps.iter().map(|s| state.resume.ok_in(&s.name)).sum();
+    let record = runlog::ResumeRecord {
+        resumed_at: SystemTime::now(),
+        sequence_sha256: &seq.sha256,
+        forced,
+        instruments: instrument_entries(&seq, args.sim.sim),
+        points_done,
+        torn_bytes: state.torn,
+        version: env!("CARGO_PKG_VERSION"),
+    };
+    log.write("resume", &record).map_err(log_err)?;
+    println!(
+        "resuming `{}`: {points_done} of {} points already ok",
+        seq.name,
+        seq.total_points()
+    );
+    drive(Prepared {
+        seq,
+        log,
+        path: args.log.clone(),
+        sims,
+        resume: state.resume,
+        deadline: args.deadline,
+    })
+    .await
+}
+
+/// Gives each instrument the address recorded in the start record. A run that used `--sim`
+/// has no instrument to go back to: that needs `--sim` or `--address` again.
+fn recorded_addresses(
+    seq: &mut Sequence,
+    start: &serde_json::Value,
+    overridden: bool,
+) -> Result<()> {
+    let empty = Vec::new();
+    let recorded = start["instruments"].as_array().unwrap_or(&empty);
+    for ins in &mut seq.instruments {
+        let Some(entry) = recorded.iter().find(|e| e["name"] == ins.name.as_str()) else {
+            continue;
+        };
+        if entry["simulated"] == true && !overridden {
+            return Err(Error::usage(
+                "this run used the built-in simulator (--sim), which is gone: resume it with --sim, or --address ADDR",
+            ));
+        }
+        if let Some(addr) = entry["address"]
+            .as_str()
+            .and_then(|a| Address::parse(a).ok())
+        {
+            ins.address = Some(addr);
+        }
+    }
+    Ok(())
+}
+
+/// The first 12 hex digits of a hash, for messages.
+fn short(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}
+
+/// Instruments as the start and resume records show them.
+fn instrument_entries(seq: &Sequence, simulated: bool) -> Vec<runlog::InstrumentEntry<'_>> {
+    seq.instruments
+        .iter()
+        .map(|i| runlog::InstrumentEntry {
+            name: &i.name,
+            address: i
+                .address
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            max_connections: i.max_connections,
+            simulated,
+        })
+        .collect()
+}
+
+/// Opens the pools, runs the sequencer to the end, and reports.
+async fn drive(run: Prepared) -> Result<i32> {
+    let Prepared {
+        seq,
+        mut log,
+        path,
+        sims,
+        resume,
+        deadline,
+    } = run;
+    let seq = Arc::new(seq);
+    let clock = Instant::now();
+    let (abort_tx, abort_rx) = watch::channel(0u64);
+    // Ctrl-C while connecting still ends the log with a stop record.
+    let opened = tokio::select! {
+        opened = open_pools(&seq, &abort_rx) => opened,
+        () = wait_signal() => Err(Error::Interrupted),
+    };
+    let pools = match opened {
+        Ok(pools) => pools,
+        Err(err) => {
+            let interrupted = matches!(err, Error::Interrupted);
+            let stop = runlog::Stop {
+                exit_status: if interrupted { "abort" } else { "fail" },
+                reason: &err.to_string(),
+                points_ok: 0,
+                points_failed: 0,
+                points_not_run: seq.total_points(),
+                ended_at: SystemTime::now(),
+            };
+            log.write("stop", &stop)
+                .and_then(|()| log.sync())
+                .map_err(|source| Error::RunLog {
+                    path: path.clone(),
+                    source,
+                })?;
+            return Err(err);
+        }
+    };
+    let (tx, rx) = oneshot::channel();
+    let sequencer = Sequencer::new(seq.clone(), pools, log, abort_tx, resume, tx).start();
+    let interrupts = actix::spawn(watch_interrupts(sequencer.clone()));
+    let timer = deadline.map(|d| {
+        let sequencer = sequencer.clone();
+        actix::spawn(async move {
+            tokio::time::sleep(d).await;
+            let why = format!("deadline of {} exceeded", format_duration(d));
+            sequencer.do_send(Interrupt::Stop(why));
+        })
+    });
+    let summary = rx
+        .await
+        .map_err(|_| Error::Internal("the sequencer stopped without a summary".into()))?;
+    interrupts.abort();
+    if let Some(t) = timer {
+        t.abort();
+    }
+    drop(sims);
+    report(&summary, &path, clock.elapsed(), &seq);
+    Ok(match summary.exit_status {
+        "success" => EXIT_OK,
+        "abort" => EXIT_INTERRUPTED,
+        _ => EXIT_FAILED,
+    })
+}
+
+/// Opens every instrument's pool, returning each with the connections it opened; warns
+/// when an instrument accepts fewer connections than asked, fails when one accepts none.
+async fn open_pools(
+    seq: &Sequence,
+    abort: &watch::Receiver<u64>,
+) -> Result<Vec<(Addr<Pool>, usize)>> {
+    let ids = Arc::new(AtomicUsize::new(0));
+    let mut pools = Vec::new();
+    for ins in &seq.instruments {
+        let Some(address) = ins.address.clone() else {
+            return Err(Error::Internal(format!(
+                "instrument `{}` has no address",
+                ins.name
+            )));
+        };
+        let pool = Pool::new(
+            Arc::new(ins.clone()),
+            address.clone(),
+            ids.clone(),
+            abort.clone(),
+        )
+        .start();
+        let opened = pool
+            .send(Open)
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+            .map_err(|reason| Error::Connect {
+                instrument: ins.name.clone(),
+                address: address.to_string(),
+                reason,
+            })?;
+        if opened < ins.max_connections {
+            let which = if seq.instruments.len() > 1 {
+                format!("instrument `{}`", ins.name)
+            } else {
+                "instrument".to_owned()
+            };
+            tracing::warn!(
+                "{which} accepted {opened} of {} connections; continuing with {opened}",
+                ins.max_connections
+            );
+        }
+        pools.push((pool, opened));
+    }
+    Ok(pools)
+}
+
+/// Ctrl-C (or SIGTERM) once: stop dispatching, finish, teardown. Twice: cancel the points
+/// in flight, teardown with a short timeout. Three times: exit at once.
+async fn watch_interrupts(sequencer: Addr<Sequencer>) {
+    wait_signal().await;
+    sequencer.do_send(Interrupt::Stop("interrupted by the operator".into()));
+    wait_signal().await;
+    sequencer.do_send(Interrupt::Cancel);
+    wait_signal().await;
+    eprintln!("interrupted three times: exiting now");
+    std::process::exit(EXIT_INTERRUPTED);
+}
+
+/// Waits for SIGINT or SIGTERM; never returns if signals cannot be watched.
+async fn wait_signal() {
+    if !signalled().await {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Waits for SIGINT or SIGTERM; false if signals cannot be watched.
+async fn signalled() -> bool {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            return tokio::signal::ctrl_c().await.is_ok();
+        };
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.is_ok(),
+            _ = term.recv() => true,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.is_ok()
+    }
+}
+
+/// A run id unique enough to tell runs apart: name, start time and a random suffix.
+fn run_id(name: &str, at: SystemTime) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    let secs = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!("{name}-{secs}-{:08x}", h.finish() as u32)
+}
+
+/// The end-of-run summary on stdout.
+fn report(summary: &Summary, path: &Path, elapsed: Duration, seq: &Sequence) {
+    println!(
+        "{}: {} of {} points ok, {} failed, {} not run in {} ({})",
+        seq.name,
+        summary.points_ok,
+        seq.total_points(),
+        summary.points_failed,
+        summary.points_not_run,
+        format_duration(Duration::from_millis(elapsed.as_millis() as u64)),
+        summary.exit_status
+    );
+    if summary.exit_status != "success" {
+        println!("reason: {}", summary.reason);
+    }
+    if let Some(e) = &summary.log_error {
+        println!("run log incomplete: {e}");
+    }
+    println!("run log: {}", path.display());
+}

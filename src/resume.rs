@@ -1,0 +1,250 @@
+//! Reading a run log back to resume it: which points are already `ok`, the attempt numbers
+//! so far, the start record, and where the last complete line ends.
+//!
+//! `sequencer resume` reads the log with [`read_log`], then the [`Sequencer`] skips every
+//! point [`Resume::is_ok`] reports. Only per-step bitsets of ok indices are kept (a million
+//! points cost 125 kB), and attempt numbers only for points that are not ok. A last line
+//! without its newline is a torn write: it is reported, ignored, and cut off before the
+//! resumed run appends.
+//!
+//! [`Sequencer`]: crate::sequencer::Sequencer
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// What a log already holds, as the sequencer needs it.
+#[derive(Debug, Default)]
+pub struct Resume {
+    /// Per step name: bit `i` set when point `i`'s last record is `ok`.
+    ok: HashMap<String, Vec<u64>>,
+    /// Per step name and index: the last attempt number, for points that are not ok and for
+    /// teardown (which runs again).
+    attempts: HashMap<String, HashMap<u64, u32>>,
+}
+
+impl Resume {
+    /// True when the log's last record for `step/index` is `ok`.
+    pub fn is_ok(&self, step: &str, index: u64) -> bool {
+        let (word, bit) = ((index / 64) as usize, index % 64);
+        self.ok
+            .get(step)
+            .and_then(|bits| bits.get(word))
+            .is_some_and(|w| w & (1 << bit) != 0)
+    }
+
+    /// The last attempt number recorded for `step/index`, 0 if none.
+    pub fn last_attempt(&self, step: &str, index: u64) -> u32 {
+        self.attempts
+            .get(step)
+            .and_then(|m| m.get(&index))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Number of points whose last record is ok, in `step`.
+    pub fn ok_in(&self, step: &str) -> u64 {
+        self.ok.get(step).map_or(0, |bits| {
+            bits.iter().map(|w| u64::from(w.count_ones())).sum()
+        })
+    }
+
+    /// Takes one point record into account (later records override earlier ones).
+    fn record(&mut self, step: &str, index: u64, ok: bool, attempt: u32) {
+        let (word, bit) = ((index / 64) as usize, index % 64);
+        let bits = self.ok.entry(step.to_owned()).or_default();
+        if bits.len() <= word {
+            bits.resize(word + 1, 0);
+        }
+        if ok {
+            bits[word] |= 1 << bit;
+        } else {
+            bits[word] &= !(1 << bit);
+        }
+        if ok && step != "teardown" {
+            if let Some(m) = self.attempts.get_mut(step) {
+                m.remove(&index);
+            }
+        } else {
+            self.attempts
+                .entry(step.to_owned())
+                .or_default()
+                .insert(index, attempt);
+        }
+    }
+}
+
+/// A run log read back.
+#[derive(Debug)]
+pub struct LogState {
+    /// The `start` record.
+    pub start: serde_json::Value,
+    /// Points already ok, attempts so far.
+    pub resume: Resume,
+    /// Bytes up to the end of the last complete line (where appending starts).
+    pub valid_len: u64,
+    /// Length of a torn last line that was ignored.
+    pub torn: Option<u64>,
+    /// Exit status of the last `stop` record, if the log has one after its last point.
+    pub last_stop: Option<String>,
+}
+
+impl LogState {
+    /// The sequence path from the start record.
+    pub fn sequence(&self) -> Option<PathBuf> {
+        self.start["sequence"].as_str().map(PathBuf::from)
+    }
+
+    /// The sequence SHA-256 from the start record.
+    pub fn sha256(&self) -> Option<&str> {
+        self.start["sequence_sha256"].as_str()
+    }
+}
+
+/// The fields of any record that resuming needs.
+#[derive(Deserialize)]
+struct Record {
+    #[serde(rename = "type")]
+    kind: String,
+    step: Option<String>,
+    index: Option<u64>,
+    status: Option<String>,
+    attempt: Option<u32>,
+    exit_status: Option<String>,
+}
+
+/// Reads the log at `path`; malformed logs are invalid input.
+pub fn read_log(path: &Path) -> Result<LogState> {
+    let bad = |message: String| Error::usage(format!("run log `{}`: {message}", path.display()));
+    let file = File::open(path).map_err(|e| bad(format!("cannot open it: {e}")))?;
+    let mut reader = BufReader::new(file);
+    let mut state = LogState {
+        start: serde_json::Value::Null,
+        resume: Resume::default(),
+        valid_len: 0,
+        torn: None,
+        last_stop: None,
+    };
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| bad(format!("cannot read it: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        number += 1;
+        if line.last() != Some(&b'\n') {
+            state.torn = Some(n as u64);
+            break;
+        }
+        if number == 1 {
+            state.start = serde_json::from_slice(&line)
+                .map_err(|e| bad(format!("line 1 is not a start record: {e}")))?;
+            if state.start["type"] != "start" {
+                return Err(bad("line 1 is not a start record".into()));
+            }
+        } else {
+            let rec: Record = serde_json::from_slice(&line)
+                .map_err(|e| bad(format!("line {number} is not a valid record: {e}")))?;
+            match (rec.kind.as_str(), rec.step, rec.index) {
+                ("point", Some(step), Some(index)) => {
+                    let ok = rec.status.as_deref() == Some("ok");
+                    state
+                        .resume
+                        .record(&step, index, ok, rec.attempt.unwrap_or(1));
+                    state.last_stop = None;
+                }
+                ("stop", _, _) => state.last_stop = rec.exit_status,
+                _ => {}
+            }
+        }
+        state.valid_len += n as u64;
+    }
+    if state.start.is_null() {
+        return Err(bad("it is empty".into()));
+    }
+    Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(text: &str) -> Result<LogState> {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("seq-resume-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("run.jsonl");
+        std::fs::write(&path, text).unwrap();
+        let state = read_log(&path);
+        std::fs::remove_dir_all(&dir).unwrap();
+        state
+    }
+
+    const START: &str = "{\"type\":\"start\",\"sequence\":\"s.yaml\",\"sequence_sha256\":\"ab\"}\n";
+
+    /// The last record of a point decides; attempts are kept for points to run again.
+    #[test]
+    fn last_record_wins() {
+        let text = format!(
+            "{START}{}{}{}{}",
+            "{\"type\":\"point\",\"step\":\"s\",\"index\":3,\"status\":\"failed\",\"attempt\":1}\n",
+            "{\"type\":\"point\",\"step\":\"s\",\"index\":3,\"status\":\"ok\",\"attempt\":2}\n",
+            "{\"type\":\"point\",\"step\":\"s\",\"index\":70,\"status\":\"ok\",\"attempt\":1}\n",
+            "{\"type\":\"point\",\"step\":\"s\",\"index\":70,\"status\":\"aborted\",\"attempt\":2}\n",
+        );
+        let state = log(&text).unwrap();
+        let r = &state.resume;
+        assert!(r.is_ok("s", 3));
+        assert!(!r.is_ok("s", 70));
+        assert!(!r.is_ok("s", 4));
+        assert!(!r.is_ok("other", 3));
+        assert_eq!(r.last_attempt("s", 70), 2);
+        assert_eq!(r.last_attempt("s", 3), 0);
+        assert_eq!(r.ok_in("s"), 1);
+        assert_eq!(state.sha256(), Some("ab"));
+        assert_eq!(state.valid_len, text.len() as u64);
+        assert_eq!(state.torn, None);
+    }
+
+    /// A last line without newline is torn: ignored, and appending starts before it.
+    #[test]
+    fn torn_last_line_is_ignored() {
+        let good = format!(
+            "{START}{}",
+            "{\"type\":\"point\",\"step\":\"s\",\"index\":0,\"status\":\"ok\"}\n"
+        );
+        let torn = "{\"type\":\"point\",\"st";
+        let state = log(&format!("{good}{torn}")).unwrap();
+        assert_eq!(state.valid_len, good.len() as u64);
+        assert_eq!(state.torn, Some(torn.len() as u64));
+        assert!(state.resume.is_ok("s", 0));
+    }
+
+    /// Logs that are not run logs are refused with the reason.
+    #[test]
+    fn malformed_logs_are_errors() {
+        let cases = [
+            ("", "is empty"),
+            ("{\"type\":\"point\"}\n", "not a start record"),
+            ("garbage\n", "not a start record"),
+            (
+                &format!("{START}not json\n{{}}\n"),
+                "line 2 is not a valid record",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = log(text).unwrap_err().to_string();
+            assert!(err.contains(want), "{text:?}: {err}");
+        }
+    }
+}
