@@ -262,9 +262,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
         let conn = self.conn;
         let read = tokio::time::timeout(self.timeout, self.io.read_line()).await;
         let failure = match read {
-            Ok(Ok(reply)) => {
+            Ok(Ok(reply)) if !is_malformed(&reply) => {
                 self.record(text, Some(reply.clone()), t);
                 return Ok(reply);
+            }
+            Ok(Ok(reply)) => {
+                // A text instrument never sends control characters or invalid UTF-8: the
+                // stream is out of step or corrupted, so this connection is not trusted.
+                self.record(text, Some(reply.clone()), t);
+                return Err(Failure(
+                    format!(
+                        "malformed reply `{}` to `{text}` on connection {conn} (control characters or invalid UTF-8)",
+                        reply.escape_debug()
+                    ),
+                    FailKind::Connection,
+                ));
             }
             Ok(Err(ReadError::Closed)) => format!(
                 "connection {conn} closed by the instrument while waiting for reply to `{text}`"
@@ -287,6 +299,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
             elapsed_ms: t.elapsed(),
         });
     }
+}
+
+/// True for a reply no text instrument sends: control characters (tab excepted), DEL, or
+/// bytes that were not UTF-8.
+pub fn is_malformed(reply: &str) -> bool {
+    reply
+        .chars()
+        .any(|c| (c.is_control() && c != '\t') || c == char::REPLACEMENT_CHARACTER)
 }
 
 #[cfg(test)]
@@ -465,6 +485,22 @@ mod tests {
         );
         drop(io);
         server.await.unwrap();
+    }
+
+    /// Replies with control characters or invalid UTF-8 are malformed; ordinary ones are not.
+    #[test]
+    fn malformed_replies() {
+        let cases = [
+            ("1.25E-3", false),
+            ("+1.000000E+00,+2.0", false),
+            ("a\tb", false),
+            ("\u{1}#GARBAGE?!\u{7f}", true),
+            ("12\u{0}3", true),
+            ("bad \u{fffd} utf8", true),
+        ];
+        for (reply, want) in cases {
+            assert_eq!(is_malformed(reply), want, "{reply:?}");
+        }
     }
 
     /// Until conditions, table-driven.
