@@ -30,6 +30,8 @@ use crate::sequence::{OnError, Sequence, Step};
 
 /// Per-command reply timeout of teardown after a second interrupt.
 pub const ABORT_TEARDOWN_TIMEOUT: Duration = Duration::from_secs(2);
+/// After a second interrupt the run ends within this time, teardown finished or not.
+pub const CANCEL_GRACE: Duration = Duration::from_secs(10);
 /// How often unsynced records are forced to disk.
 const SYNC_EVERY: Duration = Duration::from_secs(1);
 
@@ -404,7 +406,7 @@ impl Actor for Sequencer {
 impl Handler<Interrupt> for Sequencer {
     type Result = ();
 
-    fn handle(&mut self, msg: Interrupt, _: &mut Self::Context) {
+    fn handle(&mut self, msg: Interrupt, ctx: &mut Self::Context) {
         match msg {
             Interrupt::Stop(why) => {
                 if self.aborted.is_none() {
@@ -428,6 +430,17 @@ impl Handler<Interrupt> for Sequencer {
                         .get_or_insert_with(|| "interrupted by the operator".into());
                     self.stop_dispatch();
                     self.abort.send_modify(|epoch| *epoch += 1);
+                    // A teardown that hangs must not keep the operator waiting.
+                    ctx.run_later(CANCEL_GRACE, |act, ctx| {
+                        if act.done.is_some() {
+                            tracing::error!(
+                                "teardown still running {}s after the second Ctrl-C: ending the run",
+                                CANCEL_GRACE.as_secs()
+                            );
+                            act.hook_failed = true;
+                            act.finish(ctx);
+                        }
+                    });
                 }
             }
         }
