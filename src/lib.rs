@@ -3,7 +3,8 @@
 //! reply in a JSON Lines run log. `sequencer sim` is a simulated instrument for tests and CI.
 //!
 //! # Layout
-//! - [`cli`]: clap subcommands and flags; [`app`]: carries them out.
+//! - [`cli`]: clap subcommands and flags; [`app`]: carries them out (`run`, `resume`,
+//!   `check`, `sim`).
 //! - [`sequence`]: the YAML model, validation with `file:line:col` errors, lazy sweeps,
 //!   placeholder templates (no I/O).
 //! - [`sequencer`]: the Sequencer actor: walks steps, bounds points in flight, writes the log.
@@ -11,8 +12,8 @@
 //! - [`connection`]: the Connection actor: one TCP session, one point at a time.
 //! - [`exec`]: runs one point's commands over a framed stream (writes, queries, waits, polls).
 //! - [`protocol`]: line framing with read/write terminations.
-//! - [`runlog`]: the JSON Lines run log writer.
-//! - [`sim`]: the simulated instrument, `sim::run(listener, shutdown)`.
+//! - [`runlog`]: the JSON Lines run log writer; [`resume`]: reading a log back to resume.
+//! - [`sim`]: the simulated instrument, `sim::run(listener, shutdown)`, with fault injection.
 //! - [`error`]: the error enum and exit codes.
 //!
 //! # Actors
