@@ -132,6 +132,9 @@ impl Pool {
     fn dial(&mut self, ctx: &mut Context<Self>) {
         self.dialing += 1;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        // Dials started together (several connections lost at once) fail together: they
+        // count as one attempt, so a short outage does not use up every attempt at once.
+        let attempt = self.failures + 1;
         let (instrument, address) = (self.instrument.clone(), self.address.clone());
         let fut = async move { connection::open(id, &address, &instrument).await };
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
@@ -153,7 +156,7 @@ impl Pool {
                     act.last_error = Some(e);
                 }
                 Err(e) => {
-                    act.failures += 1;
+                    act.failures = act.failures.max(attempt);
                     tracing::warn!(
                         conn = id,
                         address = %act.address,
