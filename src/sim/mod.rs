@@ -23,7 +23,6 @@
 //! `ConnFaults` seeded from that number. Each injected fault is logged at debug level.
 
 mod conn_faults;
-pub mod behaviour;
 pub mod device;
 #[cfg(test)]
 mod fault_tests;
