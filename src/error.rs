@@ -80,9 +80,9 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// The operator interrupted the run before any point ran.
-    #[error("interrupted by the operator before the run started")]
-    Interrupted,
+    /// The run was interrupted (Ctrl-C, deadline) before any point ran.
+    #[error("{0} before the run started")]
+    Interrupted(String),
 
     /// The actor system stopped before the run finished (a bug, reported as such).
     #[error("internal error: {0}")]
@@ -98,7 +98,7 @@ impl Error {
             | Error::Connect { .. }
             | Error::Sim { .. }
             | Error::Internal(_) => EXIT_FAILED,
-            Error::Interrupted => EXIT_INTERRUPTED,
+            Error::Interrupted(_) => EXIT_INTERRUPTED,
         }
     }
 

@@ -74,9 +74,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineIo<S> {
         loop {
             let pending = &self.buf[searched..];
             if let Some(pos) = find(pending, &self.read_term) {
-                let end = searched + pos;
+                let mut end = searched + pos;
+                // Instruments that end lines with `\r\n` work with the default `\n`.
+                if self.read_term == b"\n" && end > self.start && self.buf[end - 1] == b'\r' {
+                    end -= 1;
+                }
                 let line = String::from_utf8_lossy(&self.buf[self.start..end]).into_owned();
-                self.start = end + self.read_term.len();
+                self.start = searched + pos + self.read_term.len();
                 if self.start == self.buf.len() {
                     self.buf.clear();
                     self.start = 0;
@@ -146,6 +150,7 @@ mod tests {
         type Case<'a> = (&'a str, &'a [&'a [u8]], &'a [&'a str]);
         let cases: &[Case] = &[
             ("\n", &[b"a\nb\n"], &["a", "b"]),
+            ("\n", &[b"1\r\n2\r", b"\n"], &["1", "2"]),
             ("\n", &[b"a", b"b\nc", b"\n"], &["ab", "c"]),
             ("\r\n", &[b"x\r", b"\ny\r\n"], &["x", "y"]),
             ("\r\n", &[b"1\n2\r\n"], &["1\n2"]),

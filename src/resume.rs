@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::runlog;
+use crate::sequence::Sequence;
 
 /// What a log already holds, as the sequencer needs it.
 #[derive(Debug, Default)]
@@ -26,6 +28,9 @@ pub struct Resume {
     /// Per step name and index: the last attempt number, for points that are not ok and for
     /// teardown (which runs again).
     attempts: HashMap<String, HashMap<u64, u32>>,
+    /// With `--force` (the sequence changed): a hash of the `vars` of each ok point, so a
+    /// point is skipped only if it is still the same point.
+    vars: Option<HashMap<String, HashMap<u64, u64>>>,
 }
 
 impl Resume {
@@ -47,11 +52,30 @@ impl Resume {
             .unwrap_or(0)
     }
 
-    /// Number of points whose last record is ok, in `step`.
-    pub fn ok_in(&self, step: &str) -> u64 {
-        self.ok.get(step).map_or(0, |bits| {
-            bits.iter().map(|w| u64::from(w.count_ones())).sum()
-        })
+    /// With `--force`: true when the ok record of `step/index` had these `vars` (always
+    /// true without `--force`, where the sequence is the same file).
+    pub fn same_vars(&self, step: &str, index: u64, vars: &runlog::VarMap<'_>) -> bool {
+        let Some(hashes) = &self.vars else {
+            return true;
+        };
+        let now = serde_json::to_string(vars).map_or(0, |t| hash(&t));
+        hashes.get(step).and_then(|m| m.get(&index)) == Some(&now)
+    }
+
+    /// Sweep points of `seq` whose last record is ok (with `--force`: with the same vars).
+    pub fn ok_points(&self, seq: &Sequence) -> u64 {
+        let mut vars = Vec::new();
+        let mut count = 0;
+        for step in &seq.steps {
+            let names = step.sweep.names();
+            for i in (0..step.points()).filter(|&i| self.is_ok(&step.name, i)) {
+                step.sweep.point_into(i % step.sweep.len().max(1), &mut vars);
+                if self.same_vars(&step.name, i, &runlog::VarMap(&names, &vars)) {
+                    count += 1;
+                }
+            }
+        }
+        count
     }
 
     /// Takes one point record into account (later records override earlier ones).
@@ -84,6 +108,11 @@ impl Resume {
 pub struct LogState {
     /// The `start` record.
     pub start: serde_json::Value,
+    /// The last `resume` record, or the start record: where the instruments were last and
+    /// which sequence file was last accepted.
+    pub latest: serde_json::Value,
+    /// Point records ignored because their step or index is not in the sequence.
+    pub ignored: u64,
     /// Points already ok, attempts so far.
     pub resume: Resume,
     /// Bytes up to the end of the last complete line (where appending starts).
@@ -100,9 +129,9 @@ impl LogState {
         self.start["sequence"].as_str().map(PathBuf::from)
     }
 
-    /// The sequence SHA-256 from the start record.
+    /// The sequence SHA-256 last accepted (start record, or a later `--force` resume).
     pub fn sha256(&self) -> Option<&str> {
-        self.start["sequence_sha256"].as_str()
+        self.latest["sequence_sha256"].as_str()
     }
 }
 
@@ -116,16 +145,61 @@ struct Record {
     status: Option<String>,
     attempt: Option<u32>,
     exit_status: Option<String>,
+    vars: Option<serde_json::Value>,
 }
 
-/// Reads the log at `path`; malformed logs are invalid input.
-pub fn read_log(path: &Path) -> Result<LogState> {
+/// A stable hash of a text (vars as JSON).
+fn hash(text: &str) -> u64 {
+    // FNV-1a: stable across runs and builds, unlike the std hasher.
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Reads the start record (the first line) of the log at `path`.
+pub fn read_start(path: &Path) -> Result<serde_json::Value> {
+    let bad = |message: String| Error::usage(format!("run log `{}`: {message}", path.display()));
+    let file = File::open(path).map_err(|e| bad(format!("cannot open it: {e}")))?;
+    let mut line = Vec::new();
+    BufReader::new(file)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| bad(format!("cannot read it: {e}")))?;
+    if line.is_empty() {
+        return Err(bad("it is empty".into()));
+    }
+    let start: serde_json::Value = serde_json::from_slice(&line)
+        .map_err(|e| bad(format!("line 1 is not a start record: {e}")))?;
+    if start["type"] != "start" {
+        return Err(bad("line 1 is not a start record".into()));
+    }
+    Ok(start)
+}
+
+/// Number of points of each step name of `seq` (setup and teardown: one per instrument).
+fn step_sizes(seq: &Sequence) -> HashMap<&str, u64> {
+    let mut sizes: HashMap<&str, u64> = HashMap::new();
+    for step in seq.setup.iter().chain(&seq.teardown).chain(&seq.steps) {
+        *sizes.entry(step.name.as_str()).or_default() += step.points();
+    }
+    sizes
+}
+
+/// Reads the log at `path` for a resume of `seq`; malformed logs are invalid input. Point
+/// records whose step or index `seq` does not have are ignored (counted). With
+/// `match_vars`, ok points also keep a hash of their `vars`.
+pub fn read_log(path: &Path, seq: &Sequence, match_vars: bool) -> Result<LogState> {
     let bad = |message: String| Error::usage(format!("run log `{}`: {message}", path.display()));
     let file = File::open(path).map_err(|e| bad(format!("cannot open it: {e}")))?;
     let mut reader = BufReader::new(file);
+    let sizes = step_sizes(seq);
     let mut state = LogState {
         start: serde_json::Value::Null,
-        resume: Resume::default(),
+        latest: serde_json::Value::Null,
+        ignored: 0,
+        resume: Resume {
+            vars: match_vars.then(HashMap::new),
+            ..Resume::default()
+        },
         valid_len: 0,
         torn: None,
         last_stop: None,
@@ -151,22 +225,39 @@ pub fn read_log(path: &Path) -> Result<LogState> {
             if state.start["type"] != "start" {
                 return Err(bad("line 1 is not a start record".into()));
             }
+            state.latest = state.start.clone();
         } else {
             let rec: Record = serde_json::from_slice(&line)
                 .map_err(|e| bad(format!("line {number} is not a valid record: {e}")))?;
             match (rec.kind.as_str(), rec.step, rec.index) {
                 ("point", Some(step), Some(index)) => {
-                    let ok = rec.status.as_deref() == Some("ok");
-                    state
-                        .resume
-                        .record(&step, index, ok, rec.attempt.unwrap_or(1));
                     state.last_stop = None;
+                    if sizes.get(step.as_str()).is_none_or(|&n| index >= n) {
+                        // Not a point of this sequence (changed under --force, or edited).
+                        state.ignored += 1;
+                    } else {
+                        let ok = rec.status.as_deref() == Some("ok");
+                        let attempt = rec.attempt.unwrap_or(1);
+                        state.resume.record(&step, index, ok, attempt);
+                        if ok
+                            && let (Some(hashes), Some(vars)) = (&mut state.resume.vars, rec.vars)
+                        {
+                            let h = hash(&vars.to_string());
+                            hashes.entry(step).or_default().insert(index, h);
+                        }
+                    }
+                }
+                ("resume", _, _) => {
+                    state.latest = serde_json::from_slice(&line).unwrap_or_default();
                 }
                 ("stop", _, _) => state.last_stop = rec.exit_status,
                 _ => {}
             }
         }
         state.valid_len += n as u64;
+    }
+    if state.latest.is_null() {
+        state.latest = state.start.clone();
     }
     if state.start.is_null() {
         return Err(bad("it is empty".into()));
@@ -185,7 +276,12 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("run.jsonl");
         std::fs::write(&path, text).unwrap();
-        let state = read_log(&path);
+        let seq = crate::sequence::parse(
+            "steps: [{name: s, sweep: {i: {start: 0, stop: 99, step: 1}}, commands: [X]}]",
+            Path::new("s.yaml"),
+        )
+        .unwrap();
+        let state = read_log(&path, &seq, false);
         std::fs::remove_dir_all(&dir).unwrap();
         state
     }
@@ -210,10 +306,23 @@ mod tests {
         assert!(!r.is_ok("other", 3));
         assert_eq!(r.last_attempt("s", 70), 2);
         assert_eq!(r.last_attempt("s", 3), 0);
-        assert_eq!(r.ok_in("s"), 1);
+        assert_eq!(state.ignored, 0);
         assert_eq!(state.sha256(), Some("ab"));
         assert_eq!(state.valid_len, text.len() as u64);
         assert_eq!(state.torn, None);
+    }
+
+    /// Records of steps or indices the sequence does not have are ignored, not trusted.
+    #[test]
+    fn foreign_points_are_ignored() {
+        let text = format!(
+            "{START}{}{}",
+            "{\"type\":\"point\",\"step\":\"s\",\"index\":1099511627776,\"status\":\"ok\"}\n",
+            "{\"type\":\"point\",\"step\":\"gone\",\"index\":0,\"status\":\"ok\"}\n",
+        );
+        let state = log(&text).unwrap();
+        assert_eq!(state.ignored, 2);
+        assert!(!state.resume.is_ok("gone", 0));
     }
 
     /// A last line without newline is torn: ignored, and appending starts before it.

@@ -179,6 +179,14 @@ impl RunLog {
             std::fs::create_dir_all(dir)?;
         }
         let file = OpenOptions::new().write(true).create_new(true).open(path)?;
+        lock(&file)?;
+        // The new directory entry must survive a power cut too.
+        if let Some(dir) = path.parent() {
+            let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
         Ok(RunLog {
             file,
             path: path.to_owned(),
@@ -190,6 +198,8 @@ impl RunLog {
     /// last line must not be glued to the next record).
     pub fn append(path: &Path, valid_len: u64) -> io::Result<RunLog> {
         let file = OpenOptions::new().write(true).open(path)?;
+        // Locked before cutting: another process may still be writing this log.
+        lock(&file)?;
         file.set_len(valid_len)?;
         let mut log = RunLog {
             file,
@@ -241,6 +251,19 @@ impl RunLog {
     /// Forces the log to disk.
     pub fn sync(&mut self) -> io::Result<()> {
         self.file.sync_data()
+    }
+}
+
+/// Takes an exclusive lock on the log for as long as it is open, so two processes never
+/// write one log; `WouldBlock` if another holds it.
+fn lock(file: &File) -> io::Result<()> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            "the run log is in use by another process",
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
     }
 }
 

@@ -15,6 +15,7 @@
 //! timeout. A resumed run ([`Resume`]) skips the points its log already has as `ok`. The
 //! final [`Summary`] goes to whoever started the run.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -52,15 +53,15 @@ pub struct Summary {
     pub log_error: Option<String>,
 }
 
-/// Stop the run: the first asks to stop dispatching; a second [`Interrupt::Cancel`]
-/// cancels the points in flight.
+/// Stop the run. Signals escalate: the first stops dispatching, the second cancels the
+/// points in flight, the third exits at once. The deadline acts like a first signal.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
 pub enum Interrupt {
-    /// First Ctrl-C, or the run's deadline passed (with why).
-    Stop(String),
-    /// Second Ctrl-C.
-    Cancel,
+    /// Ctrl-C or SIGTERM.
+    Signal,
+    /// The run's deadline passed (with why).
+    Deadline(String),
 }
 
 /// Which part of the sequence a stage is.
@@ -107,6 +108,10 @@ pub struct Sequencer {
     offset: u64,
     /// Points dispatched and not yet finally recorded.
     in_flight: usize,
+    /// Those points, by dispatch serial, so that a run ended by force can still record them.
+    flying: HashMap<u64, Dispatch>,
+    /// Serial of the next dispatch.
+    serial: u64,
     /// No new setup or step points; set by a stopping failure or an interrupt.
     stopping: bool,
     /// Why the run was interrupted (Ctrl-C, deadline); the stop record says `abort`.
@@ -163,6 +168,8 @@ impl Sequencer {
             next: 0,
             offset: 0,
             in_flight: 0,
+            flying: HashMap::new(),
+            serial: 0,
             stopping: false,
             aborted: None,
             cancelled: false,
@@ -195,14 +202,14 @@ impl Sequencer {
                 while self.in_flight < limit && self.next < step.points() {
                     let index = self.offset + self.next;
                     self.next += 1;
+                    let sweep_index = (index - self.offset) % step.sweep.len().max(1);
+                    step.sweep.point_into(sweep_index, &mut self.vars);
                     // Teardown always runs again: the instrument must be left safe.
-                    if kind != Kind::Teardown && self.resume.is_ok(&step.name, index) {
+                    if kind != Kind::Teardown && self.already_ok(&step, index) {
                         self.ok += u64::from(kind == Kind::Step);
                         continue;
                     }
-                    let sweep_index = (index - self.offset) % step.sweep.len().max(1);
-                    step.sweep.point_into(sweep_index, &mut self.vars);
-                    let attempt = self.resume.last_attempt(&step.name, index) + 1;
+                    let attempt = self.resume.last_attempt(&step.name, index).saturating_add(1);
                     let d = Dispatch {
                         kind,
                         step: step.clone(),
@@ -232,6 +239,16 @@ impl Sequencer {
         }
     }
 
+    /// True when a resumed log already has this point (with the vars in `self.vars`) as ok.
+    fn already_ok(&self, step: &Step, index: u64) -> bool {
+        self.resume.is_ok(&step.name, index)
+            && self.resume.same_vars(
+                &step.name,
+                index,
+                &runlog::VarMap(&step.sweep.names(), &self.vars),
+            )
+    }
+
     /// Renders a point and sends it to its instrument's pool.
     fn dispatch(&mut self, d: Dispatch, ctx: &mut Context<Self>) {
         self.in_flight += 1;
@@ -245,30 +262,69 @@ impl Sequencer {
                     .unwrap_or_default()
             })
             .collect();
+        let teardown = d.kind == Kind::Teardown;
         let msg = Execute {
             step: d.step.clone(),
             texts,
-            epoch: *self.abort.borrow(),
-            timeout_cap: (self.cancelled && d.kind == Kind::Teardown)
-                .then_some(ABORT_TEARDOWN_TIMEOUT),
+            // Teardown is never cancelled: the instrument must be left safe.
+            epoch: if teardown { u64::MAX } else { *self.abort.borrow() },
+            timeout_cap: (self.cancelled && teardown).then_some(ABORT_TEARDOWN_TIMEOUT),
         };
         let fut = self.pools[d.step.instrument].send(msg);
+        let serial = self.serial;
+        self.serial += 1;
+        self.flying.insert(serial, d);
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
             let out = res.unwrap_or_else(|e| Outcome::not_run(0, format!("pool stopped: {e}")));
             act.in_flight -= 1;
+            let Some(d) = act.flying.remove(&serial) else {
+                return;
+            };
             if let Some(cap) = out.pool_cap {
                 act.caps[d.step.instrument] = cap;
             }
-            // A skipped point never started: it counts as not run and has no record.
             if !out.skipped {
                 act.complete(d, &out, ctx);
+            } else if d.try_no > 1 {
+                // A retry handed back unstarted: the failed attempt before it is final.
+                act.failed_finally(&d, "the run stopped before the retry started", false);
             }
+            // Otherwise it never started: not run, and no record.
             act.pump(ctx);
         }));
     }
 
     /// Records a finished attempt; retries it, or applies the failure policy.
     fn complete(&mut self, d: Dispatch, out: &Outcome, ctx: &mut Context<Self>) {
+        let (id, status) = self.write_point(&d, out);
+        let (Some(kind), Some(err)) = (out.kind, &out.error) else {
+            self.ok += u64::from(d.kind == Kind::Step);
+            return;
+        };
+        let retry = match kind {
+            FailKind::Connection => true,
+            FailKind::PollTimeout => d.step.retry_on.poll_timeout,
+            FailKind::Mismatch => d.step.retry_on.mismatch,
+            FailKind::Aborted | FailKind::NoConnection => false,
+        };
+        // Teardown keeps its retries while the run stops: that is when connections break.
+        let may_start = !self.stopping || d.kind == Kind::Teardown;
+        if retry && d.try_no <= d.step.retries && may_start {
+            tracing::info!(point = %id, attempt = d.attempt, "retrying: {err}");
+            let again = Dispatch {
+                attempt: d.attempt.saturating_add(1),
+                try_no: d.try_no + 1,
+                ..d
+            };
+            self.dispatch(again, ctx);
+            return;
+        }
+        tracing::warn!(point = %id, "point {status}: {err}");
+        self.failed_finally(&d, err, out.unreachable);
+    }
+
+    /// Writes the point record of one attempt; returns its id and status.
+    fn write_point(&mut self, d: &Dispatch, out: &Outcome) -> (String, &'static str) {
         let id = format!("{}/{}", d.step.name, d.index);
         let names = d.step.sweep.names();
         let status = match out.kind {
@@ -294,37 +350,35 @@ impl Sequencer {
             Ok(()) => self.dirty = true,
             Err(e) => self.log_failed(&e),
         }
-        let (Some(kind), Some(err)) = (out.kind, &out.error) else {
-            self.ok += u64::from(d.kind == Kind::Step);
-            return;
-        };
-        let retry = match kind {
-            FailKind::Connection => true,
-            FailKind::PollTimeout => d.step.retry_on.poll_timeout,
-            FailKind::Mismatch => d.step.retry_on.mismatch,
-            FailKind::Aborted | FailKind::NoConnection => false,
-        };
-        if retry && d.try_no <= d.step.retries && !self.stopping {
-            tracing::info!(point = %id, attempt = d.attempt, "retrying: {err}");
-            let again = Dispatch {
-                attempt: d.attempt + 1,
-                try_no: d.try_no + 1,
-                ..d
-            };
-            self.dispatch(again, ctx);
-            return;
-        }
-        tracing::warn!(point = %id, "point {status}: {err}");
+        (id, status)
+    }
+
+    /// Counts a point whose last record is a failure, and applies the failure policy.
+    fn failed_finally(&mut self, d: &Dispatch, err: &str, unreachable: bool) {
         match d.kind {
             Kind::Step => self.failed += 1,
             Kind::Setup | Kind::Teardown => self.hook_failed = true,
         }
-        if out.unreachable || self.reason.is_none() {
-            self.reason = Some(format!("point `{id}` failed: {err}"));
+        if unreachable || self.reason.is_none() {
+            self.reason = Some(format!("point `{}/{}` failed: {err}", d.step.name, d.index));
         }
-        if d.kind == Kind::Setup || out.unreachable || self.seq.on_error == OnError::Stop {
+        if d.kind == Kind::Setup || unreachable || self.seq.on_error == OnError::Stop {
             self.stop_dispatch();
         }
+    }
+
+    /// Records every point still in flight as `aborted` (the run is ending by force).
+    fn abandon_in_flight(&mut self) {
+        let flying: Vec<Dispatch> = self.flying.drain().map(|(_, d)| d).collect();
+        for d in flying {
+            let out = Outcome {
+                kind: Some(FailKind::Aborted),
+                ..Outcome::not_run(0, "still running when the run was ended by force".into())
+            };
+            self.write_point(&d, &out);
+            self.failed_finally(&d, "ended by force", false);
+        }
+        self.in_flight = 0;
     }
 
     /// No new setup or step points from now on; points waiting in a pool for a connection
@@ -408,41 +462,54 @@ impl Handler<Interrupt> for Sequencer {
 
     fn handle(&mut self, msg: Interrupt, ctx: &mut Self::Context) {
         match msg {
-            Interrupt::Stop(why) => {
-                if self.aborted.is_none() {
-                    eprintln!(
-                        "{why}: finishing {} point(s) in flight, then teardown (Ctrl-C again to cancel them)",
-                        self.in_flight
-                    );
-                    self.aborted = Some(why);
-                    self.stop_dispatch();
-                }
+            Interrupt::Deadline(why) => self.stop_for(why),
+            Interrupt::Signal if self.aborted.is_none() => {
+                self.stop_for("interrupted by the operator".into());
             }
-            Interrupt::Cancel => {
-                if !self.cancelled {
-                    eprintln!(
-                        "cancelling {} point(s) in flight, then teardown with a {}s timeout (Ctrl-C again to quit at once)",
-                        self.in_flight,
-                        ABORT_TEARDOWN_TIMEOUT.as_secs()
-                    );
-                    self.cancelled = true;
-                    self.aborted
-                        .get_or_insert_with(|| "interrupted by the operator".into());
-                    self.stop_dispatch();
-                    self.abort.send_modify(|epoch| *epoch += 1);
-                    // A teardown that hangs must not keep the operator waiting.
-                    ctx.run_later(CANCEL_GRACE, |act, ctx| {
-                        if act.done.is_some() {
-                            tracing::error!(
-                                "teardown still running {}s after the second Ctrl-C: ending the run",
-                                CANCEL_GRACE.as_secs()
-                            );
-                            act.hook_failed = true;
-                            act.finish(ctx);
-                        }
-                    });
-                }
+            Interrupt::Signal if !self.cancelled => self.cancel(ctx),
+            Interrupt::Signal => {
+                eprintln!("interrupted three times: exiting now");
+                // Every record written so far is a whole line; make it durable first.
+                let _ = self.log.sync();
+                std::process::exit(crate::error::EXIT_INTERRUPTED);
             }
         }
+    }
+}
+
+impl Sequencer {
+    /// First stage: no new points; in-flight ones finish; teardown runs.
+    fn stop_for(&mut self, why: String) {
+        if self.aborted.is_some() {
+            return;
+        }
+        eprintln!(
+            "{why}: finishing {} point(s) in flight, then teardown (Ctrl-C again to cancel them)",
+            self.in_flight
+        );
+        self.aborted = Some(why);
+        self.stop_dispatch();
+    }
+
+    /// Second stage: cancel the points in flight (not teardown), then teardown with a short
+    /// timeout; the run ends within [`CANCEL_GRACE`] whatever teardown does.
+    fn cancel(&mut self, ctx: &mut Context<Self>) {
+        eprintln!(
+            "cancelling {} point(s) in flight, then teardown with a {}s timeout (Ctrl-C again to quit at once)",
+            self.in_flight,
+            ABORT_TEARDOWN_TIMEOUT.as_secs()
+        );
+        self.cancelled = true;
+        self.abort.send_modify(|epoch| *epoch += 1);
+        ctx.run_later(CANCEL_GRACE, |act, ctx| {
+            if act.done.is_some() {
+                tracing::error!(
+                    "teardown still running {}s after the second Ctrl-C: ending the run",
+                    CANCEL_GRACE.as_secs()
+                );
+                act.abandon_in_flight();
+                act.finish(ctx);
+            }
+        });
     }
 }

@@ -111,6 +111,11 @@ fn faults(specs: &[String]) -> Result<Faults> {
 fn start_sims(seq: &mut Sequence, opts: &SimOpts) -> Result<Vec<SimThread>> {
     let mut sims = Vec::new();
     if !opts.sim {
+        if !opts.faults.is_empty() || !opts.sim_latency.is_zero() {
+            return Err(Error::usage(
+                "--fault and --sim-latency shape the built-in simulator: add --sim (real instruments bring their own faults)",
+            ));
+        }
         return Ok(sims);
     }
     let faults = faults(&opts.faults)?;

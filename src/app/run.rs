@@ -63,7 +63,11 @@ pub async fn run(args: RunArgs) -> Result<i32> {
     let start = runlog::Start {
         run_id: &run_id,
         name: &seq.name,
-        sequence: args.sequence.display().to_string(),
+        // Absolute, so `resume` finds the file from any directory.
+        sequence: std::path::absolute(&args.sequence)
+            .unwrap_or_else(|_| args.sequence.clone())
+            .display()
+            .to_string(),
         sequence_sha256: &seq.sha256,
         metadata: &seq.metadata,
         instruments: instrument_entries(&seq, args.sim.sim),
@@ -71,7 +75,9 @@ pub async fn run(args: RunArgs) -> Result<i32> {
         started_at,
         version: env!("CARGO_PKG_VERSION"),
     };
-    log.write("start", &start).map_err(|source| Error::RunLog {
+    log.write("start", &start)
+        .and_then(|()| log.sync())
+        .map_err(|source| Error::RunLog {
         path: path.clone(),
         source,
     })?;
@@ -88,23 +94,35 @@ pub async fn run(args: RunArgs) -> Result<i32> {
 
 /// `sequencer resume`: run what a log does not have as `ok` yet, appending to it.
 pub async fn resume(args: ResumeArgs) -> Result<i32> {
-    let state = resume::read_log(&args.log)?;
-    let seq_path = state.sequence().ok_or_else(|| {
+    let start = resume::read_start(&args.log)?;
+    let seq_path = start["sequence"].as_str().map(PathBuf::from).ok_or_else(|| {
         Error::usage(format!(
             "run log `{}` names no sequence",
             args.log.display()
         ))
     })?;
     let mut seq = sequence::load(&seq_path)?;
-    let recorded = state.sha256().unwrap_or_default();
+    let mut state = resume::read_log(&args.log, &seq, false)?;
+    let recorded = state.sha256().unwrap_or_default().to_owned();
     let forced = recorded != seq.sha256;
     if forced && !args.force {
         return Err(Error::usage(format!(
             "sequence `{}` changed since this run started (sha256 {} then, {} now): resuming could mix two experiments; pass --force to resume anyway",
             seq_path.display(),
-            short(recorded),
+            short(&recorded),
             short(&seq.sha256)
         )));
+    }
+    if forced {
+        // Another sequence: an ok record counts only for a point with the same vars.
+        state = resume::read_log(&args.log, &seq, true)?;
+    }
+    if state.ignored > 0 {
+        tracing::warn!(
+            "{} point record(s) in the log are not points of `{}`: ignored",
+            state.ignored,
+            seq_path.display()
+        );
     }
     if state.last_stop.as_deref() == Some("success") {
         println!(
@@ -115,7 +133,7 @@ pub async fn resume(args: ResumeArgs) -> Result<i32> {
     }
     recorded_addresses(
         &mut seq,
-        &state.start,
+        &state.latest,
         args.sim.sim || !args.address.is_empty(),
     )?;
     apply_addresses(&mut seq, &args.address)?;
@@ -131,8 +149,17 @@ pub async fn resume(args: ResumeArgs) -> Result<i32> {
         path: args.log.clone(),
         source,
     };
-    let mut log = RunLog::append(&args.log, state.valid_len).map_err(log_err)?;
-    let points_done: u64 = seq.steps.iter().map(|s| state.resume.ok_in(&s.name)).sum();
+    let mut log = RunLog::append(&args.log, state.valid_len).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::WouldBlock {
+            Error::usage(format!(
+                "run log `{}` is in use by another sequencer process: is that run still going?",
+                args.log.display()
+            ))
+        } else {
+            log_err(source)
+        }
+    })?;
+    let points_done = state.resume.ok_points(&seq);
     let record = runlog::ResumeRecord {
         resumed_at: SystemTime::now(),
         sequence_sha256: &seq.sha256,
@@ -142,7 +169,9 @@ pub async fn resume(args: ResumeArgs) -> Result<i32> {
         torn_bytes: state.torn,
         version: env!("CARGO_PKG_VERSION"),
     };
-    log.write("resume", &record).map_err(log_err)?;
+    log.write("resume", &record)
+        .and_then(|()| log.sync())
+        .map_err(log_err)?;
     println!(
         "resuming `{}`: {points_done} of {} points already ok",
         seq.name,
@@ -221,22 +250,26 @@ async fn drive(run: Prepared) -> Result<i32> {
     } = run;
     let seq = Arc::new(seq);
     let clock = Instant::now();
+    // The deadline counts from here, connecting included.
+    let deadline_at = deadline.map(|d| (tokio::time::Instant::now() + d, d));
     let (abort_tx, abort_rx) = watch::channel(0u64);
-    // Ctrl-C while connecting still ends the log with a stop record.
+    // Ctrl-C (or the deadline) while connecting still ends the log with a stop record.
     let opened = tokio::select! {
         opened = open_pools(&seq, &abort_rx) => opened,
-        () = wait_signal() => Err(Error::Interrupted),
+        () = wait_signal() => Err(Error::Interrupted("interrupted by the operator".into())),
+        () = until(deadline_at) => Err(Error::Interrupted(deadline_reason(deadline_at))),
     };
     let pools = match opened {
         Ok(pools) => pools,
         Err(err) => {
-            let interrupted = matches!(err, Error::Interrupted);
+            let interrupted = matches!(err, Error::Interrupted(_));
+            let already = resume.ok_points(&seq);
             let stop = runlog::Stop {
                 exit_status: if interrupted { "abort" } else { "fail" },
                 reason: &err.to_string(),
-                points_ok: 0,
+                points_ok: already,
                 points_failed: 0,
-                points_not_run: seq.total_points(),
+                points_not_run: seq.total_points().saturating_sub(already),
                 ended_at: SystemTime::now(),
             };
             log.write("stop", &stop)
@@ -251,17 +284,30 @@ async fn drive(run: Prepared) -> Result<i32> {
     let (tx, rx) = oneshot::channel();
     let sequencer = Sequencer::new(seq.clone(), pools, log, abort_tx, resume, tx).start();
     let interrupts = actix::spawn(watch_interrupts(sequencer.clone()));
-    let timer = deadline.map(|d| {
+    let timer = deadline_at.map(|at| {
         let sequencer = sequencer.clone();
         actix::spawn(async move {
-            tokio::time::sleep(d).await;
-            let why = format!("deadline of {} exceeded", format_duration(d));
-            sequencer.do_send(Interrupt::Stop(why));
+            until(Some(at)).await;
+            sequencer.do_send(Interrupt::Deadline(deadline_reason(Some(at))));
         })
     });
-    let summary = rx
-        .await
-        .map_err(|_| Error::Internal("the sequencer stopped without a summary".into()))?;
+    let Ok(summary) = rx.await else {
+        // The sequencer died (a bug): still end the log with a stop record saying so.
+        let err = Error::Internal("the sequencer stopped without a summary".into());
+        let len = std::fs::metadata(&path).map_or(0, |m| m.len());
+        if let Ok(mut log) = RunLog::append(&path, len) {
+            let stop = runlog::Stop {
+                exit_status: "fail",
+                reason: &err.to_string(),
+                points_ok: 0,
+                points_failed: 0,
+                points_not_run: 0,
+                ended_at: SystemTime::now(),
+            };
+            let _ = log.write("stop", &stop).and_then(|()| log.sync());
+        }
+        return Err(err);
+    };
     interrupts.abort();
     if let Some(t) = timer {
         t.abort();
@@ -273,6 +319,20 @@ async fn drive(run: Prepared) -> Result<i32> {
         "abort" => EXIT_INTERRUPTED,
         _ => EXIT_FAILED,
     })
+}
+
+/// Resolves at the deadline; never without one.
+async fn until(deadline: Option<(tokio::time::Instant, Duration)>) {
+    match deadline {
+        Some((at, _)) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The stop reason for a passed deadline.
+fn deadline_reason(deadline: Option<(tokio::time::Instant, Duration)>) -> String {
+    let d = deadline.map_or(Duration::ZERO, |(_, d)| d);
+    format!("deadline of {} exceeded", format_duration(d))
 }
 
 /// Opens every instrument's pool, returning each with the connections it opened; warns
@@ -322,16 +382,13 @@ async fn open_pools(
     Ok(pools)
 }
 
-/// Ctrl-C (or SIGTERM) once: stop dispatching, finish, teardown. Twice: cancel the points
-/// in flight, teardown with a short timeout. Three times: exit at once.
+/// Forwards every Ctrl-C (or SIGTERM) to the sequencer, which escalates: stop dispatching,
+/// then cancel the points in flight, then exit at once.
 async fn watch_interrupts(sequencer: Addr<Sequencer>) {
-    wait_signal().await;
-    sequencer.do_send(Interrupt::Stop("interrupted by the operator".into()));
-    wait_signal().await;
-    sequencer.do_send(Interrupt::Cancel);
-    wait_signal().await;
-    eprintln!("interrupted three times: exiting now");
-    std::process::exit(EXIT_INTERRUPTED);
+    loop {
+        wait_signal().await;
+        sequencer.do_send(Interrupt::Signal);
+    }
 }
 
 /// Waits for SIGINT or SIGTERM; never returns if signals cannot be watched.

@@ -7,7 +7,8 @@
 //! only count and draw from a seeded generator, so every decision is reproducible.
 //!
 //! Order of the checks for command number `c` (from 1):
-//! 1. `drop-after=N`: `c == N` closes the connection; the command is neither run nor answered.
+//! 1. `drop-after=N`: the session closes the connection right after serving command N
+//!    ([`ConnFaults::closes_after`]); a command `c > N` still in flight is not served.
 //! 2. `drop-rate=P`: one draw per command, stalled or not; below `P` closes the same way.
 //! 3. `stall-after=N`: `c > N` ignores the command (not run, no reply); the connection stays.
 //! 4. Otherwise the device runs it; if it answers, that reply is numbered `r` (from 1):
@@ -37,7 +38,7 @@ pub enum Verdict {
 /// Which fault closed a connection, for logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DropCause {
-    /// `drop-after`: the connection reached its Nth command.
+    /// `drop-after`: the connection is past its Nth command.
     DropAfter,
     /// `drop-rate`: the seeded draw for this command fell below the rate.
     DropRate,
@@ -91,7 +92,9 @@ impl ConnFaults {
     pub fn on_command(&mut self) -> Verdict {
         self.commands += 1;
         let c = self.commands;
-        if self.faults.drop_after == Some(c) {
+        // The session closes right after serving the Nth command; a command that still
+        // arrives (already in flight) is not served.
+        if self.faults.drop_after.is_some_and(|n| c > n) {
             return Verdict::Close(DropCause::DropAfter);
         }
         if let (Some(rate), Some(rng)) = (self.faults.drop_rate, self.rng.as_mut())
@@ -103,6 +106,12 @@ impl ConnFaults {
             return Verdict::Ignore;
         }
         Verdict::Serve
+    }
+
+    /// True when the command just counted was the last one `drop-after` allows: the session
+    /// closes the connection once it has served it.
+    pub fn closes_after(&self) -> bool {
+        self.faults.drop_after == Some(self.commands)
     }
 
     /// Counts one more reply of a served command and says how to deliver it. (A period of
@@ -225,21 +234,21 @@ mod tests {
         let cases: &[(&str, &str, &str)] = &[
             ("", "qwqq", "RWRR"),
             ("refuse-after=1", "qwq", "RWR"),
-            ("drop-after=1", "qq", "X"),
-            ("drop-after=3", "qwqq", "RWX"),
+            ("drop-after=1", "qq", "RX"),
+            ("drop-after=3", "qwqq", "RWRX"),
             ("stall-after=2", "qwqwq", "RWIII"),
             ("garbage-every=2", "qwqqwqq", "RWGRWGR"),
             ("garbage-every=1", "qwq", "GWG"),
             ("late-every=3", "qqqqqq", "RRLRRL"),
             ("late-every=2,late-by=1s", "qwqwq", "RWLWR"),
             ("garbage-every=2,late-every=3", "qqqqqq", "RGLGRB"),
-            ("drop-after=4,garbage-every=2", "qqqqq", "RGRX"),
-            ("stall-after=2,drop-after=4", "qqqqq", "RRIX"),
+            ("drop-after=4,garbage-every=2", "qqqqq", "RGRGX"),
+            ("stall-after=2,drop-after=4", "qqqqq", "RRIIX"),
             ("stall-after=1,garbage-every=1", "qqq", "GII"),
             ("stall-after=3,late-every=1", "qqqq", "LLLI"),
             ("drop-rate=1", "qq", "D"),
             ("drop-rate=0", "qwqq", "RWRR"),
-            ("drop-rate=1,drop-after=1", "q", "X"),
+            ("drop-rate=0,drop-after=1", "qq", "RX"),
             ("drop-rate=1,stall-after=1", "q", "D"),
         ];
         for (spec, script, expected) in cases {
@@ -256,7 +265,7 @@ mod tests {
     fn counts_restart_per_connection() {
         let faults = faults("drop-after=2,garbage-every=1");
         for conn in 1..=3 {
-            assert_eq!(run(&faults, conn, "qq"), "GX", "connection {conn}");
+            assert_eq!(run(&faults, conn, "qqq"), "GGX", "connection {conn}");
         }
         let mut state = ConnFaults::new(&faults, 1);
         state.on_command();

@@ -16,17 +16,17 @@ fn with_faults(spec: &str) -> SimConfig {
     }
 }
 
-/// `drop-after=3` answers two commands, then closes on the third without answering, on
-/// every connection; a write counts as a command.
+/// `drop-after=3` serves three commands, then closes the connection, on every connection;
+/// a write counts as a command.
 #[tokio::test]
-async fn drop_after_closes_on_the_nth_command() {
+async fn drop_after_closes_after_the_nth_command() {
     let server = Server::start(with_faults("drop-after=3")).await;
     for _ in 0..2 {
         let mut client = Client::connect(server.addr).await;
         client.send("A 1\n").await;
         assert_eq!(client.query("A?").await, "1");
-        client.send("*OPC?\n").await;
-        assert!(client.closed().await, "third command was answered");
+        assert_eq!(client.query("*OPC?").await, "1");
+        assert!(client.closed().await, "open after the third command");
     }
     server.stop().await;
 }
@@ -142,8 +142,8 @@ async fn seeded_drop_rate_is_reproducible() {
     assert!(first.windows(2).any(|w| w[0] != w[1]), "{first:?}");
 }
 
-/// Faults combine: `drop-after=4,garbage-every=2` garbles the 2nd reply and closes on the
-/// 4th command.
+/// Faults combine: `drop-after=4,garbage-every=2` garbles the 2nd and 4th replies and closes
+/// after the 4th command.
 #[tokio::test]
 async fn faults_combine() {
     let server = Server::start(with_faults("drop-after=4,garbage-every=2")).await;
@@ -151,7 +151,7 @@ async fn faults_combine() {
     assert_eq!(client.query("*OPC?").await, "1");
     assert_eq!(client.query("*OPC?").await, GARBAGE);
     assert_eq!(client.query("*OPC?").await, "1");
-    client.send("*OPC?\n").await;
-    assert!(client.closed().await, "fourth command was answered");
+    assert_eq!(client.query("*OPC?").await, GARBAGE);
+    assert!(client.closed().await, "open after the fourth command");
     server.stop().await;
 }

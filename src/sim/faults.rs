@@ -22,8 +22,7 @@ pub const DEFAULT_LATE_BY: Duration = Duration::from_secs(5);
 /// Faults to inject; the default injects none. Counts are per connection unless noted.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Faults {
-    /// `drop-after=N`: close each connection on its Nth command, without running or
-    /// answering it.
+    /// `drop-after=N`: close each connection right after serving its Nth command.
     pub drop_after: Option<u64>,
     /// `stall-after=N`: answer each connection's first N commands, then read and ignore
     /// everything while keeping the connection open.

@@ -137,7 +137,7 @@ impl Session {
             }
         }
         let Some(reply) = self.handle(line) else {
-            return Ok(false);
+            return Ok(self.faults.closes_after());
         };
         let delivery = self.faults.on_reply();
         self.log_delivery(delivery);
@@ -154,7 +154,7 @@ impl Session {
         };
         out.push(b'\n');
         write.write_all(&out).await?;
-        Ok(false)
+        Ok(self.faults.closes_after())
     }
 
     /// Logs the faults, if any, injected into the reply just counted.

@@ -10,11 +10,17 @@
 //! - [`validation`]: invalid input (or a taken `-o` path) exits 2 and sends nothing.
 //! - [`failures`]: unreachable instruments, failing points, reply timeouts.
 //! - [`recovery`]: connections lost mid-run: redials, unreachable instruments, stopping.
+//! - [`faults`]: every simulator fault: each point accounted for exactly once, no stale reply.
+//! - [`signals`]: Ctrl-C (SIGINT, SIGTERM) once, twice, three times, and `--deadline`.
+//! - [`resume`]: `kill -9` at any moment then `resume`; torn lines; logs resume refuses.
 
 mod connections;
 mod examples;
 mod failures;
+mod faults;
 mod log_content;
 mod recovery;
+mod resume;
+mod signals;
 mod support;
 mod validation;

@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests: run the real `sequencer` binary with a timeout
-//! guard (or in the background), write sequences into a scratch folder, read run logs, start
-//! simulated or scripted instruments on 127.0.0.1:0, and talk to them over a plain TCP
-//! connection.
+//! guard (or in the background, to signal it and watch its stderr), write sequences into a
+//! scratch folder, read run logs (torn ones too), start simulated or scripted instruments on
+//! 127.0.0.1:0, and talk to them over a plain TCP connection.
 //!
 //! Everything a helper starts is stopped when its value is dropped (also when a test
 //! panics), so no process, thread or socket outlives its test.
@@ -82,6 +82,8 @@ pub struct Running {
     child: Child,
     /// Readers of the piped stdout and stderr; taken by [`Running::wait`].
     pipes: Option<(JoinHandle<String>, JoinHandle<String>)>,
+    /// Stderr read so far, filled by its reader thread while the process runs.
+    stderr: Arc<Mutex<Vec<u8>>>,
 }
 
 impl Running {
@@ -103,11 +105,59 @@ impl Running {
             .spawn()
             .expect("cannot start the sequencer binary");
         // Drain both pipes on their own threads so a chatty child never blocks on a full pipe.
-        let stdout = drain(child.stdout.take().expect("stdout is piped"));
-        let stderr = drain(child.stderr.take().expect("stderr is piped"));
+        let live = Arc::new(Mutex::new(Vec::new()));
+        let stdout = drain(
+            child.stdout.take().expect("stdout is piped"),
+            Arc::default(),
+        );
+        let stderr = drain(child.stderr.take().expect("stderr is piped"), live.clone());
         Running {
             child,
             pipes: Some((stdout, stderr)),
+            stderr: live,
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends signal `name` (`INT`, `TERM`, `KILL`) with `kill -NAME <pid>`, as an operator
+    /// would. The child is reaped only by [`Running::wait`], so the pid cannot be reused.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("cannot run `kill`");
+        assert!(status.success(), "`kill -{name} {}` failed", self.pid());
+    }
+
+    /// True once the process has exited.
+    pub fn exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Stderr written so far, flattened like [`Output::stderr_flat`].
+    pub fn stderr_so_far(&self) -> String {
+        flat(&String::from_utf8_lossy(&self.stderr.lock().unwrap()))
+    }
+
+    /// Waits until stderr contains `text` (flattened); panics, with stderr, if the process
+    /// exits first or [`GUARD`] passes.
+    pub fn wait_for_stderr(&mut self, text: &str) {
+        let deadline = Instant::now() + GUARD;
+        loop {
+            if self.stderr_so_far().contains(text) {
+                return;
+            }
+            assert!(
+                !self.exited() && Instant::now() < deadline,
+                "stderr never said `{text}`; it says:\n{}",
+                self.stderr_so_far()
+            );
+            thread::sleep(Duration::from_millis(2));
         }
     }
 
@@ -151,12 +201,20 @@ impl Drop for Running {
     }
 }
 
-/// Reads `pipe` to its end on a new thread.
-fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
+/// Reads `pipe` to its end on a new thread, appending to `sink` as bytes arrive; returns
+/// everything read.
+fn drain(mut pipe: impl Read + Send + 'static, sink: Arc<Mutex<Vec<u8>>>) -> JoinHandle<String> {
     thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
+        let mut buf = [0u8; 4096];
+        loop {
+            match pipe.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => sink.lock().unwrap().extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        String::from_utf8_lossy(&sink.lock().unwrap()).into_owned()
     })
 }
 
@@ -206,6 +264,15 @@ impl Scratch {
         sequencer(&self.path, args)
     }
 
+    /// Starts `sequencer` in this folder and returns at once.
+    pub fn spawn<I, S>(&self, args: I) -> Running
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        Running::spawn(&self.path, args)
+    }
+
     /// Writes `yaml` as `name`, runs `sequencer run name -o <log> extra...`, and returns
     /// the output and the run log's records (empty if no log was written).
     pub fn run(&self, name: &str, yaml: &str, extra: &[&str]) -> (Output, Vec<Value>) {
@@ -241,6 +308,22 @@ pub struct Run {
 }
 
 impl Run {
+    /// The running process, to signal it or watch its stderr.
+    pub fn process(&mut self) -> &mut Running {
+        &mut self.process
+    }
+
+    /// Its `-o` path (the log may not exist yet).
+    pub fn log(&self) -> &Path {
+        &self.log
+    }
+
+    /// Waits for the run to end (see [`Running::wait`]) and returns its output, without
+    /// reading the log (which a killed run may leave torn).
+    pub fn wait(self) -> Output {
+        self.process.wait()
+    }
+
     /// Waits for the run to end (see [`Running::wait`]) and returns its output and the run
     /// log's records (empty if no log was written).
     pub fn finish(self) -> (Output, Vec<Value>) {
@@ -265,6 +348,45 @@ pub fn read_log(path: &Path) -> Vec<Value> {
                 .unwrap_or_else(|e| panic!("{}:{}: not JSON ({e}): {line}", path.display(), i + 1))
         })
         .collect()
+}
+
+/// The complete (newline-terminated) lines of a run log, each parsed; a torn last line is
+/// left out, and is returned as the second value. A missing file has no lines.
+pub fn read_complete_lines(path: &Path) -> (Vec<Value>, Option<String>) {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Vec::new(), None),
+        Err(e) => panic!("cannot read run log {}: {e}", path.display()),
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let (complete, torn) = match text.rfind('\n') {
+        Some(end) => (&text[..=end], &text[end + 1..]),
+        None => ("", &text[..]),
+    };
+    let records = complete
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("{}:{}: not JSON ({e}): {line}", path.display(), i + 1))
+        })
+        .collect();
+    (records, (!torn.is_empty()).then(|| torn.to_owned()))
+}
+
+/// Number of complete lines in a file so far (0 if it does not exist yet).
+pub fn count_lines(path: &Path) -> usize {
+    // Pieces between newlines, less the (possibly empty) one after the last newline.
+    std::fs::read(path).map_or(0, |b| b.split(|&c| c == b'\n').count() - 1)
+}
+
+/// Polls `done` every 2 ms until it holds; panics with `what` after [`GUARD`].
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + GUARD;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        thread::sleep(Duration::from_millis(2));
+    }
 }
 
 /// The records of one `type` (`start`, `point`, `stop`).
