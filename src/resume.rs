@@ -69,7 +69,8 @@ impl Resume {
         for step in &seq.steps {
             let names = step.sweep.names();
             for i in (0..step.points()).filter(|&i| self.is_ok(&step.name, i)) {
-                step.sweep.point_into(i % step.sweep.len().max(1), &mut vars);
+                step.sweep
+                    .point_into(i % step.sweep.len().max(1), &mut vars);
                 if self.same_vars(&step.name, i, &runlog::VarMap(&names, &vars)) {
                     count += 1;
                 }
@@ -167,6 +168,11 @@ pub fn read_start(path: &Path) -> Result<serde_json::Value> {
     if line.is_empty() {
         return Err(bad("it is empty".into()));
     }
+    if line.last() != Some(&b'\n') {
+        return Err(bad(
+            "its first line is incomplete: the run stopped while writing its start record, so no point ran; start it again with `sequencer run`".into(),
+        ));
+    }
     let start: serde_json::Value = serde_json::from_slice(&line)
         .map_err(|e| bad(format!("line 1 is not a start record: {e}")))?;
     if start["type"] != "start" {
@@ -239,8 +245,7 @@ pub fn read_log(path: &Path, seq: &Sequence, match_vars: bool) -> Result<LogStat
                         let ok = rec.status.as_deref() == Some("ok");
                         let attempt = rec.attempt.unwrap_or(1);
                         state.resume.record(&step, index, ok, attempt);
-                        if ok
-                            && let (Some(hashes), Some(vars)) = (&mut state.resume.vars, rec.vars)
+                        if ok && let (Some(hashes), Some(vars)) = (&mut state.resume.vars, rec.vars)
                         {
                             let h = hash(&vars.to_string());
                             hashes.entry(step).or_default().insert(index, h);
@@ -260,7 +265,11 @@ pub fn read_log(path: &Path, seq: &Sequence, match_vars: bool) -> Result<LogStat
         state.latest = state.start.clone();
     }
     if state.start.is_null() {
-        return Err(bad("it is empty".into()));
+        return Err(bad(if state.torn.is_some() {
+            "its first line is incomplete: the run stopped while writing its start record".into()
+        } else {
+            "it is empty".into()
+        }));
     }
     Ok(state)
 }

@@ -209,7 +209,10 @@ impl Sequencer {
                         self.ok += u64::from(kind == Kind::Step);
                         continue;
                     }
-                    let attempt = self.resume.last_attempt(&step.name, index).saturating_add(1);
+                    let attempt = self
+                        .resume
+                        .last_attempt(&step.name, index)
+                        .saturating_add(1);
                     let d = Dispatch {
                         kind,
                         step: step.clone(),
@@ -267,7 +270,11 @@ impl Sequencer {
             step: d.step.clone(),
             texts,
             // Teardown is never cancelled: the instrument must be left safe.
-            epoch: if teardown { u64::MAX } else { *self.abort.borrow() },
+            epoch: if teardown {
+                u64::MAX
+            } else {
+                *self.abort.borrow()
+            },
             timeout_cap: (self.cancelled && teardown).then_some(ABORT_TEARDOWN_TIMEOUT),
         };
         let fut = self.pools[d.step.instrument].send(msg);

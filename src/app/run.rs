@@ -78,9 +78,9 @@ pub async fn run(args: RunArgs) -> Result<i32> {
     log.write("start", &start)
         .and_then(|()| log.sync())
         .map_err(|source| Error::RunLog {
-        path: path.clone(),
-        source,
-    })?;
+            path: path.clone(),
+            source,
+        })?;
     drive(Prepared {
         seq,
         log,
@@ -95,12 +95,15 @@ pub async fn run(args: RunArgs) -> Result<i32> {
 /// `sequencer resume`: run what a log does not have as `ok` yet, appending to it.
 pub async fn resume(args: ResumeArgs) -> Result<i32> {
     let start = resume::read_start(&args.log)?;
-    let seq_path = start["sequence"].as_str().map(PathBuf::from).ok_or_else(|| {
-        Error::usage(format!(
-            "run log `{}` names no sequence",
-            args.log.display()
-        ))
-    })?;
+    let seq_path = start["sequence"]
+        .as_str()
+        .map(PathBuf::from)
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "run log `{}` names no sequence",
+                args.log.display()
+            ))
+        })?;
     let mut seq = sequence::load(&seq_path)?;
     let mut state = resume::read_log(&args.log, &seq, false)?;
     let recorded = state.sha256().unwrap_or_default().to_owned();
@@ -253,10 +256,11 @@ async fn drive(run: Prepared) -> Result<i32> {
     // The deadline counts from here, connecting included.
     let deadline_at = deadline.map(|d| (tokio::time::Instant::now() + d, d));
     let (abort_tx, abort_rx) = watch::channel(0u64);
+    let mut signals = Signals::new();
     // Ctrl-C (or the deadline) while connecting still ends the log with a stop record.
     let opened = tokio::select! {
         opened = open_pools(&seq, &abort_rx) => opened,
-        () = wait_signal() => Err(Error::Interrupted("interrupted by the operator".into())),
+        () = signals.recv() => Err(Error::Interrupted("interrupted by the operator".into())),
         () = until(deadline_at) => Err(Error::Interrupted(deadline_reason(deadline_at))),
     };
     let pools = match opened {
@@ -283,7 +287,7 @@ async fn drive(run: Prepared) -> Result<i32> {
     };
     let (tx, rx) = oneshot::channel();
     let sequencer = Sequencer::new(seq.clone(), pools, log, abort_tx, resume, tx).start();
-    let interrupts = actix::spawn(watch_interrupts(sequencer.clone()));
+    let interrupts = actix::spawn(watch_interrupts(signals, sequencer.clone()));
     let timer = deadline_at.map(|at| {
         let sequencer = sequencer.clone();
         actix::spawn(async move {
@@ -384,36 +388,63 @@ async fn open_pools(
 
 /// Forwards every Ctrl-C (or SIGTERM) to the sequencer, which escalates: stop dispatching,
 /// then cancel the points in flight, then exit at once.
-async fn watch_interrupts(sequencer: Addr<Sequencer>) {
+async fn watch_interrupts(mut signals: Signals, sequencer: Addr<Sequencer>) {
     loop {
-        wait_signal().await;
+        signals.recv().await;
         sequencer.do_send(Interrupt::Signal);
     }
 }
 
-/// Waits for SIGINT or SIGTERM; never returns if signals cannot be watched.
-async fn wait_signal() {
-    if !signalled().await {
-        std::future::pending::<()>().await;
-    }
+/// SIGINT and SIGTERM, listened to from the start of a run to its end by one listener, so
+/// that no signal falls between two listeners (say, as the connections finish opening).
+struct Signals {
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
 }
 
-/// Waits for SIGINT or SIGTERM; false if signals cannot be watched.
-async fn signalled() -> bool {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut term) = signal(SignalKind::terminate()) else {
-            return tokio::signal::ctrl_c().await.is_ok();
-        };
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.is_ok(),
-            _ = term.recv() => true,
+impl Signals {
+    /// Starts listening.
+    fn new() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals {
+                int: signal(SignalKind::interrupt()).ok(),
+                term: signal(SignalKind::terminate()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            Signals {}
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.is_ok()
+
+    /// Waits for the next SIGINT or SIGTERM; never returns if neither can be watched.
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            async fn next(s: Option<&mut tokio::signal::unix::Signal>) {
+                let got = match s {
+                    Some(s) => s.recv().await.is_some(),
+                    None => false,
+                };
+                if !got {
+                    std::future::pending::<()>().await;
+                }
+            }
+            tokio::select! {
+                () = next(self.int.as_mut()) => {}
+                () = next(self.term.as_mut()) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
     }
 }
 

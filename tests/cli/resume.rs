@@ -566,7 +566,6 @@ fn resume_sends_no_ok_point_again() {
 /// A file with bytes but no newline (random text, or a start record cut short) is refused
 /// with exit 2 and a message that does not call it empty.
 #[test]
-#[ignore = "bug: a non-empty file with no newline is reported as `it is empty`"]
 fn file_without_a_newline_is_not_called_empty() {
     let scratch = Scratch::new();
     let cases: &[(&str, &[u8])] = &[
