@@ -173,7 +173,7 @@ const DROPPED: &str = r"^(connection \d+ closed by the instrument while waiting 
 /// A reply timeout of the sweep.
 const TIMED_OUT: &str = r"^timeout after 300ms waiting for reply to `V\d+\?` on connection \d+$";
 
-/// `drop-after=5` (each connection closes on its 5th command): the points it breaks are
+/// `drop-after=5` (each connection closes after its 5th command): the points it breaks are
 /// retried on new connections and every point ends `ok` once, with its own value.
 #[test]
 fn drop_after_every_point_ok_once() {

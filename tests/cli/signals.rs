@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::{
-    Probe, Scratch, count_lines, of_type, read_complete_lines, sim, step_points, stop, wait_until,
+    Probe, Run, Scratch, count_lines, of_type, read_complete_lines, sim, step_points, stop,
+    wait_until,
 };
 
 /// 100 points over 2 connections, each writing a value and reading it back, then teardown.
@@ -262,27 +263,52 @@ steps:
     commands: [{query: "*OPC?", as: done}]
 "#;
 
-/// A SIGINT is never lost, also when it arrives just as the connections finish opening
-/// (the pool's 50ms watch after the start record): sent twice at each of 25 moments 0.1ms
-/// apart across that handoff, every run stops with exit 130 and stop `abort`, none runs on to `success`.
+/// Starts [`HANDOFF`] and spins (not sleeps, to know the moment to microseconds) until its
+/// start record is written; returns the run and that moment.
+fn start_handoff(scratch: &Scratch) -> (Run, Instant) {
+    let mut run = scratch.start_run("handoff.yaml", HANDOFF, &["--sim", "--sim-latency", "10ms"]);
+    let log = run.log().to_owned();
+    while std::fs::metadata(&log).map_or(0, |m| m.len()) == 0 {
+        assert!(
+            !run.process().exited(),
+            "the run ended before its start record"
+        );
+        std::hint::spin_loop();
+    }
+    (run, Instant::now())
+}
+
+/// A SIGINT is never lost, also when it arrives just as the connections finish opening and
+/// the sequencer takes over. A first run measures when its first point is recorded (the
+/// handoff, plus one 10ms reply); then the signal is sent twice at each of 25 moments 0.1ms
+/// apart around the handoff, and every run must stop with exit 130, none run on to
+/// `success`.
 #[test]
 fn sigint_as_connections_open_is_never_lost() {
-    let mut lost = Vec::new();
-    for attempt in 0..50u32 {
+    let first_point = {
         let scratch = Scratch::new();
-        let mut run =
-            scratch.start_run("handoff.yaml", HANDOFF, &["--sim", "--sim-latency", "10ms"]);
+        let (mut run, seen) = start_handoff(&scratch);
         let log = run.log().to_owned();
-        // Spin (not sleep) so the moment the start record appears is known to microseconds.
-        while std::fs::metadata(&log).map_or(0, |m| m.len()) == 0 {
+        while count_lines(&log) < 2 {
             assert!(
                 !run.process().exited(),
-                "the run ended before its start record"
+                "the run ended before its first point"
             );
             std::hint::spin_loop();
         }
-        let seen = Instant::now();
-        let offset = Duration::from_micros(49_000 + 100 * u64::from(attempt % 25));
+        let first_point = seen.elapsed();
+        let (out, _) = run.finish();
+        assert_eq!(out.code(), 0, "{out}");
+        first_point
+    };
+    // Where a lost signal used to land: 13 to 15.5ms before the first point was recorded
+    // (the 10ms reply, dispatch, and starting `kill`).
+    let earliest = first_point.saturating_sub(Duration::from_micros(15_500));
+    let mut lost = Vec::new();
+    for attempt in 0..50u32 {
+        let scratch = Scratch::new();
+        let (mut run, seen) = start_handoff(&scratch);
+        let offset = earliest + Duration::from_micros(100 * u64::from(attempt % 25));
         while seen.elapsed() < offset {
             std::hint::spin_loop();
         }
@@ -290,7 +316,7 @@ fn sigint_as_connections_open_is_never_lost() {
         let (out, records) = run.finish();
         if out.code() != 130 {
             lost.push(format!(
-                "{offset:?} after the start record: exit {}, stop {}",
+                "{offset:?} after the start record (first point at {first_point:?}): exit {}, stop {}",
                 out.code(),
                 records.last().map(ToString::to_string).unwrap_or_default()
             ));
