@@ -208,3 +208,148 @@ mod tests {
         writer.await.unwrap();
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    //! Property tests of the framer: whatever bytes arrive, in whatever chunks, it returns
+    //! exactly the lines the bytes hold, and a line without end is refused at the limit.
+
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::Config;
+    use tokio::io::duplex;
+
+    /// Capacity of the in-memory pipe: the most one read can add to the buffer.
+    const PIPE: usize = 1 << 16;
+
+    /// Proptest settings: modest case counts, no regression files in the source tree.
+    fn config(cases: u32) -> Config {
+        Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        }
+    }
+
+    /// Reply bytes rich in what framing cares about: terminators and their halves, NUL,
+    /// invalid UTF-8, and any byte at all.
+    fn wire() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            4 => any::<u8>().prop_map(|b| vec![b]),
+            2 => Just(b"\n".to_vec()),
+            2 => Just(b"\r\n".to_vec()),
+            1 => Just(b"\r".to_vec()),
+            1 => Just(vec![0]),
+            1 => Just(vec![0xff, 0xfe]),
+            1 => Just("µ".as_bytes().to_vec()),
+        ];
+        prop::collection::vec(piece, 0..400).prop_map(|p| p.concat())
+    }
+
+    /// What the framer must return for `input`: the text of each line before the first
+    /// `term` after the previous one (less one `\r` before a bare `\n` terminator), and
+    /// how many bytes follow the last `term`.
+    fn oracle(input: &[u8], term: &[u8]) -> (Vec<String>, usize) {
+        let mut lines = Vec::new();
+        let mut rest = input;
+        while let Some(pos) = find(rest, term) {
+            let mut line = &rest[..pos];
+            if term == b"\n" {
+                line = line.strip_suffix(b"\r").unwrap_or(line);
+            }
+            lines.push(String::from_utf8_lossy(line).into_owned());
+            rest = &rest[pos + term.len()..];
+        }
+        (lines, rest.len())
+    }
+
+    /// Writes `input` in chunks of the given sizes (cycled), then closes the pipe, while
+    /// `io` reads lines until it fails; returns the lines, the failure and what is pending.
+    fn feed(input: &[u8], sizes: &[usize], term: &str) -> (Vec<String>, ReadError, usize) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("cannot build a runtime");
+        rt.block_on(async {
+            let (client, mut server) = duplex(PIPE);
+            let mut io = LineIo::new(client, "\n", term);
+            let write = async move {
+                let mut rest = input;
+                for size in sizes.iter().cycle() {
+                    if rest.is_empty() {
+                        break;
+                    }
+                    let (chunk, tail) = rest.split_at((*size).min(rest.len()));
+                    if server.write_all(chunk).await.is_err() {
+                        return;
+                    }
+                    rest = tail;
+                }
+            };
+            // Owns `io`, so the pipe closes when reading stops and a blocked writer ends.
+            let read = async move {
+                let mut lines = Vec::new();
+                loop {
+                    match io.read_line().await {
+                        Ok(line) => lines.push(line),
+                        Err(e) => return (lines, e, io.pending()),
+                    }
+                }
+            };
+            tokio::join!(write, read).1
+        })
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        /// Any bytes in any chunks frame into exactly the lines they hold, then end of file;
+        /// the bytes after the last terminator stay pending; for UTF-8 input, the lines and
+        /// terminators put back together are the input up to the last terminator (with
+        /// `\r\n` read as `\n` when the termination is `\n`).
+        #[test]
+        fn frames_exactly_the_lines_sent(
+            input in wire(),
+            sizes in prop::collection::vec(1..64usize, 1..8),
+            crlf in any::<bool>(),
+        ) {
+            let term = if crlf { "\r\n" } else { "\n" };
+            let (lines, err, pending) = feed(&input, &sizes, term);
+            let (want, rest) = oracle(&input, term.as_bytes());
+            prop_assert!(matches!(err, ReadError::Closed), "ended with {err:?}");
+            prop_assert_eq!(&lines, &want);
+            prop_assert_eq!(pending, rest);
+            if std::str::from_utf8(&input).is_ok() {
+                let joined: String = lines.iter().flat_map(|l| [l.as_str(), term]).collect();
+                let sent = std::str::from_utf8(&input[..input.len() - rest]).unwrap_or_default();
+                let sent = if crlf { sent.to_owned() } else { sent.replace("\r\n", "\n") };
+                prop_assert_eq!(joined, sent);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(6))]
+
+        /// A line past [`MAX_LINE`] without its terminator is refused with `TooLong` once the
+        /// limit is passed, the buffer never holding more than one read past it; the lines
+        /// before it are returned first.
+        #[test]
+        fn overlong_line_is_refused_at_the_limit(
+            before in prop::collection::vec("[ -~]{0,20}", 0..4),
+            fill in prop::collection::vec(any::<u8>(), 1..64),
+            extra in 1..(4 * PIPE),
+            sizes in prop::collection::vec(1..PIPE, 1..4),
+            crlf in any::<bool>(),
+        ) {
+            let term = if crlf { "\r\n" } else { "\n" };
+            let mut input: Vec<u8> = before.iter().flat_map(|l| [l.as_bytes(), term.as_bytes()].concat()).collect();
+            // No `\n` in the long line, so neither terminator can occur in it.
+            let fill: Vec<u8> = fill.into_iter().map(|b| if b == b'\n' { b'.' } else { b }).collect();
+            input.extend(fill.iter().cycle().take(MAX_LINE + extra));
+            let (lines, err, pending) = feed(&input, &sizes, term);
+            prop_assert_eq!(&lines, &before);
+            prop_assert!(matches!(err, ReadError::TooLong), "ended with {err:?}");
+            prop_assert!(pending > MAX_LINE && pending <= MAX_LINE + PIPE, "pending {pending}");
+        }
+    }
+}

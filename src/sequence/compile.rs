@@ -35,7 +35,29 @@ pub const DEFAULT_INSTRUMENT: &str = "instrument";
 pub(super) fn compile(text: &str, path: &Path) -> Result<Sequence, SequenceError> {
     let file = path.display().to_string();
     // YAML 1.2 booleans only: SCPI values such as `ON`, `OFF`, `Y` stay text.
-    let options = serde_saphyr::options! { with_snippet: false, strict_booleans: true };
+    // Budgets sized for sequence files, which are a few hundred nodes a few levels deep
+    // (sweeps are ranges, not lists): an alias bomb, a runaway nesting or a file of a
+    // million items is refused in a fraction of a second, where the library's defaults
+    // (sized for any config file) let a billion-laughs file run for seconds and ~80 MB.
+    // The messages for these limits are in `diagnostic`.
+    let options = serde_saphyr::options! {
+        with_snippet: false,
+        strict_booleans: true,
+        budget: serde_saphyr::budget! {
+            max_depth: super::diagnostic::MAX_DEPTH,
+            flow_nesting_limit: super::diagnostic::MAX_DEPTH,
+            max_nodes: 50_000,
+            max_events: 120_000,
+            max_anchors: 1_000,
+            max_aliases: 5_000,
+            max_recorded_anchor_events: 50_000,
+            max_documents: 1,
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: 50_000,
+            max_replay_stack_depth: 16,
+        },
+    };
     let raw: RawSequence = serde_saphyr::from_str_with_options(text, options)
         .map_err(|e| SequenceError::new(&file, text, vec![from_yaml_error(&e, text)]))?;
     let mut cx = Cx {
@@ -726,6 +748,10 @@ mod tests {
             (
                 "steps:\n- name: a\n  commands: [{query: X?, expect: '{i}'}]\n",
                 "placeholders are not rendered",
+            ),
+            (
+                "steps:\n- name: a\n  commands: [{poll: X?, until: {matches: '(a{1000}){1000}'}}]\n",
+                "exceeds size limit",
             ),
         ];
         let mut missed = Vec::new();

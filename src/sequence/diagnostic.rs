@@ -3,13 +3,37 @@
 //! A [`SequenceError`] holds the file's text and one or more [`Problem`]s, each with a byte
 //! span, so miette can print `file:line:col` and a snippet with the offending key or value
 //! underlined. YAML syntax and type errors from serde-saphyr become the same kind of problem,
-//! so every invalid file reads alike.
+//! so every invalid file reads alike; its resource limits (the budgets set where the file is
+//! parsed, against alias bombs, runaway nesting and huge files) are worded here in terms of
+//! the file, with a hint.
 
+use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 use std::ops::Range;
 use std::sync::Arc;
 
-use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode};
+use miette::{
+    Diagnostic, LabeledSpan, MietteError, MietteSpanContents, NamedSource, SourceCode, SourceSpan,
+    SpanContents,
+};
+use serde_saphyr::budget::BudgetBreach;
+use serde_saphyr::granit_parser::ErrorKind as ScanErrorKind;
+use serde_saphyr::localizer::ExternalMessageSource;
+use serde_saphyr::{DefaultMessageFormatter, Localizer, Location, MessageFormatter};
+
+/// Deepest nesting of lists and mappings accepted in a sequence file (block and flow
+/// style). Real sequences need a handful of levels; the limit keeps a `[[[[...` file from
+/// exhausting the parser.
+pub(crate) const MAX_DEPTH: usize = 32;
+
+/// Most of the file shown either side of a problem, in bytes; also the longest underline.
+/// A file with very long lines (a minified blob, the wrong file) is otherwise printed whole
+/// under the message.
+const SNIPPET_BYTES: usize = 400;
+
+/// Longest message printed, in characters; a longer one (which quotes a huge value from the
+/// file) keeps its start and its end, where the cause is.
+const MESSAGE_CHARS: usize = 600;
 
 /// One thing wrong with the file, at one place.
 #[derive(Debug, Clone)]
@@ -47,7 +71,7 @@ impl Problem {
 #[derive(Debug)]
 pub struct SequenceError {
     /// The file, named as the user gave it, with its text (for snippets).
-    source: Arc<NamedSource<String>>,
+    source: Arc<Snippets>,
     /// The file name as given.
     file: String,
     /// Line starts, for `file:line:col` in the plain message.
@@ -61,7 +85,7 @@ pub struct SequenceError {
 struct ProblemDiagnostic {
     problem: Problem,
     location: String,
-    source: Arc<NamedSource<String>>,
+    source: Arc<Snippets>,
 }
 
 impl SequenceError {
@@ -72,7 +96,7 @@ impl SequenceError {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect::<Vec<_>>();
-        let source = Arc::new(NamedSource::new(file, text.to_owned()).with_language("yaml"));
+        let source = Arc::new(Snippets::new(file, text));
         let mut err = SequenceError {
             source: source.clone(),
             file: file.to_owned(),
@@ -83,7 +107,12 @@ impl SequenceError {
             .into_iter()
             .map(|mut problem| {
                 problem.span.start = char_floor(text, problem.span.start);
-                problem.span.end = char_floor(text, problem.span.end.max(problem.span.start));
+                let end = problem.span.end.clamp(
+                    problem.span.start,
+                    problem.span.start.saturating_add(SNIPPET_BYTES),
+                );
+                problem.span.end = char_floor(text, end);
+                problem.message = shorten(&problem.message);
                 ProblemDiagnostic {
                     location: err.location(problem.span.start),
                     problem,
@@ -98,7 +127,7 @@ impl SequenceError {
     fn location(&self, offset: usize) -> String {
         let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
         let start = self.line_starts[line - 1];
-        let col = self.source.inner()[start..offset.max(start)]
+        let col = self.source.0.inner()[start..offset.max(start)]
             .chars()
             .count()
             + 1;
@@ -198,6 +227,83 @@ impl Diagnostic for ProblemDiagnostic {
     }
 }
 
+/// `message` cut in the middle to at most about [`MESSAGE_CHARS`] characters.
+fn shorten(message: &str) -> String {
+    let count = message.chars().count();
+    if count <= MESSAGE_CHARS {
+        return message.to_owned();
+    }
+    let head = message.chars().take(MESSAGE_CHARS * 2 / 3);
+    let tail = message.chars().skip(count - MESSAGE_CHARS / 3);
+    head.chain(" … ".chars()).chain(tail).collect()
+}
+
+/// The file text as miette reads it for snippets: the lines around a problem, cut to
+/// [`SNIPPET_BYTES`] either side of it, with control characters other than tab and line
+/// breaks shown as `?` (one byte for one, so every offset still holds) so that a binary
+/// file cannot send escape sequences to the terminal.
+#[derive(Debug)]
+struct Snippets(NamedSource<String>);
+
+impl Snippets {
+    fn new(file: &str, text: &str) -> Self {
+        let shown = text
+            .chars()
+            .map(|c| match c {
+                '\t' | '\n' | '\r' => c,
+                c if c.is_ascii_control() => '?',
+                c => c,
+            })
+            .collect::<String>();
+        Snippets(NamedSource::new(file, shown).with_language("yaml"))
+    }
+}
+
+impl SourceCode for Snippets {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let contents = self.0.read_span(span, before, after)?;
+        let text = self.0.inner().as_str();
+        let start = contents.span().offset();
+        let end = start + contents.span().len();
+        let from = char_floor(text, span.offset().saturating_sub(SNIPPET_BYTES))
+            .max(start)
+            .min(end);
+        let to = char_floor(
+            text,
+            (span.offset() + span.len()).saturating_add(SNIPPET_BYTES),
+        )
+        .max(from)
+        .min(end);
+        if (from, to) == (start, end) {
+            return Ok(contents);
+        }
+        // Where the cut starts, for miette's line numbers and columns (bytes, as its own).
+        let skipped = &text.as_bytes()[start..from];
+        let (line, column) = match skipped.iter().rposition(|&b| b == b'\n') {
+            Some(i) => (
+                contents.line() + skipped.split(|&b| b == b'\n').count() - 1,
+                skipped.len() - i - 1,
+            ),
+            None => (contents.line(), contents.column() + skipped.len()),
+        };
+        let cut = MietteSpanContents::new_named(
+            self.0.name().to_owned(),
+            &text.as_bytes()[from..to],
+            (from, to - from).into(),
+            line,
+            column,
+            contents.line_count(),
+        )
+        .with_language("yaml");
+        Ok(Box::new(cut))
+    }
+}
+
 /// The largest char boundary of `text` at or before `offset` (clamped to the text).
 fn char_floor(text: &str, offset: usize) -> usize {
     let mut i = offset.min(text.len());
@@ -220,23 +326,170 @@ pub fn from_yaml_error(err: &serde_saphyr::Error, text: &str) -> Problem {
         }
         _ => (0..0, "in this file"),
     };
-    let options = serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off };
-    let message = strip_location_suffix(&err.render_with_options(options));
+    let options = serde_saphyr::render_options! {
+        formatter: &Wording,
+        snippets: serde_saphyr::SnippetMode::Off,
+    };
+    let rendered = err.render_with_options(options);
+    let message = rendered.lines().next().unwrap_or_default();
     let message = match message.strip_prefix("duplicate mapping key: ") {
         // serde-saphyr suggests an option of its own here, which users cannot set.
         Some(rest) => format!(
             "duplicate key `{}`",
             rest.split(", set ").next().unwrap_or(rest)
         ),
-        None => message,
+        None => message.to_owned(),
     };
     let problem = Problem::new(span, message.clone(), label);
+    if let Some(help) = limit_help(original(err)) {
+        return problem.help(help);
+    }
     if message.contains("unknown anchor") {
         // `- *RST` is the usual way to get here.
         return problem
             .help("`*` starts a YAML alias: quote SCPI common commands, as in `\"*RST\"`");
     }
     problem
+}
+
+/// The error itself, without the wrappers that say it came through an alias or carry a
+/// snippet.
+fn original(mut err: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    while let serde_saphyr::Error::AliasError { error, .. }
+    | serde_saphyr::Error::WithSnippet { error, .. } = err
+    {
+        err = error;
+    }
+    err
+}
+
+/// serde-saphyr's messages in this crate's words: no `at line L, column C` suffix (the
+/// report prints `file:line:col` itself), aliases named by their anchor, and the parsing
+/// budgets explained in terms of the file.
+struct Wording;
+
+impl Localizer for Wording {
+    fn attach_location<'a>(&self, base: Cow<'a, str>, _loc: Location) -> Cow<'a, str> {
+        base
+    }
+
+    fn alias_defined_at(&self, defined: Location) -> String {
+        format!(
+            " (in the value of the anchor at line {}, column {})",
+            defined.line(),
+            defined.column()
+        )
+    }
+
+    fn alias_used_at(&self, _used: Location) -> String {
+        // The report already points at the alias.
+        String::new()
+    }
+}
+
+impl MessageFormatter for Wording {
+    fn localizer(&self) -> &dyn Localizer {
+        self
+    }
+
+    fn format_message<'a>(&self, err: &'a serde_saphyr::Error) -> Cow<'a, str> {
+        use serde_saphyr::Error as E;
+        match err {
+            E::Budget { breach, .. } => Cow::Owned(breach_message(breach)),
+            E::AliasReplayLimitExceeded { .. }
+            | E::AliasExpansionLimitExceeded { .. }
+            | E::AliasReplayStackDepthExceeded { .. }
+            | E::AliasReplayCounterOverflow { .. } => Cow::Borrowed(ALIAS_BOMB),
+            _ if nesting_limit(err) => Cow::Owned(too_deep(MAX_DEPTH)),
+            E::Unexpected {
+                expected: "mapping start",
+                ..
+            } => Cow::Borrowed("expected a mapping of `key: value` entries"),
+            other => DefaultMessageFormatter.format_message(other),
+        }
+    }
+}
+
+/// True for the parser's own nesting limit on flow collections (`[[[[...`), which it
+/// reports as a scan error rather than a budget breach.
+fn nesting_limit(err: &serde_saphyr::Error) -> bool {
+    matches!(
+        err,
+        serde_saphyr::Error::ExternalMessage { source, .. }
+            if matches!(&**source, ExternalMessageSource::Parser(scan)
+                if *scan.kind() == ScanErrorKind::RecursionLimitExceeded)
+    )
+}
+
+/// The message of every alias limit: the expansion, not any one alias, is the problem.
+const ALIAS_BOMB: &str = "aliases expand to too much data (an alias bomb?); refused";
+
+/// A nesting limit, as the user sees it.
+fn too_deep(max: usize) -> String {
+    format!("lists and mappings nested more than {max} levels deep; refused")
+}
+
+/// A parsing budget that ran out, in words. Counts in a breach are one past the limit.
+fn breach_message(breach: &BudgetBreach) -> String {
+    match breach {
+        BudgetBreach::Depth { depth } => too_deep(depth.saturating_sub(1)),
+        BudgetBreach::Nodes { nodes } => format!(
+            "more than {} values, lists and mappings; too large for a sequence, refused",
+            nodes.saturating_sub(1)
+        ),
+        BudgetBreach::Events { events } => format!(
+            "more than {} YAML events; too large for a sequence, refused",
+            events.saturating_sub(1)
+        ),
+        BudgetBreach::ScalarBytes { total_scalar_bytes } => format!(
+            "text values add up to more than {} bytes; too large for a sequence, refused",
+            total_scalar_bytes.saturating_sub(1)
+        ),
+        BudgetBreach::Documents { .. } => {
+            "a second YAML document (`---`); a sequence file holds exactly one".into()
+        }
+        BudgetBreach::Aliases { .. }
+        | BudgetBreach::Anchors { .. }
+        | BudgetBreach::AliasAnchorRatio { .. }
+        | BudgetBreach::RecordedAnchorEvents { .. }
+        | BudgetBreach::RecordedAnchorBytes { .. } => ALIAS_BOMB.into(),
+        other => format!("the file exceeds a YAML parser limit ({other:?}); refused"),
+    }
+}
+
+/// A hint for errors that are resource limits rather than mistakes in one value.
+fn limit_help(err: &serde_saphyr::Error) -> Option<&'static str> {
+    use serde_saphyr::Error as E;
+    match err {
+        E::Budget {
+            breach: BudgetBreach::Documents { .. },
+            ..
+        } => Some("remove the extra `---`, or split the runs into separate files"),
+        E::Budget {
+            breach:
+                BudgetBreach::Aliases { .. }
+                | BudgetBreach::Anchors { .. }
+                | BudgetBreach::AliasAnchorRatio { .. }
+                | BudgetBreach::RecordedAnchorEvents { .. }
+                | BudgetBreach::RecordedAnchorBytes { .. },
+            ..
+        }
+        | E::AliasReplayLimitExceeded { .. }
+        | E::AliasExpansionLimitExceeded { .. }
+        | E::AliasReplayStackDepthExceeded { .. }
+        | E::AliasReplayCounterOverflow { .. } => Some(
+            "anchors (`&name`) and aliases (`*name`) are fine for sharing a few values; \
+             nested ones that multiply are not",
+        ),
+        E::Budget { .. } => Some(
+            "a sequence is a short file: sweeps are ranges (`{start, stop, num}`), not long \
+             lists; is this the right file?",
+        ),
+        _ if nesting_limit(err) => {
+            Some("a sequence needs a few levels of nesting; is this the right file?")
+        }
+        _ => None,
+    }
 }
 
 /// Byte offset of a 1-based line and column (columns counted in characters).
@@ -251,14 +504,4 @@ fn byte_of(text: &str, line: u64, column: u64) -> usize {
         .nth(column.saturating_sub(1) as usize)
         .map_or(0, |(i, _)| i);
     line_start + col
-}
-
-/// serde-saphyr's plain rendering ends with ` at line L column C`; the location is printed
-/// separately, so drop it.
-fn strip_location_suffix(message: &str) -> String {
-    let first = message.lines().next().unwrap_or(message);
-    match first.rfind(" at line ") {
-        Some(i) => first[..i].to_owned(),
-        None => first.to_owned(),
-    }
 }

@@ -239,15 +239,44 @@ impl Sequence {
 }
 
 /// Reads, parses and validates the sequence file at `path`.
+///
+/// Files over 1 MiB are refused unread: a sequence is a few kilobytes (sweeps are ranges,
+/// not lists), so a bigger file is the wrong file, and parsing it would only cost time and
+/// memory. The read stops there too, so a device or a pipe that never ends is refused.
 pub fn load(path: &Path) -> Result<Sequence> {
-    let bytes = std::fs::read(path).map_err(|source| Error::ReadSequence {
+    use std::io::{Error as IoError, ErrorKind, Read};
+    /// Largest sequence file accepted.
+    const MAX_BYTES: u64 = 1 << 20;
+    let read_error = |source| Error::ReadSequence {
         path: path.to_owned(),
         source,
-    })?;
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(read_error(IoError::new(
+            ErrorKind::FileTooLarge,
+            format!(
+                "larger than {} MiB, the limit for a sequence file",
+                MAX_BYTES >> 20
+            ),
+        )));
+    }
     let sha256 = hex(&Sha256::digest(&bytes));
-    let text = String::from_utf8(bytes).map_err(|e| Error::ReadSequence {
-        path: path.to_owned(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let good = &e.as_bytes()[..at];
+        let line = good.split(|&b| b == b'\n').count();
+        read_error(IoError::new(
+            ErrorKind::InvalidData,
+            format!(
+                "not UTF-8 text: invalid byte 0x{:02x} at line {line} (byte offset {at}); \
+                 a sequence is a YAML text file",
+                e.as_bytes()[at]
+            ),
+        ))
     })?;
     let mut seq = parse(&text, path)?;
     seq.sha256 = sha256;

@@ -13,6 +13,8 @@
 //! - [`faults`]: every simulator fault: each point accounted for exactly once, no stale reply.
 //! - [`signals`]: Ctrl-C (SIGINT, SIGTERM) once, twice, three times, and `--deadline`.
 //! - [`resume`]: `kill -9` at any moment then `resume`; torn lines; logs resume refuses.
+//! - [`robustness`]: random, mutated and pathological sequence files never panic; each is
+//!   refused with exit 2 and a short message, within a memory limit.
 
 mod connections;
 mod examples;
@@ -21,6 +23,7 @@ mod faults;
 mod log_content;
 mod recovery;
 mod resume;
+mod robustness;
 mod signals;
 mod support;
 mod validation;

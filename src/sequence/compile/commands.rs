@@ -12,6 +12,11 @@ use super::{Cx, Vars, quoted_list};
 
 /// Default pause between poll queries.
 const DEFAULT_POLL_EVERY: Duration = Duration::from_millis(100);
+/// Longest `matches:` pattern accepted: reply patterns are short, and a huge one costs
+/// seconds and hundreds of MB to compile.
+const MAX_REGEX_LEN: usize = 4096;
+/// Compiled size limit of a `matches:` pattern (`{1000}` repetitions and the like).
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
 /// Default longest time a poll may take.
 const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -168,7 +173,22 @@ impl Cx<'_> {
             found.push(Until::Equals(self.reply_text(&e)?));
         }
         if let Some(m) = u.matches {
-            match regex::Regex::new(&m.value) {
+            if m.value.len() > MAX_REGEX_LEN {
+                let span = self.span(&m);
+                self.problem(
+                    span,
+                    format!(
+                        "regular expression of {} bytes: the limit is {MAX_REGEX_LEN}",
+                        m.value.len()
+                    ),
+                    "too long",
+                );
+                return None;
+            }
+            match regex::RegexBuilder::new(&m.value)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .build()
+            {
                 Ok(re) => found.push(Until::Matches(re)),
                 Err(e) => {
                     let span = self.span(&m);
