@@ -4,9 +4,10 @@
 //! variable, zip lengths, instrument names, which keys go together in a command) lives here.
 //! Checks do not stop at the first problem: all of them are collected, each with the span
 //! of the offending key or value, and reported together. Commands are checked in
-//! [`commands`].
+//! [`commands`], sweeps in [`sweeps`].
 
 mod commands;
+mod sweeps;
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -17,11 +18,10 @@ use std::time::Duration;
 use super::address::Address;
 use super::diagnostic::{Problem, SequenceError, from_yaml_error};
 use super::raw::{
-    Count, Dur, Num, OrderedMap, RawAxis, RawCommand, RawHook, RawInstrument, RawMode, RawRange,
-    RawSequence, RawStep, ReplyRule, Spanned,
+    Count, Dur, OrderedMap, RawCommand, RawHook, RawInstrument, RawMode, RawSequence, RawStep,
+    ReplyRule, Spanned,
 };
-use super::sweep::{Axis, Mode, Sweep};
-use super::value::Value;
+use super::sweep::{Mode, Sweep};
 use super::{Instrument, IoSettings, RetryPolicy, Sequence, Step};
 
 /// Default pool size.
@@ -455,114 +455,6 @@ impl Cx<'_> {
             sweep,
         }
     }
-
-    fn sweep(&mut self, raw: Option<OrderedMap<Spanned<RawAxis>>>, mode: Mode) -> Sweep {
-        let Some(raw) = raw else {
-            return Sweep::default();
-        };
-        let mut axes = Vec::new();
-        let mut key_spans = Vec::new();
-        for (key, axis) in raw.0 {
-            let key_span = self.span(&key);
-            if !is_identifier(&key.value) {
-                self.problem(
-                    key_span.clone(),
-                    format!("bad variable name `{}`: use letters, digits and `_`, not starting with a digit", key.value),
-                    "bad name",
-                );
-            }
-            // A bad axis is reported and stood in for, so its name stays known and its
-            // placeholders do not add follow-on errors.
-            let axis = self
-                .axis(axis)
-                .unwrap_or_else(|| Axis::List(vec![Value::Int(0)]));
-            axes.push((key.value, axis));
-            key_spans.push(key_span);
-        }
-        match Sweep::new(axes.clone(), mode) {
-            Ok(sweep) => sweep,
-            Err(e) => {
-                let span = key_spans.get(e.axis()).cloned().unwrap_or(0..0);
-                self.problem(span, e.to_string(), "here");
-                Sweep::new(axes, Mode::Product).unwrap_or_default()
-            }
-        }
-    }
-
-    fn axis(&mut self, raw: Spanned<RawAxis>) -> Option<Axis> {
-        let whole = self.span(&raw);
-        match raw.value {
-            RawAxis::List(items) => {
-                let values = items
-                    .into_iter()
-                    .map(|s| match s.value {
-                        super::raw::Scalar::Num(Num::Int(i)) => Value::Int(i),
-                        super::raw::Scalar::Num(Num::Float(f)) => Value::Float(f),
-                        super::raw::Scalar::Text(t) => Value::Str(t),
-                    })
-                    .collect();
-                self.axis_result(Axis::list(values), &whole, None)
-            }
-            RawAxis::Range(range) => self.range(&range, whole),
-        }
-    }
-
-    fn range(&mut self, r: &RawRange, whole: Range<usize>) -> Option<Axis> {
-        let log = r.log.as_ref().is_some_and(|l| l.value);
-        let (start, stop) = (r.start.value.as_f64(), r.stop.value.as_f64());
-        let result = match (&r.num, &r.step) {
-            (Some(_), Some(step)) => {
-                let span = self.span(step);
-                self.problem(span, "give either `num` or `step`, not both", "remove one");
-                return None;
-            }
-            (None, None) => {
-                self.problem(
-                    whole,
-                    "a range needs `num` (points, both ends included) or `step`",
-                    "add `num:` or `step:`",
-                );
-                return None;
-            }
-            (None, Some(_)) if log => {
-                let span = r.log.as_ref().map_or(whole.clone(), |l| self.span(l));
-                self.problem(span, "a log sweep takes `num`, not `step`", "use `num:`");
-                return None;
-            }
-            (Some(num), None) if log => Axis::log(start, stop, num.value.0),
-            (Some(num), None) => Axis::linspace(start, stop, num.value.0),
-            (None, Some(step)) => {
-                let ints = [r.start.value, r.stop.value, step.value]
-                    .iter()
-                    .all(|n| matches!(n, Num::Int(_)));
-                Axis::range(start, stop, step.value.as_f64(), ints)
-            }
-        };
-        self.axis_result(result, &whole, Some(r))
-    }
-
-    fn axis_result(
-        &mut self,
-        result: Result<Axis, super::sweep::AxisError>,
-        whole: &Range<usize>,
-        range: Option<&RawRange>,
-    ) -> Option<Axis> {
-        match result {
-            Ok(axis) => Some(axis),
-            Err(e) => {
-                let span = match (e.field(), range) {
-                    ("num", Some(r)) => r.num.as_ref().map(|s| self.span(s)),
-                    ("step", Some(r)) => r.step.as_ref().map(|s| self.span(s)),
-                    ("start", Some(r)) => Some(self.span(&r.start)),
-                    ("stop", Some(r)) => Some(self.span(&r.stop)),
-                    _ => None,
-                }
-                .unwrap_or_else(|| whole.clone());
-                self.problem(span, e.to_string(), "here");
-                None
-            }
-        }
-    }
 }
 
 /// The `instrument:` used when a sequence gives none (address from `--address` or `--sim`).
@@ -610,180 +502,4 @@ fn key_before(text: &str, offset: usize) -> &str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sequence::Command;
-
-    fn compile_str(yaml: &str) -> Result<Sequence, SequenceError> {
-        compile(yaml, Path::new("t.yaml"))
-    }
-
-    /// `file:line:col: message` of every problem.
-    fn problems(yaml: &str) -> Vec<String> {
-        let err = compile_str(yaml).expect_err("should be invalid");
-        let text = err.render();
-        text.lines()
-            .filter_map(|l| {
-                l.trim_start()
-                    .strip_prefix("x t.yaml:")
-                    .or_else(|| l.trim_start().strip_prefix("× t.yaml:"))
-            })
-            .map(str::to_owned)
-            .collect()
-    }
-
-    /// A full sequence compiles into steps with lazy sweeps and resolved reply rules.
-    #[test]
-    fn compiles_a_sequence() {
-        let seq = compile_str(
-            "instrument: {address: 'TCPIP::h::5025::SOCKET', max_connections: 3}\n\
-             setup: ['*RST']\n\
-             steps:\n\
-             - name: iv\n  sweep: {ch: [1, 2], v: {start: 0, stop: 1, num: 11}}\n  repeat: 2\n  \
-               commands: ['SOUR{ch}:VOLT {v}', 'MEAS{ch}:CURR?', {wait: 10ms}]\n",
-        )
-        .unwrap();
-        assert_eq!(seq.name, "t");
-        assert_eq!(seq.instruments[0].max_connections, 3);
-        assert_eq!(seq.setup.len(), 1);
-        let step = &seq.steps[0];
-        assert_eq!((step.points(), step.concurrency), (44, 3));
-        assert!(matches!(step.commands[0], Command::Write(_)));
-        assert!(matches!(step.commands[1], Command::Query { .. }));
-        assert_eq!(seq.total_points(), 44);
-    }
-
-    /// Each invalid input is reported at the line and column of the offending node.
-    #[test]
-    fn reports_problems_where_they_are() {
-        let cases: &[(&str, &str)] = &[
-            (
-                "steps:\n- name: a\n  commands: [X]\n  colour: red\n",
-                "4:3: unknown field `colour`",
-            ),
-            (
-                "instrument: {timeout: 2}\nsteps: [{name: a, commands: [X]}]\n",
-                "1:23: bad duration `2`",
-            ),
-            (
-                "steps:\n- {name: a, commands: [X]}\n- {name: a, commands: [Y]}\n",
-                "3:10: duplicate step name `a`",
-            ),
-            (
-                "steps:\n- name: a\n  sweep: {ch: [1]}\n  commands: ['S{chan}']\n",
-                "4:16: placeholder `{chan}`",
-            ),
-            (
-                "steps:\n- name: a\n  mode: zip\n  sweep: {x: [1, 2], y: [1]}\n  commands: [X]\n",
-                "4:22: zip sweep",
-            ),
-            (
-                "steps:\n- name: a\n  sweep: {x: {start: 0, stop: 1, num: 0}}\n  commands: [X]\n",
-                "3:39: `num`",
-            ),
-            (
-                "steps:\n- name: a\n  sweep: {x: {start: 0, stop: 1, step: 0}}\n  commands: [X]\n",
-                "3:40: `step` is 0",
-            ),
-            (
-                "instrument: {max_connections: 0}\nsteps: [{name: a, commands: [X]}]\n",
-                "1:31: `max_connections` must be at least 1",
-            ),
-            (
-                "instruments: {a: {}}\nsteps: [{name: s, instrument: b, commands: [X]}]\n",
-                "2:31: unknown instrument `b`",
-            ),
-            (
-                "steps:\n- name: a\n  commands: [{write: X, as: y}]\n",
-                "3:29: `as` does not go with `write`",
-            ),
-            (
-                "steps:\n- name: a\n  commands: [{wait: 1s, query: X?}]\n",
-                "3:14: a command needs exactly one of",
-            ),
-            (
-                "steps:\n- name: a\n  commands: [{poll: X?, until: {matches: '('}}]\n",
-                "3:42: bad regular expression `(`: unclosed group",
-            ),
-            (
-                "steps:\n- name: a\n  sweep: {s: [a, b]}\n  commands: ['X {s:.2}']\n",
-                "4:17: `s` has text values",
-            ),
-            ("name: x\n", "1:1: the sequence has no `steps`"),
-        ];
-        let mut missed = Vec::new();
-        for (yaml, want) in cases {
-            let got = problems(yaml);
-            if !got.iter().any(|p| p.starts_with(want)) {
-                missed.push(format!("want `{want}` in {got:?}"));
-            }
-        }
-        assert!(missed.is_empty(), "{missed:#?}");
-    }
-
-    /// Inputs that once crashed the validator get an error, not a panic.
-    #[test]
-    fn odd_inputs_are_errors_not_panics() {
-        let cases: &[(&str, &str)] = &[
-            (
-                "instruments: {}\nsteps: [{name: a, instrument: x, commands: [X]}]\n",
-                "`instruments` is empty",
-            ),
-            (
-                "instrument: {}\ninstruments: {a: {}}\nsteps: [{name: a, commands: [X]}]\n",
-                "both `instrument`",
-            ),
-            (
-                "instruments: {}\nsetup: ['*RST']\nsteps: [{name: a, commands: [X]}]\n",
-                "`instruments` is empty",
-            ),
-            (
-                "steps:\n- name: a\n  sweep: {ch: [1]}\n  commands: [\"\\tµ{chan}\"]\n",
-                "4:14: placeholder `{chan}`",
-            ),
-            (
-                "instrument: {timeout: 0s}\nsteps: [{name: a, commands: [X]}]\n",
-                "`timeout` must be more than 0",
-            ),
-            (
-                "steps:\n- name: a\n  commands: [{query: X?, expect: '{i}'}]\n",
-                "placeholders are not rendered",
-            ),
-            (
-                "steps:\n- name: a\n  commands: [{poll: X?, until: {matches: '(a{1000}){1000}'}}]\n",
-                "exceeds size limit",
-            ),
-        ];
-        let mut missed = Vec::new();
-        for (yaml, want) in cases {
-            let got = problems(yaml);
-            if !got.iter().any(|p| p.contains(want)) {
-                missed.push(format!("want `{want}` in {got:?}"));
-            }
-        }
-        assert!(missed.is_empty(), "{missed:#?}");
-    }
-
-    /// `expect` and `equals` keep numbers exactly as written (`1.0` is not `1`).
-    #[test]
-    fn replies_compare_as_written() {
-        let seq = compile_str(
-            "steps:\n- name: a\n  commands:\n  - {query: X?, expect: 1.0}\n  - {poll: Y?, until: {equals: 007}}\n",
-        )
-        .unwrap();
-        let cmds = &seq.steps[0].commands;
-        assert!(matches!(&cmds[0], Command::Query { expect: Some(e), .. } if e == "1.0"));
-        assert!(
-            matches!(&cmds[1], Command::Poll { until: crate::sequence::Until::Equals(e), .. } if e == "007")
-        );
-    }
-
-    /// A bad axis does not cascade into "names no sweep variable" errors for its placeholders.
-    #[test]
-    fn bad_axis_reports_once() {
-        let got = problems(
-            "steps:\n- name: a\n  sweep: {x: {start: 0, stop: 1, num: 0}}\n  commands: ['X {x}']\n",
-        );
-        assert_eq!(got.len(), 1, "{got:?}");
-    }
-}
+mod tests;

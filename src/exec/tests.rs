@@ -1,0 +1,228 @@
+//! Tests of the parent module.
+use super::*;
+use crate::sequence::Until;
+use crate::sequence::template::Template;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, duplex};
+
+fn t(s: &str) -> Template {
+    Template::parse(s, &[]).unwrap()
+}
+
+/// A scripted instrument: answers each query line with the next scripted reply.
+fn instrument(
+    stream: DuplexStream,
+    replies: Vec<&'static str>,
+) -> tokio::task::JoinHandle<Vec<String>> {
+    tokio::spawn(async move {
+        let (r, mut w) = tokio::io::split(stream);
+        let mut lines = BufReader::new(r).lines();
+        let mut seen = Vec::new();
+        let mut replies = replies.into_iter();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.ends_with('?') {
+                // Out of replies: stay silent (the client times out).
+                if let Some(r) = replies.next() {
+                    w.write_all(format!("{r}\n").as_bytes()).await.unwrap();
+                }
+            }
+            seen.push(line);
+        }
+        seen
+    })
+}
+
+async fn run(
+    commands: Vec<Command>,
+    replies: Vec<&'static str>,
+    timeout_ms: u64,
+) -> (Outcome, Vec<String>) {
+    let (a, b) = duplex(1024);
+    let server = instrument(b, replies);
+    let mut io = LineIo::new(a, "\n", "\n");
+    let texts: Vec<String> = commands
+        .iter()
+        .map(|c| {
+            c.template()
+                .map(|t| t.render_to_string(&[]))
+                .unwrap_or_default()
+        })
+        .collect();
+    let out = run_commands(
+        &mut io,
+        &commands,
+        &texts,
+        Duration::from_millis(timeout_ms),
+        7,
+        std::future::pending(),
+    )
+    .await;
+    drop(io);
+    (out, server.await.unwrap())
+}
+
+/// Writes record no reply, queries record theirs, `as` names a value.
+#[tokio::test]
+async fn writes_and_queries_are_recorded() {
+    let cmds = vec![
+        Command::Write(t("SOUR1:VOLT 0.5")),
+        Command::Query {
+            text: t("MEAS1:CURR?"),
+            name: Some("current".into()),
+            expect: None,
+        },
+    ];
+    let (out, seen) = run(cmds, vec!["1.5e-3"], 1000).await;
+    assert_eq!(out.error, None);
+    assert_eq!(seen, ["SOUR1:VOLT 0.5", "MEAS1:CURR?"]);
+    assert_eq!(out.exchanges[0].reply, None);
+    assert_eq!(out.exchanges[1].reply.as_deref(), Some("1.5e-3"));
+    assert_eq!(out.values, [("current".to_owned(), "1.5e-3".to_owned())]);
+    assert!(!out.broken);
+}
+
+/// A wrong reply to an `expect` query fails the point but keeps the connection.
+#[tokio::test]
+async fn expect_mismatch_fails_point_only() {
+    let cmds = vec![
+        Command::Query {
+            text: t("*OPC?"),
+            name: None,
+            expect: Some("1".into()),
+        },
+        Command::Write(t("NEVER")),
+    ];
+    let (out, seen) = run(cmds, vec!["0"], 1000).await;
+    assert_eq!(
+        out.error.as_deref(),
+        Some("reply `0` to `*OPC?` is not the expected `1`")
+    );
+    assert!(!out.broken);
+    assert_eq!(seen, ["*OPC?"], "nothing is sent after a failure");
+}
+
+/// No reply within the timeout breaks the connection, with the command and connection named.
+#[tokio::test]
+async fn timeout_breaks_connection() {
+    let cmds = vec![Command::Query {
+        text: t("MEAS1:CURR?"),
+        name: None,
+        expect: None,
+    }];
+    let (out, _) = run(cmds, vec![], 50).await;
+    assert_eq!(
+        out.error.as_deref(),
+        Some("timeout after 50ms waiting for reply to `MEAS1:CURR?` on connection 7")
+    );
+    assert!(out.broken);
+}
+
+/// A poll repeats until the condition holds and records every query.
+#[tokio::test]
+async fn poll_until_equals() {
+    let cmds = vec![Command::Poll {
+        text: t("STAT?"),
+        until: Until::Equals("IDLE".into()),
+        every: Duration::from_millis(1),
+        timeout: Duration::from_secs(5),
+        name: Some("state".into()),
+    }];
+    let (out, _) = run(cmds, vec!["BUSY", "BUSY", "IDLE"], 1000).await;
+    assert_eq!(out.error, None);
+    assert_eq!(out.exchanges.len(), 3);
+    assert_eq!(out.values, [("state".to_owned(), "IDLE".to_owned())]);
+}
+
+/// A poll that never satisfies its condition fails with the last reply, connection intact.
+#[tokio::test]
+async fn poll_times_out() {
+    let cmds = vec![Command::Poll {
+        text: t("TEMP?"),
+        until: Until::Below(10.0),
+        every: Duration::from_millis(5),
+        timeout: Duration::from_millis(30),
+        name: None,
+    }];
+    let (out, _) = run(cmds, vec!["300"; 100], 1000).await;
+    let err = out.error.unwrap();
+    assert!(
+        err.starts_with("poll `TEMP?` did not reach below `10` within 30ms (last reply `300`"),
+        "{err}"
+    );
+    assert!(!out.broken);
+}
+
+/// Cancelling stops the point at once as aborted and marks the connection broken.
+#[tokio::test]
+async fn cancel_aborts_the_point() {
+    let (a, b) = duplex(1024);
+    let server = instrument(b, vec![]);
+    let mut io = LineIo::new(a, "\n", "\n");
+    let cmds = vec![
+        Command::Write(t("A 1")),
+        Command::Wait(Duration::from_secs(30)),
+    ];
+    let texts = vec!["A 1".to_owned(), String::new()];
+    let cancel = tokio::time::sleep(Duration::from_millis(20));
+    let out = run_commands(&mut io, &cmds, &texts, Duration::from_secs(1), 1, cancel).await;
+    assert_eq!(out.kind, Some(FailKind::Aborted));
+    assert!(out.broken);
+    assert_eq!(
+        out.exchanges.len(),
+        1,
+        "what was sent before the abort is kept"
+    );
+    drop(io);
+    server.await.unwrap();
+}
+
+/// Replies with control characters or invalid UTF-8 are malformed; ordinary ones are not.
+#[test]
+fn malformed_replies() {
+    let cases = [
+        ("1.25E-3", false),
+        ("+1.000000E+00,+2.0", false),
+        ("a\tb", false),
+        ("\u{1}#GARBAGE?!\u{7f}", true),
+        ("12\u{0}3", true),
+        ("bad \u{fffd} utf8", true),
+    ];
+    for (reply, want) in cases {
+        assert_eq!(is_malformed(reply), want, "{reply:?}");
+    }
+}
+
+/// Until conditions, table-driven.
+#[test]
+fn until_conditions() {
+    let cases = [
+        (Until::Equals("IDLE".into()), "IDLE", true),
+        (Until::Equals("IDLE".into()), "BUSY", false),
+        (
+            Until::Matches(regex::Regex::new("^OK").unwrap()),
+            "OK 3",
+            true,
+        ),
+        (
+            Until::Within {
+                tol: 0.5,
+                of: 300.0,
+            },
+            "300.4",
+            true,
+        ),
+        (
+            Until::Within {
+                tol: 0.5,
+                of: 300.0,
+            },
+            "299.4",
+            false,
+        ),
+        (Until::Above(1.0), "1.5", true),
+        (Until::Above(1.0), "garbage", false),
+        (Until::Below(1.0), " 0.5 ", true),
+    ];
+    for (until, reply, want) in cases {
+        assert_eq!(until.holds(reply), want, "{until} on {reply}");
+    }
+}

@@ -1,0 +1,176 @@
+//! Tests of the parent module.
+use super::*;
+use crate::sequence::Command;
+
+fn compile_str(yaml: &str) -> Result<Sequence, SequenceError> {
+    compile(yaml, Path::new("t.yaml"))
+}
+
+/// `file:line:col: message` of every problem.
+fn problems(yaml: &str) -> Vec<String> {
+    let err = compile_str(yaml).expect_err("should be invalid");
+    let text = err.render();
+    text.lines()
+        .filter_map(|l| {
+            l.trim_start()
+                .strip_prefix("x t.yaml:")
+                .or_else(|| l.trim_start().strip_prefix("× t.yaml:"))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A full sequence compiles into steps with lazy sweeps and resolved reply rules.
+#[test]
+fn compiles_a_sequence() {
+    let seq = compile_str(
+        "instrument: {address: 'TCPIP::h::5025::SOCKET', max_connections: 3}\n\
+         setup: ['*RST']\n\
+         steps:\n\
+         - name: iv\n  sweep: {ch: [1, 2], v: {start: 0, stop: 1, num: 11}}\n  repeat: 2\n  \
+           commands: ['SOUR{ch}:VOLT {v}', 'MEAS{ch}:CURR?', {wait: 10ms}]\n",
+    )
+    .unwrap();
+    assert_eq!(seq.name, "t");
+    assert_eq!(seq.instruments[0].max_connections, 3);
+    assert_eq!(seq.setup.len(), 1);
+    let step = &seq.steps[0];
+    assert_eq!((step.points(), step.concurrency), (44, 3));
+    assert!(matches!(step.commands[0], Command::Write(_)));
+    assert!(matches!(step.commands[1], Command::Query { .. }));
+    assert_eq!(seq.total_points(), 44);
+}
+
+/// Each invalid input is reported at the line and column of the offending node.
+#[test]
+fn reports_problems_where_they_are() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "steps:\n- name: a\n  commands: [X]\n  colour: red\n",
+            "4:3: unknown field `colour`",
+        ),
+        (
+            "instrument: {timeout: 2}\nsteps: [{name: a, commands: [X]}]\n",
+            "1:23: bad duration `2`",
+        ),
+        (
+            "steps:\n- {name: a, commands: [X]}\n- {name: a, commands: [Y]}\n",
+            "3:10: duplicate step name `a`",
+        ),
+        (
+            "steps:\n- name: a\n  sweep: {ch: [1]}\n  commands: ['S{chan}']\n",
+            "4:16: placeholder `{chan}`",
+        ),
+        (
+            "steps:\n- name: a\n  mode: zip\n  sweep: {x: [1, 2], y: [1]}\n  commands: [X]\n",
+            "4:22: zip sweep",
+        ),
+        (
+            "steps:\n- name: a\n  sweep: {x: {start: 0, stop: 1, num: 0}}\n  commands: [X]\n",
+            "3:39: `num`",
+        ),
+        (
+            "steps:\n- name: a\n  sweep: {x: {start: 0, stop: 1, step: 0}}\n  commands: [X]\n",
+            "3:40: `step` is 0",
+        ),
+        (
+            "instrument: {max_connections: 0}\nsteps: [{name: a, commands: [X]}]\n",
+            "1:31: `max_connections` must be at least 1",
+        ),
+        (
+            "instruments: {a: {}}\nsteps: [{name: s, instrument: b, commands: [X]}]\n",
+            "2:31: unknown instrument `b`",
+        ),
+        (
+            "steps:\n- name: a\n  commands: [{write: X, as: y}]\n",
+            "3:29: `as` does not go with `write`",
+        ),
+        (
+            "steps:\n- name: a\n  commands: [{wait: 1s, query: X?}]\n",
+            "3:14: a command needs exactly one of",
+        ),
+        (
+            "steps:\n- name: a\n  commands: [{poll: X?, until: {matches: '('}}]\n",
+            "3:42: bad regular expression `(`: unclosed group",
+        ),
+        (
+            "steps:\n- name: a\n  sweep: {s: [a, b]}\n  commands: ['X {s:.2}']\n",
+            "4:17: `s` has text values",
+        ),
+        ("name: x\n", "1:1: the sequence has no `steps`"),
+    ];
+    let mut missed = Vec::new();
+    for (yaml, want) in cases {
+        let got = problems(yaml);
+        if !got.iter().any(|p| p.starts_with(want)) {
+            missed.push(format!("want `{want}` in {got:?}"));
+        }
+    }
+    assert!(missed.is_empty(), "{missed:#?}");
+}
+
+/// Inputs that once crashed the validator get an error, not a panic.
+#[test]
+fn odd_inputs_are_errors_not_panics() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "instruments: {}\nsteps: [{name: a, instrument: x, commands: [X]}]\n",
+            "`instruments` is empty",
+        ),
+        (
+            "instrument: {}\ninstruments: {a: {}}\nsteps: [{name: a, commands: [X]}]\n",
+            "both `instrument`",
+        ),
+        (
+            "instruments: {}\nsetup: ['*RST']\nsteps: [{name: a, commands: [X]}]\n",
+            "`instruments` is empty",
+        ),
+        (
+            "steps:\n- name: a\n  sweep: {ch: [1]}\n  commands: [\"\\tµ{chan}\"]\n",
+            "4:14: placeholder `{chan}`",
+        ),
+        (
+            "instrument: {timeout: 0s}\nsteps: [{name: a, commands: [X]}]\n",
+            "`timeout` must be more than 0",
+        ),
+        (
+            "steps:\n- name: a\n  commands: [{query: X?, expect: '{i}'}]\n",
+            "placeholders are not rendered",
+        ),
+        (
+            "steps:\n- name: a\n  commands: [{poll: X?, until: {matches: '(a{1000}){1000}'}}]\n",
+            "exceeds size limit",
+        ),
+    ];
+    let mut missed = Vec::new();
+    for (yaml, want) in cases {
+        let got = problems(yaml);
+        if !got.iter().any(|p| p.contains(want)) {
+            missed.push(format!("want `{want}` in {got:?}"));
+        }
+    }
+    assert!(missed.is_empty(), "{missed:#?}");
+}
+
+/// `expect` and `equals` keep numbers exactly as written (`1.0` is not `1`).
+#[test]
+fn replies_compare_as_written() {
+    let seq = compile_str(
+        "steps:\n- name: a\n  commands:\n  - {query: X?, expect: 1.0}\n  - {poll: Y?, until: {equals: 007}}\n",
+    )
+    .unwrap();
+    let cmds = &seq.steps[0].commands;
+    assert!(matches!(&cmds[0], Command::Query { expect: Some(e), .. } if e == "1.0"));
+    assert!(
+        matches!(&cmds[1], Command::Poll { until: crate::sequence::Until::Equals(e), .. } if e == "007")
+    );
+}
+
+/// A bad axis does not cascade into "names no sweep variable" errors for its placeholders.
+#[test]
+fn bad_axis_reports_once() {
+    let got = problems(
+        "steps:\n- name: a\n  sweep: {x: {start: 0, stop: 1, num: 0}}\n  commands: ['X {x}']\n",
+    );
+    assert_eq!(got.len(), 1, "{got:?}");
+}

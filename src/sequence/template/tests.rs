@@ -1,0 +1,220 @@
+//! Tests of the parent module.
+use super::*;
+
+const VARS: &[&str] = &["ch", "volt", "mode_2"];
+
+fn values() -> Vec<Value> {
+    vec![
+        Value::Int(2),
+        Value::Float(0.1 + 0.2),
+        Value::Str("FAST".into()),
+    ]
+}
+
+/// Placeholders, formats and escapes render as documented.
+#[test]
+fn renders() {
+    let cases = [
+        ("", ""),
+        ("*RST", "*RST"),
+        ("VOLT {volt}", "VOLT 0.3"),
+        ("VOLT {volt:.3}", "VOLT 0.300"),
+        ("VOLT {volt:.0}", "VOLT 0"),
+        ("SOUR{ch}:VOLT {volt}", "SOUR2:VOLT 0.3"),
+        ("{ch}{ch}", "22"),
+        ("{ch:.2}", "2.00"),
+        ("MODE {mode_2:.4}", "MODE FAST"),
+        ("{{literal}}", "{literal}"),
+        ("{{{volt}}}", "{0.3}"),
+        ("a}}b{{c", "a}b{c"),
+        ("µ{volt}µ", "µ0.3µ"),
+    ];
+    for (text, want) in cases {
+        let template = Template::parse(text, VARS).unwrap();
+        assert_eq!(template.render_to_string(&values()), want, "{text:?}");
+        assert_eq!(template.source(), text);
+    }
+}
+
+/// `render` appends to what is already in the buffer.
+#[test]
+fn render_appends() {
+    let template = Template::parse("V {volt}", VARS).unwrap();
+    let mut out = String::from("x;");
+    template.render(&values(), &mut out);
+    assert_eq!(out, "x;V 0.3");
+}
+
+/// Rendering into a buffer with room reuses it instead of allocating.
+#[test]
+fn render_reuses_buffer() {
+    let template = Template::parse("SOUR{ch}:VOLT {volt:.3};MODE {mode_2}", VARS).unwrap();
+    let mut out = String::with_capacity(256);
+    let ptr = out.as_ptr();
+    for _ in 0..100 {
+        out.clear();
+        template.render(&values(), &mut out);
+    }
+    assert_eq!(out, "SOUR2:VOLT 0.300;MODE FAST");
+    assert_eq!(out.as_ptr(), ptr);
+}
+
+/// `placeholders` and `is_constant` describe the slots with their source ranges.
+#[test]
+fn placeholders_and_constant() {
+    type Case = (&'static str, Vec<(usize, Option<usize>, Range<usize>)>);
+    let cases: [Case; 4] = [
+        ("*IDN?", vec![]),
+        ("{{x}}", vec![]),
+        (
+            "V {volt:.2} C{ch}",
+            vec![(1, Some(2), 2..11), (0, None, 13..17)],
+        ),
+        ("{mode_2}", vec![(2, None, 0..8)]),
+    ];
+    for (text, want) in cases {
+        let template = Template::parse(text, VARS).unwrap();
+        let got: Vec<_> = template.placeholders().collect();
+        assert_eq!(got, want, "{text:?}");
+        assert_eq!(template.is_constant(), want.is_empty(), "{text:?}");
+    }
+    assert!(Template::default().is_constant());
+    assert_eq!(Template::default().render_to_string(&[]), "");
+}
+
+/// Every kind of mistake is rejected with the placeholder's byte range.
+#[test]
+fn errors_and_spans() {
+    let cases: [(&str, &[&str], Range<usize>, &str); 15] = [
+        (
+            "V {volt",
+            VARS,
+            2..7,
+            "unclosed `{` in `{volt`: close the placeholder with `}`, or write `{{` for a literal brace",
+        ),
+        (
+            "{a{volt}",
+            VARS,
+            0..2,
+            "unclosed `{` in `{a`: close the placeholder with `}`, or write `{{` for a literal brace",
+        ),
+        (
+            "x {",
+            VARS,
+            2..3,
+            "unclosed `{` in `{`: close the placeholder with `}`, or write `{{` for a literal brace",
+        ),
+        (
+            "a } b",
+            VARS,
+            2..3,
+            "unmatched `}`: write `}}` for a literal brace",
+        ),
+        (
+            "{volt}}",
+            VARS,
+            6..7,
+            "unmatched `}`: write `}}` for a literal brace",
+        ),
+        (
+            "V {}",
+            VARS,
+            2..4,
+            "empty placeholder `{}`: name a sweep variable, or write `{{` and `}}` for literal braces",
+        ),
+        (
+            "{:.3}",
+            VARS,
+            0..5,
+            "empty placeholder `{:.3}`: name a sweep variable, or write `{{` and `}}` for literal braces",
+        ),
+        (
+            "{1x}",
+            VARS,
+            0..4,
+            "placeholder `{1x}`: `1x` is not a variable name (letters, digits and `_`, not starting with a digit)",
+        ),
+        (
+            "{ volt }",
+            VARS,
+            0..8,
+            "placeholder `{ volt }`: ` volt ` is not a variable name (letters, digits and `_`, not starting with a digit)",
+        ),
+        (
+            "V {vlt}",
+            &["ch", "volt"],
+            2..7,
+            "placeholder `{vlt}` names no sweep variable (variables: `ch`, `volt`)",
+        ),
+        (
+            "V {vlt}",
+            &[],
+            2..7,
+            "placeholder `{vlt}` names no sweep variable (this step has no sweep variables)",
+        ),
+        (
+            "{volt:x}",
+            VARS,
+            0..8,
+            "unsupported format `:x`: use `{var}` or `{var:.N}`",
+        ),
+        (
+            "{volt:.}",
+            VARS,
+            0..8,
+            "unsupported format `:.`: use `{var}` or `{var:.N}`",
+        ),
+        (
+            "{volt:.3f}",
+            VARS,
+            0..10,
+            "unsupported format `:.3f`: use `{var}` or `{var:.N}`",
+        ),
+        (
+            "{volt:.31}",
+            VARS,
+            0..10,
+            "`:.31` asks for too many decimals: at most 30 are allowed",
+        ),
+    ];
+    for (text, vars, span, message) in cases {
+        let err = Template::parse(text, vars).unwrap_err();
+        assert_eq!(err.span(), span, "{text:?}");
+        assert_eq!(err.to_string(), message, "{text:?}");
+    }
+}
+
+/// A decimals count too big for `usize` is an error, not a panic.
+#[test]
+fn huge_decimals_saturate() {
+    let err = Template::parse("{volt:.99999999999999999999999}", VARS).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TemplateError::TooManyDecimals {
+                decimals: usize::MAX,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+/// Identifiers follow `[A-Za-z_][A-Za-z0-9_]*`, ASCII only.
+#[test]
+fn identifier_rule() {
+    let cases = [
+        ("a", true),
+        ("_", true),
+        ("_x9", true),
+        ("Volt_2", true),
+        ("", false),
+        ("9a", false),
+        ("a-b", false),
+        ("a.b", false),
+        ("é", false),
+    ];
+    for (name, want) in cases {
+        assert_eq!(is_identifier(name), want, "{name:?}");
+    }
+}
