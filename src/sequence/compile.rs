@@ -4,25 +4,24 @@
 //! variable, zip lengths, instrument names, which keys go together in a command) lives here.
 //! Checks do not stop at the first problem: all of them are collected, each with the span
 //! of the offending key or value, and reported together. Commands are checked in
-//! [`commands`], sweeps in [`sweeps`].
+//! [`commands`], instruments in [`instruments`], sweeps in [`sweeps`].
 
 mod commands;
+mod instruments;
 mod sweeps;
 
 use std::collections::HashMap;
+
+use self::instruments::Instruments;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::address::Address;
 use super::diagnostic::{Problem, SequenceError, from_yaml_error};
-use super::raw::{
-    Count, Dur, OrderedMap, RawCommand, RawHook, RawInstrument, RawMode, RawSequence, RawStep,
-    ReplyRule, Spanned,
-};
+use super::raw::{Count, Dur, RawCommand, RawHook, RawMode, RawSequence, RawStep, Spanned};
 use super::sweep::{Mode, Sweep};
-use super::{Instrument, IoSettings, RetryPolicy, Sequence, Step};
+use super::{RetryPolicy, Sequence, Step};
 
 /// Default pool size.
 const DEFAULT_MAX_CONNECTIONS: usize = 4;
@@ -92,25 +91,6 @@ pub(super) struct Vars<'a> {
     text: &'a [bool],
 }
 
-/// The instruments seen so far, by name, with their reply rules.
-struct Instruments {
-    list: Vec<Instrument>,
-    rules: Vec<ReplyRule>,
-    /// True for the `instrument:` form (steps need not name it).
-    single: bool,
-}
-
-impl Instruments {
-    /// Reply rule of instrument `i` (the default when the list is empty after an error).
-    fn rule(&self, i: usize) -> ReplyRule {
-        self.rules.get(i).copied().unwrap_or_default()
-    }
-
-    fn names(&self) -> String {
-        quoted_list(self.list.iter().map(|i| i.name.as_str()))
-    }
-}
-
 impl Cx<'_> {
     #[allow(clippy::unused_self)] // a method so call sites read `self.span(x)` like the others
     fn span<T>(&self, s: &Spanned<T>) -> Range<usize> {
@@ -164,95 +144,6 @@ impl Cx<'_> {
         }
     }
 
-    fn instruments(
-        &mut self,
-        single: Option<Spanned<RawInstrument>>,
-        many: Option<Spanned<OrderedMap<RawInstrument>>>,
-    ) -> Instruments {
-        let mut out = Instruments {
-            list: Vec::new(),
-            rules: Vec::new(),
-            single: true,
-        };
-        match (single, many) {
-            (Some(one), Some(many)) => {
-                let span = self.span(&many);
-                self.problem(
-                    span,
-                    "both `instrument` and `instruments` are given",
-                    "keep only one",
-                );
-                self.instrument(DEFAULT_INSTRUMENT, one.value, &mut out);
-            }
-            (Some(one), None) => self.instrument(DEFAULT_INSTRUMENT, one.value, &mut out),
-            (None, Some(many)) => {
-                out.single = false;
-                if many.value.0.is_empty() {
-                    let span = self.span(&many);
-                    self.problem(
-                        span,
-                        "`instruments` is empty",
-                        "name at least one instrument",
-                    );
-                }
-                for (key, raw) in many.value.0 {
-                    self.instrument(&key.value, raw, &mut out);
-                }
-            }
-            (None, None) => self.instrument(DEFAULT_INSTRUMENT, default_instrument(), &mut out),
-        }
-        out
-    }
-
-    fn instrument(&mut self, name: &str, raw: RawInstrument, out: &mut Instruments) {
-        let address = raw.address.and_then(|a| {
-            Address::parse(&a.value)
-                .map_err(|msg| {
-                    let span = self.span(&a);
-                    self.problem(span, msg, "bad address");
-                })
-                .ok()
-        });
-        let max_connections = self.positive(
-            raw.max_connections,
-            i64::try_from(DEFAULT_MAX_CONNECTIONS).unwrap_or(i64::MAX),
-        );
-        let mut io = IoSettings::default();
-        if let Some(t) = raw.write_termination {
-            io.write_termination = t;
-        }
-        if let Some(t) = raw.read_termination {
-            if t.value.is_empty() {
-                let span = self.span(&t);
-                self.problem(
-                    span,
-                    "`read_termination` is empty: replies could never end",
-                    "use \"\\n\" or \"\\r\\n\"",
-                );
-            } else {
-                io.read_termination = t.value;
-            }
-        }
-        if let Some(t) = self.nonzero(raw.timeout) {
-            io.timeout = t;
-        }
-        if let Some(t) = self.nonzero(raw.connect_timeout) {
-            io.connect_timeout = t;
-        }
-        let reconnect_attempts = self.positive(raw.reconnect_attempts, DEFAULT_RECONNECT_ATTEMPTS);
-        let rule = raw.reply.unwrap_or_default();
-        let on_connect = self.commands(raw.on_connect.unwrap_or_default(), Vars::default(), rule);
-        out.list.push(Instrument {
-            name: name.to_owned(),
-            address,
-            max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
-            io,
-            on_connect,
-            reconnect_attempts: u32::try_from(reconnect_attempts).unwrap_or(u32::MAX),
-        });
-        out.rules.push(rule);
-    }
-
     /// `retries:` (at least 0).
     fn retries(&mut self, value: Option<Spanned<Count>>, default: u32) -> u32 {
         let n = self.at_least(value, i64::from(default), 0);
@@ -292,26 +183,6 @@ impl Cx<'_> {
             return None;
         }
         Some(value.value.0)
-    }
-
-    /// Resolves a step's `instrument:` to an index.
-    fn instrument_ref(&mut self, name: Option<&Spanned<String>>, ins: &Instruments) -> usize {
-        let Some(name) = name else { return 0 };
-        if let Some(i) = ins.list.iter().position(|i| i.name == name.value) {
-            return i;
-        }
-        let span = self.span(name);
-        let what = if ins.single {
-            "this sequence has one instrument, under `instrument:`; drop this key".to_owned()
-        } else {
-            format!("instruments: {}", ins.names())
-        };
-        self.problem(
-            span,
-            format!("unknown instrument `{}` ({what})", name.value),
-            "no such instrument",
-        );
-        0
     }
 
     fn hook(
@@ -454,21 +325,6 @@ impl Cx<'_> {
             commands,
             sweep,
         }
-    }
-}
-
-/// The `instrument:` used when a sequence gives none (address from `--address` or `--sim`).
-fn default_instrument() -> RawInstrument {
-    RawInstrument {
-        address: None,
-        max_connections: None,
-        write_termination: None,
-        read_termination: None,
-        reply: None,
-        timeout: None,
-        connect_timeout: None,
-        on_connect: None,
-        reconnect_attempts: None,
     }
 }
 
