@@ -29,6 +29,8 @@ use crate::runlog::{self, RunLog};
 use crate::sequence::value::Value;
 use crate::sequence::{OnError, Sequence, Step};
 
+mod interrupt;
+
 /// Per-command reply timeout of teardown after a second interrupt.
 pub const ABORT_TEARDOWN_TIMEOUT: Duration = Duration::from_secs(2);
 /// After a second interrupt the run ends within this time, teardown finished or not.
@@ -374,20 +376,6 @@ impl Sequencer {
         }
     }
 
-    /// Records every point still in flight as `aborted` (the run is ending by force).
-    fn abandon_in_flight(&mut self) {
-        let flying: Vec<Dispatch> = self.flying.drain().map(|(_, d)| d).collect();
-        for d in flying {
-            let out = Outcome {
-                kind: Some(FailKind::Aborted),
-                ..Outcome::not_run(0, "still running when the run was ended by force".into())
-            };
-            self.write_point(&d, &out);
-            self.failed_finally(&d, "ended by force", false);
-        }
-        self.in_flight = 0;
-    }
-
     /// No new setup or step points from now on; points waiting in a pool for a connection
     /// are handed back unstarted. In-flight points finish; teardown still runs.
     fn stop_dispatch(&mut self) {
@@ -461,62 +449,5 @@ impl Actor for Sequencer {
             }
         });
         self.pump(ctx);
-    }
-}
-
-impl Handler<Interrupt> for Sequencer {
-    type Result = ();
-
-    fn handle(&mut self, msg: Interrupt, ctx: &mut Self::Context) {
-        match msg {
-            Interrupt::Deadline(why) => self.stop_for(why),
-            Interrupt::Signal if self.aborted.is_none() => {
-                self.stop_for("interrupted by the operator".into());
-            }
-            Interrupt::Signal if !self.cancelled => self.cancel(ctx),
-            Interrupt::Signal => {
-                eprintln!("interrupted three times: exiting now");
-                // Every record written so far is a whole line; make it durable first.
-                let _ = self.log.sync();
-                std::process::exit(crate::error::EXIT_INTERRUPTED);
-            }
-        }
-    }
-}
-
-impl Sequencer {
-    /// First stage: no new points; in-flight ones finish; teardown runs.
-    fn stop_for(&mut self, why: String) {
-        if self.aborted.is_some() {
-            return;
-        }
-        eprintln!(
-            "{why}: finishing {} point(s) in flight, then teardown (Ctrl-C again to cancel them)",
-            self.in_flight
-        );
-        self.aborted = Some(why);
-        self.stop_dispatch();
-    }
-
-    /// Second stage: cancel the points in flight (not teardown), then teardown with a short
-    /// timeout; the run ends within [`CANCEL_GRACE`] whatever teardown does.
-    fn cancel(&mut self, ctx: &mut Context<Self>) {
-        eprintln!(
-            "cancelling {} point(s) in flight, then teardown with a {}s timeout (Ctrl-C again to quit at once)",
-            self.in_flight,
-            ABORT_TEARDOWN_TIMEOUT.as_secs()
-        );
-        self.cancelled = true;
-        self.abort.send_modify(|epoch| *epoch += 1);
-        ctx.run_later(CANCEL_GRACE, |act, ctx| {
-            if act.done.is_some() {
-                tracing::error!(
-                    "teardown still running {}s after the second Ctrl-C: ending the run",
-                    CANCEL_GRACE.as_secs()
-                );
-                act.abandon_in_flight();
-                act.finish(ctx);
-            }
-        });
     }
 }

@@ -5,6 +5,7 @@
 //! Everything here runs inside the actix system that `main` starts.
 
 mod run;
+mod signals;
 
 use crate::cli::{Command, SimArgs, SimOpts};
 use crate::error::{EXIT_OK, Error, Result};

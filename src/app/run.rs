@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use actix::prelude::*;
 use tokio::sync::{oneshot, watch};
 
+use super::signals::Signals;
 use super::{apply_addresses, check_addresses, start_sims};
 use crate::cli::{ResumeArgs, RunArgs};
 use crate::error::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Error, Result};
@@ -392,59 +393,6 @@ async fn watch_interrupts(mut signals: Signals, sequencer: Addr<Sequencer>) {
     loop {
         signals.recv().await;
         sequencer.do_send(Interrupt::Signal);
-    }
-}
-
-/// SIGINT and SIGTERM, listened to from the start of a run to its end by one listener, so
-/// that no signal falls between two listeners (say, as the connections finish opening).
-struct Signals {
-    #[cfg(unix)]
-    int: Option<tokio::signal::unix::Signal>,
-    #[cfg(unix)]
-    term: Option<tokio::signal::unix::Signal>,
-}
-
-impl Signals {
-    /// Starts listening.
-    fn new() -> Self {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Signals {
-                int: signal(SignalKind::interrupt()).ok(),
-                term: signal(SignalKind::terminate()).ok(),
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            Signals {}
-        }
-    }
-
-    /// Waits for the next SIGINT or SIGTERM; never returns if neither can be watched.
-    async fn recv(&mut self) {
-        #[cfg(unix)]
-        {
-            async fn next(s: Option<&mut tokio::signal::unix::Signal>) {
-                let got = match s {
-                    Some(s) => s.recv().await.is_some(),
-                    None => false,
-                };
-                if !got {
-                    std::future::pending::<()>().await;
-                }
-            }
-            tokio::select! {
-                () = next(self.int.as_mut()) => {}
-                () = next(self.term.as_mut()) => {}
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        }
     }
 }
 
