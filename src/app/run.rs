@@ -33,10 +33,13 @@ struct Prepared {
     resume: Resume,
     /// `--deadline`.
     deadline: Option<Duration>,
+    /// Listening since the command started, so no Ctrl-C kills the process unrecorded.
+    signals: Signals,
 }
 
 /// `sequencer run`.
 pub async fn run(args: RunArgs) -> Result<i32> {
+    let signals = Signals::new();
     let mut seq = sequence::load(&args.sequence)?;
     apply_addresses(&mut seq, &args.address)?;
     let sims = start_sims(&mut seq, &args.sim)?;
@@ -89,12 +92,14 @@ pub async fn run(args: RunArgs) -> Result<i32> {
         sims,
         resume: Resume::default(),
         deadline: args.deadline,
+        signals,
     })
     .await
 }
 
 /// `sequencer resume`: run what a log does not have as `ok` yet, appending to it.
 pub async fn resume(args: ResumeArgs) -> Result<i32> {
+    let signals = Signals::new();
     let start = resume::read_start(&args.log)?;
     let seq_path = start["sequence"]
         .as_str()
@@ -188,6 +193,7 @@ pub async fn resume(args: ResumeArgs) -> Result<i32> {
         sims,
         resume: state.resume,
         deadline: args.deadline,
+        signals,
     })
     .await
 }
@@ -251,13 +257,13 @@ async fn drive(run: Prepared) -> Result<i32> {
         sims,
         resume,
         deadline,
+        mut signals,
     } = run;
     let seq = Arc::new(seq);
     let clock = Instant::now();
     // The deadline counts from here, connecting included.
     let deadline_at = deadline.map(|d| (tokio::time::Instant::now() + d, d));
     let (abort_tx, abort_rx) = watch::channel(0u64);
-    let mut signals = Signals::new();
     // Ctrl-C (or the deadline) while connecting still ends the log with a stop record.
     let opened = tokio::select! {
         opened = open_pools(&seq, &abort_rx) => opened,
