@@ -53,9 +53,15 @@ pub enum Command {
     },
     /// Serve the built-in simulated instrument over TCP.
     #[command(
-        after_help = "Example:\n  sequencer sim --listen 127.0.0.1:5025 --latency 10ms --max-connections 4\n\n\
+        after_help = "Examples:\n  sequencer sim --listen 127.0.0.1:5025 --latency 10ms --max-connections 4\n  \
+        sequencer sim --listen 127.0.0.1:0 --fault drop-after=50 --fault garbage-every=7\n\n\
         Generic SCPI device: `HEADER VALUE` stores, `HEADER?` returns it (0 if never set),\n\
-        *IDN?, *OPC? (1), *RST, SIM:CONN? and SIM:CONN:PEAK? (open and peak connections)."
+        *IDN?, *OPC? (1), *RST, SIM:CONN? and SIM:CONN:PEAK? (open and peak connections).\n\n\
+        Faults (counts per connection unless said): drop-after=N closes the connection after\n\
+        its Nth command; stall-after=N stops answering after N commands; garbage-every=N\n\
+        sends a malformed reply every Nth reply; late-every=N and late-by=DUR send every Nth\n\
+        reply DUR late; refuse-after=N accepts only N connections in the sim's life;\n\
+        drop-rate=P and seed=S drop the connection before a reply with probability P."
     )]
     Sim(SimArgs),
 }

@@ -79,7 +79,7 @@ impl Actor for Connection {
     type Context = Context<Self>;
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        tracing::debug!(conn = self.id, "connection closed");
+        tracing::info!(conn = self.id, "connection closed");
     }
 }
 
@@ -184,6 +184,6 @@ pub async fn open(
             return Err(format!("on_connect failed: {err}"));
         }
     }
-    tracing::debug!(conn = id, address = %address, "connection open");
+    tracing::info!(conn = id, address = %address, "connection open");
     Ok(io)
 }
