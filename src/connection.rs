@@ -109,7 +109,8 @@ impl Handler<RunPoint> for Connection {
             .into_actor(self)
             .map(|(io, out), act, ctx| {
                 if out.broken {
-                    tracing::info!(conn = act.id, reason = ?out.error, "closing broken connection");
+                    let reason = out.error.as_deref().unwrap_or_default();
+                    tracing::info!(conn = act.id, "closing broken connection: {reason}");
                     ctx.stop();
                 } else {
                     act.io = io;

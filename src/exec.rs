@@ -139,11 +139,18 @@ pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
         timeout,
         conn,
         out: &mut out,
+        awaiting: None,
     };
     for (command, text) in commands.iter().zip(texts) {
         let result = tokio::select! {
             r = ex.command(command, text) => r,
-            () = &mut cancel => Err(Failure("aborted by the operator".into(), FailKind::Aborted)),
+            () = &mut cancel => {
+                // A query already on the wire is recorded as sent, without a reply.
+                if let Some((sent, t)) = ex.awaiting.take() {
+                    ex.record(&sent, None, t);
+                }
+                Err(Failure("aborted by the operator".into(), FailKind::Aborted))
+            }
         };
         if let Err(Failure(msg, kind)) = result {
             ex.out.error = Some(msg);
@@ -162,6 +169,8 @@ struct Exec<'a, S> {
     timeout: Duration,
     conn: usize,
     out: &'a mut Outcome,
+    /// A query sent and not yet answered (text, when sent), so a cancel can record it.
+    awaiting: Option<(String, Instant)>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
@@ -259,6 +268,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
         }
         let t = Instant::now();
         self.send(text).await?;
+        self.awaiting = Some((text.to_owned(), t));
         let conn = self.conn;
         let read = tokio::time::timeout(self.timeout, self.io.read_line()).await;
         let failure = match read {
@@ -293,6 +303,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
     }
 
     fn record(&mut self, sent: &str, reply: Option<String>, t: Instant) {
+        self.awaiting = None;
         self.out.exchanges.push(Exchange {
             sent: sent.to_owned(),
             reply,

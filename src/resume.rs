@@ -31,6 +31,9 @@ pub struct Resume {
     /// With `--force` (the sequence changed): a hash of the `vars` of each ok point, so a
     /// point is skipped only if it is still the same point.
     vars: Option<HashMap<String, HashMap<u64, u64>>>,
+    /// Teardown ran after the last setup: the instrument was left torn down, so setup must
+    /// run again before more points.
+    torn_down: bool,
 }
 
 impl Resume {
@@ -79,8 +82,18 @@ impl Resume {
         count
     }
 
+    /// True when the log's teardown ran after its last setup (setup must run again).
+    pub fn torn_down(&self) -> bool {
+        self.torn_down
+    }
+
     /// Takes one point record into account (later records override earlier ones).
     fn record(&mut self, step: &str, index: u64, ok: bool, attempt: u32) {
+        match step {
+            "teardown" => self.torn_down = true,
+            "setup" => self.torn_down = false,
+            _ => {}
+        }
         let (word, bit) = ((index / 64) as usize, index % 64);
         let bits = self.ok.entry(step.to_owned()).or_default();
         if bits.len() <= word {
@@ -91,7 +104,8 @@ impl Resume {
         } else {
             bits[word] &= !(1 << bit);
         }
-        if ok && step != "teardown" {
+        // Setup and teardown may run again: keep their attempt numbers going.
+        if ok && step != "teardown" && step != "setup" {
             if let Some(m) = self.attempts.get_mut(step) {
                 m.remove(&index);
             }
@@ -166,7 +180,10 @@ pub fn read_start(path: &Path) -> Result<serde_json::Value> {
         .read_until(b'\n', &mut line)
         .map_err(|e| bad(format!("cannot read it: {e}")))?;
     if line.is_empty() {
-        return Err(bad("it is empty".into()));
+        return Err(bad(
+            "it is empty: the run stopped before it began; start it again with `sequencer run`"
+                .into(),
+        ));
     }
     if line.last() != Some(&b'\n') {
         return Err(bad(
@@ -268,7 +285,8 @@ pub fn read_log(path: &Path, seq: &Sequence, match_vars: bool) -> Result<LogStat
         return Err(bad(if state.torn.is_some() {
             "its first line is incomplete: the run stopped while writing its start record".into()
         } else {
-            "it is empty".into()
+            "it is empty: the run stopped before it began; start it again with `sequencer run`"
+                .into()
         }));
     }
     Ok(state)

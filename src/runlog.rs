@@ -124,8 +124,12 @@ pub struct Stop<'a> {
     pub points_ok: u64,
     /// Sweep points that failed.
     pub points_failed: u64,
+    /// Sweep points cancelled by a second Ctrl-C (last record `aborted`).
+    pub points_aborted: u64,
     /// Sweep points never dispatched (the run stopped first).
     pub points_not_run: u64,
+    /// Attempts run again after a broken connection or `retry_on` failure.
+    pub retries: u64,
     /// When the run ended.
     #[serde(serialize_with = "rfc3339")]
     pub ended_at: SystemTime,
@@ -286,7 +290,9 @@ mod tests {
             reason: "all points ok",
             points_ok: 3,
             points_failed: 0,
+            points_aborted: 0,
             points_not_run: 0,
+            retries: 0,
             ended_at: SystemTime::UNIX_EPOCH,
         };
         log.write("stop", &stop).unwrap();

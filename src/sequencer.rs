@@ -47,8 +47,12 @@ pub struct Summary {
     pub reason: String,
     /// Sweep points whose final outcome is ok (with a resume: over the whole log).
     pub points_ok: u64,
-    /// Sweep points whose final outcome is failed or aborted.
+    /// Sweep points whose final outcome is failed.
     pub points_failed: u64,
+    /// Sweep points cancelled by a second Ctrl-C.
+    pub points_aborted: u64,
+    /// Attempts run again.
+    pub retries: u64,
     /// Sweep points never run.
     pub points_not_run: u64,
     /// Writing the run log failed: the run was stopped.
@@ -124,10 +128,16 @@ pub struct Sequencer {
     reason: Option<String>,
     /// A setup or teardown point failed.
     hook_failed: bool,
+    /// The reason already says the instrument is unreachable.
+    unreachable_said: bool,
     /// Sweep points finally ok (including those a resumed log already had).
     ok: u64,
-    /// Sweep points finally failed or aborted.
+    /// Sweep points finally failed.
     failed: u64,
+    /// Sweep points finally aborted (second Ctrl-C).
+    aborted_points: u64,
+    /// Attempts run again.
+    retried: u64,
     /// Scratch for a point's variable values.
     vars: Vec<Value>,
     /// Receives the summary when the run ends.
@@ -177,8 +187,11 @@ impl Sequencer {
             cancelled: false,
             reason: None,
             hook_failed: false,
+            unreachable_said: false,
             ok: 0,
             failed: 0,
+            aborted_points: 0,
+            retried: 0,
             vars: Vec::new(),
             done: Some(done),
             log_error: None,
@@ -207,7 +220,7 @@ impl Sequencer {
                     let sweep_index = (index - self.offset) % step.sweep.len().max(1);
                     step.sweep.point_into(sweep_index, &mut self.vars);
                     // Teardown always runs again: the instrument must be left safe.
-                    if kind != Kind::Teardown && self.already_ok(&step, index) {
+                    if kind != Kind::Teardown && self.already_ok(kind, &step, index) {
                         self.ok += u64::from(kind == Kind::Step);
                         continue;
                     }
@@ -245,8 +258,10 @@ impl Sequencer {
     }
 
     /// True when a resumed log already has this point (with the vars in `self.vars`) as ok.
-    fn already_ok(&self, step: &Step, index: u64) -> bool {
-        self.resume.is_ok(&step.name, index)
+    /// Setup counts only if no teardown ran after it (else the instrument is torn down).
+    fn already_ok(&self, kind: Kind, step: &Step, index: u64) -> bool {
+        (kind != Kind::Setup || !self.resume.torn_down())
+            && self.resume.is_ok(&step.name, index)
             && self.resume.same_vars(
                 &step.name,
                 index,
@@ -296,7 +311,7 @@ impl Sequencer {
                 act.complete(d, &out, ctx);
             } else if d.try_no > 1 {
                 // A retry handed back unstarted: the failed attempt before it is final.
-                act.failed_finally(&d, "the run stopped before the retry started", false);
+                act.failed_finally(&d, "the run stopped before the retry started", false, false);
             }
             // Otherwise it never started: not run, and no record.
             act.pump(ctx);
@@ -319,7 +334,8 @@ impl Sequencer {
         // Teardown keeps its retries while the run stops: that is when connections break.
         let may_start = !self.stopping || d.kind == Kind::Teardown;
         if retry && d.try_no <= d.step.retries && may_start {
-            tracing::info!(point = %id, attempt = d.attempt, "retrying: {err}");
+            tracing::warn!(point = %id, attempt = d.attempt, "retrying: {err}");
+            self.retried += 1;
             let again = Dispatch {
                 attempt: d.attempt.saturating_add(1),
                 try_no: d.try_no + 1,
@@ -329,7 +345,7 @@ impl Sequencer {
             return;
         }
         tracing::warn!(point = %id, "point {status}: {err}");
-        self.failed_finally(&d, err, out.unreachable);
+        self.failed_finally(&d, err, out.unreachable, kind == FailKind::Aborted);
     }
 
     /// Writes the point record of one attempt; returns its id and status.
@@ -363,12 +379,19 @@ impl Sequencer {
     }
 
     /// Counts a point whose last record is a failure, and applies the failure policy.
-    fn failed_finally(&mut self, d: &Dispatch, err: &str, unreachable: bool) {
+    fn failed_finally(&mut self, d: &Dispatch, err: &str, unreachable: bool, aborted: bool) {
         match d.kind {
+            Kind::Step if aborted => self.aborted_points += 1,
             Kind::Step => self.failed += 1,
             Kind::Setup | Kind::Teardown => self.hook_failed = true,
         }
-        if unreachable || self.reason.is_none() {
+        // The first failure explains the run; a lost instrument explains it better, unless
+        // it only showed at teardown after a sweep point already said so.
+        let better = unreachable && (d.kind != Kind::Teardown || !self.unreachable_said);
+        if unreachable {
+            self.unreachable_said = true;
+        }
+        if better || self.reason.is_none() {
             self.reason = Some(format!("point `{}/{}` failed: {err}", d.step.name, d.index));
         }
         if d.kind == Kind::Setup || unreachable || self.seq.on_error == OnError::Stop {
@@ -399,7 +422,7 @@ impl Sequencer {
     fn finish(&mut self, ctx: &mut Context<Self>) {
         let Some(done) = self.done.take() else { return };
         let total = self.seq.total_points();
-        let not_run = total.saturating_sub(self.ok + self.failed);
+        let not_run = total.saturating_sub(self.ok + self.failed + self.aborted_points);
         let (exit_status, reason) = if let Some(why) = &self.aborted {
             ("abort", why.clone())
         } else if self.failed > 0 || self.hook_failed || self.log_error.is_some() {
@@ -417,7 +440,9 @@ impl Sequencer {
             reason: &reason,
             points_ok: self.ok,
             points_failed: self.failed,
+            points_aborted: self.aborted_points,
             points_not_run: not_run,
+            retries: self.retried,
             ended_at: SystemTime::now(),
         };
         if let Err(e) = self.log.write("stop", &stop).and_then(|()| self.log.sync()) {
@@ -428,7 +453,9 @@ impl Sequencer {
             reason,
             points_ok: self.ok,
             points_failed: self.failed,
+            points_aborted: self.aborted_points,
             points_not_run: not_run,
+            retries: self.retried,
             log_error: self.log_error.clone(),
         });
         ctx.stop();

@@ -2,6 +2,7 @@
 //! [`drive`] the run: open one [`Pool`] per instrument, start the [`Sequencer`], forward
 //! Ctrl-C/SIGTERM and the deadline to it, and report its [`Summary`].
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
@@ -280,7 +281,9 @@ async fn drive(run: Prepared) -> Result<i32> {
                 reason: &err.to_string(),
                 points_ok: already,
                 points_failed: 0,
+                points_aborted: 0,
                 points_not_run: seq.total_points().saturating_sub(already),
+                retries: 0,
                 ended_at: SystemTime::now(),
             };
             log.write("stop", &stop)
@@ -312,7 +315,9 @@ async fn drive(run: Prepared) -> Result<i32> {
                 reason: &err.to_string(),
                 points_ok: 0,
                 points_failed: 0,
+                points_aborted: 0,
                 points_not_run: 0,
+                retries: 0,
                 ended_at: SystemTime::now(),
             };
             let _ = log.write("stop", &stop).and_then(|()| log.sync());
@@ -415,16 +420,30 @@ fn run_id(name: &str, at: SystemTime) -> String {
 
 /// The end-of-run summary on stdout.
 fn report(summary: &Summary, path: &Path, elapsed: Duration, seq: &Sequence) {
-    println!(
-        "{}: {} of {} points ok, {} failed, {} not run in {} ({})",
+    let mut line = format!(
+        "{}: {} of {} points ok, {} failed",
         seq.name,
         summary.points_ok,
         seq.total_points(),
-        summary.points_failed,
+        summary.points_failed
+    );
+    if summary.points_aborted > 0 {
+        let _ = write!(line, ", {} aborted", summary.points_aborted);
+    }
+    let _ = write!(
+        line,
+        ", {} not run in {} ({})",
         summary.points_not_run,
         format_duration(Duration::from_millis(elapsed.as_millis() as u64)),
         summary.exit_status
     );
+    println!("{line}");
+    if summary.retries > 0 {
+        println!(
+            "retries: {} (connections broke or replies were late; see the run log)",
+            summary.retries
+        );
+    }
     if summary.exit_status != "success" {
         println!("reason: {}", summary.reason);
     }

@@ -29,7 +29,12 @@ fn sends(step: &Step) -> u64 {
 
 /// `1 command`, `3 commands`.
 fn commands(n: u64) -> String {
-    format!("{n} command{}", if n == 1 { "" } else { "s" })
+    counted(n, "command")
+}
+
+/// `1 point`, `3 points` and the like.
+fn counted(n: u64, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Lower bound for a step: points run in waves of `parallel`, each wave at least its waits.
@@ -54,9 +59,9 @@ pub fn describe(seq: &Sequence) -> String {
         );
         let _ = writeln!(
             out,
-            "instrument `{}`: {address}, up to {} connections, timeout {}",
+            "instrument `{}`: {address}, up to {}, timeout {}",
             ins.name,
-            ins.max_connections,
+            counted(ins.max_connections as u64, "connection"),
             format_duration(ins.io.timeout)
         );
     }
@@ -79,7 +84,7 @@ pub fn describe(seq: &Sequence) -> String {
                 let _ = write!(out, " on `{}`", seq.instruments[step.instrument].name);
             }
             if label == "step" {
-                let _ = write!(out, ": {} points", step.points());
+                let _ = write!(out, ": {}", counted(step.points(), "point"));
                 if !step.sweep.axes().is_empty() {
                     let sep = if step.sweep.mode() == Mode::Zip {
                         " zip "
@@ -119,8 +124,8 @@ pub fn describe(seq: &Sequence) -> String {
     }
     let _ = writeln!(
         out,
-        "total: {} points, {}, minimum duration {} (from waits)",
-        seq.total_points(),
+        "total: {}, {}, minimum duration {} (from waits)",
+        counted(seq.total_points(), "point"),
         commands(total_sends),
         format_duration(total_min)
     );

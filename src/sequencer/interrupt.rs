@@ -35,7 +35,7 @@ impl Sequencer {
                 ..Outcome::not_run(0, "still running when the run was ended by force".into())
             };
             self.write_point(&d, &out);
-            self.failed_finally(&d, "ended by force", false);
+            self.failed_finally(&d, "ended by force", false, true);
         }
         self.in_flight = 0;
     }

@@ -65,9 +65,10 @@ fn resume_to_success(scratch: &Scratch, log: &Path) {
 }
 
 /// The log of a run that is done, after any number of crashes and resumes: every line
-/// valid JSON, the last stop `success` with all 60 points ok; `setup/0` and every sweep
-/// point have exactly one `ok` record, which is their last (an ok point is never sent
-/// again; teardown, which runs again on every resume, excepted); every point's attempts are
+/// valid JSON, the last stop `success` with all 60 points ok; every sweep point has exactly
+/// one `ok` record, which is its last (an ok point is never sent again; teardown, which runs
+/// again on every resume, and setup, which runs again after a teardown, excepted); every
+/// point's attempts are
 /// numbered 1, 2, ... in log order; every `ok` record holds its own value. Returns the
 /// records.
 fn assert_done_once(log: &Path) -> Vec<Value> {
@@ -98,7 +99,7 @@ fn assert_done_once(log: &Path) -> Vec<Value> {
         assert_eq!(attempts, numbered, "`{id}` attempts: {records:#?}");
         let last = records.last().unwrap();
         assert_eq!(last["status"], "ok", "`{id}` did not end ok: {last}");
-        if id != "teardown/0" {
+        if id != "teardown/0" && id != "setup/0" {
             let ok = records.iter().filter(|p| p["status"] == "ok").count();
             assert_eq!(ok, 1, "`{id}` was ok more than once: {records:#?}");
         }
@@ -590,5 +591,56 @@ fn file_without_a_newline_is_not_called_empty() {
             "{name} holds {} bytes\n{out}",
             bytes.len()
         );
+    }
+}
+
+/// Setup runs again on a resume when the log's teardown ran after it (the instrument was
+/// left torn down), so resumed points see the instrument as setup leaves it; after a
+/// SIGKILL (no teardown), setup is not sent again.
+#[test]
+fn setup_runs_again_after_teardown() {
+    const ONOFF: &str = r#"
+name: onoff
+instrument: {max_connections: 1}
+setup: ["OUTP ON"]
+steps:
+  - name: s
+    sweep: {i: {start: 0, stop: 9, step: 1}}
+    commands:
+      - {query: "*OPC?", expect: "0"}
+teardown: ["OUTP OFF"]
+"#;
+    // Every point fails at once (the reply `1` is not `0`), so the run stops after the
+    // first point, with teardown; the resume must switch the output back on first.
+    let scratch = Scratch::new();
+    let sim = sim(Duration::ZERO, None);
+    let addr = sim.addr().to_string();
+    let (out, records) = scratch.run("onoff.yaml", ONOFF, &["--address", &addr]);
+    assert_eq!(out.code(), 1, "{out}");
+    assert_eq!(
+        crate::support::point(&records, "teardown/0")["status"],
+        "ok"
+    );
+    let log = scratch.join("onoff.yaml.jsonl");
+    let fixed = ONOFF.replace(
+        "{query: \"*OPC?\", expect: \"0\"}",
+        "{query: \"OUTP?\", as: output}",
+    );
+    scratch.write("onoff.yaml", &fixed);
+    let out = resume(&scratch, &log, &["--force", "--address", &addr]);
+    assert_eq!(out.code(), 0, "{out}");
+    let records = read_log(&log);
+    let resumed_at = records
+        .iter()
+        .position(|r| r["type"] == "resume")
+        .expect("no resume record");
+    let after = &records[resumed_at..];
+    let setup = after
+        .iter()
+        .find(|r| r["id"] == "setup/0")
+        .unwrap_or_else(|| panic!("setup did not run again: {after:#?}"));
+    assert_eq!(setup["attempt"].as_u64(), Some(2), "{setup}");
+    for p in after.iter().filter(|r| r["step"] == "s") {
+        assert_eq!(p["values"]["output"], "ON", "{p}");
     }
 }

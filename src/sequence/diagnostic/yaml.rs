@@ -40,6 +40,12 @@ pub fn from_yaml_error(err: &serde_saphyr::Error, text: &str) -> Problem {
     if let Some(help) = limit_help(original(err)) {
         return problem.help(help);
     }
+    if message.starts_with("unknown field `") && message.contains('"') {
+        // `- DISP:TEXT "a: b"` is read as a map whose key is `DISP:TEXT "a`.
+        return problem.help(
+            "a command containing `: ` must be quoted as a whole, as in `'DISP:TEXT \"a: b\"'`",
+        );
+    }
     if message.contains("unknown anchor") {
         // `- *RST` is the usual way to get here.
         return problem
