@@ -15,7 +15,7 @@ use tokio::sync::watch;
 
 use crate::exec::{Outcome, run_commands};
 use crate::protocol::LineIo;
-use crate::sequence::{Address, Instrument, Step};
+use crate::sequence::{Address, Instrument, Step, render_all};
 
 /// How long a fresh connection is watched for an immediate close before it takes work.
 /// Instruments that allow fewer sessions than asked accept the TCP connection and close it
@@ -162,15 +162,7 @@ pub async fn open(
         Ok(Err(e)) => return Err(e.to_string()),
     }
     if !instrument.on_connect.is_empty() {
-        let texts: Vec<String> = instrument
-            .on_connect
-            .iter()
-            .map(|c| {
-                c.template()
-                    .map(|t| t.render_to_string(&[]))
-                    .unwrap_or_default()
-            })
-            .collect();
+        let texts = render_all(&instrument.on_connect, &[]);
         let never = std::future::pending();
         let out = run_commands(
             &mut io,

@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use actix::prelude::*;
 use tokio::sync::{oneshot, watch};
@@ -27,9 +27,10 @@ use crate::pool::{DropQueued, Execute, Pool};
 use crate::resume::Resume;
 use crate::runlog::{self, RunLog};
 use crate::sequence::value::Value;
-use crate::sequence::{OnError, Sequence, Step};
+use crate::sequence::{OnError, Sequence, Step, render_all};
 
 mod interrupt;
+mod records;
 
 /// Per-command reply timeout of teardown after a second interrupt.
 pub const ABORT_TEARDOWN_TIMEOUT: Duration = Duration::from_secs(2);
@@ -272,16 +273,7 @@ impl Sequencer {
     /// Renders a point and sends it to its instrument's pool.
     fn dispatch(&mut self, d: Dispatch, ctx: &mut Context<Self>) {
         self.in_flight += 1;
-        let texts = d
-            .step
-            .commands
-            .iter()
-            .map(|c| {
-                c.template()
-                    .map(|t| t.render_to_string(&d.vars))
-                    .unwrap_or_default()
-            })
-            .collect();
+        let texts = render_all(&d.step.commands, &d.vars);
         let teardown = d.kind == Kind::Teardown;
         let msg = Execute {
             step: d.step.clone(),
@@ -348,36 +340,6 @@ impl Sequencer {
         self.failed_finally(&d, err, out.unreachable, kind == FailKind::Aborted);
     }
 
-    /// Writes the point record of one attempt; returns its id and status.
-    fn write_point(&mut self, d: &Dispatch, out: &Outcome) -> (String, &'static str) {
-        let id = format!("{}/{}", d.step.name, d.index);
-        let names = d.step.sweep.names();
-        let status = match out.kind {
-            None => "ok",
-            Some(FailKind::Aborted) => "aborted",
-            Some(_) => "failed",
-        };
-        let record = runlog::Point {
-            id: &id,
-            step: &d.step.name,
-            index: d.index,
-            vars: runlog::VarMap(&names, &d.vars),
-            conn: out.conn,
-            attempt: d.attempt,
-            status,
-            error: out.error.as_deref(),
-            started_at: out.started_at,
-            elapsed_ms: out.elapsed,
-            commands: &out.exchanges,
-            values: runlog::PairMap(&out.values),
-        };
-        match self.log.write("point", &record) {
-            Ok(()) => self.dirty = true,
-            Err(e) => self.log_failed(&e),
-        }
-        (id, status)
-    }
-
     /// Counts a point whose last record is a failure, and applies the failure policy.
     fn failed_finally(&mut self, d: &Dispatch, err: &str, unreachable: bool, aborted: bool) {
         match d.kind {
@@ -408,57 +370,6 @@ impl Sequencer {
                 pool.do_send(DropQueued);
             }
         }
-    }
-
-    fn log_failed(&mut self, e: &std::io::Error) {
-        if self.log_error.is_none() {
-            tracing::error!(path = %self.log.path().display(), "cannot write run log: {e}; stopping");
-            self.log_error = Some(e.to_string());
-            self.stop_dispatch();
-        }
-    }
-
-    /// Writes the stop record, forces the log to disk, reports the summary and stops.
-    fn finish(&mut self, ctx: &mut Context<Self>) {
-        let Some(done) = self.done.take() else { return };
-        let total = self.seq.total_points();
-        let not_run = total.saturating_sub(self.ok + self.failed + self.aborted_points);
-        let (exit_status, reason) = if let Some(why) = &self.aborted {
-            ("abort", why.clone())
-        } else if self.failed > 0 || self.hook_failed || self.log_error.is_some() {
-            let reason = self
-                .reason
-                .clone()
-                .or_else(|| self.log_error.clone())
-                .unwrap_or_default();
-            ("fail", reason)
-        } else {
-            ("success", format!("all {total} points ok"))
-        };
-        let stop = runlog::Stop {
-            exit_status,
-            reason: &reason,
-            points_ok: self.ok,
-            points_failed: self.failed,
-            points_aborted: self.aborted_points,
-            points_not_run: not_run,
-            retries: self.retried,
-            ended_at: SystemTime::now(),
-        };
-        if let Err(e) = self.log.write("stop", &stop).and_then(|()| self.log.sync()) {
-            self.log_failed(&e);
-        }
-        let _ = done.send(Summary {
-            exit_status,
-            reason,
-            points_ok: self.ok,
-            points_failed: self.failed,
-            points_aborted: self.aborted_points,
-            points_not_run: not_run,
-            retries: self.retried,
-            log_error: self.log_error.clone(),
-        });
-        ctx.stop();
     }
 }
 

@@ -4,6 +4,7 @@
 //! then [`run::drive`] opens the pools, starts the sequencer and waits for its summary.
 //! Everything here runs inside the actix system that `main` starts.
 
+mod report;
 mod run;
 mod signals;
 

@@ -2,8 +2,7 @@
 //! [`drive`] the run: open one [`Pool`] per instrument, start the [`Sequencer`], forward
 //! Ctrl-C/SIGTERM and the deadline to it, and report its [`Summary`].
 
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant, SystemTime};
@@ -11,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use actix::prelude::*;
 use tokio::sync::{oneshot, watch};
 
+use super::report::{report, run_id};
 use super::signals::Signals;
 use super::{apply_addresses, check_addresses, start_sims};
 use crate::cli::{ResumeArgs, RunArgs};
@@ -20,7 +20,7 @@ use crate::resume::{self, Resume};
 use crate::runlog::{self, RunLog};
 use crate::sequence::duration::format_duration;
 use crate::sequence::{self, Address, Sequence};
-use crate::sequencer::{Interrupt, Sequencer, Summary};
+use crate::sequencer::{Interrupt, Sequencer};
 use crate::sim::SimThread;
 
 /// A run ready to go: its sequence (with addresses), its open log, and its simulators.
@@ -405,50 +405,4 @@ async fn watch_interrupts(mut signals: Signals, sequencer: Addr<Sequencer>) {
         signals.recv().await;
         sequencer.do_send(Interrupt::Signal);
     }
-}
-
-/// A run id unique enough to tell runs apart: name, start time and a random suffix.
-fn run_id(name: &str, at: SystemTime) -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u32(std::process::id());
-    let secs = at
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    format!("{name}-{secs}-{:08x}", h.finish() as u32)
-}
-
-/// The end-of-run summary on stdout.
-fn report(summary: &Summary, path: &Path, elapsed: Duration, seq: &Sequence) {
-    let mut line = format!(
-        "{}: {} of {} points ok, {} failed",
-        seq.name,
-        summary.points_ok,
-        seq.total_points(),
-        summary.points_failed
-    );
-    if summary.points_aborted > 0 {
-        let _ = write!(line, ", {} aborted", summary.points_aborted);
-    }
-    let _ = write!(
-        line,
-        ", {} not run in {} ({})",
-        summary.points_not_run,
-        format_duration(Duration::from_millis(elapsed.as_millis() as u64)),
-        summary.exit_status
-    );
-    println!("{line}");
-    if summary.retries > 0 {
-        println!(
-            "retries: {} (connections broke or replies were late; see the run log)",
-            summary.retries
-        );
-    }
-    if summary.exit_status != "success" {
-        println!("reason: {}", summary.reason);
-    }
-    if let Some(e) = &summary.log_error {
-        println!("run log incomplete: {e}");
-    }
-    println!("run log: {}", path.display());
 }

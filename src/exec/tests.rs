@@ -39,14 +39,7 @@ async fn run(
     let (a, b) = duplex(1024);
     let server = instrument(b, replies);
     let mut io = LineIo::new(a, "\n", "\n");
-    let texts: Vec<String> = commands
-        .iter()
-        .map(|c| {
-            c.template()
-                .map(|t| t.render_to_string(&[]))
-                .unwrap_or_default()
-        })
-        .collect();
+    let texts = crate::sequence::render_all(&commands, &[]);
     let out = run_commands(
         &mut io,
         &commands,

@@ -171,6 +171,19 @@ pub enum Command {
     },
 }
 
+/// The text each of `commands` sends for a point with these `vars` (empty for waits), as
+/// [`crate::exec::run_commands`] takes it.
+pub fn render_all(commands: &[Command], vars: &[value::Value]) -> Vec<String> {
+    commands
+        .iter()
+        .map(|c| {
+            c.template()
+                .map(|t| t.render_to_string(vars))
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 impl Command {
     /// The template this command sends, if it sends anything.
     pub fn template(&self) -> Option<&Template> {
