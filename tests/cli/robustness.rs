@@ -3,23 +3,21 @@
 //! garbage, an endless device) go through the real binary, which must refuse each with a
 //! short, clear message and exit 2, under a memory limit when `prlimit` is installed.
 //!
-//! Nothing here measures time: every run is killed after [`GUARD`], which only keeps a
+//! Nothing here measures time: every run is killed after [`GUARD`](crate::support::GUARD), which only keeps a
 //! hang from stalling the suite.
 
 use std::ffi::OsStr;
-use std::io::Read;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::thread;
-use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use sequencer::Error;
 use sequencer::sequence;
 
-use crate::support::{GUARD, Output, Scratch};
+use crate::support::{Output, Running, Scratch};
 
 /// The example sequences: valid files to mutate.
 const EXAMPLES: &[&str] = &[
@@ -190,10 +188,10 @@ fn prlimit() -> Option<&'static str> {
 
 /// Runs the real binary with `args` in `dir`, limited to [`MEMORY`] of address space when
 /// `prlimit` is installed (an allocation past it aborts the process, which then fails the
-/// exit-code check), and killed after [`GUARD`].
+/// exit-code check), and killed after [`GUARD`](crate::support::GUARD).
 fn bounded(dir: &Path, args: &[&OsStr]) -> Output {
     let bin = env!("CARGO_BIN_EXE_sequencer");
-    let mut cmd = match prlimit() {
+    let cmd = match prlimit() {
         Some(prlimit) => {
             let mut c = Command::new(prlimit);
             c.arg(format!("--as={MEMORY}")).arg("--").arg(bin);
@@ -201,46 +199,7 @@ fn bounded(dir: &Path, args: &[&OsStr]) -> Output {
         }
         None => Command::new(bin),
     };
-    let mut child = cmd
-        .args(args)
-        .current_dir(dir)
-        .env_remove("RUST_LOG")
-        .env_remove("RUST_BACKTRACE")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start the sequencer binary");
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().expect("stdout is piped")));
-    let stderr = drain(Box::new(child.stderr.take().expect("stderr is piped")));
-    let deadline = Instant::now() + GUARD;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("cannot wait for sequencer") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "sequencer `{}` did not finish within {GUARD:?}",
-                args[0].display()
-            );
-        }
-        thread::sleep(Duration::from_millis(5));
-    };
-    Output {
-        status,
-        stdout: stdout.join().expect("stdout reader panicked"),
-        stderr: stderr.join().expect("stderr reader panicked"),
-    }
+    Running::start(cmd, dir, args).wait()
 }
 
 /// Checks that `check` and `run --sim` both refuse `file` (a path in `dir`): exit 2, a

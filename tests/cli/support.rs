@@ -93,11 +93,23 @@ impl Running {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sequencer"))
+        Running::start(Command::new(env!("CARGO_BIN_EXE_sequencer")), cwd, args)
+    }
+
+    /// Starts `cmd` (the binary, or a wrapper such as `prlimit` that runs it) with `args`
+    /// appended, in `cwd`, and returns at once.
+    pub fn start<I, S>(mut cmd: Command, cwd: &Path, args: I) -> Running
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut child = cmd
             .args(args)
             .current_dir(cwd)
-            // Default verbosity and no colours, whatever the developer's environment says.
+            // Default verbosity, no colours and no backtraces, whatever the developer's
+            // environment says.
             .env_remove("RUST_LOG")
+            .env_remove("RUST_BACKTRACE")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
