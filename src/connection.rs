@@ -129,7 +129,7 @@ pub async fn open(
     instrument: &Instrument,
 ) -> Result<LineIo<TcpStream>, String> {
     let io_cfg = &instrument.io;
-    let target = address.to_host_port();
+    let target = address.to_string();
     let stream =
         match tokio::time::timeout(io_cfg.connect_timeout, TcpStream::connect(&target)).await {
             Ok(Ok(s)) => s,

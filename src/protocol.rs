@@ -119,12 +119,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineIo<S> {
         self.start = 0;
     }
 
-    /// The underlying stream.
-    pub fn get_ref(&self) -> &S {
-        &self.stream
-    }
-
-    /// The underlying stream, mutably (to read unsolicited bytes into the buffer).
+    /// Reads what the stream has into the buffer, as unsolicited data (see [`Self::pending`]);
+    /// 0 at end of file.
     pub async fn fill(&mut self) -> io::Result<usize> {
         self.buf.reserve(4096);
         self.stream.read_buf(&mut self.buf).await

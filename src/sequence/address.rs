@@ -52,11 +52,6 @@ impl Address {
             port: parse_port(port, text)?,
         })
     }
-
-    /// `host:port` form for dialling (IPv6 in brackets).
-    pub fn to_host_port(&self) -> String {
-        self.to_string()
-    }
 }
 
 fn parse_port(port: &str, text: &str) -> Result<u16, String> {
