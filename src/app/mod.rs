@@ -50,6 +50,7 @@ async fn serve(args: SimArgs) -> Result<i32> {
             .max_connections
             .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         faults: faults(&args.faults)?,
+        blueprint: None,
     };
     if !config.faults.is_empty() {
         tracing::warn!("injecting faults: {}", config.faults);
@@ -57,9 +58,12 @@ async fn serve(args: SimArgs) -> Result<i32> {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    sim::run_with(listener, config, shutdown)
+    let report = sim::run_with(listener, config, shutdown)
         .await
         .map_err(sim_err)?;
+    if let Some(report) = report {
+        eprintln!("{report}");
+    }
     Ok(EXIT_OK)
 }
 
@@ -126,6 +130,7 @@ fn start_sims(seq: &mut Sequence, opts: &SimOpts) -> Result<Vec<SimThread>> {
             latency: opts.sim_latency,
             max_connections: None,
             faults: faults.clone(),
+            blueprint: None,
         };
         let sim = SimThread::spawn(config).map_err(|source| Error::Sim {
             address: "127.0.0.1:0".into(),

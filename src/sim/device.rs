@@ -22,6 +22,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use super::model::{Blueprint, Model, Response};
 
 /// Connection counters shared by the server and the device (`SIM:CONN?`, `SIM:CONN:PEAK?`).
 ///
@@ -60,6 +63,23 @@ impl Counters {
     /// Highest number of connections served at the same time.
     pub fn peak(&self) -> usize {
         self.peak.load(Ordering::SeqCst)
+    }
+}
+
+/// The blueprint of the generic SCPI instrument: nothing to configure.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Generic;
+
+impl Blueprint for Generic {
+    fn build(&self, counters: Arc<Counters>) -> Box<dyn Model> {
+        Box::new(Device::new(counters))
+    }
+}
+
+impl Model for Device {
+    fn handle(&mut self, _conn: u64, message: &str, _now: Instant) -> Response {
+        self.handle(message)
+            .map_or_else(Response::none, Response::reply)
     }
 }
 

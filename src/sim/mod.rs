@@ -27,25 +27,28 @@ pub mod device;
 #[cfg(test)]
 mod fault_tests;
 pub mod faults;
+pub mod model;
+pub mod pyvisa;
 mod session;
 #[cfg(test)]
 mod test_support;
 mod thread;
 
 pub use faults::Faults;
+pub use model::{Blueprint, Framing, Model, Response};
 pub use thread::SimThread;
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use self::conn_faults::ConnFaults;
-use self::device::{Counters, Device};
+use self::device::{Counters, Generic};
 use self::session::{OpenGuard, Session};
 
 /// Longest accepted line, terminator excluded; a longer line closes its connection.
@@ -65,19 +68,38 @@ pub struct SimConfig {
     pub max_connections: Option<usize>,
     /// Faults to inject (drops, stalls, garbage, late replies, refusals); none by default.
     pub faults: Faults,
+    /// What the instrument says: a device file, a replay; `None` is the generic device.
+    pub blueprint: Option<Arc<dyn Blueprint>>,
+}
+
+impl SimConfig {
+    /// The instrument description in effect (the generic device unless one was given).
+    fn blueprint(&self) -> Arc<dyn Blueprint> {
+        self.blueprint.clone().unwrap_or_else(|| Arc::new(Generic))
+    }
+
+    /// The connection limit in effect: `max_connections` if set, else the blueprint's own.
+    fn connection_limit(&self) -> Option<usize> {
+        self.max_connections
+            .or_else(|| self.blueprint.as_ref().and_then(|b| b.max_connections()))
+    }
 }
 
 /// Serves the default generic instrument on `listener` until `shutdown` resolves.
 pub async fn run(listener: TcpListener, shutdown: impl Future<Output = ()>) -> io::Result<()> {
-    run_with(listener, SimConfig::default(), shutdown).await
+    run_with(listener, SimConfig::default(), shutdown)
+        .await
+        .map(drop)
 }
 
-/// Same with explicit settings. When shutdown resolves: stop accepting, close every open connection, return.
+/// Same with explicit settings. When shutdown resolves: stop accepting, close every open
+/// connection, return the model's [`Model::report`] (e.g. commands a replay had no
+/// recording for).
 pub async fn run_with(
     listener: TcpListener,
     config: SimConfig,
     shutdown: impl Future<Output = ()>,
-) -> io::Result<()> {
+) -> io::Result<Option<String>> {
     if !config.faults.is_empty() {
         tracing::debug!(faults = %config.faults, "injecting faults");
     }
@@ -116,7 +138,8 @@ pub async fn run_with(
     drop(listener);
     sessions.shutdown().await;
     tracing::debug!("simulated instrument stopped");
-    Ok(())
+    let model = gate.model.lock().unwrap_or_else(PoisonError::into_inner);
+    Ok(model.report())
 }
 
 /// The accept loop's admission state: decides which accepted connections are served and
@@ -127,7 +150,11 @@ struct Gate {
     /// Open and peak connections, shared with the device and every session's guard.
     counters: Arc<Counters>,
     /// The instrument every session talks to.
-    device: Arc<Mutex<Device>>,
+    model: Arc<Mutex<Box<dyn Model>>>,
+    /// How its messages are framed.
+    framing: Arc<Framing>,
+    /// Most connections served at once, if limited.
+    limit: Option<usize>,
     /// Connections served so far over the server's whole life (refused ones not counted):
     /// the last accept number given out, and what `refuse-after` compares with.
     served: u64,
@@ -137,11 +164,14 @@ impl Gate {
     /// A gate with a fresh device and no connection served yet.
     fn new(config: SimConfig) -> Gate {
         let counters = Arc::new(Counters::default());
-        let device = Arc::new(Mutex::new(Device::new(Arc::clone(&counters))));
+        let blueprint = config.blueprint();
+        let model = Arc::new(Mutex::new(blueprint.build(Arc::clone(&counters))));
         Gate {
+            framing: Arc::new(blueprint.framing()),
+            limit: config.connection_limit(),
             config,
             counters,
-            device,
+            model,
             served: 0,
         }
     }
@@ -149,10 +179,7 @@ impl Gate {
     /// A session for the connection just accepted from `peer`, already counted as open; or
     /// `None` (logged) when `max_connections` or `refuse-after` refuses it.
     fn admit(&mut self, peer: SocketAddr) -> Option<Session> {
-        let full = self
-            .config
-            .max_connections
-            .is_some_and(|max| self.counters.current() >= max);
+        let full = self.limit.is_some_and(|max| self.counters.current() >= max);
         if full {
             tracing::debug!(%peer, "connection refused: maximum reached");
             return None;
@@ -171,7 +198,8 @@ impl Gate {
         Some(Session {
             peer,
             conn,
-            device: Arc::clone(&self.device),
+            model: Arc::clone(&self.model),
+            framing: Arc::clone(&self.framing),
             latency: self.config.latency,
             faults: ConnFaults::new(&self.config.faults, conn),
             _guard: OpenGuard(Arc::clone(&self.counters)),

@@ -11,18 +11,16 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use super::MAX_LINE;
 use super::conn_faults::{ConnFaults, Delivery, GARBAGE, Verdict};
-use super::device::{Counters, Device};
+use super::device::Counters;
+use super::model::{Framing, Model, Response};
 use crate::sequence::duration::format_duration;
-
-/// Bytes read at most for one line: [`MAX_LINE`] plus room for a `\r\n` terminator.
-const READ_LIMIT: usize = MAX_LINE + 2;
 
 /// Marks one served connection in [`Counters`] for as long as it lives, including when its
 /// task is aborted at shutdown.
@@ -52,7 +50,9 @@ pub(super) struct Session {
     /// Accept number (1 for the first connection served), for logs; also seeds `faults`.
     pub(super) conn: u64,
     /// The instrument shared with every other session.
-    pub(super) device: Arc<Mutex<Device>>,
+    pub(super) model: Arc<Mutex<Box<dyn Model>>>,
+    /// How messages and replies end.
+    pub(super) framing: Arc<Framing>,
     /// Delay before each reply line, from [`super::SimConfig::latency`].
     pub(super) latency: Duration,
     /// This connection's fault decisions and counts; advanced by every command and reply.
@@ -73,54 +73,48 @@ impl Session {
             Ok(End::Dropped) => {}
             Err(error) => tracing::debug!(%peer, conn, %error, "connection closed on error"),
         }
+        self.model
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .closed(conn);
     }
 
     /// The read-handle-reply loop; the stream is closed when this returns.
     async fn serve(&mut self, mut stream: TcpStream) -> io::Result<End> {
         let (read, mut write) = stream.split();
         let mut reader = BufReader::new(read);
+        let framing = Arc::clone(&self.framing);
         let mut buf = Vec::new();
         loop {
             buf.clear();
-            // `take` bounds memory: a client that never sends `\n` cannot grow `buf` past
-            // the limit.
-            let n = (&mut reader)
-                .take(READ_LIMIT as u64)
-                .read_until(b'\n', &mut buf)
-                .await?;
-            if n == 0 {
-                return Ok(End::PeerClosed);
-            }
-            let terminated = buf.ends_with(b"\n");
-            if !terminated && buf.len() >= READ_LIMIT {
-                return Ok(End::LineTooLong);
-            }
-            let line = strip_terminator(&buf);
-            if line.len() > MAX_LINE {
-                return Ok(End::LineTooLong);
-            }
-            if self
-                .command(&String::from_utf8_lossy(line), &mut write)
-                .await?
-            {
+            let terminated =
+                match read_message(&mut reader, &framing.read_termination, &mut buf).await? {
+                    Read::Eof => return Ok(End::PeerClosed),
+                    Read::TooLong => return Ok(End::LineTooLong),
+                    Read::Message { terminated } => terminated,
+                };
+            let message = message_text(&buf, &framing, terminated);
+            if self.command(&message, &mut write).await? {
                 return Ok(End::Dropped);
             }
-            // An unterminated last line is served like any other, then the client is gone.
+            // An unterminated last message is served like any other, then the client is gone.
             if !terminated {
                 return Ok(End::PeerClosed);
             }
         }
     }
 
-    /// Serves one line: asks the faults first, then the device, then writes the reply (late
-    /// or garbled if the faults say so). Returns true when a fault closes the connection.
+    /// Serves one message: asks the faults first, then the model, then writes the replies
+    /// (late or garbled if the faults say so). Returns true when a fault closes the
+    /// connection.
     async fn command(
         &mut self,
         line: &str,
         write: &mut (impl AsyncWrite + Unpin),
     ) -> io::Result<bool> {
-        // Empty lines are not commands: no reply, and no fault counts them.
-        if line.trim().is_empty() {
+        // With lenient framing, empty lines are not commands: no reply, and no fault
+        // counts them.
+        if self.framing.lenient && line.trim().is_empty() {
             return Ok(false);
         }
         let (peer, conn) = (self.peer, self.conn);
@@ -136,23 +130,29 @@ impl Session {
                 return Ok(true);
             }
         }
-        let Some(reply) = self.handle(line) else {
+        let Response { replies, delay } = self.handle(line);
+        if replies.is_empty() {
+            sleep(delay).await;
             return Ok(self.faults.closes_after());
-        };
+        }
         let delivery = self.faults.on_reply();
         self.log_delivery(delivery);
-        let delay = self.latency.saturating_add(delivery.late_by);
-        // tokio's timer has millisecond resolution: even a zero sleep would cost up to a
-        // millisecond per reply, so skip it when there is no delay.
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
-        let mut out = if delivery.garbage {
-            GARBAGE.as_bytes().to_vec()
+        sleep(
+            self.latency
+                .saturating_add(delay)
+                .saturating_add(delivery.late_by),
+        )
+        .await;
+        let mut out = Vec::new();
+        if delivery.garbage {
+            out.extend_from_slice(GARBAGE.as_bytes());
+            out.push(b'\n');
         } else {
-            reply.into_bytes()
-        };
-        out.push(b'\n');
+            for reply in replies {
+                out.extend_from_slice(reply.as_bytes());
+                out.extend_from_slice(&self.framing.write_termination);
+            }
+        }
         write.write_all(&out).await?;
         Ok(self.faults.closes_after())
     }
@@ -169,36 +169,137 @@ impl Session {
         }
     }
 
-    /// Runs one non-empty line through the shared device, holding the lock only for the call.
-    fn handle(&self, line: &str) -> Option<String> {
-        let mut device = self.device.lock().unwrap_or_else(PoisonError::into_inner);
-        device.handle(line)
+    /// Runs one message through the shared model, holding the lock only for the call.
+    fn handle(&self, message: &str) -> Response {
+        let mut model = self.model.lock().unwrap_or_else(PoisonError::into_inner);
+        model.handle(self.conn, message, Instant::now())
     }
 }
 
-/// `line` without its trailing `\n` and then `\r`, if present.
-fn strip_terminator(line: &[u8]) -> &[u8] {
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    line.strip_suffix(b"\r").unwrap_or(line)
+/// Sleeps `delay`, skipping zero: tokio's timer has millisecond resolution, so even a zero
+/// sleep would cost up to a millisecond per reply.
+async fn sleep(delay: Duration) {
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// What one [`read_message`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum Read {
+    /// The client closed with nothing pending.
+    Eof,
+    /// A message longer than [`MAX_LINE`] (termination excluded).
+    TooLong,
+    /// A message is in the buffer; `terminated` is false when the stream ended first.
+    Message { terminated: bool },
+}
+
+/// Reads one message ending in `termination` (kept in `buf`), at most [`MAX_LINE`] bytes
+/// before it, so a client that never terminates cannot grow `buf` without bound.
+async fn read_message(
+    reader: &mut (impl AsyncBufReadExt + Unpin),
+    termination: &[u8],
+    buf: &mut Vec<u8>,
+) -> io::Result<Read> {
+    let Some(&last) = termination.last() else {
+        return Err(io::Error::other("empty read termination"));
+    };
+    let limit = MAX_LINE + termination.len();
+    loop {
+        let room = (limit + 1).saturating_sub(buf.len()) as u64;
+        let n = (&mut *reader).take(room).read_until(last, buf).await?;
+        let terminated = buf.ends_with(termination);
+        let body = buf.len() - if terminated { termination.len() } else { 0 };
+        if body > MAX_LINE {
+            return Ok(Read::TooLong);
+        }
+        if terminated {
+            return Ok(Read::Message { terminated: true });
+        }
+        if n == 0 {
+            return Ok(if buf.is_empty() {
+                Read::Eof
+            } else {
+                Read::Message { terminated: false }
+            });
+        }
+        // The last byte of a multi-byte termination arrived alone: keep reading.
+    }
+}
+
+/// The message in `buf` as text: its termination removed (and, for lenient framing, one
+/// `\r` before it); invalid UTF-8 replaced.
+fn message_text(buf: &[u8], framing: &Framing, terminated: bool) -> String {
+    let mut message = if terminated {
+        &buf[..buf.len() - framing.read_termination.len()]
+    } else {
+        buf
+    };
+    if framing.lenient {
+        message = message.strip_suffix(b"\r").unwrap_or(message);
+    }
+    String::from_utf8_lossy(message).into_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Line terminators are removed: `\n`, then one `\r`.
-    #[test]
-    fn strip_terminator_cases() {
-        let cases: &[(&[u8], &[u8])] = &[
-            (b"A?\n", b"A?"),
-            (b"A?\r\n", b"A?"),
-            (b"A?", b"A?"),
-            (b"A?\r", b"A?"),
-            (b"\n", b""),
-            (b"A?\r\r\n", b"A?\r"),
-        ];
-        for (input, expected) in cases {
-            assert_eq!(strip_terminator(input), *expected, "{input:?}");
+    /// Every message of `input` as the session would see it, and how the stream ended.
+    async fn messages(input: &[u8], framing: &Framing) -> (Vec<String>, Read) {
+        let mut reader = BufReader::new(input);
+        let mut out = Vec::new();
+        loop {
+            let mut buf = Vec::new();
+            match read_message(&mut reader, &framing.read_termination, &mut buf)
+                .await
+                .unwrap()
+            {
+                Read::Message { terminated } => {
+                    out.push(message_text(&buf, framing, terminated));
+                    if !terminated {
+                        return (out, Read::Eof);
+                    }
+                }
+                end => return (out, end),
+            }
         }
+    }
+
+    /// Lenient lines: `\n` ends a message and one `\r` before it is dropped.
+    #[tokio::test]
+    async fn lenient_lines() {
+        let (got, end) = messages(b"A?\nB?\r\n\nC?\r\r\nD?\r", &Framing::lines()).await;
+        assert_eq!(got, ["A?", "B?", "", "C?\r", "D?"]);
+        assert_eq!(end, Read::Eof);
+    }
+
+    /// Exact framing with a two-byte termination: a lone `\n` is part of the message and
+    /// nothing is trimmed.
+    #[tokio::test]
+    async fn exact_two_byte_termination() {
+        let framing = Framing {
+            read_termination: b"\r\n".to_vec(),
+            write_termination: b"\r\n".to_vec(),
+            lenient: false,
+        };
+        let (got, end) = messages(b"A?\r\nB\nC \r\n\r\n", &framing).await;
+        assert_eq!(got, ["A?", "B\nC ", ""]);
+        assert_eq!(end, Read::Eof);
+    }
+
+    /// A message longer than [`MAX_LINE`] is refused, terminated or not.
+    #[tokio::test]
+    async fn overlong_message() {
+        let mut long = vec![b'A'; MAX_LINE + 1];
+        let (got, end) = messages(&long, &Framing::lines()).await;
+        assert!(got.is_empty());
+        assert_eq!(end, Read::TooLong);
+        long.truncate(MAX_LINE);
+        long.push(b'\n');
+        let (got, end) = messages(&long, &Framing::lines()).await;
+        assert_eq!(got.len(), 1);
+        assert_eq!(end, Read::Eof);
     }
 }

@@ -24,7 +24,7 @@ pub(super) struct Server {
     /// Fires the server's shutdown.
     shutdown: oneshot::Sender<()>,
     /// The task running [`run_with`].
-    handle: JoinHandle<io::Result<()>>,
+    handle: JoinHandle<io::Result<Option<String>>>,
 }
 
 impl Server {
@@ -43,14 +43,14 @@ impl Server {
         }
     }
 
-    /// Signals shutdown and checks that `run_with` returns `Ok`.
-    pub(super) async fn stop(self) {
+    /// Signals shutdown, checks that `run_with` returns `Ok` and returns the model's report.
+    pub(super) async fn stop(self) -> Option<String> {
         self.shutdown.send(()).unwrap();
         timeout(GUARD, self.handle)
             .await
             .expect("run_with did not return after shutdown")
             .unwrap()
-            .unwrap();
+            .unwrap()
     }
 }
 

@@ -20,8 +20,9 @@ pub struct SimThread {
     addr: SocketAddr,
     /// Fires the server's shutdown; taken by the first stop.
     shutdown: Option<oneshot::Sender<()>>,
-    /// The server's thread; taken and joined by the first stop.
-    thread: Option<JoinHandle<()>>,
+    /// The server's thread, which returns the model's report; taken and joined by the
+    /// first stop.
+    thread: Option<JoinHandle<Option<String>>>,
 }
 
 impl SimThread {
@@ -48,9 +49,12 @@ impl SimThread {
                 let stopped = async {
                     let _ = rx.await;
                 };
-                if let Err(error) = runtime.block_on(run_with(listener, config, stopped)) {
-                    tracing::error!(%error, "simulated instrument failed");
-                }
+                runtime
+                    .block_on(run_with(listener, config, stopped))
+                    .unwrap_or_else(|error| {
+                        tracing::error!(%error, "simulated instrument failed");
+                        None
+                    })
             })?;
         Ok(SimThread {
             addr,
@@ -64,22 +68,23 @@ impl SimThread {
         self.addr
     }
 
-    /// Stops the server and joins the thread (also done on Drop).
-    pub fn stop(mut self) {
-        self.stop_and_join();
+    /// Stops the server and joins the thread (also done on Drop); returns the model's
+    /// report (see [`super::Model::report`]).
+    pub fn stop(mut self) -> Option<String> {
+        self.stop_and_join()
     }
 
     /// Signals shutdown and waits for the thread; a no-op after the first call.
-    fn stop_and_join(&mut self) {
+    fn stop_and_join(&mut self) -> Option<String> {
         if let Some(shutdown) = self.shutdown.take() {
             // The server may already be gone; nothing to signal then.
             let _ = shutdown.send(());
         }
-        if let Some(thread) = self.thread.take()
-            && thread.join().is_err()
-        {
+        let thread = self.thread.take()?;
+        thread.join().unwrap_or_else(|_| {
             tracing::error!(addr = %self.addr, "simulated instrument thread panicked");
-        }
+            None
+        })
     }
 }
 

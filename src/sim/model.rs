@@ -1,0 +1,108 @@
+//! The seam between the TCP server and what the simulated instrument says.
+//!
+//! The server in [`crate::sim`] frames messages, applies latency and faults, and counts
+//! connections; a [`Model`] decides the replies. Three models exist: the generic SCPI
+//! [`Device`](super::device::Device), a pyvisa-sim device file, and the replay of a
+//! recorded run log. A [`Blueprint`] is the immutable description a server starts from
+//! (a parsed device file, a loaded recording); every server builds its own [`Model`] from
+//! it, so two simulators started from one blueprint share no state.
+//!
+//! One model serves every connection of its server (one instrument, many sessions): the
+//! server keeps it behind a mutex and calls [`Model::handle`] without holding the lock
+//! across an await. A model therefore never sleeps; it returns the delay it wants in
+//! [`Response::delay`] and the session sleeps it.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::device::Counters;
+
+/// What the instrument does with one message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Response {
+    /// Reply messages, in order, each without its write termination (the session appends
+    /// [`Framing::write_termination`] to each). Empty for a message with no reply.
+    pub replies: Vec<String>,
+    /// How long the instrument takes before answering (or, with no reply, before it reads
+    /// the next message on this connection). Added to the server's `--latency`.
+    pub delay: Duration,
+}
+
+impl Response {
+    /// No reply and no delay.
+    pub fn none() -> Response {
+        Response::default()
+    }
+
+    /// One reply line, no delay.
+    pub fn reply(text: impl Into<String>) -> Response {
+        Response {
+            replies: vec![text.into()],
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+/// How messages are cut out of the byte stream and how replies end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Framing {
+    /// Bytes that end a message from the client (pyvisa's `write_termination`); never empty.
+    pub read_termination: Vec<u8>,
+    /// Bytes appended to every reply (pyvisa's `read_termination`).
+    pub write_termination: Vec<u8>,
+    /// Forgiving framing of the generic device: a `\r` before the read termination is
+    /// dropped and empty messages are ignored. A device file's framing is exact, as
+    /// pyvisa-sim's is: the message is everything before the termination.
+    pub lenient: bool,
+}
+
+impl Framing {
+    /// `\n`-terminated lines both ways, lenient: the generic device and replays.
+    pub fn lines() -> Framing {
+        Framing {
+            read_termination: b"\n".to_vec(),
+            write_termination: b"\n".to_vec(),
+            lenient: true,
+        }
+    }
+}
+
+impl Default for Framing {
+    fn default() -> Framing {
+        Framing::lines()
+    }
+}
+
+/// A simulated instrument's behaviour: the state shared by all of a server's connections.
+pub trait Model: Send + Debug {
+    /// Answers one message from connection `conn` (numbered from 1 in accept order),
+    /// received at `now`, its read termination removed.
+    fn handle(&mut self, conn: u64, message: &str, now: Instant) -> Response;
+
+    /// Connection `conn` has closed; a model that tracks per-connection state forgets it.
+    fn closed(&mut self, _conn: u64) {}
+
+    /// What the user should know when the server stops (e.g. commands a replay had no
+    /// recording for); `None` when there is nothing to say.
+    fn report(&self) -> Option<String> {
+        None
+    }
+}
+
+/// The immutable description a server builds its [`Model`] from.
+pub trait Blueprint: Send + Sync + Debug {
+    /// Message framing of this instrument.
+    fn framing(&self) -> Framing {
+        Framing::lines()
+    }
+
+    /// Most simultaneous connections the instrument itself accepts, if it says; a
+    /// `--max-connections` flag overrides it.
+    fn max_connections(&self) -> Option<usize> {
+        None
+    }
+
+    /// A fresh model; `counters` are the server's open/peak connection counts.
+    fn build(&self, counters: Arc<Counters>) -> Box<dyn Model>;
+}

@@ -1,0 +1,4 @@
+//! pyvisa-sim device files served over TCP.
+
+pub mod pyfmt;
+pub mod strparse;

@@ -1,0 +1,1 @@
+//! Python `str.format` for the values of a pyvisa-sim device file.

@@ -1,0 +1,1 @@
+//! The setter patterns of a pyvisa-sim device file (the `stringparser` package).
