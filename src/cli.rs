@@ -16,7 +16,9 @@ use crate::sequence::duration::parse_duration;
     sequencer run sequences/sweep.yaml --sim\n  \
     sequencer run sweep.yaml --address 127.0.0.1:5025 -o runs/today.jsonl\n  \
     sequencer check sweep.yaml\n  \
-    sequencer sim --listen 127.0.0.1:5025 --latency 10ms --max-connections 4")]
+    sequencer sim --listen 127.0.0.1:5025 --latency 10ms --max-connections 4\n  \
+    sequencer sim --device sequences/devices/smu.yaml\n  \
+    sequencer diff runs/golden.jsonl runs/today.jsonl")]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -54,8 +56,11 @@ pub enum Command {
     /// Serve the built-in simulated instrument over TCP.
     #[command(
         after_help = "Examples:\n  sequencer sim --listen 127.0.0.1:5025 --latency 10ms --max-connections 4\n  \
-        sequencer sim --listen 127.0.0.1:0 --fault drop-after=50 --fault garbage-every=7\n\n\
-        Generic SCPI device: `HEADER VALUE` stores, `HEADER?` returns it (0 if never set),\n\
+        sequencer sim --listen 127.0.0.1:0 --fault drop-after=50 --fault garbage-every=7\n  \
+        sequencer sim --device sequences/devices/tempcontroller.yaml\n  \
+        sequencer sim --device lab.yaml --name \"keithley 2400\"\n  \
+        sequencer sim --replay runs/golden.jsonl --replay-speed 0\n\n\
+        Without --device or --replay, a generic SCPI device: `HEADER VALUE` stores, `HEADER?` returns it (0 if never set),\n\
         *IDN?, *OPC? (1), *RST, SIM:CONN? and SIM:CONN:PEAK? (open and peak connections).\n\n\
         Faults (counts per connection unless said): drop-after=N closes the connection after\n\
         its Nth command; stall-after=N stops answering after N commands; garbage-every=N\n\
@@ -64,6 +69,19 @@ pub enum Command {
         drop-rate=P and seed=S drop the connection before a reply with probability P."
     )]
     Sim(SimArgs),
+    /// Compare two run logs point by point (vars, commands, replies, values, status),
+    /// ignoring timestamps, connection ids and timings. Exit 0 when they match, 1 when not.
+    #[command(
+        after_help = "Example (check that a sequence still gives the recorded results):\n  \
+        sequencer run sweep.yaml --replay runs/golden.jsonl -o runs/ci.jsonl\n  \
+        sequencer diff runs/golden.jsonl runs/ci.jsonl"
+    )]
+    Diff {
+        /// The reference run log.
+        a: PathBuf,
+        /// The run log to compare with it.
+        b: PathBuf,
+    },
 }
 
 /// Flags of `sequencer run`.
@@ -73,7 +91,7 @@ pub struct RunArgs {
     pub sequence: PathBuf,
     /// Instrument address, overriding the file: `host:port` or `TCPIP::host::port::SOCKET`;
     /// `NAME=ADDR` for one of several instruments (repeatable).
-    #[arg(short, long, value_name = "ADDR")]
+    #[arg(short, long, value_name = "ADDR", conflicts_with_all = ["device", "replay"])]
     pub address: Vec<String>,
     /// Simulator options.
     #[command(flatten)]
@@ -93,7 +111,7 @@ pub struct ResumeArgs {
     pub log: PathBuf,
     /// Instrument address instead of the one recorded in the log (`NAME=ADDR` for one of
     /// several instruments; repeatable).
-    #[arg(short, long, value_name = "ADDR")]
+    #[arg(short, long, value_name = "ADDR", conflicts_with_all = ["device", "replay"])]
     pub address: Vec<String>,
     /// Simulator options.
     #[command(flatten)]
@@ -109,7 +127,8 @@ pub struct ResumeArgs {
 /// The built-in simulator as the instrument of `run` and `resume`.
 #[derive(Debug, Args)]
 pub struct SimOpts {
-    /// Run against the built-in simulated instrument (one per instrument, on free ports).
+    /// Run against the built-in simulated instrument (one per instrument, on free ports):
+    /// the device file named by the instrument's `sim:` entry, else the generic device.
     #[arg(long, conflicts_with = "address")]
     pub sim: bool,
     /// With `--sim`: delay before every reply of the simulator.
@@ -118,6 +137,34 @@ pub struct SimOpts {
     /// With `--sim`: inject a fault (repeatable; see `sequencer sim --help`).
     #[arg(long = "fault", value_name = "KEY=VALUE", requires = "sim")]
     pub faults: Vec<String>,
+    /// What the simulator says (`--device`, `--replay`); either implies `--sim`.
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+/// What a simulated instrument says: the generic device (default), a pyvisa-sim device
+/// file, or the replies recorded in a run log.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// Simulate the instrument described by a pyvisa-sim device file (spec 1.0/1.1).
+    #[arg(long, value_name = "FILE", conflicts_with = "replay")]
+    pub device: Option<PathBuf>,
+    /// The device to simulate, from a device file that describes several.
+    #[arg(long, value_name = "DEVICE", requires = "device")]
+    pub name: Option<String>,
+    /// Replay the replies recorded in a run log (same command, same order; recorded latency).
+    #[arg(long, value_name = "RUN.jsonl")]
+    pub replay: Option<PathBuf>,
+    /// Replay latency factor: 1 as recorded, 2 twice as fast, 0 no delay.
+    #[arg(long, value_name = "F", default_value_t = 1.0, requires = "replay")]
+    pub replay_speed: f64,
+}
+
+impl ModelArgs {
+    /// True when a device file or a replay was asked for.
+    pub fn is_set(&self) -> bool {
+        self.device.is_some() || self.replay.is_some()
+    }
 }
 
 /// Flags of `sequencer sim`.
@@ -136,6 +183,9 @@ pub struct SimArgs {
     /// garbage-every=N, late-every=N with late-by=DUR, refuse-after=N, drop-rate=P with seed=S.
     #[arg(long = "fault", value_name = "KEY=VALUE")]
     pub faults: Vec<String>,
+    /// What the simulator says.
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 /// Parses a `--latency`-style duration.

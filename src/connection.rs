@@ -15,6 +15,7 @@ use tokio::sync::watch;
 
 use crate::exec::{Outcome, run_commands};
 use crate::protocol::LineIo;
+use crate::sequence::value::Value;
 use crate::sequence::{Address, Instrument, Step, render_all};
 
 /// How long a fresh connection is watched for an immediate close before it takes work.
@@ -30,6 +31,8 @@ pub struct RunPoint {
     pub step: Arc<Step>,
     /// The rendered text of each command.
     pub texts: Vec<String>,
+    /// The point's sweep variables (poll bounds may name one).
+    pub vars: Vec<Value>,
     /// The abort epoch when the point was dispatched: the point is cancelled as soon as the
     /// run's epoch moves past it (second Ctrl-C).
     pub epoch: u64,
@@ -101,9 +104,16 @@ impl Handler<RunPoint> for Connection {
                         Outcome::not_run(id, format!("connection {id} is closed")),
                     );
                 };
-                let out =
-                    run_commands(&mut io, &msg.step.commands, &msg.texts, timeout, id, cancel)
-                        .await;
+                let out = run_commands(
+                    &mut io,
+                    &msg.step.commands,
+                    &msg.texts,
+                    &msg.vars,
+                    timeout,
+                    id,
+                    cancel,
+                )
+                .await;
                 (Some(io), out)
             }
             .into_actor(self)
@@ -168,6 +178,7 @@ pub async fn open(
             &mut io,
             &instrument.on_connect,
             &texts,
+            &[],
             io_cfg.timeout,
             id,
             never,

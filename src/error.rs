@@ -41,6 +41,16 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A pyvisa-sim device file (`sequencer sim --device`) could not be read at all.
+    #[error("cannot read device file `{path}`")]
+    #[diagnostic(help("`--device` takes a pyvisa-sim YAML device file"))]
+    ReadDevice {
+        /// The path given on the command line.
+        path: PathBuf,
+        /// Why reading failed.
+        source: std::io::Error,
+    },
+
     /// A command-line value is invalid (bad `--address`, an instrument name that does not exist).
     #[error("{message}")]
     Usage {
@@ -93,7 +103,10 @@ impl Error {
     /// The process exit code this error maps to.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Sequence(_) | Error::ReadSequence { .. } | Error::Usage { .. } => EXIT_INVALID,
+            Error::Sequence(_)
+            | Error::ReadSequence { .. }
+            | Error::ReadDevice { .. }
+            | Error::Usage { .. } => EXIT_INVALID,
             Error::RunLog { .. }
             | Error::Connect { .. }
             | Error::Sim { .. }

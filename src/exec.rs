@@ -12,6 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use crate::protocol::{LineIo, ReadError};
 use crate::sequence::Command;
 use crate::sequence::duration::format_duration;
+use crate::sequence::value::Value;
 
 /// One command sent and its reply.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -114,6 +115,7 @@ pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
     io: &mut LineIo<S>,
     commands: &[Command],
     texts: &[String],
+    vars: &[Value],
     timeout: Duration,
     conn: usize,
     cancel: impl std::future::Future<Output = ()>,
@@ -136,6 +138,7 @@ pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
     };
     let mut ex = Exec {
         io,
+        vars,
         timeout,
         conn,
         out: &mut out,
@@ -166,6 +169,8 @@ pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
 /// State of one run of commands.
 struct Exec<'a, S> {
     io: &'a mut LineIo<S>,
+    /// The point's sweep variables (for poll bounds such as `of: "{setpoint}"`).
+    vars: &'a [Value],
     timeout: Duration,
     conn: usize,
     out: &'a mut Outcome,
@@ -212,7 +217,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
                 loop {
                     let reply = self.query(text).await?;
                     polls += 1;
-                    let done = until.holds(&reply);
+                    let done = until.holds(&reply, self.vars);
                     let expired = deadline.is_some_and(|d| Instant::now() >= d);
                     if done || expired {
                         if let Some(name) = name {
@@ -223,7 +228,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
                         }
                         return Err(Failure(
                             format!(
-                                "poll `{text}` did not reach {until} within {} (last reply `{reply}`, {polls} queries)",
+                                "poll `{text}` did not reach {} within {} (last reply `{reply}`, {polls} queries)",
+                                until.describe(self.vars),
                                 format_duration(*timeout)
                             ),
                             FailKind::PollTimeout,

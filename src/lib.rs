@@ -28,6 +28,7 @@
 pub mod app;
 pub mod cli;
 pub mod connection;
+pub mod diff;
 pub mod error;
 pub mod exec;
 pub mod pool;

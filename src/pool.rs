@@ -19,6 +19,7 @@ use tokio::sync::{oneshot, watch};
 
 use crate::connection::{self, Connection, RunPoint};
 use crate::exec::Outcome;
+use crate::sequence::value::Value;
 use crate::sequence::{Address, Instrument, Step};
 
 /// Opens the initial connections; replies with how many the instrument accepted, or the
@@ -35,6 +36,8 @@ pub struct Execute {
     pub step: Arc<Step>,
     /// Rendered text of each command.
     pub texts: Vec<String>,
+    /// The point's sweep variables.
+    pub vars: Vec<Value>,
     /// Abort epoch at dispatch (see [`RunPoint::epoch`]).
     pub epoch: u64,
     /// Shorter per-command timeout, if any (see [`RunPoint::timeout_cap`]).
@@ -265,6 +268,7 @@ impl Pool {
         let msg = RunPoint {
             step: job.step,
             texts: job.texts,
+            vars: job.vars,
             epoch: job.epoch,
             timeout_cap: job.timeout_cap,
         };

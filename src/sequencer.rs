@@ -278,6 +278,7 @@ impl Sequencer {
         let msg = Execute {
             step: d.step.clone(),
             texts,
+            vars: d.vars.clone(),
             // Teardown is never cancelled: the instrument must be left safe.
             epoch: if teardown {
                 u64::MAX

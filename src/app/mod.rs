@@ -8,10 +8,15 @@ mod report;
 mod run;
 mod signals;
 
-use crate::cli::{Command, SimArgs, SimOpts};
-use crate::error::{EXIT_OK, Error, Result};
-use crate::sequence::{self, Address, Sequence, plan};
-use crate::sim::{self, Faults, SimConfig, SimThread};
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::cli::{Command, ModelArgs, SimArgs, SimOpts};
+use crate::error::{EXIT_FAILED, EXIT_OK, Error, Result};
+use crate::sequence::{self, Address, Sequence, SimDevice, plan};
+use crate::sim::pyvisa::DeviceFile;
+use crate::sim::replay::Recording;
+use crate::sim::{self, Blueprint, Faults, SimConfig, SimThread};
 
 /// Carries out one subcommand; returns the process exit code.
 pub async fn execute(command: Command) -> Result<i32> {
@@ -24,6 +29,15 @@ pub async fn execute(command: Command) -> Result<i32> {
             Ok(EXIT_OK)
         }
         Command::Sim(args) => serve(args).await,
+        Command::Diff { a, b } => {
+            let diff = crate::diff::diff(&a, &b)?;
+            println!("{diff}");
+            Ok(if diff.is_equal() {
+                EXIT_OK
+            } else {
+                EXIT_FAILED
+            })
+        }
     }
 }
 
@@ -39,6 +53,8 @@ async fn serve(args: SimArgs) -> Result<i32> {
             args.listen
         ))
     })?;
+    // Load the device file or recording first: a bad one must not look like a server.
+    let blueprint = blueprint(&args.model)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(sim_err)?;
@@ -50,7 +66,7 @@ async fn serve(args: SimArgs) -> Result<i32> {
             .max_connections
             .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         faults: faults(&args.faults)?,
-        blueprint: None,
+        blueprint,
     };
     if !config.faults.is_empty() {
         tracing::warn!("injecting faults: {}", config.faults);
@@ -65,6 +81,26 @@ async fn serve(args: SimArgs) -> Result<i32> {
         eprintln!("{report}");
     }
     Ok(EXIT_OK)
+}
+
+/// The instrument `--device` or `--replay` asks for; `None` for the generic device.
+fn blueprint(args: &ModelArgs) -> Result<Option<Arc<dyn Blueprint>>> {
+    if let Some(path) = &args.device {
+        let device = DeviceFile::load(path, args.name.as_deref())?;
+        return Ok(Some(Arc::new(device)));
+    }
+    if let Some(path) = &args.replay {
+        let recording = Recording::load(path, args.replay_speed)?;
+        return Ok(Some(Arc::new(recording)));
+    }
+    Ok(None)
+}
+
+/// The device file an instrument's `sim:` entry names, read relative to the sequence file.
+fn sim_device(seq: &Sequence, sim: &SimDevice) -> Result<Arc<dyn Blueprint>> {
+    let base = seq.path.parent().unwrap_or(Path::new(""));
+    let device = DeviceFile::load(&base.join(&sim.device), sim.name.as_deref())?;
+    Ok(Arc::new(device))
 }
 
 /// Applies `--address` values to the sequence's instruments.
@@ -116,7 +152,7 @@ fn faults(specs: &[String]) -> Result<Faults> {
 /// simulators run until the returned handles are dropped.
 fn start_sims(seq: &mut Sequence, opts: &SimOpts) -> Result<Vec<SimThread>> {
     let mut sims = Vec::new();
-    if !opts.sim {
+    if !opts.sim && !opts.model.is_set() {
         if !opts.faults.is_empty() || !opts.sim_latency.is_zero() {
             return Err(Error::usage(
                 "--fault and --sim-latency shape the built-in simulator: add --sim (real instruments bring their own faults)",
@@ -125,12 +161,27 @@ fn start_sims(seq: &mut Sequence, opts: &SimOpts) -> Result<Vec<SimThread>> {
         return Ok(sims);
     }
     let faults = faults(&opts.faults)?;
-    for ins in &mut seq.instruments {
+    if opts.model.device.is_some() && seq.instruments.len() > 1 {
+        return Err(Error::usage(
+            "--device simulates one instrument and this sequence has several: name a device file per instrument with `sim: {device: FILE}` in the sequence",
+        ));
+    }
+    let given = blueprint(&opts.model)?;
+    let per_instrument = seq
+        .instruments
+        .iter()
+        .map(|ins| match (&given, &ins.sim) {
+            (Some(given), _) => Ok(Some(Arc::clone(given))),
+            (None, Some(sim)) => sim_device(seq, sim).map(Some),
+            (None, None) => Ok(None),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for (ins, blueprint) in seq.instruments.iter_mut().zip(per_instrument) {
         let config = SimConfig {
             latency: opts.sim_latency,
             max_connections: None,
             faults: faults.clone(),
-            blueprint: None,
+            blueprint,
         };
         let sim = SimThread::spawn(config).map_err(|source| Error::Sim {
             address: "127.0.0.1:0".into(),

@@ -328,8 +328,12 @@ async fn drive(run: Prepared) -> Result<i32> {
     if let Some(t) = timer {
         t.abort();
     }
-    drop(sims);
     report(&summary, &path, clock.elapsed(), &seq);
+    for sim in sims {
+        if let Some(report) = sim.stop() {
+            eprintln!("simulator: {report}");
+        }
+    }
     Ok(match summary.exit_status {
         "success" => EXIT_OK,
         "abort" => EXIT_INTERRUPTED,

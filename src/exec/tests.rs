@@ -1,7 +1,7 @@
 //! Tests of the parent module.
 use super::*;
-use crate::sequence::Until;
 use crate::sequence::template::Template;
+use crate::sequence::{Bound, Until};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, duplex};
 
 fn t(s: &str) -> Template {
@@ -44,6 +44,7 @@ async fn run(
         &mut io,
         &commands,
         &texts,
+        &[],
         Duration::from_millis(timeout_ms),
         7,
         std::future::pending(),
@@ -130,7 +131,7 @@ async fn poll_until_equals() {
 async fn poll_times_out() {
     let cmds = vec![Command::Poll {
         text: t("TEMP?"),
-        until: Until::Below(10.0),
+        until: Until::Below(Bound::Fixed(10.0)),
         every: Duration::from_millis(5),
         timeout: Duration::from_millis(30),
         name: None,
@@ -156,7 +157,16 @@ async fn cancel_aborts_the_point() {
     ];
     let texts = vec!["A 1".to_owned(), String::new()];
     let cancel = tokio::time::sleep(Duration::from_millis(20));
-    let out = run_commands(&mut io, &cmds, &texts, Duration::from_secs(1), 1, cancel).await;
+    let out = run_commands(
+        &mut io,
+        &cmds,
+        &texts,
+        &[],
+        Duration::from_secs(1),
+        1,
+        cancel,
+    )
+    .await;
     assert_eq!(out.kind, Some(FailKind::Aborted));
     assert!(out.broken);
     assert_eq!(
@@ -198,7 +208,7 @@ fn until_conditions() {
         (
             Until::Within {
                 tol: 0.5,
-                of: 300.0,
+                of: Bound::Fixed(300.0),
             },
             "300.4",
             true,
@@ -206,16 +216,34 @@ fn until_conditions() {
         (
             Until::Within {
                 tol: 0.5,
-                of: 300.0,
+                of: Bound::Fixed(300.0),
             },
             "299.4",
             false,
         ),
-        (Until::Above(1.0), "1.5", true),
-        (Until::Above(1.0), "garbage", false),
-        (Until::Below(1.0), " 0.5 ", true),
+        (Until::Above(Bound::Fixed(1.0)), "1.5", true),
+        (Until::Above(Bound::Fixed(1.0)), "garbage", false),
+        (Until::Below(Bound::Fixed(1.0)), " 0.5 ", true),
     ];
     for (until, reply, want) in cases {
-        assert_eq!(until.holds(reply), want, "{until} on {reply}");
+        assert_eq!(until.holds(reply, &[]), want, "{until} on {reply}");
     }
+}
+
+/// A bound naming a sweep variable takes the point's value of it.
+#[test]
+fn until_with_variable_bounds() {
+    let vars = [Value::Str("ch1".into()), Value::Float(4.0)];
+    let within = Until::Within {
+        tol: 0.1,
+        of: Bound::Var(1, "setpoint".into()),
+    };
+    assert!(within.holds("4.05", &vars));
+    assert!(!within.holds("3.85", &vars));
+    assert_eq!(within.describe(&vars), "within `0.1` of `4`");
+    assert_eq!(within.to_string(), "within `0.1` of `{setpoint}`");
+    let above = Until::Above(Bound::Var(1, "setpoint".into()));
+    assert!(above.holds("4.5", &vars));
+    // A text value never satisfies a numeric condition.
+    assert!(!Until::Above(Bound::Var(0, "ch".into())).holds("4.5", &vars));
 }

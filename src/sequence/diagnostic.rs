@@ -76,6 +76,8 @@ pub struct SequenceError {
     line_starts: Vec<usize>,
     /// What is wrong; never empty.
     problems: Vec<ProblemDiagnostic>,
+    /// Said after the problem count: what the problems stopped.
+    consequence: &'static str,
 }
 
 /// A problem bound to the file text, so miette can render it as a related diagnostic.
@@ -100,6 +102,7 @@ impl SequenceError {
             file: file.to_owned(),
             line_starts,
             problems: Vec::new(),
+            consequence: "nothing was sent",
         };
         err.problems = problems
             .into_iter()
@@ -119,6 +122,14 @@ impl SequenceError {
             })
             .collect();
         err
+    }
+
+    /// The same problems in a file that is not a sequence (a device file): the count line
+    /// says what was not done instead of "nothing was sent".
+    #[must_use]
+    pub fn with_consequence(mut self, consequence: &'static str) -> Self {
+        self.consequence = consequence;
+        self
     }
 
     /// `file:line:col` (1-based) of a byte offset.
@@ -146,9 +157,10 @@ impl SequenceError {
         if self.problems.len() > 1 {
             let _ = writeln!(
                 out,
-                "error: {} problems in `{}`; nothing was sent",
+                "error: {} problems in `{}`; {}",
                 self.problems.len(),
-                self.file
+                self.file,
+                self.consequence
             );
         }
         out

@@ -67,6 +67,17 @@ pub struct Instrument {
     pub on_connect: Vec<Command>,
     /// Dial attempts (with backoff) before the instrument counts as unreachable.
     pub reconnect_attempts: u32,
+    /// The device file `--sim` simulates for this instrument (`sim:`), if any.
+    pub sim: Option<SimDevice>,
+}
+
+/// An instrument's `sim:` entry: a pyvisa-sim device file for `--sim`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimDevice {
+    /// The device file, as written in the sequence (relative to the sequence file's folder).
+    pub device: PathBuf,
+    /// Which device of the file, for files that describe several.
+    pub name: Option<String>,
 }
 
 /// Framing and timing of one instrument's connections.
@@ -208,24 +219,74 @@ pub enum Until {
         /// Tolerance.
         tol: f64,
         /// Target.
-        of: f64,
+        of: Bound,
     },
     /// Numeric reply above the bound.
-    Above(f64),
+    Above(Bound),
     /// Numeric reply below the bound.
-    Below(f64),
+    Below(Bound),
+}
+
+/// A number in a poll condition: written in the file, or the point's value of a sweep
+/// variable (`of: "{setpoint}"`, for "wait until the reading reaches what was just set").
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bound {
+    /// A number from the file.
+    Fixed(f64),
+    /// A numeric sweep variable: its slot in the point's vars, and its name.
+    Var(usize, String),
+}
+
+impl Bound {
+    /// The number for a point with these `vars`; `None` for a variable without a numeric
+    /// value (validation only lets numeric variables through).
+    pub fn value(&self, vars: &[value::Value]) -> Option<f64> {
+        match self {
+            Bound::Fixed(x) => Some(*x),
+            Bound::Var(slot, _) => vars.get(*slot).and_then(value::Value::as_f64),
+        }
+    }
+}
+
+impl std::fmt::Display for Bound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bound::Fixed(x) => write!(f, "{x}"),
+            Bound::Var(_, name) => write!(f, "{{{name}}}"),
+        }
+    }
 }
 
 impl Until {
-    /// True when `reply` satisfies the condition; numeric conditions need a numeric reply.
-    pub fn holds(&self, reply: &str) -> bool {
-        let number = || reply.trim().parse::<f64>().ok();
+    /// True when `reply` satisfies the condition for a point with these `vars`; numeric
+    /// conditions need a numeric reply.
+    pub fn holds(&self, reply: &str, vars: &[value::Value]) -> bool {
+        let number = reply.trim().parse::<f64>().ok();
+        let compare = |bound: &Bound, test: &dyn Fn(f64, f64) -> bool| {
+            number
+                .zip(bound.value(vars))
+                .is_some_and(|(x, b)| test(x, b))
+        };
         match self {
             Until::Equals(s) => reply.trim() == s,
             Until::Matches(re) => re.is_match(reply),
-            Until::Within { tol, of } => number().is_some_and(|x| (x - of).abs() <= *tol),
-            Until::Above(b) => number().is_some_and(|x| x > *b),
-            Until::Below(b) => number().is_some_and(|x| x < *b),
+            Until::Within { tol, of } => compare(of, &|x, of| (x - of).abs() <= *tol),
+            Until::Above(b) => compare(b, &|x, b| x > b),
+            Until::Below(b) => compare(b, &|x, b| x < b),
+        }
+    }
+
+    /// The condition with its variable bounds replaced by this point's values, for messages.
+    pub fn describe(&self, vars: &[value::Value]) -> String {
+        let bound = |b: &Bound| {
+            b.value(vars)
+                .map_or_else(|| b.to_string(), |x| x.to_string())
+        };
+        match self {
+            Until::Within { tol, of } => format!("within `{tol}` of `{}`", bound(of)),
+            Until::Above(b) => format!("above `{}`", bound(b)),
+            Until::Below(b) => format!("below `{}`", bound(b)),
+            other => other.to_string(),
         }
     }
 }

@@ -99,6 +99,18 @@ pub struct RawInstrument {
     pub on_connect: Option<Vec<Spanned<RawCommand>>>,
     /// Dial attempts before giving up on a lost connection.
     pub reconnect_attempts: Option<Spanned<Count>>,
+    /// What `--sim` simulates for this instrument.
+    pub sim: Option<RawSim>,
+}
+
+/// An instrument's `sim:` settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSim {
+    /// pyvisa-sim device file, relative to the sequence file.
+    pub device: Spanned<String>,
+    /// Device to use from a file that describes several.
+    pub name: Option<String>,
 }
 
 /// One step of the sequence.
@@ -433,10 +445,10 @@ pub struct RawUntil {
     pub matches: Option<Spanned<String>>,
     /// Numeric reply within this tolerance of `of`.
     pub within: Option<Spanned<f64>>,
-    /// Target of `within`.
-    pub of: Option<f64>,
-    /// Numeric reply above this.
-    pub above: Option<f64>,
-    /// Numeric reply below this.
-    pub below: Option<f64>,
+    /// Target of `within`: a number or `"{var}"`.
+    pub of: Option<Spanned<Scalar>>,
+    /// Numeric reply above this (a number or `"{var}"`).
+    pub above: Option<Spanned<Scalar>>,
+    /// Numeric reply below this (a number or `"{var}"`).
+    pub below: Option<Spanned<Scalar>>,
 }

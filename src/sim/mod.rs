@@ -29,6 +29,7 @@ mod fault_tests;
 pub mod faults;
 pub mod model;
 pub mod pyvisa;
+pub mod replay;
 mod session;
 #[cfg(test)]
 mod test_support;

@@ -13,15 +13,21 @@
 //! - [`faults`]: every simulator fault: each point accounted for exactly once, no stale reply.
 //! - [`signals`]: Ctrl-C (SIGINT, SIGTERM) once, twice, three times, and `--deadline`.
 //! - [`resume`]: `kill -9` at any moment then `resume`; torn lines; logs resume refuses.
+//! - [`devices`]: device files: ramping setpoints polled until settled, limits, bad files.
+//! - [`replay`]: a recorded run replayed and compared with `sequencer diff`.
+//! - [`pyvisa_sim`]: device files answer byte for byte like pyvisa-sim (skipped without python3).
 //! - [`robustness`]: random, mutated and pathological sequence files never panic; each is
 //!   refused with exit 2 and a short message, within a memory limit.
 
 mod connections;
+mod devices;
 mod examples;
 mod failures;
 mod faults;
 mod log_content;
+mod pyvisa_sim;
 mod recovery;
+mod replay;
 mod resume;
 mod robustness;
 mod signals;

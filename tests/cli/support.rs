@@ -624,3 +624,94 @@ pub fn dead_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("cannot bind 127.0.0.1:0");
     listener.local_addr().unwrap().port()
 }
+
+/// A server process (`sequencer sim ...`) that announced `listening on ADDR` as its first
+/// stdout line and serves in the background. Dropping it kills and reaps the process, also
+/// when a test panics.
+pub struct Serving {
+    child: Child,
+    /// The address from the `listening on` line.
+    addr: SocketAddr,
+    /// Stderr so far, filled by its reader thread; shown when the server misbehaves.
+    stderr: Arc<Mutex<Vec<u8>>>,
+    /// The stdout and stderr readers, joined once the process is gone.
+    readers: Vec<JoinHandle<String>>,
+}
+
+impl Serving {
+    /// Starts the real binary with `args` in `cwd` and waits, at most [`GUARD`], for its
+    /// `listening on ADDR` line; panics, with its stderr, if it exits or prints anything else.
+    pub fn spawn<I, S>(cwd: &Path, args: I) -> Serving
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sequencer"))
+            .args(args)
+            .current_dir(cwd)
+            .env_remove("RUST_LOG")
+            .env_remove("RUST_BACKTRACE")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start the sequencer binary");
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let err_reader = drain(
+            child.stderr.take().expect("stderr is piped"),
+            stderr.clone(),
+        );
+        let (first_line, first) = std::sync::mpsc::channel();
+        let mut out = BufReader::new(child.stdout.take().expect("stdout is piped"));
+        // The first line goes to the test; the rest is read and dropped so the server
+        // never blocks on a full pipe.
+        let out_reader = thread::spawn(move || {
+            let mut line = String::new();
+            let _ = out.read_line(&mut line);
+            let _ = first_line.send(line);
+            let _ = std::io::copy(&mut out, &mut std::io::sink());
+            String::new()
+        });
+        let mut serving = Serving {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            stderr,
+            readers: vec![out_reader, err_reader],
+        };
+        let line = first.recv_timeout(GUARD).unwrap_or_default();
+        serving.addr = line
+            .trim_end()
+            .strip_prefix("listening on ")
+            .and_then(|addr| addr.parse().ok())
+            .unwrap_or_else(|| {
+                // Give a dying process a moment to finish its message.
+                thread::sleep(Duration::from_millis(100));
+                panic!(
+                    "the server did not say `listening on ADDR`; its first stdout line: {line:?}\n--- stderr ---\n{}",
+                    serving.stderr_so_far()
+                )
+            });
+        serving
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stderr written so far, as text.
+    pub fn stderr_so_far(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+    }
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::super::raw::{RawCommand, RawCommandMap, RawUntil, ReplyRule, Scalar, Spanned};
 use super::super::template::Template;
-use super::super::{Command, Until};
+use super::super::{Bound, Command, Until};
 use super::{Cx, Vars, quoted_list};
 
 /// Default pause between poll queries.
@@ -144,7 +144,7 @@ impl Cx<'_> {
                 let span = self.span(&t);
                 let text = self.template(&t.value, span, vars);
                 let until = if let Some(u) = m.until {
-                    self.until(u)
+                    self.until(u, vars)
                 } else {
                     self.problem(
                         whole,
@@ -165,7 +165,50 @@ impl Cx<'_> {
         command.filter(|_| ok)
     }
 
-    fn until(&mut self, raw: Spanned<RawUntil>) -> Option<Until> {
+    /// A poll bound: a number, or `"{var}"` naming a numeric sweep variable.
+    fn bound(&mut self, raw: &Spanned<Scalar>, vars: Vars<'_>) -> Option<Bound> {
+        let text = match &raw.value {
+            Scalar::Num(n) => return Some(Bound::Fixed(n.as_f64())),
+            Scalar::Text(text) => text.trim(),
+        };
+        let span = self.span(raw);
+        let name = text
+            .strip_prefix('{')
+            .and_then(|t| t.strip_suffix('}'))
+            .map(str::trim);
+        let Some(name) = name else {
+            self.problem(
+                span,
+                format!("`{text}` is not a number"),
+                "a number, or a sweep variable in braces such as \"{setpoint}\"",
+            );
+            return None;
+        };
+        let Some(slot) = vars.names.iter().position(|v| *v == name) else {
+            let known = if vars.names.is_empty() {
+                "this step has no sweep variables".to_owned()
+            } else {
+                format!("variables: {}", quoted_list(vars.names.iter().copied()))
+            };
+            self.problem(
+                span,
+                format!("unknown variable `{name}` ({known})"),
+                "no such variable",
+            );
+            return None;
+        };
+        if vars.text[slot] {
+            self.problem(
+                span,
+                format!("variable `{name}` takes text values; a poll bound must be a number"),
+                "not numeric",
+            );
+            return None;
+        }
+        Some(Bound::Var(slot, name.to_owned()))
+    }
+
+    fn until(&mut self, raw: Spanned<RawUntil>, vars: Vars<'_>) -> Option<Until> {
         let whole = self.span(&raw);
         let u = raw.value;
         let mut found = Vec::new();
@@ -205,7 +248,10 @@ impl Cx<'_> {
             }
         }
         match (u.within, u.of) {
-            (Some(tol), Some(of)) => found.push(Until::Within { tol: tol.value, of }),
+            (Some(tol), Some(of)) => found.push(Until::Within {
+                tol: tol.value,
+                of: self.bound(&of, vars)?,
+            }),
             (None, None) => {}
             _ => {
                 self.problem(
@@ -217,10 +263,10 @@ impl Cx<'_> {
             }
         }
         if let Some(b) = u.above {
-            found.push(Until::Above(b));
+            found.push(Until::Above(self.bound(&b, vars)?));
         }
         if let Some(b) = u.below {
-            found.push(Until::Below(b));
+            found.push(Until::Below(self.bound(&b, vars)?));
         }
         if found.len() == 1 {
             found.pop()

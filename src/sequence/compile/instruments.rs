@@ -1,9 +1,11 @@
 //! Validation of instruments: the `instrument:` or `instruments:` section, addresses,
 //! pool sizes, terminations, timeouts, and the instrument names steps refer to.
 
+use std::path::PathBuf;
+
 use super::super::address::Address;
 use super::super::raw::{OrderedMap, RawInstrument, ReplyRule, Spanned};
-use super::super::{Instrument, IoSettings};
+use super::super::{Instrument, IoSettings, SimDevice};
 use super::{
     Cx, DEFAULT_INSTRUMENT, DEFAULT_MAX_CONNECTIONS, DEFAULT_RECONNECT_ATTEMPTS, Vars, quoted_list,
 };
@@ -106,6 +108,21 @@ impl Cx<'_> {
         let reconnect_attempts = self.positive(raw.reconnect_attempts, DEFAULT_RECONNECT_ATTEMPTS);
         let rule = raw.reply.unwrap_or_default();
         let on_connect = self.commands(raw.on_connect.unwrap_or_default(), Vars::default(), rule);
+        let sim = raw.sim.and_then(|sim| {
+            if sim.device.value.trim().is_empty() {
+                let span = self.span(&sim.device);
+                self.problem(
+                    span,
+                    "`sim: device:` is empty",
+                    "a pyvisa-sim device file, relative to this sequence",
+                );
+                return None;
+            }
+            Some(SimDevice {
+                device: PathBuf::from(sim.device.value),
+                name: sim.name,
+            })
+        });
         out.list.push(Instrument {
             name: name.to_owned(),
             address,
@@ -113,6 +130,7 @@ impl Cx<'_> {
             io,
             on_connect,
             reconnect_attempts: u32::try_from(reconnect_attempts).unwrap_or(u32::MAX),
+            sim,
         });
         out.rules.push(rule);
     }
@@ -154,5 +172,6 @@ fn default_instrument() -> RawInstrument {
         connect_timeout: None,
         on_connect: None,
         reconnect_attempts: None,
+        sim: None,
     }
 }

@@ -1,4 +1,197 @@
 //! pyvisa-sim device files served over TCP.
+//!
+//! `sequencer sim --device FILE.yaml [--name DEVICE]` calls [`DeviceFile::load`] and serves
+//! the result as the server's [`Blueprint`]: the device answers byte for byte as
+//! pyvisa-sim's device would over a `TCPIP::host::port::SOCKET` resource. Files are read as
+//! pyvisa-sim reads them (`PyYAML`'s `BaseLoader`: every scalar is text, converted later by
+//! a property's `type`), and checked when loaded, every problem pointing at `file:line:col`.
+//!
+//! # Layout
+//! - [`pyfmt`], [`strparse`]: Python's `str.format` and the `stringparser` package, the
+//!   value semantics of getters and setters.
+//! - `node.rs`: the YAML tree as `BaseLoader` sees it, with spans.
+//! - `build.rs`, `build/parts.rs`: checks, from the tree to a `DeviceSpec` (`spec.rs`).
+//! - `device.rs`: the device at run time (pyvisa-sim's `Device.write`), the [`Model`].
+//! - `channels.rs`: channel groups at run time; `component.rs`: what both share
+//!   (dialogues, getters, validation, ramping values); `random.rs`: `RANDOM` and jitter.
+//!
+//! # Extensions
+//! Keys pyvisa-sim ignores, so a file using them still loads there:
+//! - `delay: DURATION` on the device, a dialogue, a getter or a setter: the reply's delay
+//!   is the device's plus that of every item that answered;
+//! - `jitter: DURATION` and `seed: N` on the device: a uniform random `0..jitter` added to
+//!   every message's delay; `seed` also fixes `RANDOM(...)` replies;
+//! - `max_connections: N` on the device ([`Blueprint::max_connections`]);
+//! - `ramp: RATE` on a float property: after a set, the getter reads a value moving
+//!   linearly, at RATE units per second, from where it was to the new value.
+//!
+//! # Differences from pyvisa-sim
+//! - Where pyvisa-sim raises while answering (a getter without `r`, a value its reply
+//!   format cannot take, a malformed `RANDOM(...)` reply, a device setter with several
+//!   fields feeding a number), the command is answered with the command error and a warning
+//!   names the property; the rest of the message is still served, where pyvisa-sim would
+//!   drop it.
+//! - Some failures that would happen on every query are load errors here: a getter format
+//!   that cannot take the property's default (when the value always has the default's
+//!   type), a channel query with fields other than `{ch_id}`, `can_select: False` without a
+//!   `selected_channel` property, an empty `TCPIP SOCKET` termination; so are `ids:`,
+//!   `dialogues:` and the like that are not lists (pyvisa-sim iterates whatever it gets).
+//! - `resources:` is ignored (and with it `channel_ids` overrides and other files); the
+//!   device is chosen by name. Only that device is checked.
+//! - A device setter with several fields (or none) stores Python's `str()` of the result,
+//!   where pyvisa-sim stores the list or dict itself: the same for `{}` replies, not for
+//!   replies with a format spec.
+//! - Error queues hold at most 10 000 messages, channel properties values for at most 4096
+//!   ids, a `RANDOM` reply at most 100 000 values.
+//! - Channel ids Python finds equal across types (`1` and `1.0`) are different channels.
+//! - Ints are 64-bit and digits ASCII, as in [`pyfmt`] and [`strparse`].
 
 pub mod pyfmt;
 pub mod strparse;
+
+mod build;
+mod channels;
+mod component;
+mod device;
+#[cfg(test)]
+mod load_tests;
+mod node;
+mod random;
+mod spec;
+#[cfg(test)]
+mod tests;
+
+use std::io::Read as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use self::build::Cx;
+use self::device::PyDevice;
+use self::spec::DeviceSpec;
+use crate::error::{Error, Result};
+use crate::sequence::SequenceError;
+use crate::sim::device::Counters;
+use crate::sim::model::{Blueprint, Framing, Model};
+
+/// Largest device file read: a device file lists commands, a few kilobytes; a bigger file
+/// is the wrong file.
+const MAX_BYTES: u64 = 1 << 20;
+
+/// One device of a pyvisa-sim device file, checked and ready to serve.
+#[derive(Debug, Clone)]
+pub struct DeviceFile {
+    /// The device, shared by every model built from it.
+    spec: Arc<DeviceSpec>,
+}
+
+impl DeviceFile {
+    /// Reads the file at `path` and picks device `name`, or its only device.
+    ///
+    /// A file with several devices needs `name`; an unknown name is an error listing the
+    /// file's devices ([`Error::Usage`]). An invalid file is an [`Error::Sequence`] whose
+    /// problems point into the file.
+    pub fn load(path: &Path, name: Option<&str>) -> Result<DeviceFile> {
+        use std::io::{Error as IoError, ErrorKind};
+        let read_error = |source| Error::ReadDevice {
+            path: path.to_owned(),
+            source,
+        };
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|file| file.take(MAX_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(read_error)?;
+        if bytes.len() as u64 > MAX_BYTES {
+            return Err(read_error(IoError::new(
+                ErrorKind::FileTooLarge,
+                format!(
+                    "larger than {} MiB, the limit for a device file",
+                    MAX_BYTES >> 20
+                ),
+            )));
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let at = e.utf8_error().valid_up_to();
+            let line = e.as_bytes()[..at].split(|&b| b == b'\n').count();
+            read_error(IoError::new(
+                ErrorKind::InvalidData,
+                format!("not UTF-8 text: invalid byte at line {line} (byte offset {at})"),
+            ))
+        })?;
+        DeviceFile::parse(&text, &path.display().to_string(), name)
+    }
+
+    /// Same from the file's text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str, name: Option<&str>) -> Result<DeviceFile> {
+        let invalid = |problems| {
+            Error::from(
+                SequenceError::new(file, text, problems)
+                    .with_consequence("the device was not loaded"),
+            )
+        };
+        let root = node::parse(text).map_err(|p| invalid(vec![p]))?;
+        let mut cx = Cx::new();
+        let devices = cx.top(&root);
+        if !cx.problems.is_empty() {
+            return Err(invalid(cx.problems));
+        }
+        let devices = devices.unwrap_or_default();
+        let names = || {
+            let list: Vec<String> = devices
+                .iter()
+                .map(|(k, _)| format!("`{}`", k.text))
+                .collect();
+            list.join(", ")
+        };
+        let chosen = match name {
+            Some(name) => devices.iter().find(|(k, _)| k.text == name).ok_or_else(|| {
+                Error::usage(format!(
+                    "`{file}` has no device `{name}`; its devices: {}; choose one with `--name DEVICE`",
+                    names()
+                ))
+            })?,
+            None => match devices {
+                [only] => only,
+                _ => {
+                    return Err(Error::usage(format!(
+                        "`{file}` defines {} devices ({}); choose one with `--name DEVICE`",
+                        devices.len(),
+                        names()
+                    )));
+                }
+            },
+        };
+        let spec = cx.device(&chosen.0, &chosen.1);
+        for warning in &cx.warnings {
+            tracing::warn!(file, "{warning}");
+        }
+        match spec {
+            Some(spec) if cx.problems.is_empty() => Ok(DeviceFile {
+                spec: Arc::new(spec),
+            }),
+            _ if cx.problems.is_empty() => Err(Error::Internal(format!(
+                "device `{}` of `{file}` was refused without a reason",
+                chosen.0.text
+            ))),
+            _ => Err(invalid(cx.problems)),
+        }
+    }
+
+    /// The device's name (its key under `devices:`).
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+}
+
+impl Blueprint for DeviceFile {
+    fn framing(&self) -> Framing {
+        self.spec.framing.clone()
+    }
+
+    fn max_connections(&self) -> Option<usize> {
+        self.spec.max_connections
+    }
+
+    fn build(&self, _counters: Arc<Counters>) -> Box<dyn Model> {
+        Box::new(PyDevice::new(Arc::clone(&self.spec)))
+    }
+}

@@ -1,0 +1,214 @@
+//! Invalid device files: each problem points at `file:line:col` with a useful message, and
+//! several problems are reported together.
+
+use super::DeviceFile;
+use crate::error::Error;
+
+/// The rendered report of `text` (named `test.yaml`), which must be refused.
+fn refused(text: &str) -> String {
+    match DeviceFile::parse(text, "test.yaml", None) {
+        Err(Error::Sequence(e)) => format!("{e}\n{}", e.render()),
+        Err(other) => panic!("not a file error: {other}"),
+        Ok(file) => panic!("loaded device `{}`", file.name()),
+    }
+}
+
+/// One device `d` with `body` (indented under it).
+fn device(body: &str) -> String {
+    let mut text = String::from("spec: \"1.1\"\ndevices:\n  d:\n");
+    for line in body.lines() {
+        text.push_str("    ");
+        text.push_str(line);
+        text.push('\n');
+    }
+    text
+}
+
+/// Checks that each bad file's first problem is at `line:col` of `test.yaml` and says
+/// `message`, in the one-line and in the graphical report.
+fn check(cases: &[(String, &str, &str)]) {
+    for (text, at, message) in cases {
+        let report = refused(text);
+        let first = report.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with(&format!("test.yaml:{at}: ")) && first.contains(message),
+            "expected `test.yaml:{at}: ...{message}...` first in:\n{report}"
+        );
+        assert!(report.contains(&format!("[test.yaml:{at}]")), "{report}");
+    }
+}
+
+/// The spec version, `devices:`, YAML syntax.
+#[test]
+fn top_level_problems() {
+    check(&[
+        (
+            "spec: \"2.0\"\ndevices:\n  d: {}\n".into(),
+            "1:7",
+            "spec version `2.0` is newer than 1.1",
+        ),
+        (
+            "spec: \"0.9\"\ndevices:\n  d: {}\n".into(),
+            "1:7",
+            "major version other than 1",
+        ),
+        (
+            "spec: one\ndevices:\n  d: {}\n".into(),
+            "1:7",
+            "invalid `spec` version `one`",
+        ),
+        (
+            "devices:\n  d: {}\n".into(),
+            "1:1",
+            "does not say its `spec` version",
+        ),
+        ("spec: '1.1'\n".into(), "1:1", "no `devices:`"),
+        (
+            "spec: '1.1'\ndevices: [a\n".into(),
+            "2:10",
+            "unclosed bracket",
+        ),
+    ]);
+}
+
+/// Dialogues, properties, specs, getters and setters.
+#[test]
+fn command_problems() {
+    check(&[
+        (
+            device("dialogues:\n  - r: hello"),
+            "5:9",
+            "a dialogue has no `q`",
+        ),
+        (
+            device("properties:\n  v:\n    specs: {type: double}"),
+            "6:23",
+            "invalid property type `double`",
+        ),
+        (
+            device("properties:\n  v:\n    default: 1\n    specs: {type: float, min: low}"),
+            "7:35",
+            "`min` `low` of `v` is not a valid float",
+        ),
+        (
+            device("properties:\n  v:\n    default: 20\n    specs: {type: float, max: 10}"),
+            "6:18",
+            "bad default of property `v`: `20.0` is more than the maximum `10.0`",
+        ),
+        (
+            device("properties:\n  v:\n    setter: {q: 'V {'}"),
+            "6:21",
+            "bad setter pattern `V {` of property `v`",
+        ),
+        (
+            device(
+                "properties:\n  v:\n    default: 1.5\n    getter: {q: 'V?', r: '{:d}'}\n    specs: {type: float}",
+            ),
+            "7:30",
+            "getter reply `{:d}` of `v` cannot format its default `1.5`",
+        ),
+        (
+            device("dialogues: {q: 'A?'}"),
+            "4:17",
+            "`dialogues` must be a list, found a mapping",
+        ),
+    ]);
+}
+
+/// Our extensions: bad values, misspelt or misplaced keys.
+#[test]
+fn extension_problems() {
+    check(&[
+        (device("delay: 20 parsecs"), "4:12", "bad `delay`"),
+        (
+            device("jiter: 5 ms"),
+            "4:5",
+            "unknown key `jiter` in device `d`; did you mean `jitter`?",
+        ),
+        (
+            device("dialogues:\n  - q: 'A?'\n    ramp: 2"),
+            "6:9",
+            "`ramp` has no effect in a dialogue: it goes on a property",
+        ),
+        (
+            device("properties:\n  n:\n    default: 1\n    specs: {type: int}\n    ramp: 2"),
+            "8:15",
+            "`ramp` needs a float property",
+        ),
+        (
+            device("properties:\n  n:\n    default: 1\n    specs: {type: float}\n    ramp: -1"),
+            "8:15",
+            "`ramp` must be a positive number",
+        ),
+        (
+            device("max_connections: 0"),
+            "4:22",
+            "`max_connections` must be a whole number of at least 1",
+        ),
+    ]);
+}
+
+/// `error:`, `eom:` and `channels:`.
+#[test]
+fn error_eom_channel_problems() {
+    check(&[
+        (
+            device("error:\n  status_register:\n    - q: '*ESR?'\n      command_error: x"),
+            "7:26",
+            "status register bit `command_error` must be an integer",
+        ),
+        (
+            device("error:\n  error_queue:\n    - q: 'SYST:ERR?'"),
+            "6:11",
+            "an error queue has no `default`",
+        ),
+        (
+            device("eom:\n  TCPIP:\n    q: '\\n'"),
+            "5:7",
+            "`eom` key `TCPIP` must be an interface and a resource class",
+        ),
+        (
+            device("eom:\n  TCPIP SOCKET:\n    q: ' '\n    r: '\\n'"),
+            "6:12",
+            "termination is empty",
+        ),
+        (
+            device("channels:\n  c:\n    ids: [1]\n    can_select: False"),
+            "7:21",
+            "`can_select: False` but the device has no `selected_channel` property",
+        ),
+        (
+            device("channels:\n  c:\n    ids: [1]\n    dialogues:\n      - {q: 'C{x}?', r: a}"),
+            "8:17",
+            "channel query `C{x}?` cannot take a channel id",
+        ),
+    ]);
+}
+
+/// Several problems are reported at once, in file order.
+#[test]
+fn several_problems_at_once() {
+    let text = device(
+        "jiter: 5 ms\ndelay: soon\ndialogues:\n  - r: hello\nproperties:\n  v:\n    specs: {type: double}",
+    );
+    let report = refused(&text);
+    assert!(report.contains("(and 3 more problems)"), "{report}");
+    assert!(report.contains("4 problems in `test.yaml`"), "{report}");
+    let order = [
+        "4:5: unknown key",
+        "5:12: bad `delay`",
+        "7:9: a dialogue",
+        "10:23: invalid",
+    ]
+    .map(|m| report.find(&format!("x test.yaml:{m}")));
+    assert!(order.iter().all(Option::is_some), "{report}");
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{report}");
+}
+
+/// Keys pyvisa-sim does not know are ignored (with a warning), so files written for
+/// other tools still load.
+#[test]
+fn unknown_keys_load() {
+    let text = device("vendor: acme\ndialogues:\n  - {q: 'A?', r: a, comment: first}");
+    assert!(DeviceFile::parse(&text, "test.yaml", None).is_ok());
+}
