@@ -7,9 +7,17 @@
 //! `pyvisa-sim:PATH` inside the installed package) and one or more devices (`#! name:`);
 //! each test here starts one simulator per device and runs the script against it.
 //!
+//! Two more tests keep the comparison honest: it reports every kind of difference
+//! (`differences_are_reported`) and finds none between pyvisa-sim and itself served over
+//! TCP (`pyvisa_sim_over_tcp_matches_itself`).
+//!
 //! The Python side lives in a venv under the cargo target dir, keyed by the pinned versions
 //! and reused when present. Without python3, or when the packages cannot be installed, the
 //! tests pass after printing `skipped: <reason>` to stderr (uncaptured, so it shows).
+//!
+//! By hand, with a simulator already listening on PORT:
+//! `target/tmp/pyvisa-venv-*/bin/python tests/pyvisa/differential.py --commands
+//! tests/devices/errors.commands --name full --server 127.0.0.1:PORT --transcript`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -366,4 +374,43 @@ fn differences_are_reported() {
         assert!(out.stdout.contains(expected), "no `{expected}` in\n{out}");
     }
     assert!(!out.stdout.contains("two.commands:3:"), "{out}");
+}
+
+/// The comparison finds nothing where there is nothing to find: pyvisa-sim itself, served
+/// over TCP by the script's reference server, passes a commands file full of compound,
+/// empty, split and unmatched messages.
+#[test]
+fn pyvisa_sim_over_tcp_matches_itself() {
+    let Some(python) = python() else { return };
+    let dir = devices_dir();
+    let commands = dir.join("basics.commands");
+    let reference = Serving::start(
+        Command::new(python),
+        &dir,
+        [
+            "-u".as_ref(),
+            script().as_os_str(),
+            "--serve-reference".as_ref(),
+            "--commands".as_ref(),
+            commands.as_os_str(),
+            "--listen".as_ref(),
+            "127.0.0.1:0".as_ref(),
+        ],
+    );
+    let addr = reference.addr().to_string();
+    let out = Running::start(
+        Command::new(python),
+        &dir,
+        [
+            "-u".as_ref(),
+            script().as_os_str(),
+            "--commands".as_ref(),
+            commands.as_os_str(),
+            "--server".as_ref(),
+            addr.as_ref(),
+        ],
+    )
+    .wait();
+    assert_eq!(out.code(), 0, "{out}");
+    assert!(out.stdout.contains("all equal"), "{out}");
 }

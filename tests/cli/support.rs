@@ -625,7 +625,7 @@ pub fn dead_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-/// A server process (`sequencer sim ...`) that announced `listening on ADDR` as its first
+/// A server process (`sequencer sim ...`, or a reference server) that announced `listening on ADDR` as its first
 /// stdout line and serves in the background. Dropping it kills and reaps the process, also
 /// when a test panics.
 pub struct Serving {
@@ -646,7 +646,17 @@ impl Serving {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sequencer"))
+        Serving::start(Command::new(env!("CARGO_BIN_EXE_sequencer")), cwd, args)
+    }
+
+    /// Same as [`Serving::spawn`] for another server program `cmd` (a reference
+    /// implementation, say) that announces itself the same way.
+    pub fn start<I, S>(mut cmd: Command, cwd: &Path, args: I) -> Serving
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut child = cmd
             .args(args)
             .current_dir(cwd)
             .env_remove("RUST_LOG")
@@ -656,7 +666,7 @@ impl Serving {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("cannot start the sequencer binary");
+            .expect("cannot start the server");
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let err_reader = drain(
             child.stderr.take().expect("stderr is piped"),
