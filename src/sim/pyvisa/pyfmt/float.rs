@@ -1,5 +1,5 @@
 //! Floats: `format(x, spec)` for the float presentation types and `repr(x)`, following
-//! CPython's `PyOS_double_to_string`.
+//! Python's `PyOS_double_to_string`.
 //!
 //! The digits come from Rust's formatter (`{:e}` for the shortest round-trip digits,
 //! `{:.*e}` and `{:.*}` for correctly rounded ones), then [`lay_out_digits`] places them

@@ -5,7 +5,7 @@
 //! property's limits. To serve those device files byte for byte this module reproduces, for
 //! one `int`, `float` or `str` value, what Python 3.11 does:
 //!
-//! - [`format`]: `template.format(value)`: the replacement-field grammar (`{}`, `{0}`,
+//! - [`format()`]: `template.format(value)`: the replacement-field grammar (`{}`, `{0}`,
 //!   `{:spec}`, `{0!r:spec}`, nested `{0:{0}}`, `{{`/`}}`), automatic numbering, and
 //!   Python's errors, raised in the order Python raises them.
 //! - [`format_value`]: `format(value, spec)`: the format-spec mini-language
@@ -42,7 +42,7 @@
 //!
 //! - `value`: [`PyValue`], [`PyType`], conversions and comparison.
 //! - `template`: Python's template parser (`Markup`), shared with `strparse`.
-//! - `args`: the fields of one [`format`] call: lookup, numbering, conversions.
+//! - `args`: the fields of one [`format()`] call: lookup, numbering, conversions.
 //! - `spec`: the format-spec mini-language, and formatting ints and strs.
 //! - `number`: padding, sign and digit grouping of a formatted number.
 //! - `float`: float formatting and `repr`.
@@ -64,7 +64,7 @@ mod proptests;
 mod tests;
 
 pub(crate) use pyparse::{IntParse, parse_py_float, parse_py_int};
-pub(crate) use template::{Field, Markup, Piece};
+pub(crate) use template::Markup;
 pub use value::{PyType, PyValue};
 
 use args::Args;
@@ -89,9 +89,8 @@ pub fn format(template: &str, value: &PyValue) -> Result<String, String> {
 /// Python `format(value, spec)` (the format-spec mini-language), in the C locale.
 ///
 /// Err holds Python's error (`ValueError: Unknown format code 'd' for object of type
-/// 'float'`), or `unsupported:` for `{:c}` of a surrogate and for a width over
-/// [`spec::MAX_WIDTH`] or a precision over [`spec::MAX_PRECISION`] in a spec Python
-/// would accept.
+/// 'float'`), or `unsupported:` for `{:c}` of a surrogate and for a width over 10 000 or
+/// a precision over 1 000 in a spec Python would accept (see the module docs).
 pub fn format_value(value: &PyValue, spec: &str) -> Result<String, String> {
     if spec.is_empty() {
         return Ok(value.to_py_string());

@@ -63,8 +63,9 @@ impl PyValue {
         }
     }
 
-    /// Python `repr(value)`: a `str` in quotes with escapes (see the module docs for which
-    /// non-printable characters are escaped), numbers as [`PyValue::to_py_string`].
+    /// Python `repr(value)`: a `str` in quotes with escapes (see the [`pyfmt`](super) docs
+    /// for which non-printable characters are escaped), numbers as
+    /// [`PyValue::to_py_string`].
     pub fn py_repr(&self) -> String {
         match self {
             PyValue::Str(s) => repr_str(s, false),

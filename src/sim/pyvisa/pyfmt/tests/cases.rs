@@ -5,7 +5,7 @@ use std::cmp::Ordering::{Equal, Greater, Less};
 
 use crate::sim::pyvisa::pyfmt::{PyType, PyValue, format, format_value, parse_py_float};
 
-/// One case of `testdata/pyfmt_cases.txt`, compared with what this module answers;
+/// One case of `testdata/pyfmt_cases.txt`, compared with what `pyfmt` answers;
 /// None when they agree, else a description of the mismatch.
 fn check_case(row: &[String]) -> Option<String> {
     let [kind, tag, text, arg, want] = row else {

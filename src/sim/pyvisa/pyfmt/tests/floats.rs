@@ -1,4 +1,6 @@
-//! Float formatting. Tables whose expected values were produced by Python 3.11.7: each table carries the
+//! Float formatting: repr, fixed point, exponent, general, percent and untyped specs.
+//!
+//! Tables whose expected values were produced by Python 3.11.7: each table carries the
 //! `python3 -c` line that prints them, one `repr` per case in table order (an error
 //! prints as `ExceptionType: message`, which is what the `Err` cases hold).
 

@@ -1,4 +1,7 @@
-//! Format specs on ints and strs, fill, alignment, sign and errors. Tables whose expected values were produced by Python 3.11.7: each table carries the
+//! Format specs on ints and strs: grouping, bases, characters, fill, alignment, sign,
+//! precision, Python's errors, and the width and precision limits.
+//!
+//! Tables whose expected values were produced by Python 3.11.7: each table carries the
 //! `python3 -c` line that prints them, one `repr` per case in table order (an error
 //! prints as `ExceptionType: message`, which is what the `Err` cases hold).
 
@@ -216,4 +219,54 @@ fn format_value_errors_are_pythons() {
     check_pairs(&cases, format_value);
 }
 
-@@CAP_TEST@@
+/// A width over 10 000 or a precision over 1 000 fails with `unsupported:` (a getter like
+/// `{0:{0}}` lets a client choose the width, and a huge one would abort the simulator on
+/// allocation), while the limits themselves format; a spec Python rejects still gets
+/// Python's error first.
+#[test]
+fn huge_widths_and_precisions_are_refused() {
+    fn unsupported(r: Result<String, String>) -> bool {
+        r.is_err_and(|e| e.starts_with("unsupported:"))
+    }
+    assert!(
+        unsupported(format("{0:{0}}", &i(1_000_000_000))),
+        "width from the value"
+    );
+    assert!(
+        unsupported(format("{0:{0}}", &i(i64::MAX))),
+        "largest width"
+    );
+    assert!(unsupported(format_value(&i(1), "10001")), "int width");
+    assert!(unsupported(format_value(&i(65), "<10001c")), "char width");
+    assert!(
+        unsupported(format_value(&f(1.5), "010001.2f")),
+        "float width"
+    );
+    assert!(unsupported(format_value(&s("a"), "^10001")), "str width");
+    assert!(
+        unsupported(format_value(&f(1.5), ".1001f")),
+        "float precision"
+    );
+    assert!(
+        unsupported(format_value(&i(1), ".1001e")),
+        "int as float precision"
+    );
+    assert!(unsupported(format_value(&s("a"), ".1001")), "str precision");
+
+    assert_eq!(format("{0:{0}}", &i(10_000)).map(|t| t.len()), Ok(10_000));
+    assert_eq!(format_value(&f(1.5), ".1000f").map(|t| t.len()), Ok(1002));
+    assert_eq!(format_value(&s("ab"), ".1000"), Ok("ab".to_owned()));
+
+    // python3 -c 'exec("def f(v, s):\n try: return format(v, s)\n except Exception as e: return type(e).__name__ + \": \" + str(e)"); [print(repr(f(*c))) for c in [(1.0, ".99999999999"), (1, ".5000"), (1.5, "20000d"), (-1, "20000c"), ("a", "+20000"), (1, "20000z"), (1, "20000zz")]]'
+    #[rustfmt::skip]
+    let cases = [
+        (f(1.0), ".99999999999", Err("ValueError: precision too big")),
+        (i(1), ".5000", Err("ValueError: Precision not allowed in integer format specifier")),
+        (f(1.5), "20000d", Err("ValueError: Unknown format code 'd' for object of type 'float'")),
+        (i(-1), "20000c", Err("OverflowError: %c arg not in range(0x110000)")),
+        (s("a"), "+20000", Err("ValueError: Sign not allowed in string format specifier")),
+        (i(1), "20000z", Err("ValueError: Unknown format code 'z' for object of type 'int'")),
+        (i(1), "20000zz", Err("ValueError: Invalid format specifier '20000zz' for object of type 'int'")),
+    ];
+    check_pairs(&cases, format_value);
+}

@@ -1,4 +1,6 @@
-//! Templates and `repr` of a str. Tables whose expected values were produced by Python 3.11.7: each table carries the
+//! Templates (`str.format`) and `repr` of a str.
+//!
+//! Tables whose expected values were produced by Python 3.11.7: each table carries the
 //! `python3 -c` line that prints them, one `repr` per case in table order (an error
 //! prints as `ExceptionType: message`, which is what the `Err` cases hold).
 
@@ -64,6 +66,7 @@ fn templates_format_like_python() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// `repr` of a str picks quotes and escapes as Python does for the characters it can
 /// classify.
 #[test]
 fn str_repr_quotes_and_escapes() {

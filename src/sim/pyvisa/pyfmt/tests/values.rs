@@ -1,4 +1,7 @@
-//! `str()`, `int()`/`float()` and `<` on values, and the documented divergences. Tables whose expected values were produced by Python 3.11.7: each table carries the
+//! Values: `int()`/`float()`/`str()` conversions, `<` and `>`, `str()` of a float, and
+//! the documented divergences from Python.
+//!
+//! Tables whose expected values were produced by Python 3.11.7: each table carries the
 //! `python3 -c` line that prints them, one `repr` per case in table order (an error
 //! prints as `ExceptionType: message`, which is what the `Err` cases hold).
 
@@ -127,7 +130,7 @@ fn str_of_a_float_is_its_empty_format() {
     }
 }
 
-
+/// What Python accepts but this module refuses fails with an `unsupported:` message
 /// naming the construct, instead of a wrong answer; Unicode digits are not digits.
 #[test]
 fn documented_divergences_fail_loudly() {
@@ -149,4 +152,3 @@ fn documented_divergences_fail_loudly() {
     assert!(s("\u{661}").convert(PyType::Int).is_err());
     assert!(format_value(&i(1), "\u{665}").is_err());
 }
-
