@@ -18,7 +18,11 @@ use crate::sequence::duration::parse_duration;
     sequencer check sweep.yaml\n  \
     sequencer sim --listen 127.0.0.1:5025 --latency 10ms --max-connections 4\n  \
     sequencer sim --device sequences/devices/smu.yaml\n  \
-    sequencer diff runs/golden.jsonl runs/today.jsonl")]
+    sequencer diff runs/golden.jsonl runs/today.jsonl\n  \
+    sequencer export runs/today.jsonl -o today.csv\n  \
+    sequencer plot runs/today.jsonl --x volt --y current --group ch\n  \
+    sequencer run sequences/two-instruments.yaml --address smu=10.0.0.7:5025\n  \
+    sequencer schema > sequence.schema.json")]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -26,9 +30,21 @@ pub struct Cli {
     /// More log output on stderr (-v info, -vv debug); `RUST_LOG` overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Only errors on stderr.
+    /// Only errors on stderr, and no progress bar.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Log lines on stderr as text for people or as JSON objects (one a line) for machines.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines on stderr are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// `2026-11-25T02:26:57.889Z  INFO connection open conn=1 instrument=smu ...`
+    Text,
+    /// `{"timestamp":"...","level":"INFO","message":"connection open","conn":1,...}`
+    Json,
 }
 
 /// The subcommands.
@@ -37,7 +53,8 @@ pub enum Command {
     /// Run a sequence and write its run log.
     #[command(after_help = "Examples:\n  \
         sequencer run sequences/sweep.yaml --sim\n  \
-        sequencer run sweep.yaml --address TCPIP::192.168.0.5::5025::SOCKET -o runs/today.jsonl\n\n\
+        sequencer run sweep.yaml --address TCPIP::192.168.0.5::5025::SOCKET -o runs/today.jsonl\n  \
+        sequencer run sequences/two-instruments.yaml --address smu=10.0.0.7:5025   # one of several instruments\n\n\
         Exit codes: 0 success, 1 run failed, 2 invalid input (nothing sent), 130 interrupted.")]
     Run(RunArgs),
     /// Continue an interrupted or failed run from its log: runs every point that is not
@@ -81,6 +98,42 @@ pub enum Command {
         a: PathBuf,
         /// The run log to compare with it.
         b: PathBuf,
+    },
+    /// Write a run log as a table for a spreadsheet: one row per sweep point (its last
+    /// record), a column per sweep variable and per `as` value, then `status`, `attempt`,
+    /// `started_at`, `elapsed_ms`. Setup and teardown are left out.
+    #[command(after_help = "Examples:\n  \
+        sequencer export runs/iv-sweep-20261125-022657.jsonl -o iv.csv\n  \
+        sequencer export runs/today.jsonl --format jsonl | jq .current\n\n\
+        Values that read as numbers are written as numbers. A variable and a value with the same\n\
+        name (or one named like a fixed column) become `var:NAME` and `value:NAME`.")]
+    Export(ExportArgs),
+    /// Plot one value against one variable of a run log as SVG or PNG, one line per value
+    /// of `--group`, axes named, titled with the run's name.
+    #[command(after_help = "Examples:\n  \
+        sequencer plot runs/iv-sweep-20261125-022657.jsonl --x volt --y current --group ch\n  \
+        sequencer plot runs/today.jsonl --x volt --y current -o docs/iv.png\n\n\
+        Names are the columns of `sequencer export`: any sweep variable or value, or a fixed\n\
+        column (`--group step`: one line per step). Points whose x or y is not a number are\n\
+        skipped and counted.")]
+    Plot(PlotArgs),
+    /// Print the JSON Schema (draft 7) of the sequence file format, for editors.
+    #[command(after_help = "Example:\n  \
+        sequencer schema > sequence.schema.json\n\n\
+        Then make this the first line of a sequence file saved beside it, for completion and\n\
+        hover help in any editor with the YAML language server (VS Code, Neovim, Helix, ...):\n  \
+        # yaml-language-server: $schema=./sequence.schema.json\n\n\
+        The schema checks each value on its own; `sequencer check` checks the whole file.")]
+    Schema,
+    /// Print a shell completion script for `sequencer` to stdout.
+    #[command(after_help = "Examples:\n  \
+        sequencer completions bash > ~/.local/share/bash-completion/completions/sequencer\n  \
+        sequencer completions zsh > ~/.zfunc/_sequencer     # with fpath+=(~/.zfunc) before compinit\n  \
+        sequencer completions fish > ~/.config/fish/completions/sequencer.fish")]
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
 }
 
@@ -186,6 +239,39 @@ pub struct SimArgs {
     /// What the simulator says.
     #[command(flatten)]
     pub model: ModelArgs,
+}
+
+/// Flags of `sequencer export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The run log.
+    pub log: PathBuf,
+    /// Output format [default: from the `-o` name (`.jsonl`, `.ndjson`, `.json`: jsonl),
+    /// else csv].
+    #[arg(long, value_enum)]
+    pub format: Option<crate::export::Format>,
+    /// Write to this file (replaced if it exists) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Flags of `sequencer plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// The run log.
+    pub log: PathBuf,
+    /// Horizontal axis: a sweep variable or value.
+    #[arg(long, value_name = "VAR")]
+    pub x: String,
+    /// Vertical axis: a value (or sweep variable).
+    #[arg(long, value_name = "VALUE")]
+    pub y: String,
+    /// One line per value of this variable (or value, or `step`), with a legend.
+    #[arg(long, value_name = "VAR")]
+    pub group: Option<String>,
+    /// Output file, `.svg` or `.png` [default: the log's path with `.svg`].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Parses a `--latency`-style duration.

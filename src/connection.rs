@@ -3,17 +3,21 @@
 //! The [`Pool`](crate::pool::Pool) dials with [`open`] and starts a `Connection` around the
 //! framed stream. It handles [`RunPoint`] with an [`AtomicResponse`], so no second point can
 //! interleave its commands on the same socket. When a point leaves the connection broken
-//! (timeout, EOF, I/O error) the actor stops itself and the socket is closed: a late reply
-//! must never answer the next command.
+//! (timeout, EOF, I/O error, malformed reply) the actor stops itself and the socket is
+//! closed: a late reply must never answer the next command.
+//!
+//! Logging: `connection open` when dialled, and `connection closed: WHY` when the actor stops
+//! (the timeout, end of file or malformed reply that broke it, or the end of the run), both
+//! at info with `conn` and `instrument`; the pool logs dials, failed attempts and giving up.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
 use tokio::net::TcpStream;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
-use crate::exec::{Outcome, run_commands};
+use crate::exec::{Conn, Outcome, run_commands};
 use crate::protocol::LineIo;
 use crate::sequence::value::Value;
 use crate::sequence::{Address, Instrument, Step, render_all};
@@ -53,27 +57,39 @@ pub async fn cancelled(mut abort: watch::Receiver<u64>, epoch: u64) {
 pub struct Connection {
     /// Id in the run log's `conn` field, unique over the run.
     id: usize,
+    /// The instrument at the other end (named in log lines).
+    instrument: Arc<Instrument>,
     /// The framed socket; taken out while a point runs, `None` once broken.
     io: Option<LineIo<TcpStream>>,
     /// Per-command reply timeout.
     timeout: Duration,
     /// The run's abort epoch (see [`RunPoint::epoch`]).
     abort: watch::Receiver<u64>,
+    /// Why the connection broke, set by the point that broke it; logged when it closes.
+    broken: Option<String>,
+    /// Dropped with the actor, after `stopped` logged the close: the run waits for every
+    /// such sender to be gone before it exits, so no close goes unlogged.
+    _alive: mpsc::Sender<()>,
 }
 
 impl Connection {
-    /// Wraps an opened session.
+    /// Wraps a session opened to `instrument` (whose reply timeout it applies). `alive` is
+    /// held until the actor is gone (see the field).
     pub fn new(
         id: usize,
+        instrument: Arc<Instrument>,
         io: LineIo<TcpStream>,
-        timeout: Duration,
         abort: watch::Receiver<u64>,
+        alive: mpsc::Sender<()>,
     ) -> Self {
         Connection {
             id,
+            timeout: instrument.io.timeout,
+            instrument,
             io: Some(io),
-            timeout,
             abort,
+            broken: None,
+            _alive: alive,
         }
     }
 }
@@ -82,7 +98,12 @@ impl Actor for Connection {
     type Context = Context<Self>;
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        tracing::info!(conn = self.id, "connection closed");
+        let why = self.broken.as_deref().unwrap_or("no longer needed");
+        tracing::info!(
+            conn = self.id,
+            instrument = %self.instrument.name,
+            "connection closed: {why}"
+        );
     }
 }
 
@@ -96,6 +117,7 @@ impl Handler<RunPoint> for Connection {
             .map_or(self.timeout, |cap| cap.min(self.timeout));
         let cancel = cancelled(self.abort.clone(), msg.epoch);
         let io = self.io.take();
+        let instrument = self.instrument.clone();
         AtomicResponse::new(Box::pin(
             async move {
                 let Some(mut io) = io else {
@@ -110,7 +132,10 @@ impl Handler<RunPoint> for Connection {
                     &msg.texts,
                     &msg.vars,
                     timeout,
-                    id,
+                    Conn {
+                        id,
+                        instrument: &instrument.name,
+                    },
                     cancel,
                 )
                 .await;
@@ -119,8 +144,8 @@ impl Handler<RunPoint> for Connection {
             .into_actor(self)
             .map(|(io, out), act, ctx| {
                 if out.broken {
-                    let reason = out.error.as_deref().unwrap_or_default();
-                    tracing::info!(conn = act.id, "closing broken connection: {reason}");
+                    // Logged once, as the reason in `stopped`.
+                    act.broken = Some(out.error.clone().unwrap_or_default());
                     ctx.stop();
                 } else {
                     act.io = io;
@@ -164,6 +189,7 @@ pub async fn open(
         Ok(Ok(n)) => {
             tracing::warn!(
                 conn = id,
+                instrument = %instrument.name,
                 bytes = n,
                 "discarding data the instrument sent before any command"
             );
@@ -180,7 +206,10 @@ pub async fn open(
             &texts,
             &[],
             io_cfg.timeout,
-            id,
+            Conn {
+                id,
+                instrument: &instrument.name,
+            },
             never,
         )
         .await;
@@ -188,6 +217,11 @@ pub async fn open(
             return Err(format!("on_connect failed: {err}"));
         }
     }
-    tracing::info!(conn = id, address = %address, "connection open");
+    tracing::info!(
+        conn = id,
+        instrument = %instrument.name,
+        address = %address,
+        "connection open"
+    );
     Ok(io)
 }

@@ -67,6 +67,15 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A file made from a run log (`export -o`, `plot -o`) could not be written.
+    #[error("cannot write `{path}`")]
+    Output {
+        /// The output path (`<stdout>` for standard output).
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
     /// No connection at all could be opened to an instrument.
     #[error("cannot connect to instrument `{instrument}` at `{address}`: {reason}")]
     #[diagnostic(help(
@@ -108,6 +117,7 @@ impl Error {
             | Error::ReadDevice { .. }
             | Error::Usage { .. } => EXIT_INVALID,
             Error::RunLog { .. }
+            | Error::Output { .. }
             | Error::Connect { .. }
             | Error::Sim { .. }
             | Error::Internal(_) => EXIT_FAILED,

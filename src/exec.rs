@@ -27,6 +27,15 @@ pub struct Exchange {
     pub elapsed_ms: Duration,
 }
 
+/// Which connection runs the commands: named in log lines and error messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Conn<'a> {
+    /// Connection id, unique over the run (the run log's `conn`).
+    pub id: usize,
+    /// Name of the instrument it is connected to.
+    pub instrument: &'a str,
+}
+
 /// What running a point's commands produced.
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -117,14 +126,14 @@ pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
     texts: &[String],
     vars: &[Value],
     timeout: Duration,
-    conn: usize,
+    conn: Conn<'_>,
     cancel: impl std::future::Future<Output = ()>,
 ) -> Outcome {
     tokio::pin!(cancel);
     let started_at = SystemTime::now();
     let start = Instant::now();
     let mut out = Outcome {
-        conn,
+        conn: conn.id,
         started_at,
         elapsed: Duration::ZERO,
         exchanges: Vec::with_capacity(commands.len()),
@@ -172,7 +181,7 @@ struct Exec<'a, S> {
     /// The point's sweep variables (for poll bounds such as `of: "{setpoint}"`).
     vars: &'a [Value],
     timeout: Duration,
-    conn: usize,
+    conn: Conn<'a>,
     out: &'a mut Outcome,
     /// A query sent and not yet answered (text, when sent), so a cancel can record it.
     awaiting: Option<(String, Instant)>,
@@ -244,7 +253,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
     }
 
     async fn send(&mut self, text: &str) -> Result<(), Failure> {
-        let conn = self.conn;
+        let conn = self.conn.id;
         match tokio::time::timeout(self.timeout, self.io.write_line(text)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(Failure(
@@ -266,7 +275,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
             // A reply nobody asked for (say, to a command sent as a write): it must not be
             // taken as the answer to this query.
             tracing::warn!(
-                conn = self.conn,
+                conn = self.conn.id,
+                instrument = self.conn.instrument,
                 bytes = self.io.pending(),
                 "discarding unsolicited data before `{text}`; is `reply:` right for this instrument?"
             );
@@ -275,7 +285,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
         let t = Instant::now();
         self.send(text).await?;
         self.awaiting = Some((text.to_owned(), t));
-        let conn = self.conn;
+        let conn = self.conn.id;
         let read = tokio::time::timeout(self.timeout, self.io.read_line()).await;
         let failure = match read {
             Ok(Ok(reply)) if !is_malformed(&reply) => {

@@ -6,15 +6,19 @@
 //! - [`cli`]: clap subcommands and flags; [`app`]: carries them out (`run`, `resume`,
 //!   `check`, `sim`).
 //! - [`sequence`]: the YAML model, validation with `file:line:col` errors, lazy sweeps,
-//!   placeholder templates (no I/O).
+//!   placeholder templates, the JSON Schema derived from the model (no I/O).
 //! - [`sequencer`]: the Sequencer actor: walks steps, bounds points in flight, writes the log.
 //! - [`pool`]: the Pool actor: owns Connection actors for one instrument, replaces broken ones.
 //! - [`connection`]: the Connection actor: one TCP session, one point at a time.
 //! - [`exec`]: runs one point's commands over a framed stream (writes, queries, waits, polls).
 //! - [`protocol`]: line framing with read/write terminations.
-//! - [`runlog`]: the JSON Lines run log writer; [`resume`]: reading a log back to resume.
+//! - [`runlog`]: the JSON Lines run log writer and reader; [`resume`]: reading a log back
+//!   to resume.
+//! - [`export`]: a run log as a CSV or JSON Lines table, one row per sweep point; [`plot`]:
+//!   one value against one variable as an SVG or PNG line plot.
 //! - [`sim`]: the simulated instrument, `sim::run(listener, shutdown)`, with fault injection.
 //! - [`error`]: the error enum and exit codes.
+//! - [`logging`]: stderr: log lines as text or JSON, and the progress bars they print above.
 //!
 //! # Actors
 //! ```text
@@ -31,6 +35,9 @@ pub mod connection;
 pub mod diff;
 pub mod error;
 pub mod exec;
+pub mod export;
+pub mod logging;
+pub mod plot;
 pub mod pool;
 pub mod protocol;
 pub mod resume;

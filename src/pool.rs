@@ -8,6 +8,11 @@
 //! After `reconnect_attempts` failures with no connection left, waiting points fail as
 //! `unreachable` and the sequencer stops the run. [`DropQueued`] hands back points that have
 //! not started when the run stops. The sequencer, not the pool, bounds points in flight.
+//!
+//! Logging, every line with `instrument` and `address`, and `conn` when it is about one
+//! connection: each dial (debug at opening, info for a reconnect attempt), its failure
+//! (debug at opening, where the run reports the outcome; warn later), `reconnected`, the
+//! backoff before a redial (info), and giving up (warn, or error when no connection is left).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -15,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use actix::prelude::*;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::connection::{self, Connection, RunPoint};
 use crate::exec::Outcome;
@@ -101,20 +106,28 @@ pub struct Pool {
     opening: Option<oneshot::Sender<Result<usize, String>>>,
     /// Most recent dial error, reported if no connection can be had.
     last_error: Option<String>,
+    /// Connection id of the dial that failed last (named when giving up).
+    last_failed: usize,
     /// The run's abort epoch, handed to every connection.
     abort: watch::Receiver<u64>,
+    /// Handed to every connection, which drops it only after logging its close: once the
+    /// run's receiver sees every sender gone, every close has been logged.
+    alive: mpsc::Sender<()>,
 }
 
 impl Pool {
     /// A pool for `instrument` at `address`; nothing is dialled until [`Open`] or work.
+    /// `alive` is cloned into every connection (see [`Connection::new`]).
     pub fn new(
         instrument: Arc<Instrument>,
         address: Address,
         next_id: Arc<AtomicUsize>,
         abort: watch::Receiver<u64>,
+        alive: mpsc::Sender<()>,
     ) -> Self {
         Pool {
             abort,
+            alive,
             cap: instrument.max_connections,
             instrument,
             address,
@@ -128,6 +141,7 @@ impl Pool {
             queue: VecDeque::new(),
             opening: None,
             last_error: None,
+            last_failed: 0,
         }
     }
 
@@ -138,6 +152,18 @@ impl Pool {
         // Dials started together (several connections lost at once) fail together: they
         // count as one attempt, so a short outage does not use up every attempt at once.
         let attempt = self.failures + 1;
+        let name = &self.instrument.name;
+        if self.opening.is_some() {
+            tracing::debug!(conn = id, instrument = %name, address = %self.address, "connecting");
+        } else {
+            tracing::info!(
+                conn = id,
+                instrument = %name,
+                address = %self.address,
+                "reconnecting (attempt {attempt} of {})",
+                self.instrument.reconnect_attempts
+            );
+        }
         let (instrument, address) = (self.instrument.clone(), self.address.clone());
         let fut = async move { connection::open(id, &address, &instrument).await };
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
@@ -146,22 +172,42 @@ impl Pool {
                 Ok(io) => {
                     act.live += 1;
                     if act.failures > 0 {
-                        tracing::info!(conn = id, address = %act.address, "reconnected");
+                        tracing::info!(
+                            conn = id,
+                            instrument = %act.instrument.name,
+                            address = %act.address,
+                            "reconnected after {} failed attempt(s)",
+                            act.failures
+                        );
                     }
                     act.failures = 0;
-                    let timeout = act.instrument.io.timeout;
-                    let conn = Connection::new(id, io, timeout, act.abort.clone()).start();
+                    let conn = Connection::new(
+                        id,
+                        act.instrument.clone(),
+                        io,
+                        act.abort.clone(),
+                        act.alive.clone(),
+                    )
+                    .start();
                     act.idle.push_back(conn);
                 }
                 Err(e) if act.opening.is_some() => {
                     // Reported once, by whoever awaits the opening.
-                    tracing::debug!(conn = id, address = %act.address, "cannot connect: {e}");
+                    tracing::debug!(
+                        conn = id,
+                        instrument = %act.instrument.name,
+                        address = %act.address,
+                        "cannot connect: {e}"
+                    );
                     act.last_error = Some(e);
+                    act.last_failed = id;
                 }
                 Err(e) => {
                     act.failures = act.failures.max(attempt);
+                    act.last_failed = id;
                     tracing::warn!(
                         conn = id,
+                        instrument = %act.instrument.name,
                         address = %act.address,
                         "reconnect attempt {} of {} failed: {e}",
                         act.failures,
@@ -219,7 +265,14 @@ impl Pool {
             }
             self.backing_off = true;
             let delay = backoff(self.failures);
-            tracing::info!(address = %self.address, "redialling in {delay:?}");
+            tracing::info!(
+                instrument = %self.instrument.name,
+                address = %self.address,
+                "redialling in {}",
+                crate::sequence::duration::format_duration(Duration::from_millis(
+                    delay.as_millis() as u64
+                ))
+            );
             ctx.run_later(delay, |act, ctx| {
                 act.backing_off = false;
                 act.retry_ready = true;
@@ -237,6 +290,8 @@ impl Pool {
         let cause = self.last_error.as_deref().unwrap_or("refused");
         if self.live > 0 {
             tracing::warn!(
+                conn = self.last_failed,
+                instrument = %self.instrument.name,
                 address = %self.address,
                 "instrument takes no more connections ({cause}); continuing with {}",
                 self.live
@@ -248,7 +303,12 @@ impl Pool {
             "instrument at `{}` unreachable: {attempts} reconnect attempts failed, the last with: {cause}",
             self.address
         );
-        tracing::error!("{reason}");
+        tracing::error!(
+            conn = self.last_failed,
+            instrument = %self.instrument.name,
+            address = %self.address,
+            "{reason}"
+        );
         for (_, tx) in self.queue.drain(..) {
             let _ = tx.send(Outcome {
                 unreachable: true,

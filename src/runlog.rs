@@ -3,7 +3,9 @@
 //! Written only by the sequencer actor. Each record is serialised into a reused buffer and
 //! written with a single `write` on an unbuffered file, so the file is flushed per record and
 //! a killed process leaves every complete line valid JSON. Record shapes are the structs
-//! below; the README documents them for users.
+//! below; the README documents them for users. [`read`] reads the point records back.
+
+pub(crate) mod read;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -69,6 +71,9 @@ pub struct Point<'a> {
     pub id: &'a str,
     /// Step name (`setup`/`teardown` for those).
     pub step: &'a str,
+    /// Name of the instrument it ran on (`instrument` for the single-instrument form): with
+    /// several instruments, the only way to tell `setup/0` from `setup/1` in the log.
+    pub instrument: &'a str,
     /// Index within the step, in dispatch order.
     pub index: u64,
     /// Sweep variables of this point.

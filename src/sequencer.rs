@@ -14,6 +14,10 @@
 //! flight (recorded `aborted`, their connections closed) and runs teardown with a short
 //! timeout. A resumed run ([`Resume`]) skips the points its log already has as `ok`. The
 //! final [`Summary`] goes to whoever started the run.
+//!
+//! Progress: each sweep step's start, its points' final outcomes, the points in flight and
+//! its end go to a [`Progress`] sink ([`Sequencer::with_progress`]; by default [`Silent`]),
+//! which is how the terminal shows a progress bar without this actor knowing about it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,7 +34,11 @@ use crate::sequence::value::Value;
 use crate::sequence::{OnError, Sequence, Step, render_all};
 
 mod interrupt;
+mod progress;
 mod records;
+
+pub use progress::{Progress, Silent};
+pub use records::Summary;
 
 /// Per-command reply timeout of teardown after a second interrupt.
 pub const ABORT_TEARDOWN_TIMEOUT: Duration = Duration::from_secs(2);
@@ -38,27 +46,6 @@ pub const ABORT_TEARDOWN_TIMEOUT: Duration = Duration::from_secs(2);
 pub const CANCEL_GRACE: Duration = Duration::from_secs(10);
 /// How often unsynced records are forced to disk.
 const SYNC_EVERY: Duration = Duration::from_secs(1);
-
-/// How the run ended, for the caller's exit code and summary.
-#[derive(Debug, Clone)]
-pub struct Summary {
-    /// `success`, `fail` or `abort`, as in the stop record.
-    pub exit_status: &'static str,
-    /// Why.
-    pub reason: String,
-    /// Sweep points whose final outcome is ok (with a resume: over the whole log).
-    pub points_ok: u64,
-    /// Sweep points whose final outcome is failed.
-    pub points_failed: u64,
-    /// Sweep points cancelled by a second Ctrl-C.
-    pub points_aborted: u64,
-    /// Attempts run again.
-    pub retries: u64,
-    /// Sweep points never run.
-    pub points_not_run: u64,
-    /// Writing the run log failed: the run was stopped.
-    pub log_error: Option<String>,
-}
 
 /// Stop the run. Signals escalate: the first stops dispatching, the second cancels the
 /// points in flight, the third exits at once. The deadline acts like a first signal.
@@ -149,6 +136,12 @@ pub struct Sequencer {
     abort: watch::Sender<u64>,
     /// What a resumed log already holds.
     resume: Resume,
+    /// Told about each sweep step's progress; [`Silent`] unless set by `with_progress`.
+    progress: Box<dyn Progress>,
+    /// The progress sink was told the current stage started (and must hear it end).
+    shown: bool,
+    /// Elapsed time of every point record written, added up (see [`Summary::busy`]).
+    busy: Duration,
 }
 
 impl Sequencer {
@@ -198,7 +191,17 @@ impl Sequencer {
             log_error: None,
             abort,
             resume,
+            progress: Box::new(Silent),
+            shown: false,
+            busy: Duration::ZERO,
         }
+    }
+
+    /// The same sequencer reporting each sweep step's progress to `progress`.
+    #[must_use]
+    pub fn with_progress(mut self, progress: Box<dyn Progress>) -> Self {
+        self.progress = progress;
+        self
     }
 
     /// Dispatches what may run now, moves to the next stage when one is finished, and ends
@@ -212,9 +215,13 @@ impl Sequencer {
                 return;
             };
             let skip = self.stopping && kind != Kind::Teardown;
+            let cap = self.caps.get(step.instrument).copied().unwrap_or(1).max(1);
+            let limit = step.concurrency.min(cap);
+            if kind == Kind::Step && !skip && !self.shown {
+                self.shown = true;
+                self.progress.step_started(&step.name, step.points());
+            }
             if !skip {
-                let cap = self.caps.get(step.instrument).copied().unwrap_or(1).max(1);
-                let limit = step.concurrency.min(cap);
                 while self.in_flight < limit && self.next < step.points() {
                     let index = self.offset + self.next;
                     self.next += 1;
@@ -222,7 +229,10 @@ impl Sequencer {
                     step.sweep.point_into(sweep_index, &mut self.vars);
                     // Teardown always runs again: the instrument must be left safe.
                     if kind != Kind::Teardown && self.already_ok(kind, &step, index) {
-                        self.ok += u64::from(kind == Kind::Step);
+                        if kind == Kind::Step {
+                            self.ok += 1;
+                            self.progress.point_done(true);
+                        }
                         continue;
                     }
                     let attempt = self
@@ -240,8 +250,15 @@ impl Sequencer {
                     self.dispatch(d, ctx);
                 }
             }
+            if self.shown {
+                self.progress.in_flight(self.in_flight, limit);
+            }
             if self.in_flight > 0 || (!skip && self.next < step.points()) {
                 return;
+            }
+            if self.shown {
+                self.shown = false;
+                self.progress.step_ended();
             }
             // Stage done (or skipped): on to the next one.
             let same_hook = self
@@ -315,7 +332,10 @@ impl Sequencer {
     fn complete(&mut self, d: Dispatch, out: &Outcome, ctx: &mut Context<Self>) {
         let (id, status) = self.write_point(&d, out);
         let (Some(kind), Some(err)) = (out.kind, &out.error) else {
-            self.ok += u64::from(d.kind == Kind::Step);
+            if d.kind == Kind::Step {
+                self.ok += 1;
+                self.progress.point_done(true);
+            }
             return;
         };
         let retry = match kind {
@@ -327,7 +347,7 @@ impl Sequencer {
         // Teardown keeps its retries while the run stops: that is when connections break.
         let may_start = !self.stopping || d.kind == Kind::Teardown;
         if retry && d.try_no <= d.step.retries && may_start {
-            tracing::warn!(point = %id, attempt = d.attempt, "retrying: {err}");
+            tracing::warn!(point = %id, attempt = d.attempt, conn = out.conn, "retrying: {err}");
             self.retried += 1;
             let again = Dispatch {
                 attempt: d.attempt.saturating_add(1),
@@ -337,7 +357,7 @@ impl Sequencer {
             self.dispatch(again, ctx);
             return;
         }
-        tracing::warn!(point = %id, "point {status}: {err}");
+        tracing::warn!(point = %id, conn = out.conn, "point {status}: {err}");
         self.failed_finally(&d, err, out.unreachable, kind == FailKind::Aborted);
     }
 
@@ -347,6 +367,9 @@ impl Sequencer {
             Kind::Step if aborted => self.aborted_points += 1,
             Kind::Step => self.failed += 1,
             Kind::Setup | Kind::Teardown => self.hook_failed = true,
+        }
+        if d.kind == Kind::Step {
+            self.progress.point_done(false);
         }
         // The first failure explains the run; a lost instrument explains it better, unless
         // it only showed at teardown after a sweep point already said so.

@@ -1,9 +1,13 @@
-//! The subcommands carried out: `run`, `resume`, `check`, `sim`.
+//! The subcommands carried out: `run`, `resume`, `check`, `sim`, `diff`, `export`, `plot`,
+//! `schema`, `completions` ([`generate`] for the last two).
 //!
 //! `run` and `resume` live in [`run`]: they prepare a run log and a sequence with addresses,
 //! then [`run::drive`] opens the pools, starts the sequencer and waits for its summary.
-//! Everything here runs inside the actix system that `main` starts.
+//! Everything here runs inside the actix system that `main` starts. `export` and `plot`
+//! only read a run log: [`crate::export`] and [`crate::plot`] do the work.
 
+mod generate;
+mod progress;
 mod report;
 mod run;
 mod signals;
@@ -29,6 +33,23 @@ pub async fn execute(command: Command) -> Result<i32> {
             Ok(EXIT_OK)
         }
         Command::Sim(args) => serve(args).await,
+        Command::Export(args) => {
+            crate::export::export(&args.log, args.format, args.output.as_deref())?;
+            Ok(EXIT_OK)
+        }
+        Command::Plot(args) => {
+            let request = crate::plot::Request {
+                log: args.log,
+                x: args.x,
+                y: args.y,
+                group: args.group,
+                output: args.output,
+            };
+            println!("{}", crate::plot::plot(&request)?);
+            Ok(EXIT_OK)
+        }
+        Command::Schema => generate::schema(),
+        Command::Completions { shell } => generate::completions(shell),
         Command::Diff { a, b } => {
             let diff = crate::diff::diff(&a, &b)?;
             println!("{diff}");
@@ -78,7 +99,7 @@ async fn serve(args: SimArgs) -> Result<i32> {
         .await
         .map_err(sim_err)?;
     if let Some(report) = report {
-        eprintln!("{report}");
+        crate::logging::notice(tracing::Level::WARN, &report);
     }
     Ok(EXIT_OK)
 }
@@ -97,9 +118,18 @@ fn blueprint(args: &ModelArgs) -> Result<Option<Arc<dyn Blueprint>>> {
 }
 
 /// The device file an instrument's `sim:` entry names, read relative to the sequence file.
-fn sim_device(seq: &Sequence, sim: &SimDevice) -> Result<Arc<dyn Blueprint>> {
+/// A file that cannot be read is reported with the instrument whose `sim:` names it (errors
+/// inside the file point at its own lines).
+fn sim_device(seq: &Sequence, instrument: &str, sim: &SimDevice) -> Result<Arc<dyn Blueprint>> {
     let base = seq.path.parent().unwrap_or(Path::new(""));
-    let device = DeviceFile::load(&base.join(&sim.device), sim.name.as_deref())?;
+    let device =
+        DeviceFile::load(&base.join(&sim.device), sim.name.as_deref()).map_err(|e| match e {
+            Error::ReadDevice { path, source } => Error::usage(format!(
+                "instrument `{instrument}`: cannot read its `sim:` device file `{}`: {source}",
+                path.display()
+            )),
+            other => other,
+        })?;
     Ok(Arc::new(device))
 }
 
@@ -110,7 +140,10 @@ pub(crate) fn apply_addresses(seq: &mut Sequence, values: &[String]) -> Result<(
             Some((name, addr)) => (Some(name), addr),
             None => (None, value.as_str()),
         };
-        let address = Address::parse(addr).map_err(|m| Error::usage(format!("--address: {m}")))?;
+        let address = Address::parse(addr).map_err(|m| match name {
+            Some(name) => Error::usage(format!("--address: instrument `{name}`: {m}")),
+            None => Error::usage(format!("--address: {m}")),
+        })?;
         let index = match name {
             Some(name) => seq
                 .instruments
@@ -172,7 +205,7 @@ fn start_sims(seq: &mut Sequence, opts: &SimOpts) -> Result<Vec<SimThread>> {
         .iter()
         .map(|ins| match (&given, &ins.sim) {
             (Some(given), _) => Ok(Some(Arc::clone(given))),
-            (None, Some(sim)) => sim_device(seq, sim).map(Some),
+            (None, Some(sim)) => sim_device(seq, &ins.name, sim).map(Some),
             (None, None) => Ok(None),
         })
         .collect::<Result<Vec<_>>>()?;

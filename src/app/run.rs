@@ -8,8 +8,9 @@ use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant, SystemTime};
 
 use actix::prelude::*;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
+use super::progress::Bar;
 use super::report::{report, run_id};
 use super::signals::Signals;
 use super::{apply_addresses, check_addresses, start_sims};
@@ -20,7 +21,7 @@ use crate::resume::{self, Resume};
 use crate::runlog::{self, RunLog};
 use crate::sequence::duration::format_duration;
 use crate::sequence::{self, Address, Sequence};
-use crate::sequencer::{Interrupt, Sequencer};
+use crate::sequencer::{Interrupt, Progress, Sequencer, Silent};
 use crate::sim::SimThread;
 
 /// A run ready to go: its sequence (with addresses), its open log, and its simulators.
@@ -265,9 +266,11 @@ async fn drive(run: Prepared) -> Result<i32> {
     // The deadline counts from here, connecting included.
     let deadline_at = deadline.map(|d| (tokio::time::Instant::now() + d, d));
     let (abort_tx, abort_rx) = watch::channel(0u64);
+    // Every connection holds a clone of `alive_tx`: `alive` ends when all are closed.
+    let (alive_tx, mut alive) = mpsc::channel::<()>(1);
     // Ctrl-C (or the deadline) while connecting still ends the log with a stop record.
     let opened = tokio::select! {
-        opened = open_pools(&seq, &abort_rx) => opened,
+        opened = open_pools(&seq, &abort_rx, &alive_tx) => opened,
         () = signals.recv() => Err(Error::Interrupted("interrupted by the operator".into())),
         () = until(deadline_at) => Err(Error::Interrupted(deadline_reason(deadline_at))),
     };
@@ -295,8 +298,16 @@ async fn drive(run: Prepared) -> Result<i32> {
             return Err(err);
         }
     };
+    drop(alive_tx);
     let (tx, rx) = oneshot::channel();
-    let sequencer = Sequencer::new(seq.clone(), pools, log, abort_tx, resume, tx).start();
+    // A bar per step on a terminal; nothing otherwise (piped, `--quiet`).
+    let progress: Box<dyn Progress> = match crate::logging::bars() {
+        Some(bars) => Box::new(Bar::new(bars)),
+        None => Box::new(Silent),
+    };
+    let sequencer = Sequencer::new(seq.clone(), pools, log, abort_tx, resume, tx)
+        .with_progress(progress)
+        .start();
     let interrupts = actix::spawn(watch_interrupts(signals, sequencer.clone()));
     let timer = deadline_at.map(|at| {
         let sequencer = sequencer.clone();
@@ -324,14 +335,18 @@ async fn drive(run: Prepared) -> Result<i32> {
         }
         return Err(err);
     };
+    let elapsed = clock.elapsed();
     interrupts.abort();
     if let Some(t) = timer {
         t.abort();
     }
-    report(&summary, &path, clock.elapsed(), &seq);
+    // The sequencer is gone, so are its pools: let their connections close (and log it)
+    // before the summary and the exit. Bounded: one stuck in a point must not hold the exit.
+    let _ = tokio::time::timeout(CLOSE_WAIT, alive.recv()).await;
+    report(&summary, &path, elapsed, &seq);
     for sim in sims {
         if let Some(report) = sim.stop() {
-            eprintln!("simulator: {report}");
+            crate::logging::notice(tracing::Level::WARN, &format!("simulator: {report}"));
         }
     }
     Ok(match summary.exit_status {
@@ -340,6 +355,9 @@ async fn drive(run: Prepared) -> Result<i32> {
         _ => EXIT_FAILED,
     })
 }
+
+/// Longest wait, once the run is over, for its connections to close and log it.
+const CLOSE_WAIT: Duration = Duration::from_millis(250);
 
 /// Resolves at the deadline; never without one.
 async fn until(deadline: Option<(tokio::time::Instant, Duration)>) {
@@ -360,6 +378,7 @@ fn deadline_reason(deadline: Option<(tokio::time::Instant, Duration)>) -> String
 async fn open_pools(
     seq: &Sequence,
     abort: &watch::Receiver<u64>,
+    alive: &mpsc::Sender<()>,
 ) -> Result<Vec<(Addr<Pool>, usize)>> {
     let ids = Arc::new(AtomicUsize::new(0));
     let mut pools = Vec::new();
@@ -375,6 +394,7 @@ async fn open_pools(
             address.clone(),
             ids.clone(),
             abort.clone(),
+            alive.clone(),
         )
         .start();
         let opened = pool

@@ -1,6 +1,6 @@
 //! `sequencer diff A B`: compares two runs point by point, by point id.
 //!
-//! [`diff`] reads both run logs with `records::for_each_point` and keeps the last record
+//! [`diff`] reads both run logs with [`for_each_point`] and keeps the last record
 //! of each point id, as `sequencer resume` does, so retries and resumes collapse into the
 //! point's final outcome. Two records are the same point outcome when their `vars`, the
 //! commands sent and their replies, their `as` values and their `status` are equal.
@@ -15,11 +15,10 @@
 //! # Layout
 //! - `mod.rs`: [`Diff`], [`diff`], the comparison.
 //! - `listing.rs`: the listing, `Display` of a [`Diff`] and its parts.
-//! - `records.rs`: reading the point records of a run log (shared with
-//!   [`crate::sim::replay`]).
+//!
+//! The run log is read by [`crate::runlog::read`], shared with replays and `export`.
 
 mod listing;
-pub(crate) mod records;
 #[cfg(test)]
 mod tests;
 
@@ -28,8 +27,8 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use self::records::{CommandRecord, PointRecord, for_each_point};
 use crate::error::Result;
+use crate::runlog::read::{CommandRecord, PointRecord, for_each_point};
 
 /// Most differing points the listing shows; the rest are counted in one line.
 pub const MAX_POINTS: usize = 50;

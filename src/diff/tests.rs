@@ -4,8 +4,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::records::tests::{START, TempLog};
 use super::*;
+use crate::runlog::read::tests::{START, TempLog};
 
 /// One point record to write; everything `diff` ignores has a field too, to vary it.
 #[derive(Clone)]

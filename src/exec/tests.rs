@@ -46,7 +46,10 @@ async fn run(
         &texts,
         &[],
         Duration::from_millis(timeout_ms),
-        7,
+        Conn {
+            id: 7,
+            instrument: "scripted",
+        },
         std::future::pending(),
     )
     .await;
@@ -163,7 +166,10 @@ async fn cancel_aborts_the_point() {
         &texts,
         &[],
         Duration::from_secs(1),
-        1,
+        Conn {
+            id: 1,
+            instrument: "scripted",
+        },
         cancel,
     )
     .await;

@@ -33,13 +33,40 @@ pub const DEFAULT_INSTRUMENT: &str = "instrument";
 /// Parses and validates `text`, naming it `path` in errors.
 pub(super) fn compile(text: &str, path: &Path) -> Result<Sequence, SequenceError> {
     let file = path.display().to_string();
+    let raw: RawSequence =
+        serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| {
+            let mut problem = from_yaml_error(&e, text);
+            // A type error or unknown key inside `instruments:` says which instrument.
+            if !problem.span.is_empty()
+                && let Some(name) = instruments::enclosing(text, problem.span.start)
+            {
+                problem.message = format!("instrument `{name}`: {}", problem.message);
+            }
+            SequenceError::new(&file, text, vec![problem])
+        })?;
+    let mut cx = Cx {
+        text,
+        problems: Vec::new(),
+        retries: 0,
+        retry_on: RetryPolicy::default(),
+    };
+    let seq = cx.sequence(raw, path);
+    if cx.problems.is_empty() {
+        Ok(seq)
+    } else {
+        Err(SequenceError::new(&file, text, cx.problems))
+    }
+}
+
+/// How sequence files are read: YAML 1.2 booleans, and budgets against hostile files.
+fn yaml_options() -> serde_saphyr::Options {
     // YAML 1.2 booleans only: SCPI values such as `ON`, `OFF`, `Y` stay text.
     // Budgets sized for sequence files, which are a few hundred nodes a few levels deep
     // (sweeps are ranges, not lists): an alias bomb, a runaway nesting or a file of a
     // million items is refused in a fraction of a second, where the library's defaults
     // (sized for any config file) let a billion-laughs file run for seconds and ~80 MB.
     // The messages for these limits are in `diagnostic`.
-    let options = serde_saphyr::options! {
+    serde_saphyr::options! {
         with_snippet: false,
         strict_booleans: true,
         budget: serde_saphyr::budget! {
@@ -56,20 +83,6 @@ pub(super) fn compile(text: &str, path: &Path) -> Result<Sequence, SequenceError
             max_total_replayed_events: 50_000,
             max_replay_stack_depth: 16,
         },
-    };
-    let raw: RawSequence = serde_saphyr::from_str_with_options(text, options)
-        .map_err(|e| SequenceError::new(&file, text, vec![from_yaml_error(&e, text)]))?;
-    let mut cx = Cx {
-        text,
-        problems: Vec::new(),
-        retries: 0,
-        retry_on: RetryPolicy::default(),
-    };
-    let seq = cx.sequence(raw, path);
-    if cx.problems.is_empty() {
-        Ok(seq)
-    } else {
-        Err(SequenceError::new(&file, text, cx.problems))
     }
 }
 

@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod duration;
 pub mod plan;
 pub mod raw;
+pub mod schema;
 pub mod sweep;
 pub mod template;
 pub mod value;

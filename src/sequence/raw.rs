@@ -4,47 +4,56 @@
 //! with the file position of the offending node. Fields that later checks must point at are
 //! wrapped in [`Spanned`]; [`super::compile`] turns this raw tree into the validated
 //! [`super::Sequence`].
+//!
+//! The same types derive [`JsonSchema`]: `sequencer schema` prints the file format from them,
+//! so the schema cannot drift from what is read here. The `///` lines become the schema's
+//! descriptions (an editor's hover help), so they are written for the person editing a
+//! sequence. The scalar and wrapper types are in [`values`]; they, and the enums with a
+//! hand-written `Deserialize` here, describe exactly what they accept (hand-written schemas
+//! in [`super::schema`], `#[schemars(untagged)]` here).
+
+mod values;
 
 use std::fmt;
-use std::marker::PhantomData;
-use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-pub use serde_saphyr::Spanned;
 
-use super::duration::parse_duration;
+pub use values::{Count, Dur, Num, OrderedMap, Scalar, Spanned};
 
 /// The whole file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSequence {
-    /// Run name; defaults to the file stem.
+    /// Run name, used in the run log and its default path; defaults to the file stem.
     pub name: Option<Spanned<String>>,
-    /// Free-form metadata copied into the run log.
+    /// Free-form metadata (sample, operator, ...), copied as is into the run log.
     pub metadata: Option<serde_json::Value>,
-    /// The single instrument.
+    /// The instrument, for a sequence with one (or `instruments:` for several).
     pub instrument: Option<Spanned<RawInstrument>>,
-    /// Several named instruments.
+    /// Several instruments: a map of name to the same fields as `instrument:`. Every step
+    /// then names its `instrument:`, and `setup:`/`teardown:` are maps of name to commands.
     pub instruments: Option<Spanned<OrderedMap<RawInstrument>>>,
-    /// Commands run once before the steps.
+    /// Commands run once, in order, on one connection, before the steps.
     pub setup: Option<Spanned<RawHook>>,
     /// The steps, run one after another.
+    #[schemars(required, length(min = 1))]
     pub steps: Option<Spanned<Vec<RawStep>>>,
-    /// Commands that always run at the end.
+    /// Commands that always run at the end, also after a failure.
     pub teardown: Option<Spanned<RawHook>>,
     /// What a failed point does to the run.
     #[serde(default)]
     pub on_error: OnError,
-    /// Run-wide default of a step's `retries`.
+    /// Run-wide default of a step's `retries` (setup and teardown too); default 0.
     pub retries: Option<Spanned<Count>>,
-    /// Run-wide default of a step's `retry_on`.
+    /// Run-wide default of a step's `retry_on`; default none.
     pub retry_on: Option<Vec<RetryOn>>,
 }
 
 /// Failures retried besides broken connections (`retry_on:`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RetryOn {
     /// A poll that did not reach its condition in time.
@@ -54,7 +63,7 @@ pub enum RetryOn {
 }
 
 /// What a failed point does to the rest of the run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OnError {
     /// Dispatch no new points, let in-flight ones finish, run teardown.
@@ -65,7 +74,7 @@ pub enum OnError {
 }
 
 /// Which plain (string) commands wait for one reply line.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ReplyRule {
     /// Commands whose header or text ends in `?`.
@@ -78,67 +87,82 @@ pub enum ReplyRule {
 }
 
 /// One instrument's connection settings.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "Instrument")]
 #[serde(deny_unknown_fields)]
 pub struct RawInstrument {
-    /// `TCPIP::host::port::SOCKET` or `host:port`.
+    /// Where it listens: `TCPIP::host::port::SOCKET`, `host:port` or `[::1]:port`. May be
+    /// left out when `--address` or `--sim` gives it.
     pub address: Option<Spanned<String>>,
-    /// Pool size.
+    /// Pool size: connections opened to the instrument at once (default 4).
+    #[schemars(range(min = 1))]
     pub max_connections: Option<Spanned<Count>>,
-    /// Appended to every command.
+    /// Appended to every command (default `"\n"`).
     pub write_termination: Option<String>,
-    /// Ends every reply line.
+    /// Ends every reply line (default `"\n"`; a `"\r"` before it is dropped too).
+    #[schemars(length(min = 1))]
     pub read_termination: Option<Spanned<String>>,
-    /// Which plain commands expect a reply.
+    /// Which plain (string) commands read one reply line.
     pub reply: Option<ReplyRule>,
-    /// Per-command reply timeout.
+    /// Per-command reply timeout (default `2s`).
     pub timeout: Option<Spanned<Dur>>,
-    /// Timeout for opening one connection.
+    /// Timeout for opening one connection (default `5s`).
     pub connect_timeout: Option<Spanned<Dur>>,
-    /// Commands sent on every new connection.
+    /// Commands sent on every new connection before it takes work (e.g. `["SYST:REM"]`).
     pub on_connect: Option<Vec<Spanned<RawCommand>>>,
-    /// Dial attempts before giving up on a lost connection.
+    /// Dials (with backoff) before a lost instrument counts as unreachable (default 5).
+    #[schemars(range(min = 1))]
     pub reconnect_attempts: Option<Spanned<Count>>,
-    /// What `--sim` simulates for this instrument.
+    /// What `sequencer run --sim` serves for this instrument (default: the generic device).
     pub sim: Option<RawSim>,
 }
 
-/// An instrument's `sim:` settings.
-#[derive(Debug, Deserialize)]
+/// An instrument's `sim:` settings: a pyvisa-sim device file for `run --sim`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "Sim")]
 #[serde(deny_unknown_fields)]
 pub struct RawSim {
-    /// pyvisa-sim device file, relative to the sequence file.
+    /// The pyvisa-sim device file, relative to the sequence file.
+    #[schemars(length(min = 1))]
     pub device: Spanned<String>,
-    /// Device to use from a file that describes several.
+    /// Which device of a file that describes several.
     pub name: Option<String>,
 }
 
-/// One step of the sequence.
-#[derive(Debug, Deserialize)]
+/// One step of the sequence: a sweep of points, each running `commands` on one connection.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "Step")]
 #[serde(deny_unknown_fields)]
 pub struct RawStep {
-    /// Unique name; point ids are `name/index`.
+    /// Unique name, without `/`, not `setup` or `teardown`; point ids are `name/index`.
     pub name: Spanned<String>,
-    /// Which instrument (required with `instruments:`).
+    /// Which instrument runs the step (required with `instruments:`).
     pub instrument: Option<Spanned<String>>,
-    /// Sweep variables, in file order.
+    /// Sweep variables in file order, each a list or a range; `{name}` in a command renders
+    /// the point's value.
+    #[schemars(extend("propertyNames" = {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}))]
     pub sweep: Option<OrderedMap<Spanned<RawAxis>>>,
-    /// How the variables combine.
+    /// How the sweep variables combine (default `product`).
     pub mode: Option<RawMode>,
-    /// How many times the whole point list runs.
+    /// How many times the whole point list runs (default 1).
+    #[schemars(range(min = 1))]
     pub repeat: Option<Spanned<Count>>,
-    /// Max points of this step in flight.
+    /// Max points of this step in flight (default: the instrument's `max_connections`).
+    #[schemars(range(min = 1))]
     pub concurrency: Option<Spanned<Count>>,
     /// Commands run in order on one connection for each point.
+    #[schemars(length(min = 1))]
     pub commands: Spanned<Vec<Spanned<RawCommand>>>,
-    /// How many times a failed point is run again.
+    /// How many times a failed point is run again, on another connection, if its connection
+    /// broke (default: the run-wide `retries`).
     pub retries: Option<Spanned<Count>>,
-    /// Failures retried besides broken connections.
+    /// Failures retried besides broken connections (default: the run-wide `retry_on`).
     pub retry_on: Option<Vec<RetryOn>>,
 }
 
 /// `mode:` of a sweep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[schemars(rename = "Mode")]
 #[serde(rename_all = "lowercase")]
 pub enum RawMode {
     /// Cartesian product, first key outermost.
@@ -148,7 +172,9 @@ pub enum RawMode {
 }
 
 /// `setup:`/`teardown:`: a command list, or a map instrument name -> command list.
-#[derive(Debug)]
+#[derive(Debug, JsonSchema)]
+#[schemars(rename = "Hook")]
+#[schemars(untagged)]
 pub enum RawHook {
     /// Commands for the only instrument.
     List(Vec<Spanned<RawCommand>>),
@@ -175,167 +201,10 @@ impl<'de> Deserialize<'de> for RawHook {
     }
 }
 
-/// A mapping that keeps the file's key order and each key's position.
-#[derive(Debug)]
-pub struct OrderedMap<V>(pub Vec<(Spanned<String>, V)>);
-
-impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct MapVisitor<V>(PhantomData<V>);
-        impl<'de, V: Deserialize<'de>> Visitor<'de> for MapVisitor<V> {
-            type Value = OrderedMap<V>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a map")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(key) = map.next_key::<Spanned<String>>()? {
-                    entries.push((key, map.next_value()?));
-                }
-                Ok(OrderedMap(entries))
-            }
-        }
-        d.deserialize_map(MapVisitor(PhantomData))
-    }
-}
-
-/// A duration written with a unit (`50ms`, `2s`); a bare number is rejected with a hint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Dur(pub Duration);
-
-impl<'de> Deserialize<'de> for Dur {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct DurVisitor;
-        impl Visitor<'_> for DurVisitor {
-            type Value = Dur;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a duration with a unit, such as `50ms` or `2s`")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Dur, E> {
-                parse_duration(v).map(Dur).map_err(E::custom)
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dur, E> {
-                Err(E::custom(format!(
-                    "bad duration `{v}`: it has no unit; write `{v}s` or `{v}ms`"
-                )))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Dur, E> {
-                Err(E::custom(format!(
-                    "bad duration `{v}`: it has no unit; write `{v}s` or `{v}ms`"
-                )))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dur, E> {
-                Err(E::custom(format!(
-                    "bad duration `{v}`: it has no unit; write `{v}s` or `{v}ms`"
-                )))
-            }
-        }
-        d.deserialize_any(DurVisitor)
-    }
-}
-
-/// A whole number (`max_connections`, `num`, `repeat`, `concurrency`); range checks are
-/// done by [`super::compile`], which can say which key is out of range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Count(pub i64);
-
-impl<'de> Deserialize<'de> for Count {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match d.deserialize_any(ScalarVisitor)? {
-            Scalar::Num(Num::Int(i)) => Ok(Count(i)),
-            Scalar::Num(Num::Float(f)) if f.fract() == 0.0 && f.abs() < 9e15 => Ok(Count(f as i64)),
-            Scalar::Num(Num::Float(f)) => Err(de::Error::custom(format!(
-                "expected a whole number, found `{f}`"
-            ))),
-            Scalar::Text(t) => Err(de::Error::custom(format!(
-                "expected a whole number, found `{t}`"
-            ))),
-        }
-    }
-}
-
-/// A number as written: integer or float.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Num {
-    /// Written as an integer.
-    Int(i64),
-    /// Written with a point or exponent.
-    Float(f64),
-}
-
-impl Num {
-    /// The value as a float.
-    pub fn as_f64(self) -> f64 {
-        match self {
-            Num::Int(i) => i as f64,
-            Num::Float(f) => f,
-        }
-    }
-}
-
-/// A scalar in a sweep list or a reply to compare with: number or text.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Scalar {
-    /// A number.
-    Num(Num),
-    /// Text (also booleans, kept as written).
-    Text(String),
-}
-
-impl Scalar {
-    /// The scalar as text, as an instrument would send it.
-    pub fn to_text(&self) -> String {
-        match self {
-            Scalar::Num(Num::Int(i)) => i.to_string(),
-            Scalar::Num(Num::Float(f)) => super::value::Value::Float(*f).to_string(),
-            Scalar::Text(s) => s.clone(),
-        }
-    }
-}
-
-struct ScalarVisitor;
-
-impl Visitor<'_> for ScalarVisitor {
-    type Value = Scalar;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a number or a string")
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-        Ok(Scalar::Num(Num::Int(v)))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-        i64::try_from(v)
-            .map(|v| Scalar::Num(Num::Int(v)))
-            .map_err(|_| E::custom(format!("`{v}` is too large")))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
-        Ok(Scalar::Num(Num::Float(v)))
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
-        Ok(Scalar::Text(v.to_string()))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-        Ok(Scalar::Text(v.to_owned()))
-    }
-}
-
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ScalarVisitor)
-    }
-}
-
-impl<'de> Deserialize<'de> for Num {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match d.deserialize_any(ScalarVisitor)? {
-            Scalar::Num(n) => Ok(n),
-            Scalar::Text(t) => Err(de::Error::custom(format!("expected a number, found `{t}`"))),
-        }
-    }
-}
-
 /// One sweep variable: a list, or a range map.
-#[derive(Debug)]
+#[derive(Debug, JsonSchema)]
+#[schemars(rename = "Axis")]
+#[schemars(untagged)]
 pub enum RawAxis {
     /// Explicit values.
     List(Vec<Spanned<Scalar>>),
@@ -343,19 +212,23 @@ pub enum RawAxis {
     Range(Box<RawRange>),
 }
 
-/// The keys of a range map; which combination is valid is checked by [`super::compile`].
-#[derive(Debug, Deserialize)]
+/// A range of numbers: `{start, stop, num}` (linspace), `{start, stop, step}` or
+/// `{start, stop, num, log: true}` (geometric). Which keys go together is checked by
+/// `sequencer check` (in `compile`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "Range")]
 #[serde(deny_unknown_fields)]
 pub struct RawRange {
     /// First value.
     pub start: Spanned<Num>,
-    /// Last value (or bound for `step`).
+    /// Last value, included (with `step`: included when it is on the grid).
     pub stop: Spanned<Num>,
-    /// Number of points.
+    /// Number of points, both ends included (give `num` or `step`).
+    #[schemars(range(min = 1))]
     pub num: Option<Spanned<Count>>,
-    /// Increment.
+    /// Increment from `start` towards `stop` (give `num` or `step`).
     pub step: Option<Spanned<Num>>,
-    /// Geometric spacing.
+    /// Geometric spacing with `num` (`start` and `stop` above 0).
     pub log: Option<Spanned<bool>>,
 }
 
@@ -380,7 +253,9 @@ impl<'de> Deserialize<'de> for RawAxis {
 }
 
 /// One command: a plain string, or a map with exactly one of `write`, `query`, `poll`, `wait`.
-#[derive(Debug)]
+#[derive(Debug, JsonSchema)]
+#[schemars(rename = "Command")]
+#[schemars(untagged)]
 pub enum RawCommand {
     /// Plain text; the instrument's `reply` rule decides whether a reply is read.
     Plain(String),
@@ -388,28 +263,32 @@ pub enum RawCommand {
     Map(Box<RawCommandMap>),
 }
 
-/// The keys of a command map; which combination is valid is checked by [`super::compile`].
-#[derive(Debug, Deserialize)]
+/// A command as a map: one of `write`, `query`, `poll`, `wait`, and the keys that go with it
+/// (`as`, `expect` on a query; `until`, `every`, `timeout`, `as` on a poll). Which keys go
+/// together is checked by `sequencer check` (in `compile`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "CommandMap")]
 #[serde(deny_unknown_fields)]
 pub struct RawCommandMap {
-    /// Send, read no reply.
+    /// Send this text and read no reply.
     pub write: Option<Spanned<String>>,
-    /// Send, read one reply line.
+    /// Send this text and read one reply line (with optional `as` and `expect`).
     pub query: Option<Spanned<String>>,
-    /// Query repeatedly until a condition holds.
+    /// Send this query every `every` until `until` holds or `timeout` passes.
     pub poll: Option<Spanned<String>>,
-    /// Pause on this connection.
+    /// Pause; the connection stays with this point.
     pub wait: Option<Spanned<Dur>>,
-    /// Name under which the reply is stored in `values`.
+    /// Name under which the reply (of a `query`, or a `poll`'s last) is stored in the run
+    /// log's `values`.
     #[serde(rename = "as")]
     pub as_name: Option<Spanned<String>>,
-    /// Required reply of a query.
+    /// The point fails unless the reply, surrounding spaces trimmed, is exactly this text.
     pub expect: Option<Spanned<Scalar>>,
-    /// Condition that ends a poll.
+    /// The condition that ends a `poll`.
     pub until: Option<Spanned<RawUntil>>,
-    /// Pause between poll queries.
+    /// Pause between a `poll`'s queries (default `100ms`).
     pub every: Option<Spanned<Dur>>,
-    /// Longest time a poll may take.
+    /// Longest a `poll` may take (default `30s`).
     pub timeout: Option<Spanned<Dur>>,
 }
 
@@ -436,12 +315,13 @@ impl<'de> Deserialize<'de> for RawCommand {
 }
 
 /// `until:` of a poll: exactly one condition (`within` goes with `of`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "Until")]
 #[serde(deny_unknown_fields)]
 pub struct RawUntil {
-    /// Reply equals this text.
+    /// Reply, surrounding spaces trimmed, equals this text.
     pub equals: Option<Spanned<Scalar>>,
-    /// Reply matches this regular expression.
+    /// Reply matches this regular expression (at most 4 KiB).
     pub matches: Option<Spanned<String>>,
     /// Numeric reply within this tolerance of `of`.
     pub within: Option<Spanned<f64>>,

@@ -1,9 +1,11 @@
 //! How the sequencer stops on request: Ctrl-C/SIGTERM escalation and the deadline.
 
 use actix::prelude::*;
+use tracing::Level;
 
 use super::{ABORT_TEARDOWN_TIMEOUT, CANCEL_GRACE, Dispatch, Interrupt, Sequencer};
 use crate::exec::{FailKind, Outcome};
+use crate::logging::notice;
 
 impl Handler<Interrupt> for Sequencer {
     type Result = ();
@@ -16,7 +18,7 @@ impl Handler<Interrupt> for Sequencer {
             }
             Interrupt::Signal if !self.cancelled => self.cancel(ctx),
             Interrupt::Signal => {
-                eprintln!("interrupted three times: exiting now");
+                notice(Level::WARN, "interrupted three times: exiting now");
                 // Every record written so far is a whole line; make it durable first.
                 let _ = self.log.sync();
                 std::process::exit(crate::error::EXIT_INTERRUPTED);
@@ -45,9 +47,12 @@ impl Sequencer {
         if self.aborted.is_some() {
             return;
         }
-        eprintln!(
-            "{why}: finishing {} point(s) in flight, then teardown (Ctrl-C again to cancel them)",
-            self.in_flight
+        notice(
+            Level::WARN,
+            &format!(
+                "{why}: finishing {} point(s) in flight, then teardown (Ctrl-C again to cancel them)",
+                self.in_flight
+            ),
         );
         self.aborted = Some(why);
         self.stop_dispatch();
@@ -56,10 +61,13 @@ impl Sequencer {
     /// Second stage: cancel the points in flight (not teardown), then teardown with a short
     /// timeout; the run ends within [`CANCEL_GRACE`] whatever teardown does.
     fn cancel(&mut self, ctx: &mut Context<Self>) {
-        eprintln!(
-            "cancelling {} point(s) in flight, then teardown with a {}s timeout (Ctrl-C again to quit at once)",
-            self.in_flight,
-            ABORT_TEARDOWN_TIMEOUT.as_secs()
+        notice(
+            Level::WARN,
+            &format!(
+                "cancelling {} point(s) in flight, then teardown with a {}s timeout (Ctrl-C again to quit at once)",
+                self.in_flight,
+                ABORT_TEARDOWN_TIMEOUT.as_secs()
+            ),
         );
         self.cancelled = true;
         self.abort.send_modify(|epoch| *epoch += 1);

@@ -1,12 +1,38 @@
-//! The sequencer's writes to the run log: point records and the final stop record.
+//! The sequencer's writes to the run log: point records and the final stop record, and the
+//! [`Summary`] of the run that goes with the stop record to whoever started it.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use actix::prelude::*;
 
-use super::{Dispatch, Sequencer, Summary};
+use super::{Dispatch, Sequencer};
 use crate::exec::{FailKind, Outcome};
 use crate::runlog;
+
+/// How the run ended, for the caller's exit code and summary.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// `success`, `fail` or `abort`, as in the stop record.
+    pub exit_status: &'static str,
+    /// Why.
+    pub reason: String,
+    /// Sweep points whose final outcome is ok (with a resume: over the whole log).
+    pub points_ok: u64,
+    /// Sweep points whose final outcome is failed.
+    pub points_failed: u64,
+    /// Sweep points cancelled by a second Ctrl-C.
+    pub points_aborted: u64,
+    /// Attempts run again.
+    pub retries: u64,
+    /// Sweep points never run.
+    pub points_not_run: u64,
+    /// Time points spent running on connections, added up over every point record
+    /// (setup, teardown and retried attempts included): over the run's wall time, the
+    /// effective parallelism.
+    pub busy: Duration,
+    /// Writing the run log failed: the run was stopped.
+    pub log_error: Option<String>,
+}
 
 impl Sequencer {
     /// Writes the point record of one attempt; returns its id and status.
@@ -21,6 +47,11 @@ impl Sequencer {
         let record = runlog::Point {
             id: &id,
             step: &d.step.name,
+            instrument: self
+                .seq
+                .instruments
+                .get(d.step.instrument)
+                .map_or("", |i| i.name.as_str()),
             index: d.index,
             vars: runlog::VarMap(&names, &d.vars),
             conn: out.conn,
@@ -32,6 +63,7 @@ impl Sequencer {
             commands: &out.exchanges,
             values: runlog::PairMap(&out.values),
         };
+        self.busy += out.elapsed;
         match self.log.write("point", &record) {
             Ok(()) => self.dirty = true,
             Err(e) => self.log_failed(&e),
@@ -50,6 +82,11 @@ impl Sequencer {
     /// Writes the stop record, forces the log to disk, reports the summary and stops.
     pub(super) fn finish(&mut self, ctx: &mut Context<Self>) {
         let Some(done) = self.done.take() else { return };
+        if self.shown {
+            // Ended by force in the middle of a step: its progress ends here.
+            self.shown = false;
+            self.progress.step_ended();
+        }
         let total = self.seq.total_points();
         let not_run = total.saturating_sub(self.ok + self.failed + self.aborted_points);
         let (exit_status, reason) = if let Some(why) = &self.aborted {
@@ -85,6 +122,7 @@ impl Sequencer {
             points_aborted: self.aborted_points,
             points_not_run: not_run,
             retries: self.retried,
+            busy: self.busy,
             log_error: self.log_error.clone(),
         });
         ctx.stop();

@@ -12,24 +12,37 @@
 //! - [`recovery`]: connections lost mid-run: redials, unreachable instruments, stopping.
 //! - [`faults`]: every simulator fault: each point accounted for exactly once, no stale reply.
 //! - [`signals`]: Ctrl-C (SIGINT, SIGTERM) once, twice, three times, and `--deadline`.
+//! - [`output`]: the progress bar only on a terminal, `--quiet`, JSON log lines naming the
+//!   connection and instrument, the summary's effective parallelism.
 //! - [`resume`]: `kill -9` at any moment then `resume`; torn lines; logs resume refuses.
 //! - [`devices`]: device files: ramping setpoints polled until settled, limits, bad files.
 //! - [`replay`]: a recorded run replayed and compared with `sequencer diff`.
+//! - [`export`]: `export` as CSV and JSON Lines (exact text of a known run), `plot` to SVG
+//!   (labels, one line per series) and PNG, unknown names.
 //! - [`pyvisa_sim`]: device files answer byte for byte like pyvisa-sim (skipped without python3).
 //! - [`robustness`]: random, mutated and pathological sequence files never panic; each is
 //!   refused with exit 2 and a short message, within a memory limit.
+//! - [`instruments`]: several instruments in one run: a pool and a simulator each,
+//!   `--address NAME=ADDR`, validation errors naming the instrument.
+//! - [`schema`]: `sequencer schema` validates every example and rejects bad files.
+//! - [`help`]: every subcommand's `--help` has an example; shell completions.
 
 mod connections;
 mod devices;
 mod examples;
+mod export;
 mod failures;
 mod faults;
+mod help;
+mod instruments;
 mod log_content;
+mod output;
 mod pyvisa_sim;
 mod recovery;
 mod replay;
 mod resume;
 mod robustness;
+mod schema;
 mod signals;
 mod support;
 mod validation;

@@ -1,7 +1,14 @@
 //! Validation of instruments: the `instrument:` or `instruments:` section, addresses,
 //! pool sizes, terminations, timeouts, and the instrument names steps refer to.
+//!
+//! With `instruments:`, every problem inside an instrument's entry starts with
+//! ``instrument `NAME`: ``, also those found while reading the YAML ([`enclosing`]), so a
+//! message names the instrument even where the snippet does not show its key.
 
 use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 
 use super::super::address::Address;
 use super::super::raw::{OrderedMap, RawInstrument, ReplyRule, Spanned};
@@ -62,7 +69,12 @@ impl Cx<'_> {
                     );
                 }
                 for (key, raw) in many.value.0 {
+                    let first = self.problems.len();
                     self.instrument(&key.value, raw, &mut out);
+                    for problem in &mut self.problems[first..] {
+                        problem.message =
+                            format!("instrument `{}`: {}", key.value, problem.message);
+                    }
                 }
             }
             (None, None) => self.instrument(DEFAULT_INSTRUMENT, default_instrument(), &mut out),
@@ -158,6 +170,42 @@ impl Cx<'_> {
         );
         0
     }
+}
+
+/// The name of the `instruments:` entry that holds byte `offset` of `text`, if one does: for
+/// an error found while reading the YAML, before there is a [`Cx`]. Reads the file again
+/// for its keys and their positions only (under the same budgets, so a hostile file costs
+/// no more than it already did), and takes the last key before `offset`, at the top level
+/// and then in `instruments:`.
+pub(super) fn enclosing(text: &str, offset: usize) -> Option<String> {
+    /// The file's `instruments:` keys, everything else skipped.
+    #[derive(Deserialize)]
+    struct Outline {
+        instruments: OrderedMap<IgnoredAny>,
+    }
+    let top: OrderedMap<IgnoredAny> =
+        serde_saphyr::from_str_with_options(text, super::yaml_options()).ok()?;
+    if last_key_before(&top, offset)? != "instruments" {
+        return None;
+    }
+    let outline: Outline = serde_saphyr::from_str_with_options(text, super::yaml_options()).ok()?;
+    last_key_before(&outline.instruments, offset).map(str::to_owned)
+}
+
+/// The last key of `map` that starts at or before byte `offset`.
+fn last_key_before<V>(map: &OrderedMap<V>, offset: usize) -> Option<&str> {
+    map.0
+        .iter()
+        .filter(|(key, _)| {
+            key.referenced.line() > 0
+                && key
+                    .referenced
+                    .span()
+                    .byte_offset()
+                    .is_some_and(|start| start as usize <= offset)
+        })
+        .last()
+        .map(|(key, _)| key.value.as_str())
 }
 
 /// The `instrument:` used when a sequence gives none (address from `--address` or `--sim`).

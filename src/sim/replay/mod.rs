@@ -35,8 +35,8 @@ use self::player::Player;
 use self::tape::{Tape, TapeBuilder};
 use super::device::Counters;
 use super::model::{Blueprint, Framing, Model};
-use crate::diff::records::for_each_point;
 use crate::error::{Error, Result};
+use crate::runlog::read::for_each_point;
 
 /// The replay's device error: the reply to a query the recording has no reply for.
 pub const DEVICE_ERROR: &str = "ERROR";

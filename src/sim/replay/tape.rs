@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::diff::records::PointRecord;
+use crate::runlog::read::PointRecord;
 
 /// The recorded exchanges of one log.
 #[derive(Debug)]

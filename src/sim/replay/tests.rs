@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use super::player::Player;
 use super::*;
-use crate::diff::records::tests::{START, TempLog};
-use crate::diff::records::{CommandRecord, PointRecord};
+use crate::runlog::read::tests::{START, TempLog};
+use crate::runlog::read::{CommandRecord, PointRecord};
 
 /// A recorded point: its id and its commands, `"SENT"` for a write or `"SENT -> REPLY"`
 /// for a query; every exchange took 10 ms.

@@ -1,5 +1,6 @@
-//! The point records of a run log, read back for `sequencer diff` and for replays
-//! ([`crate::sim::replay`]).
+//! The point records of a run log, read back for `sequencer diff` ([`crate::diff`]),
+//! replays ([`crate::sim::replay`]), `sequencer export` and `sequencer plot`
+//! ([`crate::export`], [`crate::plot`]).
 //!
 //! The first line must be a start record: [`resume::read_start`] checks it, with the same
 //! messages `sequencer resume` gives. Every later line is one record; only `point` records
@@ -19,11 +20,26 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::resume;
 
-/// One `point` record, with the fields diff and replay look at.
+/// One `point` record, with the fields diff, replay and export look at.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub(crate) struct PointRecord {
     /// `step/index`.
     pub id: String,
+    /// Step name (`setup` and `teardown` for those).
+    #[serde(default)]
+    pub step: String,
+    /// Index within the step, in dispatch order.
+    #[serde(default)]
+    pub index: u64,
+    /// Attempt number, from 1 (over retries and resumes).
+    #[serde(default)]
+    pub attempt: u32,
+    /// When the attempt started, RFC 3339 text as written.
+    #[serde(default)]
+    pub started_at: String,
+    /// How long the attempt took, in milliseconds.
+    #[serde(default)]
+    pub elapsed_ms: f64,
     /// Sweep variables.
     #[serde(default)]
     pub vars: Map<String, Value>,
@@ -55,12 +71,22 @@ pub(crate) struct CommandRecord {
 }
 
 /// Any record: its type, and the point fields when it is a point. Fields of other records
-/// (and timestamps, connection ids, attempts of points) are skipped unread.
+/// (and connection ids of points) are skipped unread.
 #[derive(Deserialize)]
 struct Line {
     #[serde(rename = "type")]
     kind: String,
     id: Option<String>,
+    #[serde(default)]
+    step: String,
+    #[serde(default)]
+    index: u64,
+    #[serde(default)]
+    attempt: u32,
+    #[serde(default)]
+    started_at: String,
+    #[serde(default)]
+    elapsed_ms: f64,
     #[serde(default)]
     vars: Map<String, Value>,
     #[serde(default)]
@@ -118,6 +144,11 @@ pub(crate) fn for_each_point(
         points += 1;
         visit(PointRecord {
             id,
+            step: record.step,
+            index: record.index,
+            attempt: record.attempt,
+            started_at: record.started_at,
+            elapsed_ms: record.elapsed_ms,
             vars: record.vars,
             status: record.status,
             error: record.error,
@@ -178,12 +209,16 @@ pub(crate) mod tests {
             "{START}{}{}{}{}",
             r#"{"type":"point","id":"s/1","step":"s","vars":{"v":1},"conn":2,"status":"failed","error":"boom","commands":[{"sent":"A 1","elapsed_ms":0.1},{"sent":"B?","reply":"7","elapsed_ms":2.5}],"values":{"b":"7"}}"#,
             "\n{\"type\":\"resume\",\"points_done\":1}\n",
-            "{\"type\":\"point\",\"id\":\"s/0\",\"status\":\"ok\"}\n",
+            "{\"type\":\"point\",\"id\":\"s/0\",\"status\":\"ok\",\"attempt\":2,\"started_at\":\"2026-11-25T02:26:57.942Z\",\"elapsed_ms\":26.5}\n",
             "{\"type\":\"point\",\"id\":\"s/2\",\"st",
         );
         let points = read(&text).unwrap();
         assert_eq!(points.len(), 2);
         assert_eq!(points[0].id, "s/1");
+        assert_eq!(points[0].step, "s");
+        assert_eq!(points[1].attempt, 2);
+        assert_eq!(points[1].started_at, "2026-11-25T02:26:57.942Z");
+        assert!((points[1].elapsed_ms - 26.5).abs() < 1e-9);
         assert_eq!(points[0].vars["v"], 1);
         assert_eq!(points[0].error.as_deref(), Some("boom"));
         assert_eq!(points[0].commands[1].reply.as_deref(), Some("7"));

@@ -1,0 +1,297 @@
+//! The benchmark of issue 6: `sequencer run` end to end against the physical limit.
+//!
+//! Run with `cargo bench --bench pool` (release build). Everything is measured in one run on
+//! loopback, against the built-in simulator ([`SimThread`], in this process):
+//!
+//! - throughput: a 50,000-point single-query sweep with 1, 4 and 10 connections and zero
+//!   latency, as points per second for the real binary (run log written), next to a plain
+//!   tokio client doing the same round trips over the same number of connections;
+//! - latency-bound makespan: 1,000 points with 10 ms latency over 10 connections, next to
+//!   the ideal ceil(P/N) x 10 ms and the plain client;
+//! - scale: time and peak memory (the child's `VmHWM`, sampled every few milliseconds) for
+//!   10,000, 100,000 and 1,000,000 points;
+//! - `sequencer check` on a 1,000,000-point sequence.
+//!
+//! It prints a Markdown table with the ratios and whether each target of the issue holds.
+//! `BENCH_QUICK=1` runs a tenth of the points, for a smoke test.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use sequencer::sim::{SimConfig, SimThread};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+/// The binary under test, built in release mode by `cargo bench`.
+const BIN: &str = env!("CARGO_BIN_EXE_sequencer");
+
+/// One row of the result table.
+struct Row {
+    /// What was measured.
+    what: String,
+    /// The measured figure, formatted.
+    value: String,
+    /// What it is compared with, formatted.
+    reference: String,
+    /// value / reference as the target states it, formatted.
+    ratio: String,
+    /// The target and whether it holds, if the issue sets one.
+    target: String,
+}
+
+fn main() {
+    let quick = std::env::var_os("BENCH_QUICK").is_some();
+    let scale = if quick { 10 } else { 1 };
+    let dir = scratch_dir();
+    let mut rows = Vec::new();
+
+    // Throughput at zero latency.
+    let points = 50_000 / scale;
+    for conns in [1usize, 4, 10] {
+        let sim = start_sim(Duration::ZERO);
+        let plain = plain_client(sim.addr(), conns, points);
+        let run = run_sequence(&dir, &sim, points, conns);
+        let (ours, limit) = (rate(points, run.elapsed), rate(points, plain));
+        let ratio = ours / limit;
+        let target = if conns == 10 {
+            verdict(ratio >= 0.7, ">= 0.7")
+        } else {
+            String::new()
+        };
+        rows.push(Row {
+            what: format!("throughput, {points} points, {conns} connections"),
+            value: format!("{ours:.0} points/s"),
+            reference: format!("{limit:.0} points/s (plain tokio client)"),
+            ratio: format!("{ratio:.2}"),
+            target,
+        });
+    }
+
+    // Latency-bound makespan.
+    let (points, conns, latency) = (1_000 / scale, 10usize, Duration::from_millis(10));
+    let sim = start_sim(latency);
+    let plain = plain_client(sim.addr(), conns, points);
+    let run = run_sequence(&dir, &sim, points, conns);
+    let ideal = latency * u32::try_from(points.div_ceil(conns as u64)).unwrap_or(u32::MAX);
+    let over_plain = run.elapsed.as_secs_f64() / plain.as_secs_f64();
+    rows.push(Row {
+        what: format!("makespan, {points} points x 10 ms, {conns} connections"),
+        value: ms(run.elapsed),
+        reference: format!("{} plain client; ideal {}", ms(plain), ms(ideal)),
+        ratio: format!(
+            "{over_plain:.3} of plain, {:.3} of ideal",
+            run.elapsed.as_secs_f64() / ideal.as_secs_f64()
+        ),
+        target: verdict(over_plain <= 1.03, "<= 1.03 of plain"),
+    });
+    drop(sim);
+
+    // Scale: time and peak memory.
+    let mut peaks = Vec::new();
+    for points in [10_000u64, 100_000, 1_000_000] {
+        let points = points / scale;
+        let sim = start_sim(Duration::ZERO);
+        let run = run_sequence(&dir, &sim, points, 10);
+        peaks.push(run.peak_kib);
+        rows.push(Row {
+            what: format!("scale, {points} points, 10 connections"),
+            value: format!("{} , peak {:.1} MiB", ms(run.elapsed), mib(run.peak_kib)),
+            reference: String::new(),
+            ratio: String::new(),
+            target: if points >= 1_000_000 / scale {
+                verdict(mib(run.peak_kib) < 64.0, "< 64 MiB")
+            } else {
+                String::new()
+            },
+        });
+    }
+    let growth = mib(peaks[2]) / mib(peaks[0]);
+    rows.push(Row {
+        what: "memory growth, 100x the points".into(),
+        value: format!("{:.1} -> {:.1} MiB", mib(peaks[0]), mib(peaks[2])),
+        reference: String::new(),
+        ratio: format!("{growth:.2}"),
+        target: verdict(growth < 1.5, "flat (< 1.5x)"),
+    });
+
+    // `check` on a million points.
+    let points = 1_000_000 / scale;
+    let file = write_sequence(&dir, points, 10);
+    let started = Instant::now();
+    let out = Command::new(BIN)
+        .arg("check")
+        .arg(&file)
+        .output()
+        .expect("cannot run sequencer check");
+    assert!(out.status.success(), "check failed: {out:?}");
+    let took = started.elapsed();
+    rows.push(Row {
+        what: format!("check, {points} points"),
+        value: ms(took),
+        reference: String::new(),
+        ratio: String::new(),
+        target: verdict(took < Duration::from_secs(1), "< 1 s"),
+    });
+
+    print_table(&rows);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A fresh scratch folder for sequences and run logs.
+fn scratch_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sequencer_bench_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("cannot create the scratch folder");
+    dir
+}
+
+/// A simulator with this reply latency, on 127.0.0.1:0 in its own thread.
+fn start_sim(latency: Duration) -> SimThread {
+    SimThread::spawn(SimConfig {
+        latency,
+        ..SimConfig::default()
+    })
+    .expect("cannot start the simulator")
+}
+
+/// A `points`-point sweep of one query each, over `conns` connections.
+fn write_sequence(dir: &Path, points: u64, conns: usize) -> PathBuf {
+    let path = dir.join(format!("bench-{points}-{conns}.yaml"));
+    let text = format!(
+        "name: bench\n\
+         instrument: {{max_connections: {conns}}}\n\
+         steps:\n  \
+           - name: s\n    \
+             sweep: {{i: {{start: 0, stop: {last}, step: 1}}}}\n    \
+             commands: [\"V{{i}}?\"]\n",
+        last = points - 1
+    );
+    std::fs::write(&path, text).expect("cannot write the sequence");
+    path
+}
+
+/// What one `sequencer run` took.
+struct RunResult {
+    /// Wall time from spawn to exit.
+    elapsed: Duration,
+    /// Highest `VmHWM` seen, in KiB.
+    peak_kib: u64,
+}
+
+/// Runs the real binary on a fresh sequence against `sim`; panics unless it succeeds.
+fn run_sequence(dir: &Path, sim: &SimThread, points: u64, conns: usize) -> RunResult {
+    let file = write_sequence(dir, points, conns);
+    let log = dir.join(format!("run-{points}-{conns}.jsonl"));
+    let _ = std::fs::remove_file(&log);
+    let started = Instant::now();
+    let mut child = Command::new(BIN)
+        .arg("-q")
+        .arg("run")
+        .arg(&file)
+        .arg("--address")
+        .arg(sim.addr().to_string())
+        .arg("-o")
+        .arg(&log)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("cannot start sequencer");
+    let mut peak_kib = 0;
+    let status = loop {
+        if let Some(kib) = vm_hwm_kib(child.id()) {
+            peak_kib = peak_kib.max(kib);
+        }
+        if let Some(status) = child.try_wait().expect("wait failed") {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let elapsed = started.elapsed();
+    assert!(status.success(), "sequencer run failed: {status}");
+    let _ = std::fs::remove_file(&log);
+    RunResult { elapsed, peak_kib }
+}
+
+/// The process's peak resident memory so far (`VmHWM`), in KiB; `None` once it has exited
+/// or where `/proc` does not exist.
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The limit: `points` round trips of the same texts over `conns` plain tokio connections,
+/// each taking the next point as soon as it has its reply.
+fn plain_client(addr: SocketAddr, conns: usize, points: u64) -> Duration {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("cannot build a runtime");
+    runtime.block_on(async move {
+        let next = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..conns {
+            let next = Arc::clone(&next);
+            tasks.push(tokio::spawn(async move {
+                let stream = TcpStream::connect(addr).await.expect("cannot connect");
+                stream.set_nodelay(true).expect("nodelay");
+                let (read, mut write) = stream.into_split();
+                let mut read = BufReader::new(read);
+                let (mut text, mut reply) = (Vec::new(), String::new());
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= points {
+                        break;
+                    }
+                    text.clear();
+                    writeln!(text, "V{i}?").expect("write to a Vec");
+                    write.write_all(&text).await.expect("send");
+                    reply.clear();
+                    read.read_line(&mut reply).await.expect("reply");
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.expect("client task panicked");
+        }
+        started.elapsed()
+    })
+}
+
+/// Points per second.
+fn rate(points: u64, took: Duration) -> f64 {
+    points as f64 / took.as_secs_f64()
+}
+
+/// A duration in milliseconds, one decimal.
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+/// KiB to MiB.
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// `target: ok` or `target: MISSED`.
+fn verdict(holds: bool, target: &str) -> String {
+    format!("{target}: {}", if holds { "ok" } else { "MISSED" })
+}
+
+/// Prints the rows as a Markdown table, with the machine it ran on.
+fn print_table(rows: &[Row]) {
+    let cpus = std::thread::available_parallelism().map_or(0, usize::from);
+    println!("\nsequencer benchmark ({cpus} CPUs; loopback; built-in simulator)\n");
+    println!("| measurement | sequencer | reference | ratio | target |");
+    println!("| --- | --- | --- | --- | --- |");
+    for r in rows {
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            r.what, r.value, r.reference, r.ratio, r.target
+        );
+    }
+}

@@ -1,0 +1,168 @@
+//! The JSON Schema of the sequence file, for editors (`sequencer schema`).
+//!
+//! Derived from the [`raw`](super::raw) serde types the loader reads, with `#[derive(JsonSchema)]`
+//! there, so it cannot drift from the code: a key added to a raw struct appears here, a
+//! `deny_unknown_fields` struct gives `additionalProperties: false`, and the `///` lines give
+//! the descriptions an editor shows on hover. The types with a hand-written `Deserialize`
+//! get a hand-written [`JsonSchema`] below that accepts what that `Deserialize` accepts.
+//!
+//! The schema follows draft 7, the draft every YAML language server supports. It is as strict
+//! as `sequencer check` where a single value decides (counts at least 1, durations with a
+//! unit, sweep variable names); checks across keys (placeholders naming a variable, which
+//! keys go together in a command, duplicate step names) are left to `check`.
+
+use std::borrow::Cow;
+
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+
+use super::raw::{Count, Dur, Num, OrderedMap, RawSequence, Scalar, Spanned};
+
+/// The schema's `title`.
+const TITLE: &str = "sequencer sequence";
+
+/// The schema's `description`, what an editor shows for the whole file.
+const DESCRIPTION: &str = "A sequence file of `sequencer`: instruments, setup, steps of swept \
+    points, teardown. `sequencer check FILE` also checks what a schema cannot: placeholders \
+    naming sweep variables, step and instrument names, which keys of a command go together.";
+
+/// What a duration looks like: numbers with units, as [`super::duration::parse_duration`]
+/// reads them (`50ms`, `1.5s`, `1m30s`, `2 h`).
+pub const DURATION_PATTERN: &str =
+    r"^\s*(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(?:ns|us|µs|μs|ms|s|min|m|h)\s*)+$";
+
+/// The JSON Schema (draft 7) of a sequence file, `$schema`, `title` and `description` first.
+pub fn schema() -> Schema {
+    let derived = SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<RawSequence>();
+    let mut root = serde_json::Map::new();
+    root.insert("$schema".into(), derived.get("$schema").cloned().into());
+    root.insert("title".into(), TITLE.into());
+    root.insert("description".into(), DESCRIPTION.into());
+    if let Some(fields) = derived.as_object() {
+        for (key, value) in fields {
+            root.entry(key.clone()).or_insert_with(|| value.clone());
+        }
+    }
+    Schema::from(root)
+}
+
+/// The schema of the value alone: a file has no positions to describe.
+impl<T: JsonSchema> JsonSchema for Spanned<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        T::schema_id()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        generator.subschema_for::<T>()
+    }
+}
+
+/// A map with any keys (names chosen by the user), each value a `V`.
+impl<V: JsonSchema> JsonSchema for OrderedMap<V> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        format!("Map_of_{}", V::schema_name()).into()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        format!("OrderedMap<{}>", V::schema_id()).into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object",
+            "additionalProperties": generator.subschema_for::<V>(),
+        })
+    }
+}
+
+/// A string of numbers with units; a bare number is refused.
+impl JsonSchema for Dur {
+    fn schema_name() -> Cow<'static, str> {
+        "Duration".into()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        concat!(module_path!(), "::Duration").into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A duration with a unit: `500us`, `50ms`, `2s`, `1.5s`, `1m30s`, `2h` \
+                (units ns, us, ms, s, m or min, h). A bare number is an error: write `2s` or `2ms`.",
+            "type": "string",
+            "pattern": DURATION_PATTERN,
+            "examples": ["50ms", "2s", "1m30s"],
+        })
+    }
+}
+
+/// A whole number; `4.0` is one too. Negative counts are refused by every key that takes
+/// one, so the schema says so.
+impl JsonSchema for Count {
+    // Inline, so that a key's own minimum (`#[schemars(range(min = 1))]`) applies to it.
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "Count".into()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        concat!(module_path!(), "::Count").into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "integer",
+            "minimum": 0,
+        })
+    }
+}
+
+/// An integer or a float; text is refused.
+impl JsonSchema for Num {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "Number".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "number" })
+    }
+}
+
+/// A number or text; a boolean is read as the text `true` or `false`.
+impl JsonSchema for Scalar {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "Scalar".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": ["number", "string", "boolean"] })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,149 @@
+//! `sequencer schema`: the JSON Schema it prints is a valid draft 7 schema, every example in
+//! `sequences/` validates against it (with the `jsonschema` validator, as an editor would),
+//! and files the loader refuses for an unknown key, a bad duration or a wrong type are
+//! refused by the schema too. (That its keys are the loader's keys is a unit test beside
+//! the schema, where serde's own field lists can be read.)
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::support::Scratch;
+
+/// The schema as `sequencer schema` prints it.
+fn printed_schema() -> Value {
+    let out = Scratch::new().sequencer(["schema"]);
+    assert_eq!(out.code(), 0, "{out}");
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e})\n{out}"))
+}
+
+/// YAML text as JSON, read the way the loader reads it (YAML 1.2 booleans only), which is
+/// what the YAML language server checks against the schema.
+fn yaml_to_json(text: &str) -> Value {
+    let options = serde_saphyr::options! { strict_booleans: true };
+    serde_saphyr::from_str_with_options(text, options)
+        .unwrap_or_else(|e| panic!("not YAML ({e}):\n{text}"))
+}
+
+/// The example sequences, sorted by name.
+fn examples() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sequences");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|entry| entry.expect("cannot read a directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The printed schema is itself valid draft 7 and every example sequence validates.
+#[test]
+fn every_example_validates_against_the_schema() {
+    let schema = printed_schema();
+    assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
+    if let Err(e) = jsonschema::meta::validate(&schema) {
+        panic!("the schema is not valid draft 7: {e}");
+    }
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let files = examples();
+    assert!(!files.is_empty(), "no example sequences");
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&yaml_to_json(&text))
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{} does not validate:\n{}",
+            file.display(),
+            errors.join("\n")
+        );
+    }
+}
+
+/// Mistakes the loader refuses are refused by the schema too: unknown keys at each level,
+/// durations without a unit or with an unknown one, values of the wrong type, counts below
+/// their minimum. Each file is also run through `sequencer check`, which must exit 2, so the
+/// table cannot hold a file that is in fact valid.
+#[test]
+fn invalid_sequences_are_rejected_by_the_schema_and_the_loader() {
+    let schema = printed_schema();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let steps = "steps:\n  - name: s\n    commands: [\"*OPC?\"]\n";
+    assert!(validator.is_valid(&yaml_to_json(steps)), "the base file");
+    // Each case is a whole file; `{steps}` is a valid `steps:` list.
+    let table = [
+        (
+            "unknown top-level key",
+            "step:\n  - name: s\n    commands: [\"*OPC?\"]\n",
+        ),
+        (
+            "unknown step key",
+            "steps:\n  - name: s\n    command: [\"*OPC?\"]\n",
+        ),
+        (
+            "unknown instrument key",
+            "instrument: {adress: \"127.0.0.1:5025\"}\n{steps}",
+        ),
+        (
+            "unknown command key",
+            "steps:\n  - name: s\n    commands: [{query: \"A?\", expected: 1}]\n",
+        ),
+        (
+            "unknown until key",
+            "steps:\n  - name: s\n    commands: [{poll: \"A?\", until: {equal: 1}}]\n",
+        ),
+        (
+            "duration without a unit",
+            "instrument: {timeout: 2}\n{steps}",
+        ),
+        (
+            "duration as a bare string number",
+            "instrument: {timeout: \"2\"}\n{steps}",
+        ),
+        (
+            "duration with an unknown unit",
+            "steps:\n  - name: s\n    commands: [{wait: 5sec}]\n",
+        ),
+        ("steps not a list", "steps: all of them\n"),
+        (
+            "step name not a string",
+            "steps:\n  - name: [a]\n    commands: [\"*OPC?\"]\n",
+        ),
+        (
+            "count not a whole number",
+            "instrument: {max_connections: 2.5}\n{steps}",
+        ),
+        (
+            "count as text",
+            "instrument: {max_connections: four}\n{steps}",
+        ),
+        (
+            "count below its minimum",
+            "instrument: {max_connections: 0}\n{steps}",
+        ),
+        ("unknown on_error", "on_error: ignore\n{steps}"),
+        (
+            "sweep range without stop",
+            "steps:\n  - name: s\n    sweep: {v: {start: 0, num: 3}}\n    commands: [\"V {v}\"]\n",
+        ),
+        ("no steps", "name: nothing\n"),
+        (
+            "command a list",
+            "steps:\n  - name: s\n    commands: [[\"*OPC?\"]]\n",
+        ),
+    ];
+    let scratch = Scratch::new();
+    for (what, text) in table {
+        let text = text.replace("{steps}", steps);
+        assert!(
+            !validator.is_valid(&yaml_to_json(&text)),
+            "{what}: the schema accepts\n{text}"
+        );
+        scratch.write("bad.yaml", &text);
+        let out = scratch.sequencer(["check", "bad.yaml"]);
+        assert_eq!(out.code(), 2, "{what}: `check` accepts\n{text}\n{out}");
+    }
+}
