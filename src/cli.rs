@@ -76,7 +76,8 @@ pub enum Command {
         sequencer sim --listen 127.0.0.1:0 --fault drop-after=50 --fault garbage-every=7\n  \
         sequencer sim --device sequences/devices/tempcontroller.yaml\n  \
         sequencer sim --device lab.yaml --name \"keithley 2400\"\n  \
-        sequencer sim --replay runs/golden.jsonl --replay-speed 0\n\n\
+        sequencer sim --replay runs/golden.jsonl --replay-speed 0\n  \
+        sequencer sim --replay runs/two-instruments.jsonl --instrument smu\n\n\
         Without --device or --replay, a generic SCPI device: `HEADER VALUE` stores, `HEADER?` returns it (0 if never set),\n\
         *IDN?, *OPC? (1), *RST, SIM:CONN? and SIM:CONN:PEAK? (open and peak connections).\n\n\
         Faults (counts per connection unless said): drop-after=N closes the connection after\n\
@@ -184,11 +185,14 @@ pub struct SimOpts {
     /// the device file named by the instrument's `sim:` entry, else the generic device.
     #[arg(long, conflicts_with = "address")]
     pub sim: bool,
-    /// With `--sim`: delay before every reply of the simulator.
-    #[arg(long, value_name = "DUR", value_parser = duration_arg, default_value = "0s", requires = "sim")]
+    /// With `--sim`, `--device` or `--replay`: delay before every reply of the simulator.
+    // Not `requires = "sim"`: `--device` and `--replay` imply `--sim`; `start_sims` refuses
+    // these without any of the three.
+    #[arg(long, value_name = "DUR", value_parser = duration_arg, default_value = "0s")]
     pub sim_latency: Duration,
-    /// With `--sim`: inject a fault (repeatable; see `sequencer sim --help`).
-    #[arg(long = "fault", value_name = "KEY=VALUE", requires = "sim")]
+    /// With `--sim`, `--device` or `--replay`: inject a fault (repeatable; see
+    /// `sequencer sim --help`).
+    #[arg(long = "fault", value_name = "KEY=VALUE")]
     pub faults: Vec<String>,
     /// What the simulator says (`--device`, `--replay`); either implies `--sim`.
     #[command(flatten)]
@@ -239,6 +243,9 @@ pub struct SimArgs {
     /// What the simulator says.
     #[command(flatten)]
     pub model: ModelArgs,
+    /// With --replay of a log of several instruments: the instrument to replay.
+    #[arg(long, value_name = "NAME", requires = "replay")]
+    pub instrument: Option<String>,
 }
 
 /// Flags of `sequencer export`.

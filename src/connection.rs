@@ -1,7 +1,8 @@
 //! Connection actor: one TCP session to an instrument, running one point at a time.
 //!
-//! The [`Pool`](crate::pool::Pool) dials with [`open`] and starts a `Connection` around the
-//! framed stream. It handles [`RunPoint`] with an [`AtomicResponse`], so no second point can
+//! The [`Pool`](crate::pool::Pool) dials with [`open`] (which also returns the `on_connect`
+//! exchanges as a run log record, for the pool to forward) and starts a `Connection` around
+//! the framed stream. It handles [`RunPoint`] with an [`AtomicResponse`], so no second point can
 //! interleave its commands on the same socket. When a point leaves the connection broken
 //! (timeout, EOF, I/O error, malformed reply) the actor stops itself and the socket is
 //! closed: a late reply must never answer the next command.
@@ -19,6 +20,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::exec::{Conn, Outcome, run_commands};
 use crate::protocol::LineIo;
+use crate::runlog;
 use crate::sequence::value::Value;
 use crate::sequence::{Address, Instrument, Step, render_all};
 
@@ -157,12 +159,13 @@ impl Handler<RunPoint> for Connection {
 }
 
 /// Dials `address`, checks the instrument did not close the session at once, drops any
-/// unsolicited greeting, and sends the instrument's `on_connect` commands.
+/// unsolicited greeting, and sends the instrument's `on_connect` commands; returns the
+/// session and, when there were `on_connect` commands, their run log record.
 pub async fn open(
     id: usize,
     address: &Address,
     instrument: &Instrument,
-) -> Result<LineIo<TcpStream>, String> {
+) -> Result<(LineIo<TcpStream>, Option<runlog::Connect>), String> {
     let io_cfg = &instrument.io;
     let target = address.to_string();
     let stream =
@@ -197,6 +200,7 @@ pub async fn open(
         }
         Ok(Err(e)) => return Err(e.to_string()),
     }
+    let mut record = None;
     if !instrument.on_connect.is_empty() {
         let texts = render_all(&instrument.on_connect, &[]);
         let never = std::future::pending();
@@ -216,6 +220,12 @@ pub async fn open(
         if let Some(err) = out.error {
             return Err(format!("on_connect failed: {err}"));
         }
+        record = Some(runlog::Connect {
+            instrument: instrument.name.clone(),
+            conn: id,
+            commands: out.exchanges,
+            at: out.started_at,
+        });
     }
     tracing::info!(
         conn = id,
@@ -223,5 +233,5 @@ pub async fn open(
         address = %address,
         "connection open"
     );
-    Ok(io)
+    Ok((io, record))
 }

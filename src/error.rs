@@ -41,11 +41,15 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// A pyvisa-sim device file (`sequencer sim --device`) could not be read at all.
+    /// A pyvisa-sim device file (`--device FILE`, or an instrument's `sim: {device: FILE}`)
+    /// could not be read at all.
     #[error("cannot read device file `{path}`")]
-    #[diagnostic(help("`--device` takes a pyvisa-sim YAML device file"))]
+    #[diagnostic(help(
+        "a device file is a pyvisa-sim YAML file of at most 1 MiB, named by `--device FILE` \
+         or, relative to the sequence file, by an instrument's `sim: {{device: FILE}}`"
+    ))]
     ReadDevice {
-        /// The path given on the command line.
+        /// The path as given (joined to the sequence's folder for `sim:`).
         path: PathBuf,
         /// Why reading failed.
         source: std::io::Error,

@@ -8,6 +8,8 @@
 //! After `reconnect_attempts` failures with no connection left, waiting points fail as
 //! `unreachable` and the sequencer stops the run. [`DropQueued`] hands back points that have
 //! not started when the run stops. The sequencer, not the pool, bounds points in flight.
+//! Each new connection's `on_connect` record goes to the sequencer over the channel given
+//! to [`Pool::recording_connects`].
 //!
 //! Logging, every line with `instrument` and `address`, and `conn` when it is about one
 //! connection: each dial (debug at opening, info for a reconnect attempt), its failure
@@ -24,6 +26,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::connection::{self, Connection, RunPoint};
 use crate::exec::Outcome;
+use crate::runlog;
 use crate::sequence::value::Value;
 use crate::sequence::{Address, Instrument, Step};
 
@@ -113,6 +116,9 @@ pub struct Pool {
     /// Handed to every connection, which drops it only after logging its close: once the
     /// run's receiver sees every sender gone, every close has been logged.
     alive: mpsc::Sender<()>,
+    /// Where the connect record of each new connection's `on_connect` goes (to the
+    /// sequencer, the run log's writer); set by [`Pool::recording_connects`].
+    connects: Option<mpsc::UnboundedSender<runlog::Connect>>,
 }
 
 impl Pool {
@@ -142,7 +148,15 @@ impl Pool {
             opening: None,
             last_error: None,
             last_failed: 0,
+            connects: None,
         }
+    }
+
+    /// The same pool sending the connect record of every connection it opens to `connects`.
+    #[must_use]
+    pub fn recording_connects(mut self, connects: mpsc::UnboundedSender<runlog::Connect>) -> Self {
+        self.connects = Some(connects);
+        self
     }
 
     /// Starts one dial; its end updates the counts and pumps the queue.
@@ -169,7 +183,11 @@ impl Pool {
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
             act.dialing -= 1;
             match res {
-                Ok(io) => {
+                Ok((io, record)) => {
+                    // Sent before the connection takes work, so it is logged before its points.
+                    if let (Some(tx), Some(record)) = (&act.connects, record) {
+                        let _ = tx.send(record);
+                    }
                     act.live += 1;
                     if act.failures > 0 {
                         tracing::info!(

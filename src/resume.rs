@@ -1,23 +1,23 @@
 //! Reading a run log back to resume it: which points are already `ok`, the attempt numbers
 //! so far, the start record, and where the last complete line ends.
 //!
-//! `sequencer resume` reads the log with [`read_log`], then the [`Sequencer`] skips every
-//! point [`Resume::is_ok`] reports. Only per-step bitsets of ok indices are kept (a million
-//! points cost 125 kB), and attempt numbers only for points that are not ok. A last line
-//! without its newline is a torn write: it is reported, ignored, and cut off before the
-//! resumed run appends.
+//! `sequencer resume` opens the log with [`open`] (the [`Records`] reader that `diff`,
+//! `export` and replays use too, with resume's advice for a log that is not one), reads the
+//! rest with [`read_log`], then the [`Sequencer`] skips every point [`Resume::is_ok`]
+//! reports. Only per-step bitsets of ok indices are kept (a million points cost 125 kB), and
+//! attempt numbers only for points that are not ok. A last line without its newline is a
+//! torn write: it is reported, ignored, and cut off before the resumed run appends.
 //!
 //! [`Sequencer`]: crate::sequencer::Sequencer
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::runlog;
+use crate::runlog::read::{GIVE_A_LOG, Records};
 use crate::sequence::Sequence;
 
 /// What a log already holds, as the sequencer needs it.
@@ -150,7 +150,8 @@ impl LogState {
     }
 }
 
-/// The fields of any record that resuming needs.
+/// The fields of any record that resuming needs (`connect` records are skipped: they
+/// change nothing about which points are done).
 #[derive(Deserialize)]
 struct Record {
     #[serde(rename = "type")]
@@ -171,33 +172,6 @@ fn hash(text: &str) -> u64 {
     })
 }
 
-/// Reads the start record (the first line) of the log at `path`.
-pub fn read_start(path: &Path) -> Result<serde_json::Value> {
-    let bad = |message: String| Error::usage(format!("run log `{}`: {message}", path.display()));
-    let file = File::open(path).map_err(|e| bad(format!("cannot open it: {e}")))?;
-    let mut line = Vec::new();
-    BufReader::new(file)
-        .read_until(b'\n', &mut line)
-        .map_err(|e| bad(format!("cannot read it: {e}")))?;
-    if line.is_empty() {
-        return Err(bad(
-            "it is empty: the run stopped before it began; start it again with `sequencer run`"
-                .into(),
-        ));
-    }
-    if line.last() != Some(&b'\n') {
-        return Err(bad(
-            "its first line is incomplete: the run stopped while writing its start record, so no point ran; start it again with `sequencer run`".into(),
-        ));
-    }
-    let start: serde_json::Value = serde_json::from_slice(&line)
-        .map_err(|e| bad(format!("line 1 is not a start record: {e}")))?;
-    if start["type"] != "start" {
-        return Err(bad("line 1 is not a start record".into()));
-    }
-    Ok(start)
-}
-
 /// Number of points of each step name of `seq` (setup and teardown: one per instrument).
 fn step_sizes(seq: &Sequence) -> HashMap<&str, u64> {
     let mut sizes: HashMap<&str, u64> = HashMap::new();
@@ -207,17 +181,20 @@ fn step_sizes(seq: &Sequence) -> HashMap<&str, u64> {
     sizes
 }
 
-/// Reads the log at `path` for a resume of `seq`; malformed logs are invalid input. Point
-/// records whose step or index `seq` does not have are ignored (counted). With
+/// Opens the run log at `path` to resume it. A file that is not a run log is invalid
+/// input; a log whose run never began has nothing to resume: that run is started again.
+pub(crate) fn open(path: &Path) -> Result<Records> {
+    Records::open(path).map_err(|e| e.advise("start it again with `sequencer run`", GIVE_A_LOG))
+}
+
+/// Reads the rest of the log `records` for a resume of `seq`; malformed logs are invalid
+/// input. Point records whose step or index `seq` does not have are ignored (counted). With
 /// `match_vars`, ok points also keep a hash of their `vars`.
-pub fn read_log(path: &Path, seq: &Sequence, match_vars: bool) -> Result<LogState> {
-    let bad = |message: String| Error::usage(format!("run log `{}`: {message}", path.display()));
-    let file = File::open(path).map_err(|e| bad(format!("cannot open it: {e}")))?;
-    let mut reader = BufReader::new(file);
+pub(crate) fn read_log(mut records: Records, seq: &Sequence, match_vars: bool) -> Result<LogState> {
     let sizes = step_sizes(seq);
     let mut state = LogState {
-        start: serde_json::Value::Null,
-        latest: serde_json::Value::Null,
+        start: records.start().clone(),
+        latest: records.start().clone(),
         ignored: 0,
         resume: Resume {
             vars: match_vars.then(HashMap::new),
@@ -227,68 +204,32 @@ pub fn read_log(path: &Path, seq: &Sequence, match_vars: bool) -> Result<LogStat
         torn: None,
         last_stop: None,
     };
-    let mut line = Vec::new();
-    let mut number = 0u64;
-    loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| bad(format!("cannot read it: {e}")))?;
-        if n == 0 {
-            break;
-        }
-        number += 1;
-        if line.last() != Some(&b'\n') {
-            state.torn = Some(n as u64);
-            break;
-        }
-        if number == 1 {
-            state.start = serde_json::from_slice(&line)
-                .map_err(|e| bad(format!("line 1 is not a start record: {e}")))?;
-            if state.start["type"] != "start" {
-                return Err(bad("line 1 is not a start record".into()));
-            }
-            state.latest = state.start.clone();
-        } else {
-            let rec: Record = serde_json::from_slice(&line)
-                .map_err(|e| bad(format!("line {number} is not a valid record: {e}")))?;
-            match (rec.kind.as_str(), rec.step, rec.index) {
-                ("point", Some(step), Some(index)) => {
-                    state.last_stop = None;
-                    if sizes.get(step.as_str()).is_none_or(|&n| index >= n) {
-                        // Not a point of this sequence (changed under --force, or edited).
-                        state.ignored += 1;
-                    } else {
-                        let ok = rec.status.as_deref() == Some("ok");
-                        let attempt = rec.attempt.unwrap_or(1);
-                        state.resume.record(&step, index, ok, attempt);
-                        if ok && let (Some(hashes), Some(vars)) = (&mut state.resume.vars, rec.vars)
-                        {
-                            let h = hash(&vars.to_string());
-                            hashes.entry(step).or_default().insert(index, h);
-                        }
+    while let Some(rec) = records.next::<Record>()? {
+        match (rec.kind.as_str(), rec.step, rec.index) {
+            ("point", Some(step), Some(index)) => {
+                state.last_stop = None;
+                if sizes.get(step.as_str()).is_none_or(|&n| index >= n) {
+                    // Not a point of this sequence (changed under --force, or edited).
+                    state.ignored += 1;
+                } else {
+                    let ok = rec.status.as_deref() == Some("ok");
+                    let attempt = rec.attempt.unwrap_or(1);
+                    state.resume.record(&step, index, ok, attempt);
+                    if ok && let (Some(hashes), Some(vars)) = (&mut state.resume.vars, rec.vars) {
+                        let h = hash(&vars.to_string());
+                        hashes.entry(step).or_default().insert(index, h);
                     }
                 }
-                ("resume", _, _) => {
-                    state.latest = serde_json::from_slice(&line).unwrap_or_default();
-                }
-                ("stop", _, _) => state.last_stop = rec.exit_status,
-                _ => {}
             }
+            ("resume", _, _) => {
+                state.latest = serde_json::from_slice(records.line()).unwrap_or_default();
+            }
+            ("stop", _, _) => state.last_stop = rec.exit_status,
+            _ => {}
         }
-        state.valid_len += n as u64;
     }
-    if state.latest.is_null() {
-        state.latest = state.start.clone();
-    }
-    if state.start.is_null() {
-        return Err(bad(if state.torn.is_some() {
-            "its first line is incomplete: the run stopped while writing its start record".into()
-        } else {
-            "it is empty: the run stopped before it began; start it again with `sequencer run`"
-                .into()
-        }));
-    }
+    state.valid_len = records.valid_len();
+    state.torn = records.torn();
     Ok(state)
 }
 
@@ -308,7 +249,7 @@ mod tests {
             Path::new("s.yaml"),
         )
         .unwrap();
-        let state = read_log(&path, &seq, false);
+        let state = open(&path).and_then(|records| read_log(records, &seq, false));
         std::fs::remove_dir_all(&dir).unwrap();
         state
     }
@@ -337,6 +278,21 @@ mod tests {
         assert_eq!(state.sha256(), Some("ab"));
         assert_eq!(state.valid_len, text.len() as u64);
         assert_eq!(state.torn, None);
+    }
+
+    /// Connect records (`on_connect` exchanges) change nothing: not points, not a stop.
+    #[test]
+    fn connect_records_are_ignored() {
+        let text = format!(
+            "{START}{}{}{}",
+            "{\"type\":\"connect\",\"instrument\":\"i\",\"conn\":1,\"commands\":[],\"at\":\"x\"}\n",
+            "{\"type\":\"point\",\"step\":\"s\",\"index\":0,\"status\":\"ok\"}\n",
+            "{\"type\":\"connect\",\"instrument\":\"i\",\"conn\":2,\"commands\":[],\"at\":\"x\"}\n",
+        );
+        let state = log(&text).unwrap();
+        assert!(state.resume.is_ok("s", 0));
+        assert_eq!((state.ignored, state.last_stop.as_deref()), (0, None));
+        assert_eq!(state.valid_len, text.len() as u64);
     }
 
     /// Records of steps or indices the sequence does not have are ignored, not trusted.
@@ -370,7 +326,10 @@ mod tests {
     #[test]
     fn malformed_logs_are_errors() {
         let cases = [
-            ("", "is empty"),
+            (
+                "",
+                "is empty: the run stopped before it began; start it again with `sequencer run`",
+            ),
             ("{\"type\":\"point\"}\n", "not a start record"),
             ("garbage\n", "not a start record"),
             (

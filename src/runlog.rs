@@ -3,7 +3,7 @@
 //! Written only by the sequencer actor. Each record is serialised into a reused buffer and
 //! written with a single `write` on an unbuffered file, so the file is flushed per record and
 //! a killed process leaves every complete line valid JSON. Record shapes are the structs
-//! below; the README documents them for users. [`read`] reads the point records back.
+//! below; the README documents them for users. [`read`] reads the records back.
 
 pub(crate) mod read;
 
@@ -62,6 +62,26 @@ pub struct InstrumentEntry<'a> {
     pub max_connections: usize,
     /// True when served by the built-in simulator.
     pub simulated: bool,
+    /// Appended to every command: how a replay of this instrument tells commands apart.
+    pub write_termination: &'a str,
+    /// Ends every reply: what a replay of this instrument appends to its replies.
+    pub read_termination: &'a str,
+}
+
+/// `{"type":"connect", ...}`: the `on_connect` commands of one new connection and their
+/// replies, so that the log holds every command sent (and a replay can answer them).
+/// Written for each connection whose `on_connect` commands all succeeded.
+#[derive(Debug, Serialize)]
+pub struct Connect {
+    /// Name of the instrument connected to.
+    pub instrument: String,
+    /// The connection's id (the `conn` of the points it runs).
+    pub conn: usize,
+    /// The `on_connect` commands sent, in order, with their replies.
+    pub commands: Vec<Exchange>,
+    /// When the first `on_connect` command was sent.
+    #[serde(serialize_with = "rfc3339")]
+    pub at: SystemTime,
 }
 
 /// `{"type":"point", ...}`: one point's commands and replies.

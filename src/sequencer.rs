@@ -6,7 +6,9 @@
 //! memory does not grow with the number of points. Each point goes to its instrument's
 //! [`Pool`] as an [`Execute`]; the outcome comes back to this actor, which writes the point
 //! record at once (one write) and fsyncs the log at least once a second. Steps run one after
-//! another: the next starts when the last point of the current one has come back.
+//! another: the next starts when the last point of the current one has come back. The
+//! pools' connect records (each new connection's `on_connect` exchanges) are written here
+//! too, as they arrive ([`Sequencer::with_connects`]).
 //!
 //! Stopping: after a failure under `on_error: stop`, an unreachable instrument, or a first
 //! [`Interrupt`], no new point is dispatched (points waiting in a pool are handed back), in-
@@ -24,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::exec::{FailKind, Outcome};
 use crate::pool::{DropQueued, Execute, Pool};
@@ -33,6 +35,7 @@ use crate::runlog::{self, RunLog};
 use crate::sequence::value::Value;
 use crate::sequence::{OnError, Sequence, Step, render_all};
 
+mod connects;
 mod interrupt;
 mod progress;
 mod records;
@@ -142,6 +145,9 @@ pub struct Sequencer {
     shown: bool,
     /// Elapsed time of every point record written, added up (see [`Summary::busy`]).
     busy: Duration,
+    /// Connect records from the pools, to write (see `connects.rs`); `None` once the stop
+    /// record is due, or without [`Sequencer::with_connects`].
+    connects: Option<mpsc::UnboundedReceiver<runlog::Connect>>,
 }
 
 impl Sequencer {
@@ -194,6 +200,7 @@ impl Sequencer {
             progress: Box::new(Silent),
             shown: false,
             busy: Duration::ZERO,
+            connects: None,
         }
     }
 
@@ -401,6 +408,9 @@ impl Actor for Sequencer {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        // The connections opened so far come before any point; later ones as they open.
+        self.write_connects();
+        ctx.spawn(connects::WriteConnects);
         // Records are written at once; this bounds what a machine crash can lose to a second.
         ctx.run_interval(SYNC_EVERY, |act, _| {
             if act.dirty {

@@ -29,6 +29,12 @@ pub async fn execute(command: Command) -> Result<i32> {
         Command::Resume(args) => run::resume(args).await,
         Command::Check { sequence } => {
             let seq = sequence::load(&sequence)?;
+            // What `run --sim` would serve must load too: a bad device file is invalid input.
+            for ins in &seq.instruments {
+                if let Some(sim) = &ins.sim {
+                    sim_device(&seq, &ins.name, sim)?;
+                }
+            }
             print!("{}", plan::describe(&seq));
             Ok(EXIT_OK)
         }
@@ -52,6 +58,9 @@ pub async fn execute(command: Command) -> Result<i32> {
         Command::Completions { shell } => generate::completions(shell),
         Command::Diff { a, b } => {
             let diff = crate::diff::diff(&a, &b)?;
+            for note in diff.notes() {
+                tracing::warn!("{note}");
+            }
             println!("{diff}");
             Ok(if diff.is_equal() {
                 EXIT_OK
@@ -75,7 +84,7 @@ async fn serve(args: SimArgs) -> Result<i32> {
         ))
     })?;
     // Load the device file or recording first: a bad one must not look like a server.
-    let blueprint = blueprint(&args.model)?;
+    let blueprint = blueprint(&args.model, args.instrument.as_deref())?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(sim_err)?;
@@ -104,32 +113,43 @@ async fn serve(args: SimArgs) -> Result<i32> {
     Ok(EXIT_OK)
 }
 
-/// The instrument `--device` or `--replay` asks for; `None` for the generic device.
-fn blueprint(args: &ModelArgs) -> Result<Option<Arc<dyn Blueprint>>> {
+/// The instrument `--device` or `--replay` asks for (of a recording: `instrument`, which a
+/// log of several instruments needs); `None` for the generic device.
+fn blueprint(args: &ModelArgs, instrument: Option<&str>) -> Result<Option<Arc<dyn Blueprint>>> {
     if let Some(path) = &args.device {
         let device = DeviceFile::load(path, args.name.as_deref())?;
         return Ok(Some(Arc::new(device)));
     }
     if let Some(path) = &args.replay {
         let recording = Recording::load(path, args.replay_speed)?;
-        return Ok(Some(Arc::new(recording)));
+        return Ok(Some(Arc::new(recording.instrument(instrument)?)));
     }
     Ok(None)
 }
 
-/// The device file an instrument's `sim:` entry names, read relative to the sequence file.
-/// A file that cannot be read is reported with the instrument whose `sim:` names it (errors
-/// inside the file point at its own lines).
+/// The device file an instrument's `sim:` entry names, read relative to the sequence file
+/// (by `run --sim`, `resume --sim` and `check`). Every error names the instrument and
+/// where its `sim:` is in the sequence; problems inside the file point at its own lines.
 fn sim_device(seq: &Sequence, instrument: &str, sim: &SimDevice) -> Result<Arc<dyn Blueprint>> {
     let base = seq.path.parent().unwrap_or(Path::new(""));
-    let device =
-        DeviceFile::load(&base.join(&sim.device), sim.name.as_deref()).map_err(|e| match e {
-            Error::ReadDevice { path, source } => Error::usage(format!(
-                "instrument `{instrument}`: cannot read its `sim:` device file `{}`: {source}",
-                path.display()
-            )),
-            other => other,
-        })?;
+    let path = base.join(&sim.device);
+    let origin = format!(
+        "instrument `{instrument}`: the `sim:` device file `{}` (named at {}:{}:{})",
+        path.display(),
+        seq.path.display(),
+        sim.line,
+        sim.column
+    );
+    let device = DeviceFile::load(&path, sim.name.as_deref()).map_err(|e| match e {
+        Error::ReadDevice { source, .. } => {
+            Error::usage(format!("{origin} cannot be read: {source}"))
+        }
+        Error::Sequence(problems) => {
+            Error::from((*problems).with_origin(format!("{origin} is not valid")))
+        }
+        Error::Usage { message } => Error::usage(format!("{origin}: {message}")),
+        other => other,
+    })?;
     Ok(Arc::new(device))
 }
 
@@ -188,7 +208,7 @@ fn start_sims(seq: &mut Sequence, opts: &SimOpts) -> Result<Vec<SimThread>> {
     if !opts.sim && !opts.model.is_set() {
         if !opts.faults.is_empty() || !opts.sim_latency.is_zero() {
             return Err(Error::usage(
-                "--fault and --sim-latency shape the built-in simulator: add --sim (real instruments bring their own faults)",
+                "--fault and --sim-latency shape the built-in simulator: add --sim, --device FILE or --replay LOG (real instruments bring their own faults)",
             ));
         }
         return Ok(sims);
@@ -199,14 +219,28 @@ fn start_sims(seq: &mut Sequence, opts: &SimOpts) -> Result<Vec<SimThread>> {
             "--device simulates one instrument and this sequence has several: name a device file per instrument with `sim: {device: FILE}` in the sequence",
         ));
     }
-    let given = blueprint(&opts.model)?;
+    // A recording is replayed per instrument: each gets its own records, framed as the
+    // sequence says.
+    let recording = match &opts.model.replay {
+        Some(path) => Some(Recording::load(path, opts.model.replay_speed)?),
+        None => None,
+    };
+    let given = match &opts.model.device {
+        Some(_) => blueprint(&opts.model, None)?,
+        None => None,
+    };
+    let alone = seq.instruments.len() == 1;
     let per_instrument = seq
         .instruments
         .iter()
-        .map(|ins| match (&given, &ins.sim) {
-            (Some(given), _) => Ok(Some(Arc::clone(given))),
-            (None, Some(sim)) => sim_device(seq, &ins.name, sim).map(Some),
-            (None, None) => Ok(None),
+        .map(|ins| match (&recording, &given, &ins.sim) {
+            (Some(recording), _, _) => {
+                let replay = recording.replay_of(&ins.name, alone, &ins.io)?;
+                Ok(Some(Arc::new(replay) as Arc<dyn Blueprint>))
+            }
+            (None, Some(given), _) => Ok(Some(Arc::clone(given))),
+            (None, None, Some(sim)) => sim_device(seq, &ins.name, sim).map(Some),
+            (None, None, None) => Ok(None),
         })
         .collect::<Result<Vec<_>>>()?;
     for (ins, blueprint) in seq.instruments.iter_mut().zip(per_instrument) {

@@ -10,13 +10,19 @@
 //!
 //! The [`Diff`] keeps every difference; its `Display` is the listing `sequencer diff`
 //! prints: the differing points in run order (A's log order, then the points only B has),
-//! capped at [`MAX_POINTS`], and a one-line summary.
+//! capped at [`MAX_POINTS`], and a one-line summary. Its [`notes`](Diff::notes) are what
+//! the user should know about the comparison itself, for stderr: a log that ends with a torn
+//! line (ignored, as `resume` does), and runs of different sequences (different `name` or
+//! `sequence_sha256` in the start records; still compared). `connect` records (the
+//! `on_connect` exchanges) are not compared: how many connections a run opened changes from
+//! run to run.
 //!
 //! # Layout
 //! - `mod.rs`: [`Diff`], [`diff`], the comparison.
 //! - `listing.rs`: the listing, `Display` of a [`Diff`] and its parts.
 //!
-//! The run log is read by [`crate::runlog::read`], shared with replays and `export`.
+//! The run log is read by [`crate::runlog::read`], shared with replays, `export` and
+//! `resume`.
 
 mod listing;
 #[cfg(test)]
@@ -28,7 +34,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use crate::error::Result;
-use crate::runlog::read::{CommandRecord, PointRecord, for_each_point};
+use crate::runlog::read::{CommandRecord, GIVE_A_LOG, PointRecord, Records, for_each_point};
 
 /// Most differing points the listing shows; the rest are counted in one line.
 pub const MAX_POINTS: usize = 50;
@@ -44,6 +50,9 @@ pub struct Diff {
     /// Points that differ or that one run only has, in run order: A's log order, then the
     /// points only B has in B's log order.
     entries: Vec<Entry>,
+    /// What the user should know about the comparison itself (torn lines, different
+    /// sequences); not part of the listing.
+    notes: Vec<String>,
 }
 
 /// One point of the listing.
@@ -124,6 +133,12 @@ impl Diff {
         self.count(|e| matches!(e, Entry::Only { side: Side::A, .. }))
     }
 
+    /// Notes about the comparison for stderr: a log ending with a torn line, runs of
+    /// different sequences. They never make the runs differ.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
     /// Points only run B has.
     pub fn only_in_b(&self) -> usize {
         self.count(|e| matches!(e, Entry::Only { side: Side::B, .. }))
@@ -142,13 +157,23 @@ struct Run {
     points: Vec<PointRecord>,
     /// Point id to its place in `points`.
     index: HashMap<String, usize>,
+    /// The start record's `name` and `sequence_sha256` (`null` when absent).
+    sequence: (Value, Value),
+    /// Length of a torn last line that was ignored.
+    torn: Option<u64>,
 }
 
 impl Run {
     /// Reads the run log at `path`.
     fn load(path: &Path) -> Result<Run> {
-        let mut run = Run::default();
-        for_each_point(path, |record| {
+        let mut records = Records::open(path)
+            .map_err(|e| e.advise("it holds no point to compare", GIVE_A_LOG))?;
+        let start = records.start();
+        let mut run = Run {
+            sequence: (start["name"].clone(), start["sequence_sha256"].clone()),
+            ..Run::default()
+        };
+        for_each_point(&mut records, |record| {
             // A later attempt or a resume replaces the earlier record, keeping its place.
             if let Some(&i) = run.index.get(&record.id) {
                 run.points[i] = record;
@@ -158,6 +183,7 @@ impl Run {
             }
             Ok(())
         })?;
+        run.torn = records.torn();
         Ok(run)
     }
 
@@ -169,9 +195,51 @@ impl Run {
 
 /// Compares the runs logged at `a` and `b`; an unreadable log is an error.
 pub fn diff(a: &Path, b: &Path) -> Result<Diff> {
+    let (path_a, path_b) = (a, b);
     let a = Run::load(a)?;
     let b = Run::load(b)?;
-    Ok(compare_runs(&a, &b))
+    let mut diff = compare_runs(&a, &b);
+    for (run, path) in [(&a, path_a), (&b, path_b)] {
+        if let Some(bytes) = run.torn {
+            diff.notes.push(format!(
+                "run log `{}` ends with a torn line ({bytes} bytes, an interrupted write): \
+                 compared without it",
+                path.display()
+            ));
+        }
+    }
+    if let Some(note) = different_sequences(&a.sequence, &b.sequence) {
+        diff.notes.push(note);
+    }
+    Ok(diff)
+}
+
+/// A warning when two runs' start records name different sequences (`name`) or sequence
+/// files (`sequence_sha256`); `None` when both agree.
+fn different_sequences(a: &(Value, Value), b: &(Value, Value)) -> Option<String> {
+    let show = |v: &Value| match v {
+        Value::String(s) if s.len() > 12 && s.is_char_boundary(12) => format!("`{}...`", &s[..12]),
+        Value::String(s) => format!("`{s}`"),
+        Value::Null => "none".to_owned(),
+        other => format!("`{other}`"),
+    };
+    let mut what = Vec::new();
+    if a.0 != b.0 {
+        what.push(format!("name {} in A, {} in B", show(&a.0), show(&b.0)));
+    }
+    if a.1 != b.1 {
+        what.push(format!(
+            "sequence_sha256 {} in A, {} in B",
+            show(&a.1),
+            show(&b.1)
+        ));
+    }
+    (!what.is_empty()).then(|| {
+        format!(
+            "the runs are of different sequences ({}): compared anyway",
+            what.join("; ")
+        )
+    })
 }
 
 /// The differences between two runs already read.
@@ -205,6 +273,7 @@ fn compare_runs(a: &Run, b: &Run) -> Diff {
     Diff {
         total: a.points.len() + only_b,
         entries,
+        notes: Vec::new(),
     }
 }
 

@@ -264,3 +264,52 @@ fn unreadable_input_is_an_error() {
     let not_a_log = TempLog::new("hello\n");
     assert!(diff(&not_a_log.path, &good.path).is_err());
 }
+
+/// An empty log is refused with diff's own advice, never with resume's.
+#[test]
+fn empty_log_gets_diff_advice() {
+    let good = log("run-a", &[P::ok("iv/0", 0.0, "0")]);
+    let empty = TempLog::new("");
+    let err = diff(&good.path, &empty.path).unwrap_err().to_string();
+    assert!(
+        err.ends_with("it is empty: the run stopped before it began; it holds no point to compare"),
+        "{err}"
+    );
+    assert!(!err.contains("start it again"), "{err}");
+}
+
+/// A torn last line is noted (not a difference), and so are start records of different
+/// sequences; equal logs of one sequence have no notes.
+#[test]
+fn notes_about_the_comparison() {
+    let points = [P::ok("iv/0", 0.0, "0")];
+    let d = run(&points, &points);
+    assert!(d.notes().is_empty(), "{:?}", d.notes());
+
+    let a = log("run-a", &points);
+    let mut text = std::fs::read_to_string(&a.path).unwrap();
+    text.push_str("{\"type\":\"point\",\"id\":\"iv/1\",\"st");
+    let torn = TempLog::new(&text);
+    let d = diff(&a.path, &torn.path).unwrap();
+    assert!(d.is_equal(), "{d}");
+    assert_eq!(d.notes().len(), 1, "{:?}", d.notes());
+    assert!(
+        d.notes()[0].contains("ends with a torn line (31 bytes, an interrupted write)"),
+        "{:?}",
+        d.notes()
+    );
+    assert!(d.notes()[0].contains(&torn.path.display().to_string()));
+
+    let other = TempLog::new(&text.replace(
+        "\"name\":\"n\"",
+        "\"name\":\"other\",\"sequence_sha256\":\"0123456789abcdef\"",
+    ));
+    let d = diff(&a.path, &other.path).unwrap();
+    assert!(d.is_equal(), "still compared: {d}");
+    let warning = d.notes().last().unwrap();
+    assert_eq!(
+        warning,
+        "the runs are of different sequences (name `n` in A, `other` in B; sequence_sha256 \
+         none in A, `0123456789ab...` in B): compared anyway"
+    );
+}

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 pub use self::table::{Cell, Column, Kind, Table};
 use crate::error::{Error, Result};
+use crate::runlog::read::{GIVE_A_LOG, Records};
 
 /// An output format of `sequencer export`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -47,7 +48,9 @@ impl Format {
 /// (from `output`'s extension when `None`); returns the number of rows. Missing folders of
 /// `output` are created; an existing file is replaced, unless it is the run log itself.
 pub fn export(log: &Path, format: Option<Format>, output: Option<&Path>) -> Result<usize> {
-    let table = Table::read(log)?;
+    let mut records =
+        Records::open(log).map_err(|e| e.advise("it holds no point to export", GIVE_A_LOG))?;
+    let table = Table::read(&mut records)?;
     let format = format.unwrap_or_else(|| Format::for_output(output));
     let write = |out: &mut dyn Write| match format {
         Format::Csv => write_csv(&table, out),

@@ -18,12 +18,11 @@
 //! text variable (`ch: ["01", "02"]`) stays text.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use serde_json::{Number, Value};
 
 use crate::error::Result;
-use crate::runlog::read::{PointRecord, for_each_point};
+use crate::runlog::read::{PointRecord, Records, for_each_point};
 
 /// Columns every row has before the variables.
 const LEADING: [&str; 2] = ["id", "step"];
@@ -105,11 +104,11 @@ pub struct Table {
 }
 
 impl Table {
-    /// Reads the run log at `path` (see the module docs for the rules).
-    pub fn read(path: &Path) -> Result<Table> {
+    /// Reads the rest of the run log `records` (see the module docs for the rules).
+    pub(crate) fn read(records: &mut Records) -> Result<Table> {
         let mut points: Vec<PointRecord> = Vec::new();
         let mut by_id: HashMap<String, usize> = HashMap::new();
-        for_each_point(path, |mut record| {
+        for_each_point(records, |mut record| {
             if record.step == "setup" || record.step == "teardown" {
                 return Ok(());
             }

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::export::{Cell, Kind, Table};
-use crate::resume;
+use crate::runlog::read::{GIVE_A_LOG, Records};
 
 /// What to plot, from the command line.
 #[derive(Debug, Clone)]
@@ -116,9 +116,10 @@ pub fn plot(request: &Request) -> Result<Plotted> {
         .clone()
         .unwrap_or_else(|| request.log.with_extension("svg"));
     let image = image_kind(&path)?;
-    let table = Table::read(&request.log)?;
-    let start = resume::read_start(&request.log)?;
-    let title = start["name"].as_str().unwrap_or("run").to_owned();
+    let mut records = Records::open(&request.log)
+        .map_err(|e| e.advise("it holds no point to plot", GIVE_A_LOG))?;
+    let title = records.start()["name"].as_str().unwrap_or("run").to_owned();
+    let table = Table::read(&mut records)?;
     let (chart, skipped) = chart(&table, request, title)?;
     draw::draw(&chart, &request.log, &path, image)?;
     Ok(Plotted {

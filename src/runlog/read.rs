@@ -1,24 +1,178 @@
-//! The point records of a run log, read back for `sequencer diff` ([`crate::diff`]),
-//! replays ([`crate::sim::replay`]), `sequencer export` and `sequencer plot`
-//! ([`crate::export`], [`crate::plot`]).
+//! Reading a run log back. [`Records`] is the one reader of the file, shared by
+//! `sequencer resume` ([`crate::resume`]), `sequencer diff` ([`crate::diff`]), replays
+//! ([`crate::sim::replay`]), `sequencer export` and `sequencer plot` ([`crate::export`],
+//! [`crate::plot`]).
 //!
-//! The first line must be a start record: [`resume::read_start`] checks it, with the same
-//! messages `sequencer resume` gives. Every later line is one record; only `point` records
-//! are handed on, in log order (completion order, retries and resumes included), to the
-//! caller's visitor, so a caller keeps only what it needs of a large log. As for a resume, a
-//! last line without its newline is a torn write and is ignored.
-//!
-//! [`resume::read_start`]: crate::resume::read_start
+//! [`Records::open`] opens the file once and checks that its first line is a start record.
+//! A file that is not a run log is a [`NotALog`], worded for any command: each caller adds
+//! its own advice with [`NotALog::advise`]. [`Records::next`] then reads one record per
+//! line, in log order (completion order, retries and resumes included), into whatever shape
+//! the caller asks for, so each caller parses only the fields it needs and keeps only what
+//! it needs of a large log. A last line without its newline is a torn write (the run was
+//! killed while writing it): it ends the reading unparsed, and [`Records::torn`] says how
+//! long it was. [`for_each_record`] and [`for_each_point`] hand the point (and connect and
+//! resume) records on, parsed, to a visitor.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::resume;
+
+/// The advice for a file that is not a run log, for commands that read one.
+pub(crate) const GIVE_A_LOG: &str = "give the path of a `.jsonl` log written by `sequencer run`";
+
+/// A run log open for reading, its start record checked: the record iterator.
+#[derive(Debug)]
+pub(crate) struct Records {
+    /// The log's path, for messages.
+    path: PathBuf,
+    /// The open file, past the last line read.
+    reader: BufReader<File>,
+    /// The start record (line 1).
+    start: Value,
+    /// The last line read, newline included (a buffer reused for every line).
+    line: Vec<u8>,
+    /// Line number of the last complete line read.
+    number: u64,
+    /// Bytes up to the end of the last complete line read.
+    valid_len: u64,
+    /// Length of a torn last line, once the reading reached it.
+    torn: Option<u64>,
+}
+
+/// Why a file is not a run log that can be read, worded for any command.
+#[derive(Debug)]
+pub(crate) struct NotALog {
+    /// The file.
+    path: PathBuf,
+    /// What is wrong with it.
+    why: String,
+    /// It is a run log of a run that stopped before its start record was written whole
+    /// (empty, or a torn first line): no point ran.
+    pub(crate) never_began: bool,
+}
+
+impl NotALog {
+    /// The error to show: `run log `PATH`: WHY; ADVICE`, with the caller's advice for a run
+    /// that never began or for any other problem (such as [`GIVE_A_LOG`]).
+    pub(crate) fn advise(self, never_began: &str, otherwise: &str) -> Error {
+        let advice = if self.never_began {
+            never_began
+        } else {
+            otherwise
+        };
+        Error::usage(format!("{self}; {advice}"))
+    }
+}
+
+impl std::fmt::Display for NotALog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "run log `{}`: {}", self.path.display(), self.why)
+    }
+}
+
+impl Records {
+    /// Opens the run log at `path` and reads its start record.
+    pub(crate) fn open(path: &Path) -> Result<Records, NotALog> {
+        let not = |why: String, never_began| NotALog {
+            path: path.to_owned(),
+            why,
+            never_began,
+        };
+        let file = File::open(path).map_err(|e| not(format!("cannot open it: {e}"), false))?;
+        let mut reader = BufReader::new(file);
+        let mut line = Vec::new();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| not(format!("cannot read it: {e}"), false))?;
+        if n == 0 {
+            return Err(not(
+                "it is empty: the run stopped before it began".into(),
+                true,
+            ));
+        }
+        if line.last() != Some(&b'\n') {
+            return Err(not(
+                "its first line is incomplete: the run stopped while writing its start \
+                 record, so no point ran"
+                    .into(),
+                true,
+            ));
+        }
+        let start: Value = serde_json::from_slice(&line)
+            .map_err(|e| not(format!("line 1 is not a start record: {e}"), false))?;
+        if start["type"] != "start" {
+            return Err(not("line 1 is not a start record".into(), false));
+        }
+        Ok(Records {
+            path: path.to_owned(),
+            reader,
+            start,
+            line,
+            number: 1,
+            valid_len: n as u64,
+            torn: None,
+        })
+    }
+
+    /// The start record.
+    pub(crate) fn start(&self) -> &Value {
+        &self.start
+    }
+
+    /// The next complete record, parsed as `T` (which names the fields it wants; a line
+    /// that is not such a JSON object is an error naming its line); `None` at the end of the
+    /// log or at a torn last line.
+    pub(crate) fn next<T: DeserializeOwned>(&mut self) -> Result<Option<T>> {
+        self.line.clear();
+        let n = self
+            .reader
+            .read_until(b'\n', &mut self.line)
+            .map_err(|e| self.error(&format!("cannot read it: {e}")))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        if self.line.last() != Some(&b'\n') {
+            self.torn = Some(n as u64);
+            return Ok(None);
+        }
+        self.number += 1;
+        self.valid_len += n as u64;
+        serde_json::from_slice(&self.line)
+            .map(Some)
+            .map_err(|e| self.error(&format!("line {} is not a valid record: {e}", self.number)))
+    }
+
+    /// The text of the record [`next`](Self::next) returned last, newline included.
+    pub(crate) fn line(&self) -> &[u8] {
+        &self.line
+    }
+
+    /// The line number of the record [`next`](Self::next) returned last.
+    pub(crate) fn number(&self) -> u64 {
+        self.number
+    }
+
+    /// Bytes up to the end of the last complete line read: where a resumed run appends.
+    pub(crate) fn valid_len(&self) -> u64 {
+        self.valid_len
+    }
+
+    /// The length of the torn last line, once the reading has reached it.
+    pub(crate) fn torn(&self) -> Option<u64> {
+        self.torn
+    }
+
+    /// An error about this log: `run log `PATH`: MESSAGE`.
+    pub(crate) fn error(&self, message: &str) -> Error {
+        Error::usage(format!("run log `{}`: {message}", self.path.display()))
+    }
+}
 
 /// One `point` record, with the fields diff, replay and export look at.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -28,6 +182,9 @@ pub(crate) struct PointRecord {
     /// Step name (`setup` and `teardown` for those).
     #[serde(default)]
     pub step: String,
+    /// The instrument it ran on; `None` in logs written before records named it.
+    #[serde(default)]
+    pub instrument: Option<String>,
     /// Index within the step, in dispatch order.
     #[serde(default)]
     pub index: u64,
@@ -57,7 +214,7 @@ pub(crate) struct PointRecord {
     pub values: Map<String, Value>,
 }
 
-/// One exchange of a point record.
+/// One exchange of a point or connect record.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub(crate) struct CommandRecord {
     /// The text sent, without termination.
@@ -70,8 +227,64 @@ pub(crate) struct CommandRecord {
     pub elapsed_ms: f64,
 }
 
-/// Any record: its type, and the point fields when it is a point. Fields of other records
-/// (and connection ids of points) are skipped unread.
+/// One `connect` record: the `on_connect` exchanges of one new connection.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct ConnectRecord {
+    /// The instrument connected to.
+    pub instrument: Option<String>,
+    /// The connection's id.
+    pub conn: u64,
+    /// The `on_connect` commands sent, in order, with their replies.
+    pub commands: Vec<CommandRecord>,
+}
+
+/// An instrument as a start or resume record lists it, with the fields replays need.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct LoggedInstrument {
+    /// Its name in the sequence.
+    pub name: String,
+    /// What the run appended to every command; `None` in logs written before records
+    /// held it.
+    pub write_termination: Option<String>,
+    /// What ended every reply; `None` in older logs.
+    pub read_termination: Option<String>,
+}
+
+impl LoggedInstrument {
+    /// The entries of a start or resume record's `instruments` list (entries without a name
+    /// are skipped; anything but a list is none).
+    pub(crate) fn list(instruments: &Value) -> Vec<LoggedInstrument> {
+        let text = |entry: &Value, key: &str| entry[key].as_str().map(str::to_owned);
+        instruments
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|entry| {
+                Some(LoggedInstrument {
+                    name: text(entry, "name")?,
+                    write_termination: text(entry, "write_termination"),
+                    read_termination: text(entry, "read_termination"),
+                })
+            })
+            .collect()
+    }
+}
+
+/// A record [`for_each_record`] hands on.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // handed on one at a time, never stored as a `Record`
+pub(crate) enum Record {
+    /// A `point` record.
+    Point(PointRecord),
+    /// A `connect` record.
+    Connect(ConnectRecord),
+    /// A `resume` record: the instruments of the resumed run.
+    Resume(Vec<LoggedInstrument>),
+}
+
+/// Any record: its type, and the fields of the records [`for_each_record`] hands on.
+/// Other fields (and other records' fields) are skipped unread.
 #[derive(Deserialize)]
 struct Line {
     #[serde(rename = "type")]
@@ -79,6 +292,10 @@ struct Line {
     id: Option<String>,
     #[serde(default)]
     step: String,
+    #[serde(default)]
+    instrument: Option<String>,
+    #[serde(default)]
+    conn: u64,
     #[serde(default)]
     index: u64,
     #[serde(default)]
@@ -97,161 +314,67 @@ struct Line {
     commands: Vec<CommandRecord>,
     #[serde(default)]
     values: Map<String, Value>,
+    #[serde(default)]
+    instruments: Value,
 }
 
-/// Calls `visit` with every complete point record of the run log at `path`, in log order,
-/// and returns how many there were. A missing file, a first line that is not a start
-/// record, or a later line that is not a record is a [`Error::Usage`] naming the path and
-/// the line.
-pub(crate) fn for_each_point(
-    path: &Path,
-    mut visit: impl FnMut(PointRecord) -> Result<()>,
+/// Calls `visit` with every complete point, connect and resume record of `records`, in log
+/// order, and returns how many point records there were. A line that is not a record, or a
+/// point record without an `id`, is an [`Error::Usage`] naming the path and the line.
+pub(crate) fn for_each_record(
+    records: &mut Records,
+    mut visit: impl FnMut(Record) -> Result<()>,
 ) -> Result<u64> {
-    let bad = |message: String| Error::usage(format!("run log `{}`: {message}", path.display()));
-    resume::read_start(path).map_err(|e| {
-        Error::usage(format!(
-            "{e}; give the path of a `.jsonl` log written by `sequencer run`"
-        ))
-    })?;
-    let file = File::open(path).map_err(|e| bad(format!("cannot open it: {e}")))?;
-    let mut reader = BufReader::new(file);
-    let mut line = Vec::new();
-    let mut number = 0u64;
     let mut points = 0u64;
-    loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| bad(format!("cannot read it: {e}")))?;
-        // A last line without newline is a torn write: the run was killed while writing it.
-        if n == 0 || line.last() != Some(&b'\n') {
-            break;
-        }
-        number += 1;
-        if number == 1 {
-            continue;
-        }
-        let record: Line = serde_json::from_slice(&line)
-            .map_err(|e| bad(format!("line {number} is not a valid record: {e}")))?;
-        if record.kind != "point" {
-            continue;
-        }
-        let Some(id) = record.id else {
-            return Err(bad(format!(
-                "line {number} is a point record without an `id`"
-            )));
+    while let Some(line) = records.next::<Line>()? {
+        let record = match line.kind.as_str() {
+            "point" => {
+                let Some(id) = line.id else {
+                    return Err(records.error(&format!(
+                        "line {} is a point record without an `id`",
+                        records.number()
+                    )));
+                };
+                points += 1;
+                Record::Point(PointRecord {
+                    id,
+                    step: line.step,
+                    instrument: line.instrument,
+                    index: line.index,
+                    attempt: line.attempt,
+                    started_at: line.started_at,
+                    elapsed_ms: line.elapsed_ms,
+                    vars: line.vars,
+                    status: line.status,
+                    error: line.error,
+                    commands: line.commands,
+                    values: line.values,
+                })
+            }
+            "connect" => Record::Connect(ConnectRecord {
+                instrument: line.instrument,
+                conn: line.conn,
+                commands: line.commands,
+            }),
+            "resume" => Record::Resume(LoggedInstrument::list(&line.instruments)),
+            _ => continue,
         };
-        points += 1;
-        visit(PointRecord {
-            id,
-            step: record.step,
-            index: record.index,
-            attempt: record.attempt,
-            started_at: record.started_at,
-            elapsed_ms: record.elapsed_ms,
-            vars: record.vars,
-            status: record.status,
-            error: record.error,
-            commands: record.commands,
-            values: record.values,
-        })?;
+        visit(record)?;
     }
     Ok(points)
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-    use std::path::PathBuf;
-
-    /// A run log written to a fresh temporary file, removed on drop.
-    pub(crate) struct TempLog {
-        /// The log's path.
-        pub path: PathBuf,
-    }
-
-    impl TempLog {
-        /// Writes `text` as a run log.
-        pub(crate) fn new(text: &str) -> TempLog {
-            static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-            let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let path =
-                std::env::temp_dir().join(format!("seq-records-{}-{n}.jsonl", std::process::id()));
-            std::fs::write(&path, text).unwrap();
-            TempLog { path }
-        }
-    }
-
-    impl Drop for TempLog {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
-
-    /// The start line every test log opens with.
-    pub(crate) const START: &str = "{\"type\":\"start\",\"run_id\":\"r\",\"name\":\"n\"}\n";
-
-    fn read(text: &str) -> Result<Vec<PointRecord>> {
-        let log = TempLog::new(text);
-        let mut points = Vec::new();
-        for_each_point(&log.path, |p| {
-            points.push(p);
-            Ok(())
-        })?;
-        Ok(points)
-    }
-
-    /// Point records come back in log order with their fields; other records are skipped,
-    /// and a torn last line is ignored.
-    #[test]
-    fn reads_points_in_order() {
-        let text = format!(
-            "{START}{}{}{}{}",
-            r#"{"type":"point","id":"s/1","step":"s","vars":{"v":1},"conn":2,"status":"failed","error":"boom","commands":[{"sent":"A 1","elapsed_ms":0.1},{"sent":"B?","reply":"7","elapsed_ms":2.5}],"values":{"b":"7"}}"#,
-            "\n{\"type\":\"resume\",\"points_done\":1}\n",
-            "{\"type\":\"point\",\"id\":\"s/0\",\"status\":\"ok\",\"attempt\":2,\"started_at\":\"2026-11-25T02:26:57.942Z\",\"elapsed_ms\":26.5}\n",
-            "{\"type\":\"point\",\"id\":\"s/2\",\"st",
-        );
-        let points = read(&text).unwrap();
-        assert_eq!(points.len(), 2);
-        assert_eq!(points[0].id, "s/1");
-        assert_eq!(points[0].step, "s");
-        assert_eq!(points[1].attempt, 2);
-        assert_eq!(points[1].started_at, "2026-11-25T02:26:57.942Z");
-        assert!((points[1].elapsed_ms - 26.5).abs() < 1e-9);
-        assert_eq!(points[0].vars["v"], 1);
-        assert_eq!(points[0].error.as_deref(), Some("boom"));
-        assert_eq!(points[0].commands[1].reply.as_deref(), Some("7"));
-        assert!((points[0].commands[1].elapsed_ms - 2.5).abs() < 1e-9);
-        assert_eq!(points[0].commands[0].reply, None);
-        assert_eq!(points[0].values["b"], "7");
-        assert_eq!(points[1].id, "s/0");
-        assert!(points[1].commands.is_empty());
-    }
-
-    /// Files that are not run logs are refused, naming the path and the line.
-    #[test]
-    fn malformed_logs_are_errors() {
-        let cases = [
-            ("", "is empty"),
-            ("{\"type\":\"point\"}\n", "not a start record"),
-            (
-                &format!("{START}not json\n"),
-                "line 2 is not a valid record",
-            ),
-            (
-                &format!("{START}{{\"type\":\"point\",\"status\":\"ok\"}}\n"),
-                "line 2 is a point record without an `id`",
-            ),
-        ];
-        for (text, want) in cases {
-            let err = read(text).unwrap_err().to_string();
-            assert!(err.contains(want), "{text:?}: {err}");
-            assert!(err.contains("run log `"), "{err}");
-        }
-        let missing = Path::new("/nonexistent/run.jsonl");
-        let err = for_each_point(missing, |_| Ok(())).unwrap_err().to_string();
-        assert!(err.contains("/nonexistent/run.jsonl") && err.contains("cannot open"));
-        assert!(err.contains("sequencer run"), "{err}");
-    }
+/// Calls `visit` with every complete point record of `records`, in log order, and returns
+/// how many there were (see [`for_each_record`]).
+pub(crate) fn for_each_point(
+    records: &mut Records,
+    mut visit: impl FnMut(PointRecord) -> Result<()>,
+) -> Result<u64> {
+    for_each_record(records, |record| match record {
+        Record::Point(point) => visit(point),
+        Record::Connect(_) | Record::Resume(_) => Ok(()),
+    })
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -33,6 +33,11 @@ const SNIPPET_BYTES: usize = 400;
 /// file) keeps its start and its end, where the cause is.
 const MESSAGE_CHARS: usize = 600;
 
+/// Most problems kept and shown; the rest are only counted ("and N more problems"). A file
+/// generated wrong can have thousands, and rendering each (with its snippet) costs time
+/// and screens nobody reads; the first ones show what is wrong.
+pub const MAX_SHOWN: usize = 50;
+
 /// One thing wrong with the file, at one place.
 #[derive(Debug, Clone)]
 pub struct Problem {
@@ -74,10 +79,15 @@ pub struct SequenceError {
     file: String,
     /// Line starts, for `file:line:col` in the plain message.
     line_starts: Vec<usize>,
-    /// What is wrong; never empty.
+    /// What is wrong, the first [`MAX_SHOWN`] in file order; never empty.
     problems: Vec<ProblemDiagnostic>,
+    /// How many problems were found, those not kept in `problems` included.
+    total: usize,
     /// Said after the problem count: what the problems stopped.
     consequence: &'static str,
+    /// Where the file was named, when that is not the command line (a sequence's `sim:`
+    /// naming a device file); said before the problems.
+    origin: Option<Box<str>>,
 }
 
 /// A problem bound to the file text, so miette can render it as a related diagnostic.
@@ -89,10 +99,13 @@ struct ProblemDiagnostic {
 }
 
 impl SequenceError {
-    /// Builds the error for `file` (as named by the user) with text `text`.
+    /// Builds the error for `file` (as named by the user) with text `text`; keeps the
+    /// first [`MAX_SHOWN`] problems in file order and counts the rest.
     pub fn new(file: &str, text: &str, mut problems: Vec<Problem>) -> Self {
         assert!(!problems.is_empty(), "a sequence error needs a problem");
         problems.sort_by_key(|p| p.span.start);
+        let total = problems.len();
+        problems.truncate(MAX_SHOWN);
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect::<Vec<_>>();
@@ -102,7 +115,9 @@ impl SequenceError {
             file: file.to_owned(),
             line_starts,
             problems: Vec::new(),
+            total,
             consequence: "nothing was sent",
+            origin: None,
         };
         err.problems = problems
             .into_iter()
@@ -132,6 +147,15 @@ impl SequenceError {
         self
     }
 
+    /// Says which file named this one and where (e.g. ``instrument `smu`: the `sim:`
+    /// device file named at `seq.yaml:7:18` ``): the first line of the report, and the
+    /// start of the one-line message.
+    #[must_use]
+    pub fn with_origin(mut self, origin: String) -> Self {
+        self.origin = Some(origin.into_boxed_str());
+        self
+    }
+
     /// `file:line:col` (1-based) of a byte offset.
     fn location(&self, offset: usize) -> String {
         let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
@@ -148,25 +172,35 @@ impl SequenceError {
     pub fn render(&self) -> String {
         let handler = miette::GraphicalReportHandler::new();
         let mut out = String::new();
+        if let Some(origin) = &self.origin {
+            let _ = writeln!(out, "error: {origin}:");
+        }
         for p in &self.problems {
             if handler.render_report(&mut out, p).is_err() {
                 out.push_str(&p.to_string());
                 out.push('\n');
             }
         }
-        if self.problems.len() > 1 {
+        let hidden = self.total - self.problems.len();
+        if hidden > 0 {
+            let _ = writeln!(out, "... and {hidden} more problems, not shown");
+        }
+        if self.total > 1 {
             let _ = writeln!(
                 out,
                 "error: {} problems in `{}`; {}",
-                self.problems.len(),
-                self.file,
-                self.consequence
+                self.total, self.file, self.consequence
             );
         }
         out
     }
 
-    /// The problems, in file order.
+    /// How many problems the file has, including those not kept.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// The problems kept (the first [`MAX_SHOWN`]), in file order.
     pub fn problems(&self) -> impl Iterator<Item = &Problem> {
         self.problems.iter().map(|p| &p.problem)
     }
@@ -175,9 +209,12 @@ impl SequenceError {
 impl fmt::Display for SequenceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let first = &self.problems[0];
+        if let Some(origin) = &self.origin {
+            write!(f, "{origin}: ")?;
+        }
         write!(f, "{}: {}", first.location, first.problem.message)?;
-        if self.problems.len() > 1 {
-            write!(f, " (and {} more problems)", self.problems.len() - 1)?;
+        if self.total > 1 {
+            write!(f, " (and {} more problems)", self.total - 1)?;
         }
         Ok(())
     }
@@ -321,4 +358,65 @@ fn char_floor(text: &str, offset: usize) -> usize {
         i -= 1;
     }
     i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file with `n` bad lines, and a problem at each.
+    fn many(n: usize) -> SequenceError {
+        let text: String = (0..n)
+            .map(|i| format!("k{i}: bad\n"))
+            .collect::<Vec<_>>()
+            .concat();
+        let problems = (0..n)
+            .rev()
+            .map(|i| {
+                let start = text.find(&format!("k{i}:")).unwrap();
+                Problem::new(start..start + 2, format!("problem {i}"), "here")
+            })
+            .collect();
+        SequenceError::new("f.yaml", &text, problems)
+    }
+
+    /// Past [`MAX_SHOWN`] problems, only the first ones (in file order) are kept and shown;
+    /// the count and the message still give the total.
+    #[test]
+    fn problems_are_capped_and_counted() {
+        let cases = [
+            (1, 1, ""),
+            (3, 3, ""),
+            (MAX_SHOWN, MAX_SHOWN, ""),
+            (120, MAX_SHOWN, "... and 70 more problems, not shown"),
+        ];
+        for (n, shown, hidden_line) in cases {
+            let err = many(n);
+            assert_eq!(err.total(), n);
+            let kept: Vec<_> = err.problems().map(|p| p.message.clone()).collect();
+            assert_eq!(kept.len(), shown, "{n} problems");
+            assert_eq!(kept[0], "problem 0", "file order");
+            let rendered = err.render();
+            assert_eq!(
+                rendered.matches(": problem ").count(),
+                shown,
+                "{n} problems: {rendered}"
+            );
+            assert_eq!(
+                rendered.contains("more problems, not shown"),
+                !hidden_line.is_empty()
+            );
+            if !hidden_line.is_empty() {
+                assert!(rendered.contains(hidden_line), "{rendered}");
+            }
+            let summary = format!("error: {n} problems in `f.yaml`");
+            assert_eq!(rendered.contains(&summary), n > 1, "{rendered}");
+            let display = err.to_string();
+            assert!(display.starts_with("f.yaml:1:1: problem 0"), "{display}");
+            assert_eq!(
+                display.contains(&format!("(and {} more problems)", n - 1)),
+                n > 1
+            );
+        }
+    }
 }

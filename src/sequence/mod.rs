@@ -79,6 +79,11 @@ pub struct SimDevice {
     pub device: PathBuf,
     /// Which device of the file, for files that describe several.
     pub name: Option<String>,
+    /// Where `device:` is in the sequence file (1-based line and column), for messages
+    /// about the device file.
+    pub line: u64,
+    /// See `line`.
+    pub column: u64,
 }
 
 /// Framing and timing of one instrument's connections.

@@ -1,5 +1,6 @@
 //! The sequencer's writes to the run log: point records and the final stop record, and the
-//! [`Summary`] of the run that goes with the stop record to whoever started it.
+//! [`Summary`] of the run that goes with the stop record to whoever started it. (Connect
+//! records are written in `connects.rs`.)
 
 use std::time::{Duration, SystemTime};
 
@@ -101,6 +102,7 @@ impl Sequencer {
         } else {
             ("success", format!("all {total} points ok"))
         };
+        self.close_connects();
         let stop = runlog::Stop {
             exit_status,
             reason: &reason,

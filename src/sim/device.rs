@@ -1,16 +1,18 @@
 //! The generic SCPI instrument model: pure state, no I/O.
 //!
 //! [`Device`] owns the instrument's stored values and turns one command line into at most
-//! one reply line. The server in [`crate::sim`] holds a single `Device` behind a mutex
-//! shared by every connection (one instrument, many sessions) and calls
-//! [`Device::handle`] for each line it reads. [`Counters`] is written by the server when a
-//! connection opens or closes and read by the device to answer `SIM:CONN?` and
-//! `SIM:CONN:PEAK?`.
+//! one reply line. It is the [`Model`] the server in [`crate::sim`] serves when no device
+//! file or replay is given (its [`Blueprint`] is [`Generic`]): one `Device` shared by every
+//! connection (one instrument, many sessions), asked for each line read. [`Counters`] is
+//! written by the server when a connection opens or closes and read by the device to
+//! answer `SIM:CONN?` and `SIM:CONN:PEAK?`.
 //!
 //! Rules, in the order they are applied to each `;`-separated part of a line:
 //! - the header is the text before the first whitespace, uppercased, with a leading `:`
 //!   removed (`:sour1:volt` and `SOUR1:VOLT` are the same header);
-//! - a header ending in `?` is a query; the replies of all query parts are joined with `;`;
+//! - a header ending in `?` is a query; the replies of all query parts are joined with `;`
+//!   (up to [`MAX_REPLY_BYTES`](super::model::MAX_REPLY_BYTES): the part that would pass
+//!   it is not answered and the parts after it are not carried out);
 //! - built-in queries: `*IDN?`, `*OPC?`, `SYST:ERR?`, `SIM:CONN?`, `SIM:CONN:PEAK?`;
 //! - `*RST` clears every stored value, `*CLS` does nothing;
 //! - any other query returns the value stored under its header, or `0` if never set;
@@ -24,7 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use super::model::{Blueprint, Model, Response};
+use super::model::{Blueprint, Model, ReplyBudget, Response};
 
 /// Connection counters shared by the server and the device (`SIM:CONN?`, `SIM:CONN:PEAK?`).
 ///
@@ -77,9 +79,12 @@ impl Blueprint for Generic {
 }
 
 impl Model for Device {
-    fn handle(&mut self, _conn: u64, message: &str, _now: Instant) -> Response {
-        self.handle(message)
-            .map_or_else(Response::none, Response::reply)
+    fn handle(&mut self, conn: u64, message: &str, _now: Instant) -> Response {
+        let (reply, cut) = self.reply(message);
+        if let Some(rest) = cut {
+            ReplyBudget::warn_cut(conn, rest);
+        }
+        reply.map_or_else(Response::none, Response::reply)
     }
 }
 
@@ -107,17 +112,36 @@ impl Device {
         }
     }
 
-    /// Handles one command line (terminator already removed); returns the reply line without terminator, or None for a write.
+    /// Handles one command line (terminator already removed); returns the reply line
+    /// without terminator, or None for a write.
     pub fn handle(&mut self, line: &str) -> Option<String> {
-        let replies: Vec<String> = line
-            .split(';')
-            .filter_map(|part| self.command(part))
-            .collect();
-        if replies.is_empty() {
-            None
-        } else {
-            Some(replies.join(";"))
+        self.reply(line).0
+    }
+
+    /// [`Device::handle`], and whether the reply was cut at
+    /// [`MAX_REPLY_BYTES`](super::model::MAX_REPLY_BYTES): then how many parts after the
+    /// cut were not carried out.
+    fn reply(&mut self, line: &str) -> (Option<String>, Option<usize>) {
+        let mut reply: Option<String> = None;
+        let mut budget = ReplyBudget::new();
+        let mut parts = line.split(';');
+        while let Some(part) = parts.next() {
+            let Some(text) = self.command(part) else {
+                continue;
+            };
+            // The `;` joining query replies counts too.
+            if !budget.admit(text.len() + usize::from(reply.is_some())) {
+                return (reply, Some(parts.count()));
+            }
+            match &mut reply {
+                Some(joined) => {
+                    joined.push(';');
+                    joined.push_str(&text);
+                }
+                None => reply = Some(text),
+            }
         }
+        (reply, None)
     }
 
     /// Handles one part of a compound command; `Some` only for a query.
@@ -297,5 +321,27 @@ mod tests {
                 "after `{action}`"
             );
         }
+    }
+
+    /// A message repeating a query of a big value gets replies up to `MAX_REPLY_BYTES`
+    /// only: the part that would pass it is not answered and the parts after it are not
+    /// carried out.
+    #[test]
+    fn replies_to_one_message_are_capped() {
+        use crate::sim::model::MAX_REPLY_BYTES;
+        let mut device = Device::new(Arc::new(Counters::default()));
+        let value = "x".repeat(1_000_000);
+        assert_eq!(device.handle(&format!("A {value}")), None);
+        let message = format!("{}B 1", "A?;".repeat(40));
+        let reply = device.handle(&message).unwrap();
+        assert!(reply.len() <= MAX_REPLY_BYTES, "{} bytes", reply.len());
+        assert_eq!(reply.split(';').count(), 16);
+        assert!(reply.split(';').all(|r| r == value));
+        assert_eq!(
+            device.handle("B?").as_deref(),
+            Some("0"),
+            "carried out after the cut"
+        );
+        assert_eq!(device.handle("A?;*OPC?").map(|r| r.len()), Some(1_000_002));
     }
 }

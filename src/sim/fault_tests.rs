@@ -2,11 +2,13 @@
 //! line client over TCP. The decisions themselves are unit-tested in `conn_faults.rs`; these
 //! prove the server carries them out (closes, stays silent, garbles, delays, refuses).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::conn_faults::GARBAGE;
+use super::device::{Counters, Device};
 use super::test_support::{Client, Server};
-use super::{Faults, SimConfig};
+use super::{Blueprint, Faults, Framing, Model, SimConfig};
 
 /// A config injecting the faults of `spec` (as given to `--fault`).
 fn with_faults(spec: &str) -> SimConfig {
@@ -68,6 +70,42 @@ async fn garbage_every_replaces_every_nth_reply() {
     }
     assert_eq!(replies, ["7", GARBAGE, "7", GARBAGE, "7"]);
     assert!(GARBAGE.parse::<f64>().is_err());
+    server.stop().await;
+}
+
+/// The generic device answering with `\r\n` after each reply, as a model whose framing is
+/// not the default.
+#[derive(Debug)]
+struct CrLf;
+
+impl Blueprint for CrLf {
+    fn framing(&self) -> Framing {
+        Framing {
+            write_termination: b"\r\n".to_vec(),
+            ..Framing::lines()
+        }
+    }
+
+    fn build(&self, counters: Arc<Counters>) -> Box<dyn Model> {
+        Box::new(Device::new(counters))
+    }
+}
+
+/// A garbage reply ends with the model's write termination, like the replies around it.
+#[tokio::test]
+async fn garbage_ends_with_the_write_termination() {
+    let server = Server::start(SimConfig {
+        blueprint: Some(Arc::new(CrLf)),
+        ..with_faults("garbage-every=2")
+    })
+    .await;
+    let mut client = Client::connect(server.addr).await;
+    client.send("*OPC?\n*OPC?\n*OPC?\n").await;
+    let mut lines = Vec::new();
+    for _ in 0..3 {
+        lines.push(client.line().await);
+    }
+    assert_eq!(lines, ["1\r", &format!("{GARBAGE}\r"), "1\r"]);
     server.stop().await;
 }
 

@@ -1,16 +1,22 @@
-//! The simulated instrument: a plain-tokio TCP server speaking SCPI text lines.
+//! The simulated instrument: a plain-tokio TCP server speaking SCPI text messages.
 //!
 //! `sequencer sim` and the tests call [`run`] or [`run_with`] with a bound listener and a
 //! shutdown future; tests that must not share their caller's event loop use
-//! [`SimThread`]. The accept loop owns one task per connection in a [`JoinSet`], so
-//! connections proceed in parallel and shutdown can close them all. Every task shares one
-//! [`Device`] behind a `std::sync::Mutex`, locked only around [`Device::handle`] and never
-//! across an await, so a slow reply (latency) on one connection never blocks another.
+//! [`SimThread`]. What the instrument answers is a [`Model`], built once per server from
+//! the [`Blueprint`] in the [`SimConfig`]: the generic [`Device`](device::Device) by
+//! default, a pyvisa-sim device file ([`pyvisa`]) or a recorded run ([`replay`]). It also
+//! gives the [`Framing`] (how messages and replies end). The accept loop owns one task per
+//! connection in a [`JoinSet`], so connections proceed in parallel and shutdown can close
+//! them all. Every task shares the one model behind a `std::sync::Mutex`, locked only
+//! around [`Model::handle`] and never across an await; the model returns the delay it
+//! wants and the session sleeps it, so a slow reply on one connection never blocks another.
 //!
 //! # Layout
 //! - `mod.rs`: [`SimConfig`] and the accept loop ([`run_with`]).
-//! - `session.rs`: one connection: line framing, latency, replies, injected faults.
-//! - [`device`]: the pure instrument model and the connection [`Counters`].
+//! - [`model`]: the [`Model`] and [`Blueprint`] seam, [`Framing`], the reply-size cap.
+//! - `session.rs`: one connection: message framing, latency, replies, injected faults.
+//! - [`device`]: the generic instrument model and the connection [`Counters`].
+//! - [`pyvisa`]: pyvisa-sim device files; [`replay`]: replaying a recorded run.
 //! - [`faults`]: [`Faults`], the `--fault` settings: parsing, checks, display.
 //! - `conn_faults.rs`: the pure per-connection fault decisions (what to drop, ignore,
 //!   garble or delay), seeded for reproducible random drops.

@@ -11,12 +11,63 @@
 //! server keeps it behind a mutex and calls [`Model::handle`] without holding the lock
 //! across an await. A model therefore never sleeps; it returns the delay it wants in
 //! [`Response::delay`] and the session sleeps it.
+//!
+//! A message can ask for the same reply many times (`A?;A?;...`), so a model counts the
+//! bytes of its replies to one message with a [`ReplyBudget`] and stops at
+//! [`MAX_REPLY_BYTES`]: a small message must not make the simulator build gigabytes.
 
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::device::Counters;
+
+/// Most reply bytes one message gets (terminations not counted). Like a real instrument
+/// whose output buffer overflows, the simulator then stops: the reply that would pass the
+/// limit is not sent, the rest of the message is not carried out, one warning is logged,
+/// and the next message is served as usual. Real sequences get replies of a few bytes to a
+/// few megabytes (a waveform).
+pub const MAX_REPLY_BYTES: usize = 16 << 20;
+
+/// The reply bytes of one message so far, against [`MAX_REPLY_BYTES`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReplyBudget {
+    /// Bytes of the replies admitted so far.
+    used: usize,
+    /// Set by the first reply refused; from then on the message is answered no further.
+    exhausted: bool,
+}
+
+impl ReplyBudget {
+    /// Nothing used yet.
+    pub fn new() -> ReplyBudget {
+        ReplyBudget::default()
+    }
+
+    /// Counts a reply of `len` bytes: false, and from then on always false, when it would
+    /// pass [`MAX_REPLY_BYTES`].
+    pub fn admit(&mut self, len: usize) -> bool {
+        let used = self.used.saturating_add(len);
+        if self.exhausted || used > MAX_REPLY_BYTES {
+            self.exhausted = true;
+            return false;
+        }
+        self.used = used;
+        true
+    }
+
+    /// Logs the one warning for a message cut short on connection `conn`: the reply
+    /// refused is not sent, and the `rest` commands after it are not carried out.
+    pub fn warn_cut(conn: u64, rest: usize) {
+        tracing::warn!(
+            conn,
+            limit = MAX_REPLY_BYTES,
+            "the replies to one message passed {} MiB: the reply past the limit is not \
+             sent and the {rest} commands after it are not carried out",
+            MAX_REPLY_BYTES >> 20
+        );
+    }
+}
 
 /// What the instrument does with one message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

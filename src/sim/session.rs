@@ -1,10 +1,15 @@
 //! One client connection of the simulated instrument.
 //!
 //! The accept loop in [`crate::sim`] builds a [`Session`] for every connection it serves and
-//! spawns [`Session::run`] in its `JoinSet`. The session reads `\n`-terminated lines (a
-//! trailing `\r` stripped, at most [`MAX_LINE`] bytes), passes each to the shared
-//! [`Device`], sleeps the configured latency and writes the reply. Its [`ConnFaults`]
-//! decides, line by line, whether to close instead, ignore the line, send garbage or sleep
+//! spawns [`Session::run`] in its `JoinSet`. The session cuts messages out of the stream by
+//! the model's [`Framing`]: each ends with its read termination (`\n` for the generic
+//! device and replays, a device file's `eom:` otherwise) and holds at most [`MAX_LINE`]
+//! bytes; lenient framing also drops one `\r` before the termination and skips empty
+//! messages. It passes each message to the [`Model`] shared by every session of the
+//! server, sleeps the configured latency plus the delay the model asks for, and writes the
+//! replies one by one, each followed by the write termination, never more than
+//! [`MAX_REPLY_BYTES`] per message whatever the model returns. Its [`ConnFaults`] decides,
+//! message by message, whether to close instead, ignore the message, send garbage or sleep
 //! longer; the session only carries that out and logs it. Its [`OpenGuard`] keeps the
 //! connection counted until the session ends, even when shutdown aborts it.
 
@@ -19,7 +24,7 @@ use tokio::net::TcpStream;
 use super::MAX_LINE;
 use super::conn_faults::{ConnFaults, Delivery, GARBAGE, Verdict};
 use super::device::Counters;
-use super::model::{Framing, Model, Response};
+use super::model::{Framing, MAX_REPLY_BYTES, Model, ReplyBudget, Response};
 use crate::sequence::duration::format_duration;
 
 /// Marks one served connection in [`Counters`] for as long as it lives, including when its
@@ -31,6 +36,10 @@ impl Drop for OpenGuard {
         self.0.close();
     }
 }
+
+/// Bytes of replies gathered before they are written: replies are written in chunks of
+/// about this size, not gathered whole.
+const WRITE_CHUNK: usize = 64 << 10;
 
 /// Why a session ended without an I/O error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,17 +152,13 @@ impl Session {
                 .saturating_add(delivery.late_by),
         )
         .await;
-        let mut out = Vec::new();
-        if delivery.garbage {
-            out.extend_from_slice(GARBAGE.as_bytes());
-            out.push(b'\n');
+        let garbage = [GARBAGE.to_owned()];
+        let replies = if delivery.garbage {
+            &garbage
         } else {
-            for reply in replies {
-                out.extend_from_slice(reply.as_bytes());
-                out.extend_from_slice(&self.framing.write_termination);
-            }
-        }
-        write.write_all(&out).await?;
+            &replies[..]
+        };
+        write_replies(write, replies, &self.framing.write_termination, conn).await?;
         Ok(self.faults.closes_after())
     }
 
@@ -174,6 +179,40 @@ impl Session {
         let mut model = self.model.lock().unwrap_or_else(PoisonError::into_inner);
         model.handle(self.conn, message, Instant::now())
     }
+}
+
+/// Writes `replies`, each followed by `termination`, in chunks of about [`WRITE_CHUNK`]
+/// bytes. Models keep to [`MAX_REPLY_BYTES`] per message themselves; this stops there too
+/// (with one warning) so that no model can make a message's replies unbounded.
+async fn write_replies(
+    write: &mut (impl AsyncWrite + Unpin),
+    replies: &[String],
+    termination: &[u8],
+    conn: u64,
+) -> io::Result<()> {
+    let mut budget = ReplyBudget::new();
+    let mut chunk = Vec::new();
+    for (i, reply) in replies.iter().enumerate() {
+        if !budget.admit(reply.len()) {
+            tracing::warn!(
+                conn,
+                "the replies to one message passed {} MiB: its last {} replies are not sent",
+                MAX_REPLY_BYTES >> 20,
+                replies.len() - i
+            );
+            break;
+        }
+        chunk.extend_from_slice(reply.as_bytes());
+        chunk.extend_from_slice(termination);
+        if chunk.len() >= WRITE_CHUNK {
+            write.write_all(&chunk).await?;
+            chunk.clear();
+        }
+    }
+    if !chunk.is_empty() {
+        write.write_all(&chunk).await?;
+    }
+    Ok(())
 }
 
 /// Sleeps `delay`, skipping zero: tokio's timer has millisecond resolution, so even a zero
@@ -287,6 +326,25 @@ mod tests {
         let (got, end) = messages(b"A?\r\nB\nC \r\n\r\n", &framing).await;
         assert_eq!(got, ["A?", "B\nC ", ""]);
         assert_eq!(end, Read::Eof);
+    }
+
+    /// Replies are written whole and in order, each with the termination, however many
+    /// chunks that takes; past [`MAX_REPLY_BYTES`] the rest are not written.
+    #[tokio::test]
+    async fn replies_written_in_chunks_up_to_the_cap() {
+        let replies: Vec<String> = ["a", "bb", ""]
+            .iter()
+            .map(|r| r.repeat(WRITE_CHUNK / 2 + 1))
+            .chain(["c".to_owned()])
+            .collect();
+        let mut out = Vec::new();
+        write_replies(&mut out, &replies, b"\r\n", 1).await.unwrap();
+        let want = replies.join("\r\n") + "\r\n";
+        assert_eq!(out, want.as_bytes());
+        let big = vec!["y".repeat(1 << 20); 20];
+        out.clear();
+        write_replies(&mut out, &big, b"\n", 1).await.unwrap();
+        assert_eq!(out.len(), 16 * ((1 << 20) + 1));
     }
 
     /// A message longer than [`MAX_LINE`] is refused, terminated or not.

@@ -171,3 +171,75 @@ fn several_devices_need_a_name() {
     assert_eq!(out.code(), 2, "{out}");
     assert!(out.stderr_flat().contains("nope"), "{out}");
 }
+
+/// `check` loads each instrument's `sim:` device file, as `run --sim` would: a missing or
+/// bad one is exit 2 from `check` already, naming the instrument and the `sim:` line of
+/// the sequence; `run --sim` refuses it with the same message.
+#[test]
+fn check_loads_sim_device_files() {
+    let scratch = Scratch::new();
+    scratch.write("seq.yaml", SETTLE);
+    let named =
+        "instrument `instrument`: the `sim:` device file `tc.yaml` (named at seq.yaml:5:17)";
+    let missing = scratch.sequencer(["check", "seq.yaml"]);
+    assert_eq!(missing.code(), 2, "{missing}");
+    let err = missing.stderr_flat();
+    assert!(err.contains(&format!("{named} cannot be read")), "{err}");
+    assert!(!err.contains("--device"), "{err}");
+    scratch.write("tc.yaml", &RAMPING.replace("type: float", "type: double"));
+    for args in [&["check", "seq.yaml"][..], &["run", "seq.yaml", "--sim"]] {
+        let bad = scratch.sequencer(args);
+        assert_eq!(bad.code(), 2, "{args:?}: {bad}");
+        let err = bad.stderr_flat();
+        assert!(
+            err.contains(&format!("{named} is not valid")),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("tc.yaml:15:23"), "{args:?}: {err}");
+    }
+    scratch.write("tc.yaml", RAMPING);
+    let good = scratch.sequencer(["check", "seq.yaml"]);
+    assert_eq!(good.code(), 0, "{good}");
+}
+
+/// One query of the temperature controller's identity.
+const IDN: &str = r#"
+name: idn
+instrument:
+  max_connections: 1
+steps:
+  - name: s
+    commands:
+      - {query: "*IDN?", expect: "TEST,TC,0,1"}
+"#;
+
+/// `--sim-latency` and `--fault` shape any simulator of `run`: with `--device` or
+/// `--replay` (which imply `--sim`) as with `--sim`; without any of them they are refused.
+#[test]
+fn sim_options_go_with_device_and_replay() {
+    let scratch = Scratch::new();
+    scratch.write("tc.yaml", RAMPING);
+    scratch.write("idn.yaml", IDN);
+    let shaped = ["--sim-latency", "1ms", "--fault", "drop-after=1000"];
+    let device = [
+        &["run", "idn.yaml", "--device", "tc.yaml", "-o", "a.jsonl"][..],
+        &shaped,
+    ]
+    .concat();
+    let out = scratch.sequencer(device);
+    assert_eq!(out.code(), 0, "{out}");
+    let replay = [
+        &["run", "idn.yaml", "--replay", "a.jsonl", "-o", "b.jsonl"][..],
+        &shaped,
+    ]
+    .concat();
+    let out = scratch.sequencer(replay);
+    assert_eq!(out.code(), 0, "{out}");
+    let out = scratch.sequencer(["run", "idn.yaml", "--sim-latency", "1ms"]);
+    assert_eq!(out.code(), 2, "{out}");
+    assert!(
+        out.stderr_flat()
+            .contains("add --sim, --device FILE or --replay LOG"),
+        "{out}"
+    );
+}

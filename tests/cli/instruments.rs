@@ -225,7 +225,7 @@ fn validation_errors_name_the_instrument() {
     assert_eq!(out.code(), 2, "{out}");
     assert!(
         out.stderr_flat()
-            .contains("instrument `smu`: cannot read its `sim:` device file"),
+            .contains("instrument `smu`: the `sim:` device file `missing.yaml` (named at sim.yaml:3:23) cannot be read"),
         "{out}"
     );
     let (out, _) = scratch.run("two.yaml", &yaml, &["--address", "smu=nowhere"]);

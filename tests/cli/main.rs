@@ -16,7 +16,10 @@
 //!   connection and instrument, the summary's effective parallelism.
 //! - [`resume`]: `kill -9` at any moment then `resume`; torn lines; logs resume refuses.
 //! - [`devices`]: device files: ramping setpoints polled until settled, limits, bad files.
-//! - [`replay`]: a recorded run replayed and compared with `sequencer diff`.
+//! - [`replay`]: a recorded run replayed and compared with `sequencer diff`; several
+//!   instruments, terminations, `on_connect`, the simulator's report.
+//! - [`diff`]: `diff`'s notes on torn lines and different sequences; advice per command for
+//!   a log that is not one.
 //! - [`export`]: `export` as CSV and JSON Lines (exact text of a known run), `plot` to SVG
 //!   (labels, one line per series) and PNG, unknown names.
 //! - [`pyvisa_sim`]: device files answer byte for byte like pyvisa-sim (skipped without python3).
@@ -29,6 +32,7 @@
 
 mod connections;
 mod devices;
+mod diff;
 mod examples;
 mod export;
 mod failures;

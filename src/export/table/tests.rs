@@ -196,7 +196,7 @@ fn last_record_wins() {
             "step": "teardown"}))
         .unwrap(),
     ));
-    let table = Table::read(&log.path).unwrap();
+    let table = Table::read(&mut log.records()).unwrap();
     assert_eq!(table.rows.len(), 2, "setup and teardown are left out");
     assert_eq!(table.names(Kind::Value), ["r"]);
     assert_eq!(cell(&table, 0, "id"), "s/0");

@@ -165,12 +165,19 @@ impl Cx<'_> {
         command.filter(|_| ok)
     }
 
-    /// A poll bound: a number, or `"{var}"` naming a numeric sweep variable.
+    /// A poll bound: a number (quoted or not), or `"{var}"` naming a numeric sweep
+    /// variable.
     fn bound(&mut self, raw: &Spanned<Scalar>, vars: Vars<'_>) -> Option<Bound> {
         let text = match &raw.value {
             Scalar::Num(n) => return Some(Bound::Fixed(n.as_f64())),
             Scalar::Text(text) => text.trim(),
         };
+        // `of: "1.5"`: a number all the same (but not `inf` or `nan`, which Rust parses).
+        if let Ok(x) = text.parse::<f64>()
+            && x.is_finite()
+        {
+            return Some(Bound::Fixed(x));
+        }
         let span = self.span(raw);
         let name = text
             .strip_prefix('{')

@@ -131,6 +131,8 @@ impl Cx<'_> {
                 return None;
             }
             Some(SimDevice {
+                line: sim.device.referenced.line(),
+                column: sim.device.referenced.column(),
                 device: PathBuf::from(sim.device.value),
                 name: sim.name,
             })

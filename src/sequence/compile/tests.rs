@@ -174,3 +174,41 @@ fn bad_axis_reports_once() {
     );
     assert_eq!(got.len(), 1, "{got:?}");
 }
+
+/// Poll bounds are numbers, quoted or not, or a numeric sweep variable in braces; other
+/// text (including `inf` and `nan`) is refused.
+#[test]
+fn poll_bounds_accept_quoted_numbers() {
+    use crate::sequence::{Bound, Until};
+    let poll = |until: &str| {
+        format!(
+            "steps:\n- name: a\n  sweep: {{v: [1, 2]}}\n  commands:\n  \
+             - {{poll: X?, until: {until}}}\n"
+        )
+    };
+    let good: &[(&str, Bound)] = &[
+        ("{within: 0.1, of: 1.5}", Bound::Fixed(1.5)),
+        ("{within: 0.1, of: \"1.5\"}", Bound::Fixed(1.5)),
+        ("{within: 0.1, of: ' -2e3 '}", Bound::Fixed(-2000.0)),
+        ("{above: '7'}", Bound::Fixed(7.0)),
+        ("{below: \"{v}\"}", Bound::Var(0, "v".into())),
+    ];
+    for (until, want) in good {
+        let seq = compile_str(&poll(until)).unwrap_or_else(|e| panic!("{until}: {e}"));
+        let got = match &seq.steps[0].commands[0] {
+            Command::Poll {
+                until: Until::Within { of, .. } | Until::Above(of) | Until::Below(of),
+                ..
+            } => of.clone(),
+            other => panic!("{until}: {other:?}"),
+        };
+        assert_eq!(got, *want, "{until}");
+    }
+    for until in ["{above: 'one'}", "{above: 'inf'}", "{below: 'NaN'}"] {
+        let got = problems(&poll(until));
+        assert!(
+            got.iter().any(|p| p.contains("is not a number")),
+            "{until}: {got:?}"
+        );
+    }
+}

@@ -9,8 +9,10 @@
 //!
 //! Where pyvisa-sim would raise instead (a getter without `r`, a reply its format cannot
 //! take, a setter pattern whose fields it cannot use), the part is answered like an
-//! unmatched one and a warning names the property; pyvisa-sim would also drop the rest of
-//! the message, this model goes on with the next part.
+//! unmatched one and a warning names the property (once per connection, see
+//! [`CrashLog`]); pyvisa-sim would also drop the rest of the message, this model goes on
+//! with the next part. Once the replies to one message pass
+//! [`MAX_REPLY_BYTES`](crate::sim::model::MAX_REPLY_BYTES), the rest of it is dropped.
 //!
 //! The reply delay is the device's `delay:` plus the `delay:` of every item that answered,
 //! plus a uniform draw in `0..jitter`.
@@ -21,14 +23,17 @@ use std::time::{Duration, Instant};
 
 use super::channels::{ChannelState, DeviceCx};
 use super::component::{self, Found, Hit, Slot};
+use super::crash_log::CrashLog;
 use super::pyfmt::{PyType, PyValue};
 use super::random::{self, Rng};
 use super::spec::{DeviceSpec, ErrorSpec};
 use super::strparse::Parsed;
-use crate::sim::model::{Model, Response};
+use crate::sim::model::{Model, ReplyBudget, Response};
 
-/// Longest an error queue grows; further errors are not queued (pyvisa-sim has no limit,
-/// but a client looping on a bad command must not grow the instrument without bound).
+/// Most messages the error queues of a device hold in all; further errors are not queued
+/// (pyvisa-sim has no limit, but a client looping on a bad command must not grow the
+/// instrument without bound, nor a file with thousands of queues make each error cost
+/// thousands of steps).
 const MAX_QUEUED: usize = 10_000;
 
 /// The status registers and error queues of a device.
@@ -38,6 +43,8 @@ pub(super) struct ErrorState {
     registers: Vec<i64>,
     /// Pending messages of each queue, oldest first.
     queues: Vec<VecDeque<String>>,
+    /// Messages pending in all queues, at most [`MAX_QUEUED`].
+    queued: usize,
 }
 
 impl ErrorState {
@@ -46,6 +53,7 @@ impl ErrorState {
         ErrorState {
             registers: vec![0; spec.registers.len()],
             queues: vec![VecDeque::new(); spec.queues.len()],
+            queued: 0,
         }
     }
 
@@ -59,10 +67,12 @@ impl ErrorState {
             self.registers[i] |= bits;
         }
         for (queue, pending) in spec.queues.iter().zip(&mut self.queues) {
-            if let Some(message) = queue.messages.get(KEY)
-                && pending.len() < MAX_QUEUED
-            {
+            if self.queued >= MAX_QUEUED {
+                break;
+            }
+            if let Some(message) = queue.messages.get(KEY) {
                 pending.push_back(message.clone());
+                self.queued += 1;
             }
         }
         Found::from(spec.command_error.clone())
@@ -73,12 +83,14 @@ impl ErrorState {
         if let Some(&i) = spec.register_queries.get(query) {
             return Some(std::mem::take(&mut self.registers[i]).to_string());
         }
-        let i = spec.queues.iter().position(|q| q.query == query)?;
-        Some(
-            self.queues[i]
-                .pop_front()
-                .unwrap_or_else(|| spec.queues[i].default.clone()),
-        )
+        let &i = spec.queue_queries.get(query)?;
+        Some(match self.queues[i].pop_front() {
+            Some(message) => {
+                self.queued -= 1;
+                message
+            }
+            None => spec.queues[i].default.clone(),
+        })
     }
 }
 
@@ -97,6 +109,8 @@ pub(super) struct PyDevice {
     random: Rng,
     /// Draws for `jitter:` (a separate stream, so jitter does not shift `RANDOM` values).
     jitter: Rng,
+    /// Which crash warnings each connection has had; written by `handle` and `closed`.
+    crashes: CrashLog,
 }
 
 impl PyDevice {
@@ -114,6 +128,7 @@ impl PyDevice {
             errors: ErrorState::new(&spec.errors),
             random: Rng::new(seed, 0),
             jitter: Rng::new(seed, 1),
+            crashes: CrashLog::default(),
             spec,
         }
     }
@@ -202,16 +217,19 @@ impl PyDevice {
 }
 
 impl Model for PyDevice {
-    fn handle(&mut self, _conn: u64, message: &str, now: Instant) -> Response {
+    fn handle(&mut self, conn: u64, message: &str, now: Instant) -> Response {
         let spec = Arc::clone(&self.spec);
-        let parts: Vec<&str> = if spec.delimiter.is_empty() {
-            vec![message]
+        // An empty delimiter does not split: the message is its one part.
+        let pieces = if spec.delimiter.is_empty() {
+            1
         } else {
-            message.split(spec.delimiter.as_str()).collect()
+            usize::MAX
         };
+        let mut parts = message.splitn(pieces, spec.delimiter.as_str());
         let mut replies = Vec::new();
+        let mut budget = ReplyBudget::new();
         let mut delay = spec.delay;
-        for part in parts {
+        while let Some(part) = parts.next() {
             let found = match self.answer(part, now) {
                 Some(hit) => {
                     delay = delay.saturating_add(hit.delay);
@@ -221,16 +239,16 @@ impl Model for PyDevice {
             };
             let found = match found {
                 Found::Crash(why) => {
-                    tracing::warn!(
-                        device = %spec.name,
-                        command = part,
-                        "{why}; answering the command error (pyvisa-sim would raise)"
-                    );
+                    self.crashes.crashed(&spec.name, conn, part, &why);
                     self.errors.command_error(&spec.errors)
                 }
                 other => other,
             };
             if let Found::Reply(text) = found {
+                if !budget.admit(text.len()) {
+                    ReplyBudget::warn_cut(conn, parts.count());
+                    break;
+                }
                 replies.push(text);
             }
         }
@@ -238,5 +256,80 @@ impl Model for PyDevice {
             delay = delay.saturating_add(self.jitter.below(spec.jitter));
         }
         Response { replies, delay }
+    }
+
+    fn closed(&mut self, conn: u64) {
+        self.crashes.closed(&self.spec.name, conn);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use crate::sim::device::Counters;
+    use crate::sim::model::{Blueprint, MAX_REPLY_BYTES};
+
+    /// A device with a text property `l` and a number `n`.
+    const TWO: &str = "spec: '1.1'
+devices:
+  d:
+    error: ERROR
+    properties:
+      l:
+        getter: {q: 'L?', r: '{}'}
+        setter: {q: 'L {}', r: OK}
+      n:
+        default: '0'
+        getter: {q: 'N?', r: '{}'}
+        setter: {q: 'N {}'}
+";
+
+    /// A message repeating a getter of a big value gets replies up to `MAX_REPLY_BYTES`
+    /// only: the part that would pass it is not answered, the parts after it are not
+    /// carried out, and the next message is served as usual.
+    #[test]
+    fn replies_to_one_message_are_capped() {
+        let file = super::super::tests::load(TWO, None);
+        let mut model = file.build(Arc::new(Counters::default()));
+        let now = Instant::now();
+        let value = "x".repeat(1_000_000);
+        let set = model.handle(1, &format!("L {value}"), now);
+        assert_eq!(set.replies, ["OK"]);
+        let message = format!("{}N 5", "L?;".repeat(40));
+        let replies = model.handle(1, &message, now).replies;
+        let bytes: usize = replies.iter().map(String::len).sum();
+        assert!(bytes <= MAX_REPLY_BYTES, "{bytes} bytes");
+        assert_eq!(replies.len(), 16);
+        assert!(replies.iter().all(|r| *r == value));
+        let after = model.handle(1, "N?;L?", now).replies;
+        assert_eq!(after.len(), 2);
+        assert_eq!(after[0], "0", "carried out after the cut");
+    }
+
+    /// The error queues of a device hold `MAX_QUEUED` messages in all, whichever queues
+    /// they are in; reading one makes room for one more.
+    #[test]
+    fn error_queues_are_bounded_together() {
+        let text = "spec: '1.1'\ndevices:\n  d:\n    error:\n      error_queue:\n\
+                    \x20       - {q: 'A?', default: none, command_error: a}\n\
+                    \x20       - {q: 'B?', default: none, command_error: b}\n";
+        let file = super::super::tests::load(text, None);
+        let mut model = file.build(Arc::new(Counters::default()));
+        let now = Instant::now();
+        let errors = vec!["X"; super::MAX_QUEUED].join(";");
+        model.handle(1, &errors, now);
+        let drain = |model: &mut Box<dyn crate::sim::Model>, query: &str| {
+            let all = vec![query; super::MAX_QUEUED].join(";");
+            let replies = model.handle(1, &all, now).replies;
+            replies.iter().filter(|r| *r != "none").count()
+        };
+        // Full: a further error is not queued; reading one makes room for one (in `A`,
+        // the first queue of the error).
+        let half = super::MAX_QUEUED / 2;
+        model.handle(1, "X;A?;X", now);
+        assert_eq!(drain(&mut model, "A?"), half);
+        assert_eq!(drain(&mut model, "B?"), half);
     }
 }

@@ -1,6 +1,8 @@
 //! Invalid device files: each problem points at `file:line:col` with a useful message, and
 //! several problems are reported together.
 
+use std::fmt::Write as _;
+
 use super::DeviceFile;
 use crate::error::Error;
 
@@ -211,4 +213,46 @@ fn several_problems_at_once() {
 fn unknown_keys_load() {
     let text = device("vendor: acme\ndialogues:\n  - {q: 'A?', r: a, comment: first}");
     assert!(DeviceFile::parse(&text, "test.yaml", None).is_ok());
+}
+
+/// A channel group whose ids times queries passes the expansion limit is refused at its
+/// `ids:`, before anything is expanded (pyvisa-sim would build every entry).
+#[test]
+fn channel_expansion_is_bounded() {
+    let ids: Vec<String> = (0..400).map(|i| i.to_string()).collect();
+    let mut body = format!(
+        "channels:\n  c:\n    ids: [{}]\n    properties:\n",
+        ids.join(", ")
+    );
+    for i in 0..300 {
+        let _ = writeln!(
+            body,
+            "      p{i}: {{getter: {{q: 'P{i}:{{ch_id}}?', r: '{{}}'}}}}"
+        );
+    }
+    let report = refused(&device(&body));
+    assert!(
+        report.starts_with(
+            "test.yaml:6:15: channel group `c` has 400 ids and 300 dialogues and properties"
+        ) && report
+            .contains("makes 120000 channel queries in the device, over the limit of 100000"),
+        "{report}"
+    );
+}
+
+/// Thousands of bad properties are refused quickly: the first 50 are shown, the rest
+/// counted.
+#[test]
+fn many_problems_are_capped() {
+    let body: String = std::iter::once("properties:\n".to_owned())
+        .chain((0..5000).map(|i| format!("  p{i}: {{default: x, specs: {{type: int}}}}\n")))
+        .collect();
+    let report = refused(&device(&body));
+    assert!(report.contains("(and 4999 more problems)"), "{report}");
+    assert!(
+        report.contains("... and 4950 more problems, not shown"),
+        "{report}"
+    );
+    assert!(report.contains("5000 problems in `test.yaml`"), "{report}");
+    assert_eq!(report.matches("x test.yaml:").count(), 50, "{report}");
 }

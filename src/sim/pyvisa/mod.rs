@@ -13,7 +13,8 @@
 //! - `build.rs`, `build/parts.rs`: checks, from the tree to a `DeviceSpec` (`spec.rs`).
 //! - `device.rs`: the device at run time (pyvisa-sim's `Device.write`), the [`Model`].
 //! - `channels.rs`: channel groups at run time; `component.rs`: what both share
-//!   (dialogues, getters, validation, ramping values); `random.rs`: `RANDOM` and jitter.
+//!   (dialogues, getters, validation, ramping values); `random.rs`: `RANDOM` and jitter;
+//!   `crash_log.rs`: the warnings where pyvisa-sim would raise, once per connection.
 //!
 //! # Extensions
 //! Keys pyvisa-sim ignores, so a file using them still loads there:
@@ -29,8 +30,8 @@
 //! - Where pyvisa-sim raises while answering (a getter without `r`, a value its reply
 //!   format cannot take, a malformed `RANDOM(...)` reply, a device setter with several
 //!   fields feeding a number), the command is answered with the command error and a warning
-//!   names the property; the rest of the message is still served, where pyvisa-sim would
-//!   drop it.
+//!   names the property (once per connection and cause); the rest of the message is still
+//!   served, where pyvisa-sim would drop it.
 //! - Some failures that would happen on every query are load errors here: a getter format
 //!   that cannot take the property's default (when the value always has the default's
 //!   type), a channel query with fields other than `{ch_id}`, `can_select: False` without a
@@ -41,8 +42,13 @@
 //! - A device setter with several fields (or none) stores Python's `str()` of the result,
 //!   where pyvisa-sim stores the list or dict itself: the same for `{}` replies, not for
 //!   replies with a format spec.
-//! - Error queues hold at most 10 000 messages, channel properties values for at most 4096
-//!   ids, a `RANDOM` reply at most 100 000 values.
+//! - pyvisa-sim takes each `write()` whole: `"A?\nB?\n"` written at once is the one message
+//!   `A?\nB?`. Over TCP write boundaries do not exist, so the session ends a message at every
+//!   termination.
+//! - Error queues hold at most 10 000 messages in all, channel properties values for at
+//!   most 4096 ids, a `RANDOM` reply at most 100 000 values, the replies to one message at
+//!   most [`MAX_REPLY_BYTES`](crate::sim::model::MAX_REPLY_BYTES); channel groups expand to
+//!   at most 100 000 queries (a load error past it).
 //! - Channel ids Python finds equal across types (`1` and `1.0`) are different channels.
 //! - Ints are 64-bit and digits ASCII, as in [`pyfmt`] and [`strparse`].
 
@@ -52,6 +58,7 @@ pub mod strparse;
 mod build;
 mod channels;
 mod component;
+mod crash_log;
 mod device;
 #[cfg(test)]
 mod load_tests;
@@ -70,6 +77,7 @@ use self::device::PyDevice;
 use self::spec::DeviceSpec;
 use crate::error::{Error, Result};
 use crate::sequence::SequenceError;
+use crate::sequence::diagnostic::MAX_SHOWN;
 use crate::sim::device::Counters;
 use crate::sim::model::{Blueprint, Framing, Model};
 
@@ -145,7 +153,7 @@ impl DeviceFile {
         let chosen = match name {
             Some(name) => devices.iter().find(|(k, _)| k.text == name).ok_or_else(|| {
                 Error::usage(format!(
-                    "`{file}` has no device `{name}`; its devices: {}; choose one with `--name DEVICE`",
+                    "`{file}` has no device `{name}`; its devices: {}; choose one with `--name DEVICE` (in a sequence: `sim: {{device: FILE, name: DEVICE}}`)",
                     names()
                 ))
             })?,
@@ -153,7 +161,7 @@ impl DeviceFile {
                 [only] => only,
                 _ => {
                     return Err(Error::usage(format!(
-                        "`{file}` defines {} devices ({}); choose one with `--name DEVICE`",
+                        "`{file}` defines {} devices ({}); choose one with `--name DEVICE` (in a sequence: `sim: {{device: FILE, name: DEVICE}}`)",
                         devices.len(),
                         names()
                     )));
@@ -161,8 +169,12 @@ impl DeviceFile {
             },
         };
         let spec = cx.device(&chosen.0, &chosen.1);
-        for warning in &cx.warnings {
+        // Capped like problems: a generated file can have thousands of unknown keys.
+        for warning in cx.warnings.iter().take(MAX_SHOWN) {
             tracing::warn!(file, "{warning}");
+        }
+        if let Some(more) = cx.warnings.len().checked_sub(MAX_SHOWN).filter(|&n| n > 0) {
+            tracing::warn!(file, "... and {more} more warnings, not shown");
         }
         match spec {
             Some(spec) if cx.problems.is_empty() => Ok(DeviceFile {

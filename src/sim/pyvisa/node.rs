@@ -8,6 +8,7 @@
 //! `<<` is an ordinary key (`BaseLoader` does not merge). Every node keeps its byte span so
 //! `build.rs` can point problems at `file:line:col`.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
 
@@ -64,7 +65,6 @@ impl Node {
     }
 
     /// The items, if this is a list.
-    #[cfg(test)]
     pub fn as_seq(&self) -> Option<&[Node]> {
         match &self.kind {
             Kind::Seq(items) => Some(items),
@@ -257,18 +257,23 @@ fn resolve(raw: Spanned<Raw>, text: &str) -> Node {
         Raw::Seq(items) => Kind::Seq(items.into_iter().map(|i| resolve(i, text)).collect()),
         Raw::Map(raw_entries) => {
             let mut entries: Vec<(Key, Node)> = Vec::with_capacity(raw_entries.len());
+            // Position of each key in `entries`, so a file with tens of thousands of keys
+            // in one mapping does not compare every key with every other.
+            let mut index: HashMap<String, usize> = HashMap::with_capacity(raw_entries.len());
             for (key, value) in raw_entries {
                 let value = resolve(value, text);
-                match entries.iter_mut().find(|(k, _)| k.text == key.value) {
-                    Some((_, slot)) => *slot = value,
-                    None => entries.push((
-                        Key {
-                            span: byte_range(key.referenced),
-                            text: key.value,
-                        },
-                        value,
-                    )),
+                if let Some(&i) = index.get(&key.value) {
+                    entries[i].1 = value;
+                    continue;
                 }
+                index.insert(key.value.clone(), entries.len());
+                entries.push((
+                    Key {
+                        span: byte_range(key.referenced),
+                        text: key.value,
+                    },
+                    value,
+                ));
             }
             Kind::Map(entries)
         }

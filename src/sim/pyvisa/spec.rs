@@ -61,6 +61,8 @@ pub(super) struct ErrorSpec {
     pub register_errors: HashMap<String, usize>,
     /// Error queues, one per distinct query (a later one replaces an earlier one).
     pub queues: Vec<QueueSpec>,
+    /// Query to the index in `queues` it pops.
+    pub queue_queries: HashMap<String, usize>,
 }
 
 /// One status register.

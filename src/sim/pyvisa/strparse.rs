@@ -23,7 +23,7 @@
 //! to parse, where Python would return it; only ASCII digits are digits, as in
 //! stringparser's regexes.
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use regex::Regex;
 
@@ -157,11 +157,25 @@ impl Shape {
     }
 }
 
+/// Longest regex source compiled as soon as its pattern is read; shorter ones wait for
+/// their first use. A device file can hold thousands of setters, most of them never used,
+/// and compiling a small regex costs about 150 µs (the regex crate builds its DFAs up
+/// front): 20,000 setters took 3 s to load. A short regex, built from escaped text and
+/// the fixed field regexes, stays far below the regex crate's size limit, so compiling it
+/// later cannot fail; a longer one is compiled at once, so that limit is a load error.
+const EAGER_REGEX_BYTES: usize = 1024;
+
 /// A compiled pattern.
 #[derive(Debug, Clone)]
 pub struct Parser {
-    /// The anchored regex, one capture group per kept field.
-    regex: Regex,
+    /// The anchored regex source, one capture group per kept field.
+    source: String,
+    /// The literal text before the first field: the regex is anchored, so every match
+    /// starts with it, and a query that does not is refused without the regex.
+    prefix: String,
+    /// The compiled `source`: by [`Parser::new`] when long, else by the first
+    /// [`Parser::parse`] that gets past `prefix`; `None` if it failed (logged).
+    regex: OnceLock<Option<Regex>>,
     /// Each captured field's name (numbered when unnamed) and converter, in pattern order.
     fields: Vec<(String, Converter)>,
     /// How the values are gathered.
@@ -188,8 +202,10 @@ impl Parser {
         let mut fields = Vec::new();
         let mut keys: Vec<String> = Vec::new();
         let mut unnamed = 0;
+        let mut prefix = None;
         for piece in Markup::new(pattern) {
             let piece = piece?;
+            prefix.get_or_insert_with(|| piece.literal.to_owned());
             regex.push_str(&regex::escape(piece.literal));
             let Some(field) = piece.field else {
                 continue;
@@ -228,25 +244,48 @@ impl Parser {
         }
         // Python's `$`: the end, or just before a final newline.
         regex.push_str(r"\n?\z");
-        let regex = Regex::new(&regex)
-            .map_err(|e| format!("unsupported: pattern `{pattern}` gives an invalid regex: {e}"))?;
+        let compiled = OnceLock::new();
+        if regex.len() > EAGER_REGEX_BYTES {
+            let built = Regex::new(&regex).map_err(|e| {
+                format!("unsupported: pattern `{pattern}` gives an invalid regex: {e}")
+            })?;
+            let _ = compiled.set(Some(built));
+        }
         Ok(Parser {
-            regex,
+            source: regex,
+            prefix: prefix.unwrap_or_default(),
+            regex: compiled,
             fields,
             shape: Shape::of(keys),
         })
     }
 
-    /// The regex the pattern compiled to (for diagnostics: stringparser quotes it in its
+    /// The regex the pattern compiles to (for diagnostics: stringparser quotes it in its
     /// "Could not parse" error).
     pub fn regex(&self) -> &str {
-        self.regex.as_str()
+        &self.source
+    }
+
+    /// The compiled regex, compiling it on first use.
+    fn compiled(&self) -> Option<&Regex> {
+        self.regex
+            .get_or_init(|| {
+                Regex::new(&self.source)
+                    .inspect_err(|error| {
+                        tracing::warn!(%error, "setter pattern regex `{}` does not compile; it matches nothing", self.source);
+                    })
+                    .ok()
+            })
+            .as_ref()
     }
 
     /// Parses `text`; None where stringparser raises `ValueError` (no match, or a converter
     /// fails such as int overflow).
     pub fn parse(&self, text: &str) -> Option<Parsed> {
-        let caps = self.regex.captures(text)?;
+        if !text.starts_with(&self.prefix) {
+            return None;
+        }
+        let caps = self.compiled()?.captures(text)?;
         // Every converter runs, as in Python, even for a repeated name whose value is
         // then dropped.
         let mut values = Vec::with_capacity(self.fields.len());
@@ -448,6 +487,27 @@ mod tests {
         assert_eq!(
             parser.regex(),
             r"^\*IDN\? CH([-]?[0-9]+?) ([-]?[0-9]+\.?[0-9]+) (?:[-]?0x[0-9a-f]+?)\n?\z"
+        );
+    }
+
+    /// A short pattern's regex is compiled by its first use that starts with the pattern's
+    /// literal prefix, not at load: most setters of a big device file are never used.
+    #[test]
+    fn short_regexes_compile_on_first_use() {
+        let parser = Parser::new("VOLT {:f}").expect("a valid pattern");
+        assert!(parser.regex.get().is_none(), "compiled at load");
+        assert_eq!(parser.parse("CURR 10"), None);
+        assert!(
+            parser.regex.get().is_none(),
+            "compiled for a query without the prefix"
+        );
+        assert_eq!(parser.parse("VOLT 10"), Some(Parsed::One(f(10.0))));
+        assert!(parser.regex.get().is_some());
+        let long = format!("{}{{}}", "A".repeat(EAGER_REGEX_BYTES));
+        let parser = Parser::new(&long).expect("a valid pattern");
+        assert!(
+            parser.regex.get().is_some(),
+            "a long regex waits for its first use"
         );
     }
 

@@ -1,10 +1,14 @@
 //! The replay model: which recorded reply answers each command.
 //!
 //! One [`Player`] serves every connection of a replay server (built by
-//! [`Recording`](super::Recording) as a [`Blueprint`](crate::sim::Blueprint)). Each
-//! connection replays one recorded point at a time, its *place*; recorded points are
-//! claimed at most once. For each command, in this order:
+//! [`Replay`](super::Replay) as a [`Blueprint`](crate::sim::Blueprint)). Each connection
+//! replays one recorded point at a time, its *place*; recorded points are claimed at most
+//! once. For each command, in this order:
 //!
+//! 0. **Connect**: the first command of a new connection is, when the recording has one,
+//!    the first of a free connect record (the `on_connect` commands of a recorded
+//!    connection, in log order) starting with it: the connection replays that record, then
+//!    goes on to points. Connect records are never given to a point's command (rule 4).
 //! 1. **Continue**: the command is the next one of the connection's point: that point's
 //!    recorded reply.
 //! 2. **Switch**: the point has more commands but the next one is different (the prefix
@@ -32,8 +36,11 @@
 //!    for the report either way.
 //!
 //! A connection that closes gives up its place; the point it held counts as replayed.
+//!
+//! The [`Model::report`] lists the commands without recording and the recorded points
+//! never replayed (a replay stopped early, a sequence that lost a step), each on its own.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Instant;
@@ -42,11 +49,11 @@ use super::DEVICE_ERROR;
 use super::tape::{Take, Tape};
 use crate::sim::model::{Model, Response};
 
-/// Most distinct unrecorded command texts the report lists.
-const LISTED: usize = 10;
+mod report;
 
-/// Most characters of an unrecorded command the report shows.
-const SHOWN: usize = 80;
+/// Most distinct unrecorded command texts (and ids of points never replayed) the report
+/// lists.
+const LISTED: usize = 10;
 
 /// Most entries of a start list examined past its cursor when looking for a free point
 /// that fits. Points arrive roughly in dispatch order, so the one sought is near the cursor;
@@ -69,6 +76,11 @@ pub(super) struct Player {
     fallback_cursor: Vec<usize>,
     /// The point each connection is replaying; removed when it closes or its point is over.
     places: HashMap<u64, Place>,
+    /// Connections that have sent a command: any other is new, and may replay a connect
+    /// record. Removed when it closes.
+    started: HashSet<u64>,
+    /// Every connect record of `tape.connects` before this index is claimed.
+    connect_cursor: usize,
     /// Commands the recording had no reply for.
     unrecorded: Unrecorded,
 }
@@ -112,17 +124,24 @@ impl Player {
             start_cursor: vec![0; tape.starts.len()],
             fallback_cursor: vec![0; tape.occurrences.len()],
             places: HashMap::new(),
+            started: HashSet::new(),
+            connect_cursor: 0,
             unrecorded: Unrecorded::default(),
             tape,
         }
     }
 
-    /// Rules 1 to 3 for connection `conn` at `place`; `None` when its point is over.
+    /// Rules 1 to 3 for connection `conn` at `place`; `None` when its point is over. A
+    /// connect record only continues (rule 1).
     fn carry_on(&mut self, conn: u64, place: Place, text: u32) -> Option<Response> {
+        let connect = self.tape.points[place.point].connect;
         if let Some(next) = self.tape.points[place.point].commands.get(place.sent) {
             if next.text == text {
                 self.set_place(conn, place.point, place.sent + 1);
                 return Some(self.answer(place.point, place.sent));
+            }
+            if connect {
+                return None;
             }
             if let Some(other) = self.switch_target(conn, place, text) {
                 match self.claims[other] {
@@ -176,7 +195,12 @@ impl Player {
         let held = self
             .places
             .iter()
-            .filter(|&(&c, p)| c != conn && p.sent <= place.sent && self.fits(p.point, sent, text))
+            .filter(|&(&c, p)| {
+                c != conn
+                    && p.sent <= place.sent
+                    && !self.tape.points[p.point].connect
+                    && self.fits(p.point, sent, text)
+            })
             .map(|(_, p)| p.point);
         // All candidates start with the same text: their slots are their dispatch order.
         free.into_iter()
@@ -244,6 +268,25 @@ impl Player {
         false
     }
 
+    /// Rule 0: the first free connect record, in log order (from the cursor, within
+    /// [`WINDOW`]), whose first command is `text`.
+    fn free_connect(&mut self, text: u32) -> Option<usize> {
+        let connects = &self.tape.connects;
+        while connects
+            .get(self.connect_cursor)
+            .is_some_and(|&q| self.claims[q as usize] != Claim::Free)
+        {
+            self.connect_cursor += 1;
+        }
+        connects[self.connect_cursor..]
+            .iter()
+            .take(WINDOW)
+            .map(|&q| q as usize)
+            .find(|&q| {
+                self.claims[q] == Claim::Free && self.tape.points[q].commands[0].text == text
+            })
+    }
+
     /// Rule 5: the next recorded exchange of `text`, as (point, command index).
     fn next_occurrence(&mut self, text: u32) -> Option<(usize, usize)> {
         let cursor = &mut self.fallback_cursor[text as usize];
@@ -302,9 +345,16 @@ impl Player {
 
 impl Model for Player {
     fn handle(&mut self, conn: u64, message: &str, _now: Instant) -> Response {
+        let new = self.started.insert(conn);
         let Some(&text) = self.tape.texts.get(message) else {
             return self.unrecorded(message);
         };
+        if new && let Some(point) = self.free_connect(text) {
+            tracing::debug!(conn, record = %self.tape.points[point].id, "replaying on_connect");
+            self.claims[point] = Claim::Held(conn);
+            self.set_place(conn, point, 1);
+            return self.answer(point, 0);
+        }
         if let Some(place) = self.places.get(&conn).copied() {
             if let Some(response) = self.carry_on(conn, place, text) {
                 return response;
@@ -325,60 +375,28 @@ impl Model for Player {
     }
 
     fn closed(&mut self, conn: u64) {
+        self.started.remove(&conn);
         if let Some(place) = self.places.remove(&conn) {
             self.claims[place.point] = Claim::Done;
         }
     }
 
-    /// `None` when every command had a recording; else how many did not, the first
-    /// distinct texts with their counts, and how many recorded points were never replayed.
+    /// `None` when every command had a recording and every recorded point was replayed.
+    /// Else, each on its own: how many commands had no recording, with the first distinct
+    /// texts and their counts; how many recorded points (connect records aside) were never
+    /// replayed, with the first of their ids.
     fn report(&self) -> Option<String> {
-        let u = &self.unrecorded;
-        if u.total == 0 {
+        let unrecorded = self.unrecorded_report();
+        let never = self.never_replayed();
+        if unrecorded.is_none() && never.is_none() {
             return None;
         }
-        let mut text = format!(
-            "replay of `{}`: {} {} had no recording",
-            self.tape.path.display(),
-            u.total,
-            if u.total == 1 { "command" } else { "commands" },
-        );
-        if u.queries > 0 {
-            let _ = write!(
-                text,
-                " ({} {} answered `{DEVICE_ERROR}`)",
-                u.queries,
-                if u.queries == 1 { "query" } else { "queries" }
-            );
+        let mut text = format!("replay of `{}`", self.tape.path.display());
+        if let Some(name) = &self.tape.instrument {
+            let _ = write!(text, " (instrument `{name}`)");
         }
-        text.push(':');
-        for (message, count) in &u.texts {
-            let _ = write!(text, "\n  {count}x {}", shorten(message));
-        }
-        let listed: u64 = u.texts.iter().map(|(_, n)| n).sum();
-        if u.total > listed {
-            let _ = write!(
-                text,
-                "\n  ... and {} more with other texts",
-                u.total - listed
-            );
-        }
-        let never = self.claims.iter().filter(|&&c| c == Claim::Free).count();
-        if never > 0 {
-            let _ = write!(
-                text,
-                "\n{never} of {} recorded points were never replayed",
-                self.claims.len()
-            );
-        }
+        let parts: Vec<String> = unrecorded.into_iter().chain(never).collect();
+        let _ = write!(text, ": {}", parts.join("\n"));
         Some(text)
-    }
-}
-
-/// `text` cut to [`SHOWN`] characters, with `...` when cut: a report line stays a line.
-fn shorten(text: &str) -> String {
-    match text.char_indices().nth(SHOWN) {
-        Some((end, _)) => format!("{}...", &text[..end]),
-        None => text.to_owned(),
     }
 }

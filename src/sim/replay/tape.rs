@@ -1,9 +1,12 @@
-//! The recorded exchanges of one run log, indexed for replay.
+//! The recorded exchanges of one instrument of a run log, indexed for replay.
 //!
-//! [`TapeBuilder`] takes the point records in log order (from
+//! [`TapeBuilder`] takes the instrument's point and connect records in log order (from
 //! [`Recording::load`](super::Recording::load)) and builds a [`Tape`], which never changes
 //! after: every [`Player`](super::player::Player) built from the recording reads it.
 //! Command texts are interned as numbers, so matching a command is comparing numbers.
+//! Connect records (the `on_connect` exchanges of one connection) are recorded points too,
+//! marked [`Recorded::connect`]: they are listed apart, in log order, for the first
+//! commands of new connections, and are in no start list.
 //!
 //! Points that start with the same command are listed in *dispatch order*, the order the
 //! sequencer sends them in: steps in the order they first appear in the log, then point
@@ -15,15 +18,19 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::runlog::read::PointRecord;
+use crate::runlog::read::{CommandRecord, ConnectRecord, PointRecord};
 
-/// The recorded exchanges of one log.
+/// The recorded exchanges of one instrument of a log.
 #[derive(Debug)]
 pub(super) struct Tape {
     /// The log replayed, for the report.
     pub(super) path: PathBuf,
-    /// Every recorded point that sent a command, in log order.
+    /// The instrument, named in the report when the log has several; set by the recording.
+    pub(super) instrument: Option<String>,
+    /// Every recorded point (and connect record) that sent a command, in log order.
     pub(super) points: Vec<Recorded>,
+    /// The connect records among `points`, in log order.
+    pub(super) connects: Vec<u32>,
     /// Each distinct command text and its number (the index of `starts` and `occurrences`).
     pub(super) texts: HashMap<String, u32>,
     /// Per text: the points whose first command it is, in dispatch order.
@@ -32,7 +39,7 @@ pub(super) struct Tape {
     pub(super) occurrences: Vec<Vec<(u32, u32)>>,
 }
 
-/// One recorded point.
+/// One recorded point, or one connect record.
 #[derive(Debug)]
 pub(super) struct Recorded {
     /// Its id (`iv/3`), for debug logs.
@@ -45,6 +52,8 @@ pub(super) struct Recorded {
     pub(super) earlier: Option<u32>,
     /// The next record of the same point id (a retry or a resumed attempt), if any.
     pub(super) later: Option<u32>,
+    /// A connect record: the `on_connect` commands of a new connection, not a point.
+    pub(super) connect: bool,
 }
 
 /// One recorded exchange.
@@ -79,7 +88,9 @@ impl TapeBuilder {
         TapeBuilder {
             tape: Tape {
                 path: path.to_owned(),
+                instrument: None,
                 points: Vec::new(),
+                connects: Vec::new(),
                 texts: HashMap::new(),
                 starts: Vec::new(),
                 occurrences: Vec::new(),
@@ -110,16 +121,7 @@ impl TapeBuilder {
         let ranks = self.steps.len() as u32;
         let rank = *self.steps.entry(step.to_owned()).or_insert(ranks);
         self.order.push((rank, index));
-        let mut commands = Vec::with_capacity(record.commands.len());
-        for (i, command) in record.commands.into_iter().enumerate() {
-            let text = self.intern(command.sent);
-            self.tape.occurrences[text as usize].push((point, i as u32));
-            commands.push(Take {
-                text,
-                reply: command.reply,
-                delay: delay(command.elapsed_ms, self.speed),
-            });
-        }
+        let commands = self.takes(point, record.commands);
         self.tape.starts[commands[0].text as usize].push(point);
         self.tape.points.push(Recorded {
             id: record.id,
@@ -127,7 +129,43 @@ impl TapeBuilder {
             slot: 0,
             earlier,
             later: None,
+            connect: false,
         });
+    }
+
+    /// Adds the next connect record of the log (skipped if it sent nothing).
+    pub(super) fn push_connect(&mut self, record: ConnectRecord) {
+        if record.commands.is_empty() {
+            return;
+        }
+        let point = self.tape.points.len() as u32;
+        // In no start list, so never sorted: any place in the dispatch order will do.
+        self.order.push((u32::MAX, 0));
+        let commands = self.takes(point, record.commands);
+        self.tape.connects.push(point);
+        self.tape.points.push(Recorded {
+            id: format!("connect/{}", record.conn),
+            commands,
+            slot: 0,
+            earlier: None,
+            later: None,
+            connect: true,
+        });
+    }
+
+    /// The exchanges of recorded point number `point`, their texts interned and indexed.
+    fn takes(&mut self, point: u32, commands: Vec<CommandRecord>) -> Vec<Take> {
+        let mut takes = Vec::with_capacity(commands.len());
+        for (i, command) in commands.into_iter().enumerate() {
+            let text = self.intern(command.sent);
+            self.tape.occurrences[text as usize].push((point, i as u32));
+            takes.push(Take {
+                text,
+                reply: command.reply,
+                delay: delay(command.elapsed_ms, self.speed),
+            });
+        }
+        takes
     }
 
     /// The finished tape: start lists in dispatch order, each point knowing its slot.

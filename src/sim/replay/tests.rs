@@ -1,4 +1,4 @@
-//! The replay model against small recordings, and [`Recording::load`] on real files.
+//! The replay model against small recordings (`load_tests.rs` reads real files).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -6,39 +6,51 @@ use std::time::{Duration, Instant};
 
 use super::player::Player;
 use super::*;
-use crate::runlog::read::tests::{START, TempLog};
-use crate::runlog::read::{CommandRecord, PointRecord};
+use crate::runlog::read::{CommandRecord, ConnectRecord, PointRecord};
 
 /// A recorded point: its id and its commands, `"SENT"` for a write or `"SENT -> REPLY"`
 /// for a query; every exchange took 10 ms.
 type Spec<'a> = (&'a str, &'a [&'a str]);
 
+/// The exchanges of a spec's commands.
+fn exchanges(commands: &[&str]) -> Vec<CommandRecord> {
+    commands
+        .iter()
+        .map(|c| {
+            let (sent, reply) = c
+                .split_once(" -> ")
+                .map_or((*c, None), |(s, r)| (s, Some(r.to_owned())));
+            CommandRecord {
+                sent: sent.to_owned(),
+                reply,
+                elapsed_ms: 10.0,
+            }
+        })
+        .collect()
+}
+
 /// The point record of `spec`.
 fn record((id, commands): Spec<'_>) -> PointRecord {
     PointRecord {
         id: id.to_owned(),
-        commands: commands
-            .iter()
-            .map(|c| {
-                let (sent, reply) = c
-                    .split_once(" -> ")
-                    .map_or((*c, None), |(s, r)| (s, Some(r.to_owned())));
-                CommandRecord {
-                    sent: sent.to_owned(),
-                    reply,
-                    elapsed_ms: 10.0,
-                }
-            })
-            .collect(),
+        commands: exchanges(commands),
         ..PointRecord::default()
     }
 }
 
-/// A fresh replay of `points`, in log order, at `speed`.
+/// A fresh replay of `points`, in log order, at `speed`. A spec whose id is
+/// `connect/N` is the connect record of connection N.
 fn player_at(points: &[Spec<'_>], speed: f64) -> Player {
     let mut builder = TapeBuilder::new(Path::new("run.jsonl"), speed);
     for &spec in points {
-        builder.push(record(spec));
+        match spec.0.strip_prefix("connect/") {
+            Some(conn) => builder.push_connect(ConnectRecord {
+                instrument: None,
+                conn: conn.parse().unwrap(),
+                commands: exchanges(spec.1),
+            }),
+            None => builder.push(record(spec)),
+        }
     }
     Player::new(Arc::new(builder.finish()))
 }
@@ -216,7 +228,11 @@ fn divergence_switches_points() {
             (1, "MEAS?", Some("b")),
         ],
     );
-    assert_eq!(p.report(), None);
+    assert_eq!(
+        p.report().unwrap(),
+        "replay of `run.jsonl`: 1 of 3 recorded points were never replayed: c/2",
+        "every command was recorded"
+    );
     // A connection further along is never robbed: its prefix is not ours.
     let mut p = player(&rec[..2]);
     script(
@@ -257,7 +273,7 @@ fn fallback_per_text() {
     assert!(report.contains("1 command had no recording"), "{report}");
     assert!(report.contains("\n  1x MEAS?"), "{report}");
     assert!(
-        report.ends_with("\n1 of 2 recorded points were never replayed"),
+        report.ends_with("\n1 of 2 recorded points were never replayed: s/0"),
         "{report}"
     );
 }
@@ -283,7 +299,7 @@ fn unrecorded_query_and_write() {
          2x SYST:REM\n  \
          1x *IDN?\n  \
          1x MEAS2:CURR? (@1)\n\
-         2 of 3 recorded points were never replayed"
+         2 of 3 recorded points were never replayed: iv/1, iv/2"
     );
 }
 
@@ -413,88 +429,71 @@ fn latency_scales_with_speed() {
     }
 }
 
-/// A log is read with its failed attempts, setup and teardown, in log order; a torn last
-/// line is ignored.
+/// Recorded points no connection asked for are reported on their own, though every command
+/// had a recording (a replay stopped early, a sequence that lost a step); the ids listed
+/// are capped.
 #[test]
-fn load_reads_every_point_record() {
-    let text = format!(
-        "{START}{}\n{}\n{}\n{}\n{}",
-        r#"{"type":"point","id":"setup/0","status":"ok","commands":[{"sent":"*RST","elapsed_ms":0.1}]}"#,
-        r#"{"type":"point","id":"s/0","status":"failed","attempt":1,"conn":1,"commands":[{"sent":"M?","elapsed_ms":2000}]}"#,
-        r#"{"type":"point","id":"s/0","status":"ok","attempt":2,"conn":2,"commands":[{"sent":"M?","reply":"7","elapsed_ms":4}]}"#,
-        r#"{"type":"point","id":"s/1","status":"failed","conn":0,"commands":[]}"#,
-        r#"{"type":"point","id":"s/2","status":"ok","commands":[{"sent":"M?","reply":"#,
+fn never_replayed_points_are_reported() {
+    let mut p = player(SWEEP);
+    script(
+        &mut p,
+        &[
+            (1, "SOUR1:VOLT 0", None),
+            (1, "MEAS1:CURR?", Some("0.0")),
+            (1, "*OPC?", Some("1")),
+        ],
     );
-    let log = TempLog::new(&text);
-    let recording = Recording::load(&log.path, 0.0).unwrap();
-    assert_eq!((recording.points(), recording.commands()), (3, 3));
-    let mut model = recording.build(Arc::new(Counters::default()));
-    let ask = |model: &mut Box<dyn Model>, conn, m| model.handle(conn, m, Instant::now()).replies;
-    assert_eq!(ask(&mut model, 1, "*RST"), Vec::<String>::new());
-    // The failed attempt got no reply, and neither does its replay.
-    assert_eq!(ask(&mut model, 1, "M?"), Vec::<String>::new());
-    model.closed(1);
-    assert_eq!(ask(&mut model, 2, "M?"), vec!["7".to_owned()]);
-    assert_eq!(model.report(), None);
-    assert_eq!(recording.framing(), Framing::lines());
+    assert_eq!(
+        p.report().as_deref(),
+        Some("replay of `run.jsonl`: 2 of 3 recorded points were never replayed: iv/1, iv/2")
+    );
+    let many: Vec<(String, [&str; 1])> = (0..12).map(|i| (format!("s/{i}"), ["*CLS"])).collect();
+    let specs: Vec<Spec<'_>> = many.iter().map(|(id, c)| (id.as_str(), &c[..])).collect();
+    let p = player(&specs);
+    assert_eq!(
+        p.report().unwrap(),
+        "replay of `run.jsonl`: 12 of 12 recorded points were never replayed: s/0, s/1, s/2, \
+         s/3, s/4, s/5, s/6, s/7, s/8, s/9, ..."
+    );
 }
 
-/// Logs with nothing to replay, files that are not logs, and bad speeds are usage errors.
+/// A new connection's first commands replay a connect record (its `on_connect`), even when
+/// a point starts with the same command; further connections take further records, and
+/// one more than recorded falls back to the replies of its text. Unreplayed connect records
+/// are not reported.
 #[test]
-fn load_errors() {
-    let only_start = TempLog::new(START);
-    let empty_points = TempLog::new(&format!(
-        "{START}{{\"type\":\"point\",\"id\":\"s/0\",\"commands\":[]}}\n"
-    ));
-    let good = TempLog::new(&format!(
-        "{START}{{\"type\":\"point\",\"id\":\"s/0\",\"commands\":[{{\"sent\":\"A\"}}]}}\n"
-    ));
-    let cases: [(&Path, f64, &str); 6] = [
-        (&only_start.path, 1.0, "it has no point records"),
-        (
-            &empty_points.path,
-            1.0,
-            "its 1 point records sent no command",
-        ),
-        (Path::new("/nonexistent/x.jsonl"), 1.0, "cannot open it"),
-        (&good.path, -1.0, "`--replay-speed` must be 0 or more"),
-        (&good.path, f64::NAN, "not `NaN`"),
-        (&good.path, -0.5, "not `-0.5`"),
+fn new_connections_replay_connect_records() {
+    let rec: &[Spec<'_>] = &[
+        ("connect/1", &["*CLS", "SYST:ERR? -> 0,first"]),
+        ("connect/2", &["*CLS", "SYST:ERR? -> 0,second"]),
+        ("connect/3", &["*CLS", "SYST:ERR? -> 0,unused"]),
+        ("p/0", &["*CLS", "MEAS? -> a"]),
+        ("p/1", &["*CLS", "MEAS? -> b"]),
     ];
-    for (path, speed, want) in cases {
-        let err = Recording::load(path, speed).unwrap_err();
-        assert!(err.to_string().contains(want), "{path:?} {speed}: {err}");
-        assert_eq!(err.exit_code(), crate::error::EXIT_INVALID);
-    }
-    assert!(Recording::load(&good.path, 1.0).is_ok());
-}
-
-/// Served over TCP, a replay answers from the recording, keeps connections apart, and
-/// returns its report when the server stops.
-#[tokio::test]
-async fn serves_over_tcp() {
-    use crate::sim::SimConfig;
-    use crate::sim::test_support::{Client, Server};
-    let text = format!(
-        "{START}{}\n{}\n",
-        r#"{"type":"point","id":"iv/0","commands":[{"sent":"SOUR1:VOLT 0","elapsed_ms":0.1},{"sent":"MEAS1:CURR?","reply":"0.0","elapsed_ms":5}]}"#,
-        r#"{"type":"point","id":"iv/1","commands":[{"sent":"SOUR1:VOLT 0.1","elapsed_ms":0.1},{"sent":"MEAS1:CURR?","reply":"0.1","elapsed_ms":5}]}"#,
+    let mut p = player(rec);
+    script(
+        &mut p,
+        &[
+            (1, "*CLS", None),
+            (2, "*CLS", None),
+            (2, "SYST:ERR?", Some("0,second")),
+            (1, "SYST:ERR?", Some("0,first")),
+            (1, "*CLS", None),
+            (1, "MEAS?", Some("a")),
+            (2, "*CLS", None),
+            (2, "MEAS?", Some("b")),
+        ],
     );
-    let log = TempLog::new(&text);
-    let recording = Recording::load(&log.path, 0.0).unwrap();
-    let server = Server::start(SimConfig {
-        blueprint: Some(Arc::new(recording)),
-        ..SimConfig::default()
-    })
-    .await;
-    let mut a = Client::connect(server.addr).await;
-    let mut b = Client::connect(server.addr).await;
-    b.send("SOUR1:VOLT 0.1\r\n").await;
-    a.send("SOUR1:VOLT 0\n").await;
-    assert_eq!(a.query("MEAS1:CURR?").await, "0.0");
-    assert_eq!(b.query("MEAS1:CURR?").await, "0.1");
-    assert_eq!(a.query("*IDN?").await, DEVICE_ERROR);
-    let report = server.stop().await.unwrap();
-    assert!(report.contains("1 command had no recording"), "{report}");
-    assert!(report.contains("\n  1x *IDN?"), "{report}");
+    assert_eq!(p.report(), None, "connect/3 is not a point");
+    // A connection that is not new never takes a connect record.
+    let mut p = player(rec);
+    script(
+        &mut p,
+        &[
+            (1, "*CLS", None),
+            (1, "SYST:ERR?", Some("0,first")),
+            (1, "*CLS", None),
+            (1, "SYST:ERR?", Some("0,first")), // the plain rule: the first reply of the text
+        ],
+    );
 }

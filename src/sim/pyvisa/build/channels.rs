@@ -6,6 +6,13 @@ use crate::sim::pyvisa::node::{Key, Node};
 use crate::sim::pyvisa::pyfmt::{self, Markup, PyValue};
 use crate::sim::pyvisa::spec::{ChannelQueries, ChannelSpec, ComponentSpec};
 
+/// Most channel queries a device's groups expand to (for each group with `can_select`,
+/// its ids times its dialogues and properties). pyvisa-sim builds one dict entry per id
+/// and query at load; so does this simulator, and a file listing thousands of ids and
+/// thousands of queries would otherwise take minutes and gigabytes to load. Real
+/// instruments have a few dozen channels and a few hundred commands.
+const MAX_EXPANDED: usize = 100_000;
+
 impl Cx {
     /// `channels:` groups.
     pub(super) fn channels(
@@ -16,6 +23,8 @@ impl Cx {
         let groups = lookup(entries, "channels")
             .map_or(&[][..], |n| self.map(n, "`channels`").unwrap_or_default());
         let mut out = Vec::new();
+        // Channel queries expanded so far, by every group before this one.
+        let mut expanded = 0usize;
         for (key, node) in groups {
             let what = format!("channel group `{}`", key.text);
             let Some(c) = self.map(node, &what) else {
@@ -40,11 +49,37 @@ impl Cx {
                 ));
             }
             let can_select = self.can_select(c, &what, has_selected_channel);
-            let owner = Owner::Channel(can_select.then_some(ids.as_slice()));
+            // Whether the queries are specialised per id (not past the limit).
+            let mut specialise_ids = can_select;
+            if can_select {
+                let queries = lookup(c, "dialogues")
+                    .and_then(Node::as_seq)
+                    .map_or(0, <[_]>::len)
+                    + lookup(c, "properties")
+                        .and_then(Node::as_map)
+                        .map_or(0, <[_]>::len);
+                expanded = expanded.saturating_add(ids.len().saturating_mul(queries));
+                if expanded > MAX_EXPANDED {
+                    let at = lookup(c, "ids").map_or(key.span.clone(), Node::head);
+                    self.problem(
+                        at,
+                        format!(
+                            "{what} has {} ids and {queries} dialogues and properties, which \
+                             makes {expanded} channel queries in the device, over the limit of \
+                             {MAX_EXPANDED}",
+                            ids.len()
+                        ),
+                        "too many channels for this many commands",
+                    );
+                    // Checked without specialising, so other problems are still found.
+                    specialise_ids = false;
+                }
+            }
+            let owner = Owner::Channel(specialise_ids.then_some(ids.as_slice()));
             let mut component = ComponentSpec::default();
             self.dialogues(c, &mut component, owner);
             self.properties(c, &mut component, owner);
-            let by_id = if can_select {
+            let by_id = if specialise_ids {
                 ids.iter().map(|id| specialise(&component, id)).collect()
             } else {
                 Vec::new()

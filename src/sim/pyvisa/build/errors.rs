@@ -40,9 +40,12 @@ impl Cx {
             self.seq(n, "`error_queue`").unwrap_or_default()
         }) {
             if let Some(queue) = self.queue(item) {
-                match spec.queues.iter_mut().find(|q| q.query == queue.query) {
-                    Some(slot) => *slot = queue,
-                    None => spec.queues.push(queue),
+                if let Some(&i) = spec.queue_queries.get(&queue.query) {
+                    spec.queues[i] = queue;
+                } else {
+                    spec.queue_queries
+                        .insert(queue.query.clone(), spec.queues.len());
+                    spec.queues.push(queue);
                 }
             }
         }
