@@ -243,3 +243,26 @@ fn sim_options_go_with_device_and_replay() {
         "{out}"
     );
 }
+
+/// Warnings about a device file are capped like problems: the first 50, then a count.
+#[test]
+fn device_file_warnings_are_capped() {
+    let scratch = Scratch::new();
+    let keys: String = (0..200)
+        .map(|i| format!("    vendor{i}: x\n"))
+        .collect::<Vec<_>>()
+        .concat();
+    scratch.write(
+        "tc.yaml",
+        &RAMPING.replace("    error: ERROR\n", &format!("    error: ERROR\n{keys}")),
+    );
+    scratch.write("seq.yaml", SETTLE);
+    let out = scratch.sequencer(["check", "seq.yaml"]);
+    assert_eq!(out.code(), 0, "{out}");
+    let err = out.stderr_flat();
+    assert_eq!(err.matches("unknown key `vendor").count(), 50, "{err}");
+    assert!(
+        err.contains("... and 150 more warnings, not shown"),
+        "{err}"
+    );
+}
