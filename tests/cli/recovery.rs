@@ -3,12 +3,13 @@
 //! forever, and a stopping run starts no point that was waiting for a connection.
 
 use std::collections::BTreeMap;
-use std::thread;
 use std::time::Duration;
 
 use regex::Regex;
 
-use crate::support::{Scratch, Scripted, Session, of_type, point, sim, step_points, stop};
+use crate::support::{
+    Scratch, Scripted, Session, count_lines, of_type, point, sim, step_points, stop, wait_until,
+};
 
 /// One connection, a 150ms reply timeout, three one-query points, failures do not stop.
 const RECOVER: &str = r#"
@@ -136,8 +137,11 @@ fn instrument_lost_mid_run_ends_the_run_as_unreachable() {
     let scratch = Scratch::new();
     let addr = instrument.addr().to_string();
     let run = scratch.start_run("vanish.yaml", VANISH, &["--address", &addr]);
-    // About 30 of the 200 points are done by now; the rest would take seconds.
-    thread::sleep(Duration::from_millis(300));
+    // Lose the instrument only once the run is under way (a start record and some points
+    // logged), however slow the machine: the rest of the 200 points would take seconds.
+    wait_until("the run has logged 10 points", || {
+        run.log().exists() && count_lines(run.log()) > 10
+    });
     instrument.stop();
     let (out, records) = run.finish();
     assert_eq!(out.code(), 1, "{out}");
