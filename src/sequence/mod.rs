@@ -324,43 +324,45 @@ impl Sequence {
 /// not lists), so a bigger file is the wrong file, and parsing it would only cost time and
 /// memory. The read stops there too, so a device or a pipe that never ends is refused.
 pub fn load(path: &Path) -> Result<Sequence> {
-    use std::io::{Error as IoError, ErrorKind, Read};
     /// Largest sequence file accepted.
     const MAX_BYTES: u64 = 1 << 20;
-    let read_error = |source| Error::ReadSequence {
-        path: path.to_owned(),
-        source,
-    };
+    let text =
+        read_yaml_text(path, MAX_BYTES, "a sequence").map_err(|source| Error::ReadSequence {
+            path: path.to_owned(),
+            source,
+        })?;
+    let mut seq = parse(&text, path)?;
+    seq.sha256 = hex(&Sha256::digest(text.as_bytes()));
+    Ok(seq)
+}
+
+/// Reads the YAML text file at `path` for `what` (`a sequence`, `a device file`), refusing
+/// files over `max_bytes` unread (the read stops there, so a pipe that never ends is
+/// refused too) and bytes that are not UTF-8, with the line they are on.
+pub(crate) fn read_yaml_text(path: &Path, max_bytes: u64, what: &str) -> std::io::Result<String> {
+    use std::io::{Error as IoError, ErrorKind, Read};
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|file| file.take(MAX_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(read_error)?;
-    if bytes.len() as u64 > MAX_BYTES {
-        return Err(read_error(IoError::new(
+    std::fs::File::open(path)?
+        .take(max_bytes + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(IoError::new(
             ErrorKind::FileTooLarge,
-            format!(
-                "larger than {} MiB, the limit for a sequence file",
-                MAX_BYTES >> 20
-            ),
-        )));
+            format!("larger than {} MiB, the limit for {what}", max_bytes >> 20),
+        ));
     }
-    let sha256 = hex(&Sha256::digest(&bytes));
-    let text = String::from_utf8(bytes).map_err(|e| {
+    String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
-        let good = &e.as_bytes()[..at];
-        let line = good.split(|&b| b == b'\n').count();
-        read_error(IoError::new(
+        let line = e.as_bytes()[..at].split(|&b| b == b'\n').count();
+        IoError::new(
             ErrorKind::InvalidData,
             format!(
                 "not UTF-8 text: invalid byte 0x{:02x} at line {line} (byte offset {at}); \
-                 a sequence is a YAML text file",
+                 {what} is a YAML text file",
                 e.as_bytes()[at]
             ),
-        ))
-    })?;
-    let mut seq = parse(&text, path)?;
-    seq.sha256 = sha256;
-    Ok(seq)
+        )
+    })
 }
 
 /// Parses and validates sequence text; `path` names it in errors and gives the default name.

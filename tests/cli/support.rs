@@ -98,24 +98,12 @@ impl Running {
 
     /// Starts `cmd` (the binary, or a wrapper such as `prlimit` that runs it) with `args`
     /// appended, in `cwd`, and returns at once.
-    pub fn start<I, S>(mut cmd: Command, cwd: &Path, args: I) -> Running
+    pub fn start<I, S>(cmd: Command, cwd: &Path, args: I) -> Running
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut child = cmd
-            .args(args)
-            .current_dir(cwd)
-            // Default verbosity, no colours and no backtraces, whatever the developer's
-            // environment says.
-            .env_remove("RUST_LOG")
-            .env_remove("RUST_BACKTRACE")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("cannot start the sequencer binary");
+        let mut child = spawn_piped(cmd, cwd, args);
         // Drain both pipes on their own threads so a chatty child never blocks on a full pipe.
         let live = Arc::new(Mutex::new(Vec::new()));
         let stdout = drain(
@@ -211,6 +199,26 @@ impl Drop for Running {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Starts `cmd` with `args` appended, in `cwd`, with stdout and stderr piped, no stdin, and
+/// default verbosity, no colours and no backtraces, whatever the developer's environment
+/// says.
+fn spawn_piped<I, S>(mut cmd: Command, cwd: &Path, args: I) -> Child
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    cmd.args(args)
+        .current_dir(cwd)
+        .env_remove("RUST_LOG")
+        .env_remove("RUST_BACKTRACE")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start `{}`: {e}", cmd.get_program().display()))
 }
 
 /// Reads `pipe` to its end on a new thread, appending to `sink` as bytes arrive; returns
@@ -651,22 +659,12 @@ impl Serving {
 
     /// Same as [`Serving::spawn`] for another server program `cmd` (a reference
     /// implementation, say) that announces itself the same way.
-    pub fn start<I, S>(mut cmd: Command, cwd: &Path, args: I) -> Serving
+    pub fn start<I, S>(cmd: Command, cwd: &Path, args: I) -> Serving
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut child = cmd
-            .args(args)
-            .current_dir(cwd)
-            .env_remove("RUST_LOG")
-            .env_remove("RUST_BACKTRACE")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("cannot start the server");
+        let mut child = spawn_piped(cmd, cwd, args);
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let err_reader = drain(
             child.stderr.take().expect("stderr is piped"),

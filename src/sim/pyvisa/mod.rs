@@ -68,7 +68,6 @@ mod spec;
 #[cfg(test)]
 mod tests;
 
-use std::io::Read as _;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -76,8 +75,8 @@ use self::build::Cx;
 use self::device::PyDevice;
 use self::spec::DeviceSpec;
 use crate::error::{Error, Result};
-use crate::sequence::SequenceError;
 use crate::sequence::diagnostic::MAX_SHOWN;
+use crate::sequence::{SequenceError, read_yaml_text};
 use crate::sim::device::Counters;
 use crate::sim::model::{Blueprint, Framing, Model};
 
@@ -99,31 +98,11 @@ impl DeviceFile {
     /// file's devices ([`Error::Usage`]). An invalid file is an [`Error::Sequence`] whose
     /// problems point into the file.
     pub fn load(path: &Path, name: Option<&str>) -> Result<DeviceFile> {
-        use std::io::{Error as IoError, ErrorKind};
-        let read_error = |source| Error::ReadDevice {
-            path: path.to_owned(),
-            source,
-        };
-        let mut bytes = Vec::new();
-        std::fs::File::open(path)
-            .and_then(|file| file.take(MAX_BYTES + 1).read_to_end(&mut bytes))
-            .map_err(read_error)?;
-        if bytes.len() as u64 > MAX_BYTES {
-            return Err(read_error(IoError::new(
-                ErrorKind::FileTooLarge,
-                format!(
-                    "larger than {} MiB, the limit for a device file",
-                    MAX_BYTES >> 20
-                ),
-            )));
-        }
-        let text = String::from_utf8(bytes).map_err(|e| {
-            let at = e.utf8_error().valid_up_to();
-            let line = e.as_bytes()[..at].split(|&b| b == b'\n').count();
-            read_error(IoError::new(
-                ErrorKind::InvalidData,
-                format!("not UTF-8 text: invalid byte at line {line} (byte offset {at})"),
-            ))
+        let text = read_yaml_text(path, MAX_BYTES, "a device file").map_err(|source| {
+            Error::ReadDevice {
+                path: path.to_owned(),
+                source,
+            }
         })?;
         DeviceFile::parse(&text, &path.display().to_string(), name)
     }
