@@ -33,7 +33,7 @@ use crate::pool::{DropQueued, Execute, Pool};
 use crate::resume::Resume;
 use crate::runlog::{self, RunLog};
 use crate::sequence::value::Value;
-use crate::sequence::{OnError, Sequence, Step, render_all};
+use crate::sequence::{Command, OnError, Sequence, Step, render_all};
 
 mod connects;
 mod interrupt;
@@ -302,7 +302,12 @@ impl Sequencer {
         let msg = Execute {
             step: d.step.clone(),
             texts,
-            vars: d.vars.clone(),
+            // Only polls bounded by a variable read the vars: no copy per point otherwise.
+            vars: if d.step.commands.iter().any(Command::needs_vars) {
+                d.vars.clone()
+            } else {
+                Vec::new()
+            },
             // Teardown is never cancelled: the instrument must be left safe.
             epoch: if teardown {
                 u64::MAX

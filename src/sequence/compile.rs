@@ -107,15 +107,7 @@ pub(super) struct Vars<'a> {
 impl Cx<'_> {
     #[allow(clippy::unused_self)] // a method so call sites read `self.span(x)` like the others
     fn span<T>(&self, s: &Spanned<T>) -> Range<usize> {
-        let loc = s.referenced;
-        let span = loc.span();
-        match span.byte_offset() {
-            Some(start) if loc.line() > 0 => {
-                let start = start as usize;
-                start..start + span.byte_len().unwrap_or(0) as usize
-            }
-            _ => 0..0,
-        }
+        super::diagnostic::byte_range(s.referenced)
     }
 
     fn problem(&mut self, span: Range<usize>, message: impl Into<String>, label: &str) {

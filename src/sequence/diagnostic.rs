@@ -38,6 +38,18 @@ const MESSAGE_CHARS: usize = 600;
 /// and screens nobody reads; the first ones show what is wrong.
 pub const MAX_SHOWN: usize = 50;
 
+/// Byte range in the file of a serde-saphyr location, empty when the location is unknown.
+pub(crate) fn byte_range(location: serde_saphyr::Location) -> Range<usize> {
+    let span = location.span();
+    match span.byte_offset() {
+        Some(start) if location.line() > 0 => {
+            let start = start as usize;
+            start..start + span.byte_len().unwrap_or(0) as usize
+        }
+        _ => 0..0,
+    }
+}
+
 /// One thing wrong with the file, at one place.
 #[derive(Debug, Clone)]
 pub struct Problem {

@@ -202,6 +202,22 @@ pub fn render_all(commands: &[Command], vars: &[value::Value]) -> Vec<String> {
 }
 
 impl Command {
+    /// True for a poll whose condition names a sweep variable (`of: "{setpoint}"`): running
+    /// it needs the point's vars.
+    pub fn needs_vars(&self) -> bool {
+        match self {
+            Command::Poll { until, .. } => matches!(
+                until,
+                Until::Within {
+                    of: Bound::Var(..),
+                    ..
+                } | Until::Above(Bound::Var(..))
+                    | Until::Below(Bound::Var(..))
+            ),
+            _ => false,
+        }
+    }
+
     /// The template this command sends, if it sends anything.
     pub fn template(&self) -> Option<&Template> {
         match self {

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
-use crate::sequence::diagnostic::{MAX_DEPTH, Problem, from_yaml_error};
+use crate::sequence::diagnostic::{MAX_DEPTH, Problem, byte_range, from_yaml_error};
 
 /// One YAML node and where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,18 +228,6 @@ impl<'de> Visitor<'de> for RawVisitor {
             entries.push((key, value));
         }
         Ok(Raw::Map(entries))
-    }
-}
-
-/// Byte range of a location's span, empty when unknown.
-fn byte_range(location: serde_saphyr::Location) -> Range<usize> {
-    let span = location.span();
-    match span.byte_offset() {
-        Some(start) if location.line() > 0 => {
-            let start = start as usize;
-            start..start + span.byte_len().unwrap_or(0) as usize
-        }
-        _ => 0..0,
     }
 }
 
