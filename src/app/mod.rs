@@ -6,6 +6,7 @@
 //! Everything here runs inside the actix system that `main` starts. `export` and `plot`
 //! only read a run log: [`crate::export`] and [`crate::plot`] do the work.
 
+mod drive;
 mod generate;
 mod progress;
 mod report;
