@@ -1,51 +1,43 @@
 //! Connection actor: one TCP session to an instrument, running one point at a time.
 //!
-//! The [`Pool`](crate::pool::Pool) dials with [`open`] (which also returns the `on_connect`
-//! exchanges as a run log record, for the pool to forward) and starts a `Connection` around
-//! the framed stream. It handles [`RunPoint`] with an [`AtomicResponse`], so no second point can
-//! interleave its commands on the same socket. When a point leaves the connection broken
-//! (timeout, EOF, I/O error, malformed reply) the actor stops itself and the socket is
-//! closed: a late reply must never answer the next command.
+//! The [`Pool`] dials with [`open`] (which also returns the `on_connect` exchanges as a run
+//! log record, for the pool to forward) and starts a `Connection` around the framed stream.
+//! It handles [`Execute`] with an [`AtomicResponse`], so no second point can interleave its
+//! commands on the same socket, and sends the outcome back to its pool as [`Finished`].
+//! When a point leaves the connection broken (timeout, EOF, I/O error, malformed reply) the
+//! actor stops itself and the socket is closed: a late reply must never answer the next
+//! command.
+//!
+//! Refused sessions: instruments that allow fewer sessions than asked accept the TCP
+//! connection and close it at once. A connection of the first dials takes work at once
+//! instead of being watched first; if the instrument closes it without having sent a byte,
+//! on its first point and within [`SETTLE`], the outcome says `refused`: the point did not
+//! run, and the pool keeps one connection fewer. A first point of writes only (which could
+//! not notice a dead socket) first watches the rest of [`SETTLE`] for that close. Redials
+//! later in the run are watched for the whole [`SETTLE`] before they take work.
 //!
 //! Logging: `connection open` when dialled, and `connection closed: WHY` when the actor stops
 //! (the timeout, end of file or malformed reply that broke it, or the end of the run), both
 //! at info with `conn` and `instrument`; the pool logs dials, failed attempts and giving up.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use actix::WeakAddr;
 use actix::prelude::*;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
-use crate::exec::{Conn, Outcome, run_commands};
+use crate::exec::{Conn, FailKind, Outcome, run_commands};
+use crate::pool::{Execute, Finished, Pool};
 use crate::protocol::LineIo;
 use crate::runlog;
-use crate::sequence::value::Value;
-use crate::sequence::{Address, Instrument, Step, render_all};
+use crate::sequence::{Address, Command, Instrument, render_all};
 
-/// How long a fresh connection is watched for an immediate close before it takes work.
-/// Instruments that allow fewer sessions than asked accept the TCP connection and close it
-/// at once; without this check a write-only point could "succeed" on a dead socket.
+/// How long after connecting an immediate close by the instrument means a refused session
+/// (instruments that allow fewer sessions than asked accept the connection and close it at
+/// once); see the module doc for how each connection is checked.
 pub const SETTLE: Duration = Duration::from_millis(50);
-
-/// Runs one point's commands; replies with what happened.
-#[derive(Message)]
-#[rtype(result = "Outcome")]
-pub struct RunPoint {
-    /// The step whose commands to run.
-    pub step: Arc<Step>,
-    /// The rendered text of each command.
-    pub texts: Vec<String>,
-    /// The point's sweep variables (poll bounds may name one).
-    pub vars: Vec<Value>,
-    /// The abort epoch when the point was dispatched: the point is cancelled as soon as the
-    /// run's epoch moves past it (second Ctrl-C).
-    pub epoch: u64,
-    /// Per-command reply timeout to use instead of the instrument's, when shorter (the
-    /// teardown of an aborted run).
-    pub timeout_cap: Option<Duration>,
-}
 
 /// Resolves when the run's abort epoch passes `epoch`; never, if the run has no abort
 /// channel any more.
@@ -53,6 +45,19 @@ pub async fn cancelled(mut abort: watch::Receiver<u64>, epoch: u64) {
     if abort.wait_for(|e| *e > epoch).await.is_err() {
         std::future::pending::<()>().await;
     }
+}
+
+/// A session [`open`] returned, for [`Connection::new`].
+pub struct Opened {
+    /// The framed socket.
+    pub io: LineIo<TcpStream>,
+    /// The `on_connect` record, when there were `on_connect` commands.
+    pub record: Option<runlog::Connect>,
+    /// The instrument is known to have taken the session (it answered, or it was watched
+    /// for [`SETTLE`] without closing it).
+    pub accepted: bool,
+    /// When the TCP connection was made.
+    pub at: Instant,
 }
 
 /// One live TCP session.
@@ -65,22 +70,33 @@ pub struct Connection {
     io: Option<LineIo<TcpStream>>,
     /// Per-command reply timeout.
     timeout: Duration,
-    /// The run's abort epoch (see [`RunPoint::epoch`]).
+    /// The run's abort epoch (see [`Execute::epoch`]).
     abort: watch::Receiver<u64>,
     /// Why the connection broke, set by the point that broke it; logged when it closes.
     broken: Option<String>,
+    /// The pool, told each outcome; weak, since the pool owns this actor's address.
+    pool: WeakAddr<Pool>,
+    /// The instrument is known to have taken this session; until then, a close before any
+    /// byte on the first point is a refused session (see the module doc).
+    accepted: bool,
+    /// When the TCP connection was made: a write-only first point waits out [`SETTLE`].
+    opened_at: Instant,
+    /// Serial of the point running, so that its outcome still reaches the pool if the
+    /// actor is dropped in the middle of it.
+    running: Option<u64>,
     /// Dropped with the actor, after `stopped` logged the close: the run waits for every
     /// such sender to be gone before it exits, so no close goes unlogged.
     _alive: mpsc::Sender<()>,
 }
 
 impl Connection {
-    /// Wraps a session opened to `instrument` (whose reply timeout it applies). `alive` is
-    /// held until the actor is gone (see the field).
+    /// Wraps a session opened to `instrument` (whose reply timeout it applies), reporting
+    /// to `pool`. `alive` is held until the actor is gone (see the field).
     pub fn new(
         id: usize,
         instrument: Arc<Instrument>,
-        io: LineIo<TcpStream>,
+        opened: Opened,
+        pool: WeakAddr<Pool>,
         abort: watch::Receiver<u64>,
         alive: mpsc::Sender<()>,
     ) -> Self {
@@ -88,10 +104,21 @@ impl Connection {
             id,
             timeout: instrument.io.timeout,
             instrument,
-            io: Some(io),
+            io: Some(opened.io),
             abort,
             broken: None,
+            pool,
+            accepted: opened.accepted,
+            opened_at: opened.at,
+            running: None,
             _alive: alive,
+        }
+    }
+
+    /// Sends the outcome of point `serial` to the pool.
+    fn report(&self, serial: u64, outcome: Outcome) {
+        if let Some(pool) = self.pool.upgrade() {
+            pool.do_send(Finished { serial, outcome });
         }
     }
 }
@@ -109,25 +136,50 @@ impl Actor for Connection {
     }
 }
 
-impl Handler<RunPoint> for Connection {
-    type Result = AtomicResponse<Self, Outcome>;
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // Only when the actor went away in the middle of a point (its pool is gone, or a
+        // bug): the pool must still hear of the point, or the run would wait for it forever.
+        if let Some(serial) = self.running.take() {
+            let id = self.id;
+            self.report(
+                serial,
+                Outcome::not_run(id, format!("connection {id} stopped while running it")),
+            );
+        }
+    }
+}
 
-    fn handle(&mut self, msg: RunPoint, _: &mut Self::Context) -> Self::Result {
-        let id = self.id;
+impl Handler<Execute> for Connection {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, msg: Execute, _: &mut Self::Context) -> Self::Result {
+        let (id, serial) = (self.id, msg.serial);
+        self.running = Some(serial);
         let timeout = msg
             .timeout_cap
             .map_or(self.timeout, |cap| cap.min(self.timeout));
         let cancel = cancelled(self.abort.clone(), msg.epoch);
         let io = self.io.take();
         let instrument = self.instrument.clone();
+        // Writes alone would not notice a session closed at once: watch for that first.
+        let watch = (!self.accepted && !msg.step.commands.iter().any(Command::reads))
+            .then(|| SETTLE.saturating_sub(self.opened_at.elapsed()));
         AtomicResponse::new(Box::pin(
             async move {
                 let Some(mut io) = io else {
-                    return (
-                        None,
-                        Outcome::not_run(id, format!("connection {id} is closed")),
-                    );
+                    let out = Outcome::not_run(id, format!("connection {id} is closed"));
+                    return (None, out);
                 };
+                if let Some(wait) = watch
+                    && let Err(e) = watch_for_close(&mut io, wait, id, &instrument.name).await
+                {
+                    let out = Outcome {
+                        refused: io.peer_closed(),
+                        ..Outcome::not_run(id, e)
+                    };
+                    return (Some(io), out);
+                }
                 let out = run_commands(
                     &mut io,
                     &msg.step.commands,
@@ -144,28 +196,70 @@ impl Handler<RunPoint> for Connection {
                 (Some(io), out)
             }
             .into_actor(self)
-            .map(|(io, out), act, ctx| {
-                if out.broken {
+            .map(move |(io, mut out), act, ctx| {
+                act.running = None;
+                if !act.accepted
+                    && out.kind == Some(FailKind::Connection)
+                    && out.elapsed < SETTLE
+                    && io
+                        .as_ref()
+                        .is_some_and(|io| io.peer_closed() && !io.received_any())
+                {
+                    out.refused = true;
+                }
+                act.accepted = !out.refused;
+                if out.broken || out.refused {
                     // Logged once, as the reason in `stopped`.
                     act.broken = Some(out.error.clone().unwrap_or_default());
+                    out.broken = true;
                     ctx.stop();
                 } else {
                     act.io = io;
                 }
-                out
+                act.report(serial, out);
             }),
         ))
     }
 }
 
-/// Dials `address`, checks the instrument did not close the session at once, drops any
-/// unsolicited greeting, and sends the instrument's `on_connect` commands; returns the
-/// session and, when there were `on_connect` commands, their run log record.
+/// Watches a fresh session for `wait` for the instrument closing it; what it sends in the
+/// meantime is an unsolicited greeting and is dropped (logged). `Err` with why when the
+/// session is closed or failed.
+async fn watch_for_close(
+    io: &mut LineIo<TcpStream>,
+    wait: Duration,
+    id: usize,
+    instrument: &str,
+) -> Result<(), String> {
+    match tokio::time::timeout(wait, io.fill()).await {
+        Err(_) => Ok(()),
+        Ok(Ok(0)) => {
+            Err("the instrument closed the connection at once (it may allow fewer sessions)".into())
+        }
+        Ok(Ok(n)) => {
+            tracing::warn!(
+                conn = id,
+                instrument,
+                bytes = n,
+                "discarding data the instrument sent before any command"
+            );
+            io.discard_pending();
+            Ok(())
+        }
+        Ok(Err(e)) => Err(e.to_string()),
+    }
+}
+
+/// Dials `address`, drops any greeting already received, and sends the instrument's
+/// `on_connect` commands. With `watch` (a redial), or when `on_connect` is writes only, the
+/// session is first watched for [`SETTLE`] for the instrument closing it at once; otherwise
+/// the first reply proves the session (see the module doc).
 pub async fn open(
     id: usize,
     address: &Address,
     instrument: &Instrument,
-) -> Result<(LineIo<TcpStream>, Option<runlog::Connect>), String> {
+    watch: bool,
+) -> Result<Opened, String> {
     let io_cfg = &instrument.io;
     let target = address.to_string();
     let stream =
@@ -179,34 +273,27 @@ pub async fn open(
                 ));
             }
         };
+    let at = Instant::now();
     // Commands are small and latency matters more than packet count.
     let _ = stream.set_nodelay(true);
     let mut io = LineIo::new(stream, &io_cfg.write_termination, &io_cfg.read_termination);
-    match tokio::time::timeout(SETTLE, io.fill()).await {
-        Err(_) => {}
-        Ok(Ok(0)) => {
-            return Err(
-                "the instrument closed the connection at once (it may allow fewer sessions)".into(),
-            );
-        }
-        Ok(Ok(n)) => {
-            tracing::warn!(
-                conn = id,
-                instrument = %instrument.name,
-                bytes = n,
-                "discarding data the instrument sent before any command"
-            );
-            io.discard_pending();
-        }
-        Ok(Err(e)) => return Err(e.to_string()),
-    }
+    let on_connect = &instrument.on_connect;
+    let writes_only = !on_connect.is_empty() && !on_connect.iter().any(Command::reads);
+    // Without a wait, this only takes what already arrived.
+    let wait = if watch || writes_only {
+        SETTLE
+    } else {
+        Duration::ZERO
+    };
+    watch_for_close(&mut io, wait, id, &instrument.name).await?;
+    let mut accepted = wait == SETTLE || io.received_any();
     let mut record = None;
-    if !instrument.on_connect.is_empty() {
-        let texts = render_all(&instrument.on_connect, &[]);
+    if !on_connect.is_empty() {
+        let texts = render_all(on_connect, &[]);
         let never = std::future::pending();
         let out = run_commands(
             &mut io,
-            &instrument.on_connect,
+            on_connect,
             &texts,
             &[],
             io_cfg.timeout,
@@ -220,6 +307,7 @@ pub async fn open(
         if let Some(err) = out.error {
             return Err(format!("on_connect failed: {err}"));
         }
+        accepted |= io.received_any();
         record = Some(runlog::Connect {
             instrument: instrument.name.clone(),
             conn: id,
@@ -233,5 +321,10 @@ pub async fn open(
         address = %address,
         "connection open"
     );
-    Ok((io, record))
+    Ok(Opened {
+        io,
+        record,
+        accepted,
+        at,
+    })
 }

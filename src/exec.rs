@@ -38,6 +38,7 @@ pub struct Conn<'a> {
 
 /// What running a point's commands produced.
 #[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools)] // independent facts about one point, each documented
 pub struct Outcome {
     /// Connection that ran it.
     pub conn: usize,
@@ -60,6 +61,14 @@ pub struct Outcome {
     /// Never started: the run stopped while the point waited for a connection. Not a
     /// point outcome at all; it is not recorded.
     pub skipped: bool,
+    /// The instrument closed a fresh connection before sending anything: it refused the
+    /// session (it allows fewer than asked). Set by the connection; the pool then keeps
+    /// fewer connections and sets `again`.
+    pub refused: bool,
+    /// Not run, and not a point outcome either: the point goes back to the sequencer to be
+    /// dispatched again, unrecorded and as the same attempt, when a connection is free (its
+    /// session was refused, or the pool has fewer connections than points given to it).
+    pub again: bool,
     /// Set by the pool: how many connections it now keeps, so the sequencer never has more
     /// points in flight than can run (points waiting in a pool could not be held back).
     pub pool_cap: Option<usize>,
@@ -79,6 +88,8 @@ impl Outcome {
             broken: true,
             unreachable: false,
             skipped: false,
+            refused: false,
+            again: false,
             pool_cap: None,
         }
     }
@@ -143,6 +154,8 @@ pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
         broken: false,
         unreachable: false,
         skipped: false,
+        refused: false,
+        again: false,
         pool_cap: None,
     };
     let mut ex = Exec {
@@ -158,8 +171,8 @@ pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
             r = ex.command(command, text) => r,
             () = &mut cancel => {
                 // A query already on the wire is recorded as sent, without a reply.
-                if let Some((sent, t)) = ex.awaiting.take() {
-                    ex.record(&sent, None, t);
+                if let Some(t) = ex.awaiting.take() {
+                    ex.record(text, None, t);
                 }
                 Err(Failure("aborted by the operator".into(), FailKind::Aborted))
             }
@@ -183,8 +196,9 @@ struct Exec<'a, S> {
     timeout: Duration,
     conn: Conn<'a>,
     out: &'a mut Outcome,
-    /// A query sent and not yet answered (text, when sent), so a cancel can record it.
-    awaiting: Option<(String, Instant)>,
+    /// When the command being run was sent, while its reply is awaited, so a cancel can
+    /// record it as sent.
+    awaiting: Option<Instant>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
@@ -202,8 +216,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
             }
             Command::Query { name, expect, .. } => {
                 let reply = self.query(text).await?;
+                let reply = reply_text(&self.out.exchanges, reply);
                 if let Some(name) = name {
-                    self.out.values.push((name.clone(), reply.clone()));
+                    self.out.values.push((name.clone(), reply.to_owned()));
                 }
                 match expect {
                     Some(want) if reply.trim() != want => Err(Failure(
@@ -225,12 +240,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
                 let mut polls = 0u64;
                 loop {
                     let reply = self.query(text).await?;
+                    let reply = reply_text(&self.out.exchanges, reply);
                     polls += 1;
-                    let done = until.holds(&reply, self.vars);
+                    let done = until.holds(reply, self.vars);
                     let expired = deadline.is_some_and(|d| Instant::now() >= d);
                     if done || expired {
                         if let Some(name) = name {
-                            self.out.values.push((name.clone(), reply.clone()));
+                            self.out.values.push((name.clone(), reply.to_owned()));
                         }
                         if done {
                             return Ok(());
@@ -256,10 +272,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
         let conn = self.conn.id;
         match tokio::time::timeout(self.timeout, self.io.write_line(text)).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(Failure(
-                format!("cannot send `{text}` on connection {conn}: {e}"),
-                FailKind::Connection,
-            )),
+            Ok(Err(e)) => Err(send_failed(text, conn, &e)),
             Err(_) => Err(Failure(
                 format!(
                     "timeout after {} sending `{text}` on connection {conn}",
@@ -270,7 +283,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
         }
     }
 
-    async fn query(&mut self, text: &str) -> Result<String, Failure> {
+    /// Sends `text` and reads its reply, under one timeout for both; records the exchange
+    /// and returns its index in the outcome's exchanges.
+    async fn query(&mut self, text: &str) -> Result<usize, Failure> {
         if self.io.pending() > 0 {
             // A reply nobody asked for (say, to a command sent as a write): it must not be
             // taken as the answer to this query.
@@ -283,31 +298,49 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
             self.io.discard_pending();
         }
         let t = Instant::now();
-        self.send(text).await?;
-        self.awaiting = Some((text.to_owned(), t));
         let conn = self.conn.id;
-        let read = tokio::time::timeout(self.timeout, self.io.read_line()).await;
-        let failure = match read {
+        self.awaiting = Some(t);
+        let io = &mut *self.io;
+        let mut sent = false;
+        let exchange = tokio::time::timeout(self.timeout, async {
+            io.write_line(text).await.map_err(Err)?;
+            sent = true;
+            io.read_line().await.map_err(Ok)
+        })
+        .await;
+        let failure = match exchange {
             Ok(Ok(reply)) if !is_malformed(&reply) => {
-                self.record(text, Some(reply.clone()), t);
-                return Ok(reply);
+                self.record(text, Some(reply), t);
+                return Ok(self.out.exchanges.len() - 1);
             }
             Ok(Ok(reply)) => {
                 // A text instrument never sends control characters or invalid UTF-8: the
                 // stream is out of step or corrupted, so this connection is not trusted.
-                self.record(text, Some(reply.clone()), t);
+                let msg = format!(
+                    "malformed reply `{}` to `{text}` on connection {conn} (control characters or invalid UTF-8)",
+                    reply.escape_debug()
+                );
+                self.record(text, Some(reply), t);
+                return Err(Failure(msg, FailKind::Connection));
+            }
+            Ok(Err(Err(e))) => {
+                self.awaiting = None;
+                return Err(send_failed(text, conn, &e));
+            }
+            Ok(Err(Ok(ReadError::Closed))) => format!(
+                "connection {conn} closed by the instrument while waiting for reply to `{text}`"
+            ),
+            Ok(Err(Ok(e))) => format!("cannot read reply to `{text}` on connection {conn}: {e}"),
+            Err(_) if !sent => {
+                self.awaiting = None;
                 return Err(Failure(
                     format!(
-                        "malformed reply `{}` to `{text}` on connection {conn} (control characters or invalid UTF-8)",
-                        reply.escape_debug()
+                        "timeout after {} sending `{text}` on connection {conn}",
+                        format_duration(self.timeout)
                     ),
                     FailKind::Connection,
                 ));
             }
-            Ok(Err(ReadError::Closed)) => format!(
-                "connection {conn} closed by the instrument while waiting for reply to `{text}`"
-            ),
-            Ok(Err(e)) => format!("cannot read reply to `{text}` on connection {conn}: {e}"),
             Err(_) => format!(
                 "timeout after {} waiting for reply to `{text}` on connection {conn}",
                 format_duration(self.timeout)
@@ -326,6 +359,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
             elapsed_ms: t.elapsed(),
         });
     }
+}
+
+/// The reply of exchange `index` (recorded by a successful query).
+fn reply_text(exchanges: &[Exchange], index: usize) -> &str {
+    exchanges
+        .get(index)
+        .and_then(|e| e.reply.as_deref())
+        .unwrap_or_default()
+}
+
+/// A command that could not be written.
+fn send_failed(text: &str, conn: usize, e: &std::io::Error) -> Failure {
+    Failure(
+        format!("cannot send `{text}` on connection {conn}: {e}"),
+        FailKind::Connection,
+    )
 }
 
 /// True for a reply no text instrument sends: control characters (tab excepted), DEL, or

@@ -22,11 +22,12 @@
 //!
 //! # Actors
 //! ```text
-//!                    Execute(point)            RunPoint(commands)
-//!  Sequencer ───────────────────────▶ Pool ─────────────────────▶ Connection ── TCP ──▶ instrument
-//!  (steps, in-flight  ◀───────────────  (idle list, ◀─────────────  (one point at a
-//!   bound, run log)      Outcome        queue, redial)   Outcome      time, timeouts)
+//!                    Execute(point)               Execute(point)
+//!  Sequencer ───────────────────────▶ Pool ─────────────────────────▶ Connection ── TCP ──▶ instrument
+//!  (steps, in-flight  ◀───────────────  (idle list, ◀────────────────  (one point at a
+//!   bound, run log)     Finished        queue, redial)    Finished      time, timeouts)
 //! ```
+//! Every message is one-way (`do_send`); a [`pool::Finished`] carries the outcome back.
 //! One Pool per instrument, up to `max_connections` Connections per Pool.
 
 pub mod app;

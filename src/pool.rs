@@ -1,20 +1,27 @@
 //! Pool actor: the connections to one instrument, up to `max_connections`.
 //!
-//! The run opens the pool with [`Open`] (all connections at once, continuing with fewer if
-//! the instrument refuses some). The sequencer sends [`Execute`] per point; the pool queues
-//! it, hands it to an idle [`Connection`] and replies with the [`Outcome`]. A connection
-//! whose point left it broken stops itself; the pool forgets it and dials a replacement when
-//! work is waiting, backing off (100 ms doubling to 5 s, with jitter) after failed dials.
-//! After `reconnect_attempts` failures with no connection left, waiting points fail as
-//! `unreachable` and the sequencer stops the run. [`DropQueued`] hands back points that have
-//! not started when the run stops. The sequencer, not the pool, bounds points in flight.
-//! Each new connection's `on_connect` record goes to the sequencer over the channel given
-//! to [`Pool::recording_connects`].
+//! The run opens the pool with [`Open`]: all connections are dialled at once, and the answer
+//! comes as soon as the first is open, so points start while the others connect. The
+//! sequencer names itself with [`Subscribe`], then sends [`Execute`] per point; the pool
+//! queues it, hands it to an idle [`Connection`], and forwards the connection's [`Finished`]
+//! (with the pool's current cap) to the sequencer. Every message is one-way, so a point
+//! costs two mailbox hops out and two back, with no reply channel or task of its own.
+//!
+//! If the instrument takes fewer sessions than asked (a first dial fails, or a first
+//! connection is closed at once: `refused`, see [`connection`]), the pool keeps fewer and
+//! warns once (`accepted 2 of 4 connections`). A connection whose point left it broken
+//! stops itself; the pool forgets it and dials a replacement when work is waiting, backing
+//! off (100 ms doubling to 5 s, with jitter) after failed dials. After `reconnect_attempts`
+//! failures with no connection left, waiting points fail as `unreachable` and the sequencer
+//! stops the run. [`DropQueued`] hands back points that have not started when the run stops.
+//! The sequencer, not the pool, bounds points in flight. Each new connection's `on_connect`
+//! record goes to the sequencer over the channel given to [`Pool::recording_connects`].
 //!
 //! Logging, every line with `instrument` and `address`, and `conn` when it is about one
 //! connection: each dial (debug at opening, info for a reconnect attempt), its failure
-//! (debug at opening, where the run reports the outcome; warn later), `reconnected`, the
-//! backoff before a redial (info), and giving up (warn, or error when no connection is left).
+//! (debug at opening; warn later), the connections accepted when fewer than asked (warn),
+//! `reconnected`, the backoff before a redial (info), and giving up (warn, or error when no
+//! connection is left).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -24,32 +31,53 @@ use std::time::Duration;
 use actix::prelude::*;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::connection::{self, Connection, RunPoint};
+use crate::connection::{self, Connection, SETTLE};
 use crate::exec::Outcome;
 use crate::runlog;
 use crate::sequence::value::Value;
 use crate::sequence::{Address, Instrument, Step};
 
-/// Opens the initial connections; replies with how many the instrument accepted, or the
-/// first connect error when it accepted none.
+/// Dials every connection; replies as soon as one is open with how many the pool will
+/// keep (at most `max_connections`), or with the last connect error when none could be.
 #[derive(Message)]
 #[rtype(result = "Result<usize, String>")]
 pub struct Open;
 
-/// Runs one point on some connection of this pool.
+/// Names the actor that receives every point's [`Finished`]; sent once, before any
+/// [`Execute`] (a pool without one has nowhere to send outcomes).
 #[derive(Message)]
-#[rtype(result = "Outcome")]
+#[rtype(result = "()")]
+pub struct Subscribe(pub Recipient<Finished>);
+
+/// Runs one point on some connection of this pool (which passes the message on to it).
+#[derive(Message)]
+#[rtype(result = "()")]
 pub struct Execute {
+    /// The sender's number for this dispatch, echoed in its [`Finished`].
+    pub serial: u64,
     /// The step whose commands to run.
     pub step: Arc<Step>,
     /// Rendered text of each command.
     pub texts: Vec<String>,
-    /// The point's sweep variables.
+    /// The point's sweep variables (poll bounds may name one; empty when none does).
     pub vars: Vec<Value>,
-    /// Abort epoch at dispatch (see [`RunPoint::epoch`]).
+    /// The abort epoch when the point was dispatched: the point is cancelled as soon as the
+    /// run's epoch moves past it (second Ctrl-C).
     pub epoch: u64,
-    /// Shorter per-command timeout, if any (see [`RunPoint::timeout_cap`]).
+    /// Per-command reply timeout to use instead of the instrument's, when shorter (the
+    /// teardown of an aborted run).
     pub timeout_cap: Option<Duration>,
+}
+
+/// What became of the point dispatched as `serial`: from a connection to its pool, and
+/// from the pool (with [`Outcome::pool_cap`] set) to its subscriber.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Finished {
+    /// The [`Execute::serial`] it answers.
+    pub serial: u64,
+    /// What happened.
+    pub outcome: Outcome,
 }
 
 /// Hands back every point still waiting for a connection, unstarted ([`Outcome::skipped`]):
@@ -57,9 +85,6 @@ pub struct Execute {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct DropQueued;
-
-/// A point waiting for a connection, with where to send its outcome.
-type Waiting = (Execute, oneshot::Sender<Outcome>);
 
 /// First pause before redialling after a failed dial; doubles per failure.
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
@@ -81,6 +106,7 @@ pub fn backoff(failures: u32) -> Duration {
 }
 
 /// The connections to one instrument.
+#[allow(clippy::struct_excessive_bools)] // independent flags, each with its own doc
 pub struct Pool {
     /// Settings and `on_connect` commands of the instrument.
     instrument: Arc<Instrument>,
@@ -88,24 +114,34 @@ pub struct Pool {
     address: Address,
     /// Connection id source shared by all pools of the run, so ids are unique in the log.
     next_id: Arc<AtomicUsize>,
-    /// Most connections to keep: `max_connections`, lowered to what the instrument accepted
-    /// at opening, or when it keeps refusing more while some are open.
+    /// Most connections to keep: `max_connections`, one fewer for each first dial that
+    /// failed or first session refused, or what is left when the instrument keeps
+    /// refusing redials.
     cap: usize,
     /// Connections open (idle or busy).
     live: usize,
     /// Dials in progress.
     dialing: usize,
+    /// First dials ([`Open`]) in progress.
+    first_dials: usize,
     /// Failed dials since the last successful one (drives the backoff).
     failures: u32,
     /// A backoff timer is pending; no dial starts until it fires.
     backing_off: bool,
     /// The backoff after the last failure has elapsed: the next dial may start.
     retry_ready: bool,
-    /// Connections free to take a point.
-    idle: VecDeque<Addr<Connection>>,
+    /// The cap went below `max_connections` at opening and the warning saying so is due
+    /// (given once, a little later, so that it counts every refusal of the first dials).
+    shortfall_due: bool,
+    /// Connections free to take a point, with their ids.
+    idle: VecDeque<(usize, Addr<Connection>)>,
+    /// Connections running a point, with their ids.
+    busy: Vec<(usize, Addr<Connection>)>,
     /// Points waiting for a connection, in dispatch order.
-    queue: VecDeque<Waiting>,
-    /// Answer to a pending [`Open`], sent when its dials are all done.
+    queue: VecDeque<Execute>,
+    /// Where outcomes go ([`Subscribe`]).
+    client: Option<Recipient<Finished>>,
+    /// Answer to a pending [`Open`], sent when the first connection is open (or none can be).
     opening: Option<oneshot::Sender<Result<usize, String>>>,
     /// Most recent dial error, reported if no connection can be had.
     last_error: Option<String>,
@@ -114,7 +150,8 @@ pub struct Pool {
     /// The run's abort epoch, handed to every connection.
     abort: watch::Receiver<u64>,
     /// Handed to every connection, which drops it only after logging its close: once the
-    /// run's receiver sees every sender gone, every close has been logged.
+    /// run's receiver sees every sender gone, every close has been logged. The pool holds
+    /// it too, so a due shortfall warning is logged before the run ends.
     alive: mpsc::Sender<()>,
     /// Where the connect record of each new connection's `on_connect` goes (to the
     /// sequencer, the run log's writer); set by [`Pool::recording_connects`].
@@ -140,11 +177,15 @@ impl Pool {
             next_id,
             live: 0,
             dialing: 0,
+            first_dials: 0,
             failures: 0,
             backing_off: false,
             retry_ready: false,
+            shortfall_due: false,
             idle: VecDeque::new(),
+            busy: Vec::new(),
             queue: VecDeque::new(),
+            client: None,
             opening: None,
             last_error: None,
             last_failed: 0,
@@ -159,15 +200,17 @@ impl Pool {
         self
     }
 
-    /// Starts one dial; its end updates the counts and pumps the queue.
-    fn dial(&mut self, ctx: &mut Context<Self>) {
+    /// Starts one dial (`first`: one of [`Open`]'s); its end updates the counts and pumps
+    /// the queue.
+    fn dial(&mut self, first: bool, ctx: &mut Context<Self>) {
         self.dialing += 1;
+        self.first_dials += usize::from(first);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         // Dials started together (several connections lost at once) fail together: they
         // count as one attempt, so a short outage does not use up every attempt at once.
         let attempt = self.failures + 1;
         let name = &self.instrument.name;
-        if self.opening.is_some() {
+        if first {
             tracing::debug!(conn = id, instrument = %name, address = %self.address, "connecting");
         } else {
             tracing::info!(
@@ -179,13 +222,16 @@ impl Pool {
             );
         }
         let (instrument, address) = (self.instrument.clone(), self.address.clone());
-        let fut = async move { connection::open(id, &address, &instrument).await };
+        // A redial is watched before it takes work; first dials are checked by their
+        // first point (see `connection`).
+        let fut = async move { connection::open(id, &address, &instrument, !first).await };
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
             act.dialing -= 1;
+            act.first_dials -= usize::from(first);
             match res {
-                Ok((io, record)) => {
+                Ok(mut opened) => {
                     // Sent before the connection takes work, so it is logged before its points.
-                    if let (Some(tx), Some(record)) = (&act.connects, record) {
+                    if let (Some(tx), Some(record)) = (&act.connects, opened.record.take()) {
                         let _ = tx.send(record);
                     }
                     act.live += 1;
@@ -202,15 +248,17 @@ impl Pool {
                     let conn = Connection::new(
                         id,
                         act.instrument.clone(),
-                        io,
+                        opened,
+                        ctx.address().downgrade(),
                         act.abort.clone(),
                         act.alive.clone(),
                     )
                     .start();
-                    act.idle.push_back(conn);
+                    act.idle.push_back((id, conn));
                 }
-                Err(e) if act.opening.is_some() => {
-                    // Reported once, by whoever awaits the opening.
+                Err(e) if first => {
+                    // Reported once: by the shortfall warning, or by whoever awaits the
+                    // opening when no connection opens at all.
                     tracing::debug!(
                         conn = id,
                         instrument = %act.instrument.name,
@@ -219,6 +267,7 @@ impl Pool {
                     );
                     act.last_error = Some(e);
                     act.last_failed = id;
+                    act.one_fewer(ctx);
                 }
                 Err(e) => {
                     act.failures = act.failures.max(attempt);
@@ -234,30 +283,109 @@ impl Pool {
                     act.last_error = Some(e);
                 }
             }
-            if act.dialing == 0
-                && let Some(tx) = act.opening.take()
-            {
-                let result = if act.live > 0 {
-                    act.cap = act.live;
-                    Ok(act.live)
-                } else {
-                    Err(act.last_error.clone().unwrap_or_default())
-                };
-                let _ = tx.send(result);
-            }
+            act.answer_open();
             act.pump(ctx);
         }));
+    }
+
+    /// Answers [`Open`] once a connection is open, or once every first dial failed.
+    fn answer_open(&mut self) {
+        if self.live == 0 && self.first_dials > 0 {
+            return;
+        }
+        if let Some(tx) = self.opening.take() {
+            let result = if self.live > 0 {
+                Ok(self.cap)
+            } else {
+                Err(self.last_error.clone().unwrap_or_default())
+            };
+            let _ = tx.send(result);
+        }
+    }
+
+    /// A first dial failed or a first session was refused: the instrument takes one
+    /// connection fewer than the pool thought. Warned about once the first dials are over.
+    fn one_fewer(&mut self, ctx: &mut Context<Self>) {
+        self.lower_cap(self.cap.saturating_sub(1).max(1));
+        if !self.shortfall_due {
+            self.shortfall_due = true;
+            ctx.run_later(SETTLE, |act, _| act.warn_shortfall());
+        }
+    }
+
+    /// Keeps at most `cap` connections, and at most that many points: the last points
+    /// given beyond it go back to the sequencer (`again`), which never has more in flight
+    /// than the pool has connections. Otherwise a point waiting here could start on the
+    /// connection freed by a failure that stops the run.
+    fn lower_cap(&mut self, cap: usize) {
+        self.cap = cap;
+        let excess = (self.busy.len() + self.queue.len()).saturating_sub(cap);
+        let back = self.queue.len().min(excess);
+        for job in self.queue.split_off(self.queue.len() - back) {
+            self.deliver(
+                job.serial,
+                Outcome {
+                    again: true,
+                    ..Outcome::skipped()
+                },
+            );
+        }
+    }
+
+    /// Warns, once, that the instrument accepted fewer connections than asked.
+    fn warn_shortfall(&mut self) {
+        if !std::mem::take(&mut self.shortfall_due) || self.live + self.dialing == 0 {
+            return;
+        }
+        let ins = &self.instrument;
+        tracing::warn!(
+            instrument = %ins.name,
+            address = %self.address,
+            "instrument `{}` accepted {} of {} connections; continuing with {}",
+            ins.name,
+            self.cap,
+            ins.max_connections,
+            self.cap
+        );
+    }
+
+    /// A first connection was closed at once by the instrument (a refused session): with
+    /// others open or opening, keep one fewer; with none left, count it as a failed dial, so
+    /// the redial is watched and backs off.
+    fn refused(&mut self, id: usize, error: Option<&str>, ctx: &mut Context<Self>) {
+        let why = "the instrument closed the connection at once (it may allow fewer sessions)";
+        self.last_error = Some(why.to_owned());
+        self.last_failed = id;
+        if self.live + self.dialing > 0 {
+            tracing::debug!(
+                conn = id,
+                instrument = %self.instrument.name,
+                address = %self.address,
+                "session refused: {}",
+                error.unwrap_or(why)
+            );
+            self.one_fewer(ctx);
+        } else {
+            self.failures = self.failures.max(1);
+            tracing::warn!(
+                conn = id,
+                instrument = %self.instrument.name,
+                address = %self.address,
+                "session refused, no connection left: {why}"
+            );
+        }
     }
 
     /// Hands waiting points to idle connections, and dials more (with backoff after
     /// failures) while points wait and the cap allows.
     fn pump(&mut self, ctx: &mut Context<Self>) {
         while !self.queue.is_empty() {
-            let Some(conn) = self.idle.pop_front() else {
+            let Some((id, conn)) = self.idle.pop_front() else {
                 break;
             };
-            if let Some((job, tx)) = self.queue.pop_front() {
-                self.run(conn, job, tx, ctx);
+            if let Some(job) = self.queue.pop_front() {
+                conn.do_send(job);
+                self.busy.push((id, conn));
             }
         }
         if self.opening.is_some() {
@@ -265,7 +393,7 @@ impl Pool {
         }
         while self.queue.len() > self.dialing && self.live + self.dialing < self.cap {
             if self.failures == 0 {
-                self.dial(ctx);
+                self.dial(false, ctx);
                 continue;
             }
             // After a failure: one attempt at a time, each after its backoff.
@@ -278,7 +406,7 @@ impl Pool {
             }
             if self.retry_ready {
                 self.retry_ready = false;
-                self.dial(ctx);
+                self.dial(false, ctx);
                 return;
             }
             self.backing_off = true;
@@ -314,7 +442,7 @@ impl Pool {
                 "instrument takes no more connections ({cause}); continuing with {}",
                 self.live
             );
-            self.cap = self.live;
+            self.lower_cap(self.live);
             return;
         }
         let reason = format!(
@@ -327,51 +455,41 @@ impl Pool {
             address = %self.address,
             "{reason}"
         );
-        for (_, tx) in self.queue.drain(..) {
-            let _ = tx.send(Outcome {
-                unreachable: true,
-                ..Outcome::not_run(0, reason.clone())
-            });
+        for job in std::mem::take(&mut self.queue) {
+            self.deliver(
+                job.serial,
+                Outcome {
+                    unreachable: true,
+                    ..Outcome::not_run(0, reason.clone())
+                },
+            );
         }
     }
 
-    /// Sends one point to `conn`; afterwards the connection is idle again or forgotten.
-    fn run(
-        &mut self,
-        conn: Addr<Connection>,
-        job: Execute,
-        tx: oneshot::Sender<Outcome>,
-        ctx: &mut Context<Self>,
-    ) {
-        let msg = RunPoint {
-            step: job.step,
-            texts: job.texts,
-            vars: job.vars,
-            epoch: job.epoch,
-            timeout_cap: job.timeout_cap,
+    /// Sends the outcome of point `serial` to the subscriber, with the current cap.
+    fn deliver(&self, serial: u64, outcome: Outcome) {
+        let outcome = Outcome {
+            pool_cap: Some(self.cap),
+            ..outcome
         };
-        let fut = conn.send(msg);
-        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
-            let out = match res {
-                Ok(out) => out,
-                Err(e) => Outcome::not_run(0, format!("connection actor stopped: {e}")),
-            };
-            if out.broken {
-                act.live -= 1;
-            } else {
-                act.idle.push_back(conn);
-            }
-            let _ = tx.send(Outcome {
-                pool_cap: Some(act.cap),
-                ..out
-            });
-            act.pump(ctx);
-        }));
+        if let Some(client) = &self.client {
+            client.do_send(Finished { serial, outcome });
+        } else {
+            tracing::error!(
+                instrument = %self.instrument.name,
+                "an outcome arrived before the pool knew where to send it"
+            );
+        }
     }
 }
 
 impl Actor for Pool {
     type Context = Context<Self>;
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        // The run ended before the warning's timer: it is still true.
+        self.warn_shortfall();
+    }
 }
 
 impl Handler<Open> for Pool {
@@ -381,23 +499,53 @@ impl Handler<Open> for Pool {
         let (tx, rx) = oneshot::channel();
         self.opening = Some(tx);
         for _ in 0..self.cap.max(1) {
-            self.dial(ctx);
+            self.dial(true, ctx);
         }
         Box::pin(async move { rx.await.unwrap_or_else(|_| Err("pool stopped".into())) })
     }
 }
 
-impl Handler<Execute> for Pool {
-    type Result = ResponseFuture<Outcome>;
+impl Handler<Subscribe> for Pool {
+    type Result = ();
 
-    fn handle(&mut self, msg: Execute, ctx: &mut Context<Self>) -> Self::Result {
-        let (tx, rx) = oneshot::channel();
-        self.queue.push_back((msg, tx));
+    fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) {
+        self.client = Some(msg.0);
+    }
+}
+
+impl Handler<Execute> for Pool {
+    type Result = ();
+
+    fn handle(&mut self, msg: Execute, ctx: &mut Context<Self>) {
+        self.queue.push_back(msg);
+        // Sent before the sender heard the cap went down: more than the pool can run.
+        self.lower_cap(self.cap);
         self.pump(ctx);
-        Box::pin(async move {
-            rx.await
-                .unwrap_or_else(|_| Outcome::not_run(0, "connection pool stopped".into()))
-        })
+    }
+}
+
+impl Handler<Finished> for Pool {
+    type Result = ();
+
+    /// A connection's outcome: the connection is idle again or forgotten, and the outcome
+    /// goes on to the subscriber.
+    fn handle(&mut self, msg: Finished, ctx: &mut Context<Self>) {
+        let id = msg.outcome.conn;
+        if let Some(i) = self.busy.iter().position(|(c, _)| *c == id) {
+            let member = self.busy.swap_remove(i);
+            if msg.outcome.broken {
+                self.live -= 1;
+            } else {
+                self.idle.push_back(member);
+            }
+        }
+        let mut outcome = msg.outcome;
+        if outcome.refused {
+            self.refused(id, outcome.error.as_deref(), ctx);
+            outcome.again = true;
+        }
+        self.deliver(msg.serial, outcome);
+        self.pump(ctx);
     }
 }
 
@@ -405,8 +553,8 @@ impl Handler<DropQueued> for Pool {
     type Result = ();
 
     fn handle(&mut self, _: DropQueued, _: &mut Context<Self>) {
-        for (_, tx) in self.queue.drain(..) {
-            let _ = tx.send(Outcome::skipped());
+        for job in std::mem::take(&mut self.queue) {
+            self.deliver(job.serial, Outcome::skipped());
         }
     }
 }

@@ -43,6 +43,10 @@ pub struct LineIo<S> {
     write_term: Vec<u8>,
     /// Ends every reply.
     read_term: Vec<u8>,
+    /// Some byte has been received since the stream was framed: the peer took the session.
+    received: bool,
+    /// The peer closed or reset the connection (end of file, reset, broken pipe).
+    peer_closed: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> LineIo<S> {
@@ -56,6 +60,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineIo<S> {
             out: Vec::with_capacity(256),
             write_term: write_term.as_bytes().to_vec(),
             read_term: read_term.as_bytes().to_vec(),
+            received: false,
+            peer_closed: false,
+        }
+    }
+
+    /// True once any byte has been received on the stream.
+    pub fn received_any(&self) -> bool {
+        self.received
+    }
+
+    /// True once a read or write found the connection closed or reset by the peer.
+    pub fn peer_closed(&self) -> bool {
+        self.peer_closed
+    }
+
+    /// Notes what a read of `n` bytes (or an error) says about the peer.
+    fn saw<T>(&mut self, result: &io::Result<T>, n: impl Fn(&T) -> usize) {
+        match result {
+            Ok(v) if n(v) == 0 => self.peer_closed = true,
+            Ok(_) => self.received = true,
+            Err(e) => self.peer_closed |= is_reset(e),
         }
     }
 
@@ -64,8 +89,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineIo<S> {
         self.out.clear();
         self.out.extend_from_slice(text.as_bytes());
         self.out.extend_from_slice(&self.write_term);
-        self.stream.write_all(&self.out).await?;
-        self.stream.flush().await
+        let result = match self.stream.write_all(&self.out).await {
+            Ok(()) => self.stream.flush().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &result {
+            self.peer_closed |= is_reset(e);
+        }
+        result
     }
 
     /// Reads one reply line, without its termination; invalid UTF-8 is replaced.
@@ -102,7 +133,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineIo<S> {
                 searched = 0;
             }
             self.buf.reserve(4096);
-            if self.stream.read_buf(&mut self.buf).await? == 0 {
+            let read = self.stream.read_buf(&mut self.buf).await;
+            self.saw(&read, |n| *n);
+            if read? == 0 {
                 return Err(ReadError::Closed);
             }
         }
@@ -123,8 +156,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineIo<S> {
     /// 0 at end of file.
     pub async fn fill(&mut self) -> io::Result<usize> {
         self.buf.reserve(4096);
-        self.stream.read_buf(&mut self.buf).await
+        let read = self.stream.read_buf(&mut self.buf).await;
+        self.saw(&read, |n| *n);
+        read
     }
+}
+
+/// True for the errors a closed or reset connection gives.
+fn is_reset(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::UnexpectedEof
+    )
 }
 
 /// Position of `needle` in `hay`.

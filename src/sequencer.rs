@@ -21,7 +21,7 @@
 //! its end go to a [`Progress`] sink ([`Sequencer::with_progress`]; by default [`Silent`]),
 //! which is how the terminal shows a progress bar without this actor knowing about it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +29,7 @@ use actix::prelude::*;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::exec::{FailKind, Outcome};
-use crate::pool::{DropQueued, Execute, Pool};
+use crate::pool::{DropQueued, Execute, Finished, Pool, Subscribe};
 use crate::resume::Resume;
 use crate::runlog::{self, RunLog};
 use crate::sequence::value::Value;
@@ -106,7 +106,10 @@ pub struct Sequencer {
     /// Points dispatched and not yet finally recorded.
     in_flight: usize,
     /// Those points, by dispatch serial, so that a run ended by force can still record them.
-    flying: HashMap<u64, Dispatch>,
+    flying: BTreeMap<u64, Dispatch>,
+    /// Points of the current stage a pool gave back unrun (`again`), dispatched before any
+    /// new one.
+    again: VecDeque<Dispatch>,
     /// Serial of the next dispatch.
     serial: u64,
     /// No new setup or step points; set by a stopping failure or an interrupt.
@@ -180,7 +183,8 @@ impl Sequencer {
             next: 0,
             offset: 0,
             in_flight: 0,
-            flying: HashMap::new(),
+            flying: BTreeMap::new(),
+            again: VecDeque::new(),
             serial: 0,
             stopping: false,
             aborted: None,
@@ -228,6 +232,15 @@ impl Sequencer {
                 self.shown = true;
                 self.progress.step_started(&step.name, step.points());
             }
+            if skip {
+                self.drop_again();
+            }
+            while !skip && self.in_flight < limit {
+                let Some(d) = self.again.pop_front() else {
+                    break;
+                };
+                self.dispatch(d);
+            }
             if !skip {
                 while self.in_flight < limit && self.next < step.points() {
                     let index = self.offset + self.next;
@@ -254,13 +267,14 @@ impl Sequencer {
                         attempt,
                         try_no: 1,
                     };
-                    self.dispatch(d, ctx);
+                    self.dispatch(d);
                 }
             }
             if self.shown {
                 self.progress.in_flight(self.in_flight, limit);
             }
-            if self.in_flight > 0 || (!skip && self.next < step.points()) {
+            if self.in_flight > 0 || !self.again.is_empty() || (!skip && self.next < step.points())
+            {
                 return;
             }
             if self.shown {
@@ -295,11 +309,14 @@ impl Sequencer {
     }
 
     /// Renders a point and sends it to its instrument's pool.
-    fn dispatch(&mut self, d: Dispatch, ctx: &mut Context<Self>) {
+    fn dispatch(&mut self, d: Dispatch) {
         self.in_flight += 1;
         let texts = render_all(&d.step.commands, &d.vars);
         let teardown = d.kind == Kind::Teardown;
+        let serial = self.serial;
+        self.serial += 1;
         let msg = Execute {
+            serial,
             step: d.step.clone(),
             texts,
             // Only polls bounded by a variable read the vars: no copy per point otherwise.
@@ -316,32 +333,48 @@ impl Sequencer {
             },
             timeout_cap: (self.cancelled && teardown).then_some(ABORT_TEARDOWN_TIMEOUT),
         };
-        let fut = self.pools[d.step.instrument].send(msg);
-        let serial = self.serial;
-        self.serial += 1;
+        self.pools[d.step.instrument].do_send(msg);
         self.flying.insert(serial, d);
-        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
-            let out = res.unwrap_or_else(|e| Outcome::not_run(0, format!("pool stopped: {e}")));
-            act.in_flight -= 1;
-            let Some(d) = act.flying.remove(&serial) else {
-                return;
-            };
-            if let Some(cap) = out.pool_cap {
-                act.caps[d.step.instrument] = cap;
-            }
-            if !out.skipped {
-                act.complete(d, &out, ctx);
-            } else if d.try_no > 1 {
-                // A retry handed back unstarted: the failed attempt before it is final.
-                act.failed_finally(&d, "the run stopped before the retry started", false, false);
-            }
-            // Otherwise it never started: not run, and no record.
-            act.pump(ctx);
-        }));
+    }
+
+    /// The outcome of dispatch `serial` came back from its pool.
+    fn finished(&mut self, serial: u64, out: &Outcome, ctx: &mut Context<Self>) {
+        let Some(d) = self.flying.remove(&serial) else {
+            return;
+        };
+        self.in_flight -= 1;
+        if let Some(cap) = out.pool_cap {
+            self.caps[d.step.instrument] = cap;
+        }
+        if out.again {
+            // Nothing ran: the point goes out again, as the same attempt, when a
+            // connection is free (`pump` drops it if the run is stopping).
+            self.again.push_back(d);
+        } else if !out.skipped {
+            self.complete(d, out);
+        } else {
+            self.not_started(&d);
+        }
+        self.pump(ctx);
+    }
+
+    /// A point handed back unstarted: not run, and no record; but a retry's failed attempt
+    /// before it is now final.
+    fn not_started(&mut self, d: &Dispatch) {
+        if d.try_no > 1 {
+            self.failed_finally(d, "the run stopped before the retry started", false, false);
+        }
+    }
+
+    /// The run is stopping: the points given back to be dispatched again never start.
+    fn drop_again(&mut self) {
+        while let Some(d) = self.again.pop_front() {
+            self.not_started(&d);
+        }
     }
 
     /// Records a finished attempt; retries it, or applies the failure policy.
-    fn complete(&mut self, d: Dispatch, out: &Outcome, ctx: &mut Context<Self>) {
+    fn complete(&mut self, d: Dispatch, out: &Outcome) {
         let (id, status) = self.write_point(&d, out);
         let (Some(kind), Some(err)) = (out.kind, &out.error) else {
             if d.kind == Kind::Step {
@@ -366,7 +399,7 @@ impl Sequencer {
                 try_no: d.try_no + 1,
                 ..d
             };
-            self.dispatch(again, ctx);
+            self.dispatch(again);
             return;
         }
         tracing::warn!(point = %id, conn = out.conn, "point {status}: {err}");
@@ -413,9 +446,14 @@ impl Actor for Sequencer {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        // Before any point: where the pools send outcomes.
+        for pool in &self.pools {
+            pool.do_send(Subscribe(ctx.address().recipient()));
+        }
         // The connections opened so far come before any point; later ones as they open.
         self.write_connects();
         ctx.spawn(connects::WriteConnects);
+        ctx.spawn(records::FlushLog);
         // Records are written at once; this bounds what a machine crash can lose to a second.
         ctx.run_interval(SYNC_EVERY, |act, _| {
             if act.dirty {
@@ -426,5 +464,13 @@ impl Actor for Sequencer {
             }
         });
         self.pump(ctx);
+    }
+}
+
+impl Handler<Finished> for Sequencer {
+    type Result = ();
+
+    fn handle(&mut self, msg: Finished, ctx: &mut Self::Context) {
+        self.finished(msg.serial, &msg.outcome, ctx);
     }
 }

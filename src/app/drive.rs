@@ -184,8 +184,9 @@ fn deadline_reason(deadline: Option<(tokio::time::Instant, Duration)>) -> String
     format!("deadline of {} exceeded", format_duration(d))
 }
 
-/// Opens every instrument's pool, returning each with the connections it opened; warns
-/// when an instrument accepts fewer connections than asked, fails when one accepts none.
+/// Opens every instrument's pool, returning each with the connections it will keep, as
+/// soon as each has one open (the pools warn when an instrument accepts fewer than asked);
+/// fails when one accepts none.
 async fn open_pools(
     seq: &Sequence,
     abort: &watch::Receiver<u64>,
@@ -225,17 +226,6 @@ async fn open_pools(
                 address: address.to_string(),
                 reason,
             })?;
-        if opened < ins.max_connections {
-            let which = if seq.instruments.len() > 1 {
-                format!("instrument `{}`", ins.name)
-            } else {
-                "instrument".to_owned()
-            };
-            tracing::warn!(
-                "{which} accepted {opened} of {} connections; continuing with {opened}",
-                ins.max_connections
-            );
-        }
         pools.push((pool, opened));
     }
     Ok(pools)

@@ -218,6 +218,11 @@ impl Command {
         }
     }
 
+    /// True for a command that reads a reply (a query or a poll).
+    pub fn reads(&self) -> bool {
+        matches!(self, Command::Query { .. } | Command::Poll { .. })
+    }
+
     /// The template this command sends, if it sends anything.
     pub fn template(&self) -> Option<&Template> {
         match self {

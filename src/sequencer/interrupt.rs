@@ -30,7 +30,7 @@ impl Handler<Interrupt> for Sequencer {
 impl Sequencer {
     /// Records every point still in flight as `aborted` (the run is ending by force).
     fn abandon_in_flight(&mut self) {
-        let flying: Vec<Dispatch> = self.flying.drain().map(|(_, d)| d).collect();
+        let flying: Vec<Dispatch> = std::mem::take(&mut self.flying).into_values().collect();
         for d in flying {
             let out = Outcome {
                 kind: Some(FailKind::Aborted),

@@ -1,7 +1,14 @@
 //! The sequencer's writes to the run log: point records and the final stop record, and the
 //! [`Summary`] of the run that goes with the stop record to whoever started it. (Connect
 //! records are written in `connects.rs`.)
+//!
+//! Point records are appended to the log's buffer as outcomes arrive and written by
+//! [`FlushLog`] once the actor has handled every message waiting in its mailbox: the
+//! outcomes that arrived together (one per connection that answered) cost one `write`. A
+//! record is thus on its way to the file before the actor waits for anything.
 
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, SystemTime};
 
 use actix::prelude::*;
@@ -65,11 +72,20 @@ impl Sequencer {
             values: runlog::PairMap(&out.values),
         };
         self.busy += out.elapsed;
-        match self.log.write("point", &record) {
+        match self.log.append_point(&record) {
             Ok(()) => self.dirty = true,
             Err(e) => self.log_failed(&e),
         }
         (id, status)
+    }
+
+    /// Writes the records appended since the last flush.
+    fn flush_log(&mut self) {
+        if self.log.pending() > 0
+            && let Err(e) = self.log.flush()
+        {
+            self.log_failed(&e);
+        }
     }
 
     pub(super) fn log_failed(&mut self, e: &std::io::Error) {
@@ -83,6 +99,7 @@ impl Sequencer {
     /// Writes the stop record, forces the log to disk, reports the summary and stops.
     pub(super) fn finish(&mut self, ctx: &mut Context<Self>) {
         let Some(done) = self.done.take() else { return };
+        self.drop_again();
         if self.shown {
             // Ended by force in the middle of a step: its progress ends here.
             self.shown = false;
@@ -128,5 +145,24 @@ impl Sequencer {
             log_error: self.log_error.clone(),
         });
         ctx.stop();
+    }
+}
+
+/// Writes the point records appended while the sequencer handled its mailbox: actix polls
+/// the futures spawned in an actor's context right after the mailbox, every time. Spawned by
+/// `started`; never done (it ends with the actor).
+pub(super) struct FlushLog;
+
+impl ActorFuture<Sequencer> for FlushLog {
+    type Output = ();
+
+    fn poll(
+        self: Pin<&mut Self>,
+        act: &mut Sequencer,
+        _: &mut Context<Sequencer>,
+        _: &mut TaskContext<'_>,
+    ) -> Poll<()> {
+        act.flush_log();
+        Poll::Pending
     }
 }

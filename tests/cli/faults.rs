@@ -232,8 +232,7 @@ fn refuse_after_runs_on_the_connections_accepted() {
     let (out, records) = run_with_faults(&["refuse-after=2"], 3, 5);
     assert_all_ok(&out, &records, 3);
     assert!(
-        out.stderr_flat()
-            .contains("instrument accepted 2 of 4 connections"),
+        out.stderr_flat().contains("accepted 2 of 4 connections"),
         "{out}"
     );
     let conns: BTreeSet<u64> = step_points(&records)
