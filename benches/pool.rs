@@ -12,6 +12,11 @@
 //!   10,000, 100,000 and 1,000,000 points;
 //! - `sequencer check` on a 1,000,000-point sequence.
 //!
+//! Throughput and makespan are each measured [`ROUNDS`] times, the plain client and the
+//! sequencer taking turns, and the best time of each is kept: this machine is a shared VM
+//! whose speed drifts by tens of percent within a minute, and the best of a few turns is
+//! what each side can do when nothing else runs.
+//!
 //! It prints a Markdown table with the ratios and whether each target of the issue holds.
 //! `BENCH_QUICK=1` runs a tenth of the points, for a smoke test.
 
@@ -29,6 +34,9 @@ use tokio::net::TcpStream;
 
 /// The binary under test, built in release mode by `cargo bench`.
 const BIN: &str = env!("CARGO_BIN_EXE_sequencer");
+
+/// Turns each side takes at a throughput or makespan measurement (the best one counts).
+const ROUNDS: usize = 3;
 
 /// One row of the result table.
 struct Row {
@@ -54,9 +62,8 @@ fn main() {
     let points = 50_000 / scale;
     for conns in [1usize, 4, 10] {
         let sim = start_sim(Duration::ZERO);
-        let plain = plain_client(sim.addr(), conns, points);
-        let run = run_sequence(&dir, &sim, points, conns);
-        let (ours, limit) = (rate(points, run.elapsed), rate(points, plain));
+        let (plain, run) = best_of(&dir, &sim, points, conns);
+        let (ours, limit) = (rate(points, run), rate(points, plain));
         let ratio = ours / limit;
         let target = if conns == 10 {
             verdict(ratio >= 0.7, ">= 0.7")
@@ -75,17 +82,16 @@ fn main() {
     // Latency-bound makespan.
     let (points, conns, latency) = (1_000 / scale, 10usize, Duration::from_millis(10));
     let sim = start_sim(latency);
-    let plain = plain_client(sim.addr(), conns, points);
-    let run = run_sequence(&dir, &sim, points, conns);
+    let (plain, run) = best_of(&dir, &sim, points, conns);
     let ideal = latency * u32::try_from(points.div_ceil(conns as u64)).unwrap_or(u32::MAX);
-    let over_plain = run.elapsed.as_secs_f64() / plain.as_secs_f64();
+    let over_plain = run.as_secs_f64() / plain.as_secs_f64();
     rows.push(Row {
         what: format!("makespan, {points} points x 10 ms, {conns} connections"),
-        value: ms(run.elapsed),
+        value: ms(run),
         reference: format!("{} plain client; ideal {}", ms(plain), ms(ideal)),
         ratio: format!(
             "{over_plain:.3} of plain, {:.3} of ideal",
-            run.elapsed.as_secs_f64() / ideal.as_secs_f64()
+            run.as_secs_f64() / ideal.as_secs_f64()
         ),
         target: verdict(over_plain <= 1.03, "<= 1.03 of plain"),
     });
@@ -140,6 +146,17 @@ fn main() {
 
     print_table(&rows);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The best times of the plain client and of `sequencer run` over [`ROUNDS`] turns each,
+/// taken alternately against the same simulator.
+fn best_of(dir: &Path, sim: &SimThread, points: u64, conns: usize) -> (Duration, Duration) {
+    let (mut plain, mut ours) = (Duration::MAX, Duration::MAX);
+    for _ in 0..ROUNDS {
+        plain = plain.min(plain_client(sim.addr(), conns, points));
+        ours = ours.min(run_sequence(dir, sim, points, conns).elapsed);
+    }
+    (plain, ours)
 }
 
 /// A fresh scratch folder for sequences and run logs.

@@ -7,6 +7,12 @@ use clap::Parser;
 use sequencer::cli::{Cli, LogFormat};
 use sequencer::logging;
 
+/// mimalloc instead of the system allocator: a run allocates and frees a few small buffers
+/// per point (messages, replies, records), which glibc's malloc made a tenth of the
+/// sequencer's own CPU time (see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[actix::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
