@@ -11,7 +11,7 @@
 //! Refused sessions: instruments that allow fewer sessions than asked accept the TCP
 //! connection and close it at once. A connection of the first dials takes work at once
 //! instead of being watched first; if the instrument closes it without having sent a byte,
-//! on its first point and within [`SETTLE`], the outcome says `refused`: the point did not
+//! on its first point and within a second, the outcome says `refused`: the point did not
 //! run, and the pool keeps one connection fewer. A first point of writes only (which could
 //! not notice a dead socket) first watches the rest of [`SETTLE`] for that close. Redials
 //! later in the run are watched for the whole [`SETTLE`] before they take work.
@@ -38,6 +38,11 @@ use crate::sequence::{Address, Command, Instrument, render_all};
 /// (instruments that allow fewer sessions than asked accept the connection and close it at
 /// once); see the module doc for how each connection is checked.
 pub const SETTLE: Duration = Duration::from_millis(50);
+
+/// A first point that the instrument ends by closing the connection, before sending any
+/// byte and within this time, met a refused session. Refusals are immediate; the margin is
+/// for a loaded machine that runs the point late.
+const REFUSAL_WINDOW: Duration = Duration::from_secs(1);
 
 /// Resolves when the run's abort epoch passes `epoch`; never, if the run has no abort
 /// channel any more.
@@ -165,42 +170,43 @@ impl Handler<Execute> for Connection {
         // Writes alone would not notice a session closed at once: watch for that first.
         let watch = (!self.accepted && !msg.step.commands.iter().any(Command::reads))
             .then(|| SETTLE.saturating_sub(self.opened_at.elapsed()));
-        AtomicResponse::new(Box::pin(
-            async move {
-                let Some(mut io) = io else {
-                    let out = Outcome::not_run(id, format!("connection {id} is closed"));
-                    return (None, out);
+        // Boxed on its own, so that the wrappers below move a pointer, not the whole I/O
+        // state machine (it was the largest memcpy per point).
+        let run = Box::pin(async move {
+            let Some(mut io) = io else {
+                let out = Outcome::not_run(id, format!("connection {id} is closed"));
+                return (None, out);
+            };
+            if let Some(wait) = watch
+                && let Err(e) = watch_for_close(&mut io, wait, id, &instrument.name).await
+            {
+                let out = Outcome {
+                    refused: io.peer_closed(),
+                    ..Outcome::not_run(id, e)
                 };
-                if let Some(wait) = watch
-                    && let Err(e) = watch_for_close(&mut io, wait, id, &instrument.name).await
-                {
-                    let out = Outcome {
-                        refused: io.peer_closed(),
-                        ..Outcome::not_run(id, e)
-                    };
-                    return (Some(io), out);
-                }
-                let out = run_commands(
-                    &mut io,
-                    &msg.step.commands,
-                    &msg.texts,
-                    &msg.vars,
-                    timeout,
-                    Conn {
-                        id,
-                        instrument: &instrument.name,
-                    },
-                    cancel,
-                )
-                .await;
-                (Some(io), out)
+                return (Some(io), out);
             }
-            .into_actor(self)
-            .map(move |(io, mut out), act, ctx| {
+            let out = run_commands(
+                &mut io,
+                &msg.step.commands,
+                &msg.texts,
+                &msg.vars,
+                timeout,
+                Conn {
+                    id,
+                    instrument: &instrument.name,
+                },
+                cancel,
+            )
+            .await;
+            (Some(io), out)
+        });
+        AtomicResponse::new(Box::pin(run.into_actor(self).map(
+            move |(io, mut out), act, ctx| {
                 act.running = None;
                 if !act.accepted
                     && out.kind == Some(FailKind::Connection)
-                    && out.elapsed < SETTLE
+                    && out.elapsed < REFUSAL_WINDOW
                     && io
                         .as_ref()
                         .is_some_and(|io| io.peer_closed() && !io.received_any())
@@ -217,8 +223,8 @@ impl Handler<Execute> for Connection {
                     act.io = io;
                 }
                 act.report(serial, out);
-            }),
-        ))
+            },
+        )))
     }
 }
 

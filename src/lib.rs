@@ -22,12 +22,13 @@
 //!
 //! # Actors
 //! ```text
-//!                    Execute(point)               Execute(point)
+//!                     Work(points)                 Execute(point)
 //!  Sequencer ───────────────────────▶ Pool ─────────────────────────▶ Connection ── TCP ──▶ instrument
 //!  (steps, in-flight  ◀───────────────  (idle list, ◀────────────────  (one point at a
-//!   bound, run log)     Finished        queue, redial)    Finished      time, timeouts)
+//!   bound, run log)      Outcomes       queue, redial)    Finished      time, timeouts)
 //! ```
-//! Every message is one-way (`do_send`); a [`pool::Finished`] carries the outcome back.
+//! Every message is one-way (`do_send`); what an actor sends while it handles one batch of
+//! its mailbox travels as one message ([`pool::Work`], [`pool::Outcomes`]).
 //! One Pool per instrument, up to `max_connections` Connections per Pool.
 
 pub mod app;

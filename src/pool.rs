@@ -2,10 +2,11 @@
 //!
 //! The run opens the pool with [`Open`]: all connections are dialled at once, and the answer
 //! comes as soon as the first is open, so points start while the others connect. The
-//! sequencer names itself with [`Subscribe`], then sends [`Execute`] per point; the pool
-//! queues it, hands it to an idle [`Connection`], and forwards the connection's [`Finished`]
-//! (with the pool's current cap) to the sequencer. Every message is one-way, so a point
-//! costs two mailbox hops out and two back, with no reply channel or task of its own.
+//! sequencer names itself with [`Subscribe`], then sends its points as [`Work`]; the pool
+//! queues each [`Execute`], hands it to an idle [`Connection`], and sends the connection's
+//! [`Finished`] (with the pool's current cap) on to the sequencer in [`Outcomes`]. Every
+//! message is one-way, with no reply channel or task per point, and the points dispatched
+//! (or finished) while an actor handles one batch of its mailbox travel as one message.
 //!
 //! If the instrument takes fewer sessions than asked (a first dial fails, or a first
 //! connection is closed at once: `refused`, see [`connection`]), the pool keeps fewer and
@@ -43,13 +44,25 @@ use crate::sequence::{Address, Instrument, Step};
 #[rtype(result = "Result<usize, String>")]
 pub struct Open;
 
-/// Names the actor that receives every point's [`Finished`]; sent once, before any
-/// [`Execute`] (a pool without one has nowhere to send outcomes).
+/// Names the actor that receives the points' outcomes ([`Outcomes`]); sent once, before
+/// any [`Work`] (a pool without one has nowhere to send outcomes).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Subscribe(pub Recipient<Finished>);
+pub struct Subscribe(pub Recipient<Outcomes>);
 
-/// Runs one point on some connection of this pool (which passes the message on to it).
+/// Points to run, in dispatch order: those the sender dispatched to this pool while it
+/// handled one batch of its mailbox (one message for them all, not one each).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Work(pub Vec<Execute>);
+
+/// What became of several points: those whose outcome reached the pool while it handled
+/// one batch of its mailbox, each with [`Outcome::pool_cap`] set.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Outcomes(pub Vec<Finished>);
+
+/// One point to run: part of [`Work`] for the pool, which passes it on to a connection.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Execute {
@@ -70,7 +83,7 @@ pub struct Execute {
 }
 
 /// What became of the point dispatched as `serial`: from a connection to its pool, and
-/// from the pool (with [`Outcome::pool_cap`] set) to its subscriber.
+/// (in [`Outcomes`]) from the pool to its subscriber.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Finished {
@@ -140,7 +153,10 @@ pub struct Pool {
     /// Points waiting for a connection, in dispatch order.
     queue: VecDeque<Execute>,
     /// Where outcomes go ([`Subscribe`]).
-    client: Option<Recipient<Finished>>,
+    client: Option<Recipient<Outcomes>>,
+    /// Outcomes not yet sent to the client: sent together by [`SendOutcomes`], spawned
+    /// when the first one is put here.
+    outbox: Vec<Finished>,
     /// Answer to a pending [`Open`], sent when the first connection is open (or none can be).
     opening: Option<oneshot::Sender<Result<usize, String>>>,
     /// Most recent dial error, reported if no connection can be had.
@@ -186,6 +202,7 @@ impl Pool {
             busy: Vec::new(),
             queue: VecDeque::new(),
             client: None,
+            outbox: Vec::new(),
             opening: None,
             last_error: None,
             last_failed: 0,
@@ -306,7 +323,7 @@ impl Pool {
     /// A first dial failed or a first session was refused: the instrument takes one
     /// connection fewer than the pool thought. Warned about once the first dials are over.
     fn one_fewer(&mut self, ctx: &mut Context<Self>) {
-        self.lower_cap(self.cap.saturating_sub(1).max(1));
+        self.lower_cap(self.cap.saturating_sub(1).max(1), ctx);
         if !self.shortfall_due {
             self.shortfall_due = true;
             ctx.run_later(SETTLE, |act, _| act.warn_shortfall());
@@ -317,18 +334,19 @@ impl Pool {
     /// given beyond it go back to the sequencer (`again`), which never has more in flight
     /// than the pool has connections. Otherwise a point waiting here could start on the
     /// connection freed by a failure that stops the run.
-    fn lower_cap(&mut self, cap: usize) {
+    fn lower_cap(&mut self, cap: usize, ctx: &mut Context<Self>) {
         self.cap = cap;
         let excess = (self.busy.len() + self.queue.len()).saturating_sub(cap);
         let back = self.queue.len().min(excess);
+        if back == 0 {
+            return;
+        }
         for job in self.queue.split_off(self.queue.len() - back) {
-            self.deliver(
-                job.serial,
-                Outcome {
-                    again: true,
-                    ..Outcome::skipped()
-                },
-            );
+            let again = Outcome {
+                again: true,
+                ..Outcome::skipped()
+            };
+            self.deliver(job.serial, again, ctx);
         }
     }
 
@@ -401,7 +419,7 @@ impl Pool {
                 return;
             }
             if self.failures >= self.instrument.reconnect_attempts {
-                self.give_up();
+                self.give_up(ctx);
                 return;
             }
             if self.retry_ready {
@@ -430,7 +448,7 @@ impl Pool {
 
     /// Every reconnect attempt failed: with connections left, keep those; with none, the
     /// instrument is unreachable and every waiting point fails with the reason.
-    fn give_up(&mut self) {
+    fn give_up(&mut self, ctx: &mut Context<Self>) {
         let attempts = self.failures;
         self.failures = 0;
         let cause = self.last_error.as_deref().unwrap_or("refused");
@@ -442,7 +460,7 @@ impl Pool {
                 "instrument takes no more connections ({cause}); continuing with {}",
                 self.live
             );
-            self.lower_cap(self.live);
+            self.lower_cap(self.live, ctx);
             return;
         }
         let reason = format!(
@@ -456,30 +474,55 @@ impl Pool {
             "{reason}"
         );
         for job in std::mem::take(&mut self.queue) {
-            self.deliver(
-                job.serial,
-                Outcome {
-                    unreachable: true,
-                    ..Outcome::not_run(0, reason.clone())
-                },
-            );
+            let lost = Outcome {
+                unreachable: true,
+                ..Outcome::not_run(0, reason.clone())
+            };
+            self.deliver(job.serial, lost, ctx);
         }
     }
 
-    /// Sends the outcome of point `serial` to the subscriber, with the current cap.
-    fn deliver(&self, serial: u64, outcome: Outcome) {
+    /// Queues the outcome of point `serial` for the subscriber, with the current cap.
+    fn deliver(&mut self, serial: u64, outcome: Outcome, ctx: &mut Context<Self>) {
         let outcome = Outcome {
             pool_cap: Some(self.cap),
             ..outcome
         };
+        if self.outbox.is_empty() {
+            // Polled once the mailbox is handled, in this same wake-up of the actor.
+            ctx.spawn(SendOutcomes);
+        }
+        self.outbox.push(Finished { serial, outcome });
+    }
+
+    /// Sends the queued outcomes to the subscriber, as one message.
+    fn send_outcomes(&mut self) {
+        let batch = std::mem::take(&mut self.outbox);
         if let Some(client) = &self.client {
-            client.do_send(Finished { serial, outcome });
+            client.do_send(Outcomes(batch));
         } else {
             tracing::error!(
                 instrument = %self.instrument.name,
-                "an outcome arrived before the pool knew where to send it"
+                "outcomes arrived before the pool knew where to send them"
             );
         }
+    }
+}
+
+/// Sends the pool's queued outcomes ([`Pool::deliver`]) and is done.
+struct SendOutcomes;
+
+impl ActorFuture<Pool> for SendOutcomes {
+    type Output = ();
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        act: &mut Pool,
+        _: &mut Context<Pool>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        act.send_outcomes();
+        std::task::Poll::Ready(())
     }
 }
 
@@ -513,13 +556,13 @@ impl Handler<Subscribe> for Pool {
     }
 }
 
-impl Handler<Execute> for Pool {
+impl Handler<Work> for Pool {
     type Result = ();
 
-    fn handle(&mut self, msg: Execute, ctx: &mut Context<Self>) {
-        self.queue.push_back(msg);
+    fn handle(&mut self, msg: Work, ctx: &mut Context<Self>) {
+        self.queue.extend(msg.0);
         // Sent before the sender heard the cap went down: more than the pool can run.
-        self.lower_cap(self.cap);
+        self.lower_cap(self.cap, ctx);
         self.pump(ctx);
     }
 }
@@ -544,7 +587,7 @@ impl Handler<Finished> for Pool {
             self.refused(id, outcome.error.as_deref(), ctx);
             outcome.again = true;
         }
-        self.deliver(msg.serial, outcome);
+        self.deliver(msg.serial, outcome, ctx);
         self.pump(ctx);
     }
 }
@@ -552,9 +595,9 @@ impl Handler<Finished> for Pool {
 impl Handler<DropQueued> for Pool {
     type Result = ();
 
-    fn handle(&mut self, _: DropQueued, _: &mut Context<Self>) {
+    fn handle(&mut self, _: DropQueued, ctx: &mut Context<Self>) {
         for job in std::mem::take(&mut self.queue) {
-            self.deliver(job.serial, Outcome::skipped());
+            self.deliver(job.serial, Outcome::skipped(), ctx);
         }
     }
 }

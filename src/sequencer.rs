@@ -29,7 +29,7 @@ use actix::prelude::*;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::exec::{FailKind, Outcome};
-use crate::pool::{DropQueued, Execute, Finished, Pool, Subscribe};
+use crate::pool::{DropQueued, Execute, Outcomes, Pool, Subscribe, Work};
 use crate::resume::Resume;
 use crate::runlog::{self, RunLog};
 use crate::sequence::value::Value;
@@ -105,6 +105,9 @@ pub struct Sequencer {
     offset: u64,
     /// Points dispatched and not yet finally recorded.
     in_flight: usize,
+    /// Points dispatched and not yet sent, per instrument: sent to the pools together once
+    /// the mailbox is handled (see `send_work`).
+    outbox: Vec<Vec<Execute>>,
     /// Those points, by dispatch serial, so that a run ended by force can still record them.
     flying: BTreeMap<u64, Dispatch>,
     /// Points of the current stage a pool gave back unrun (`again`), dispatched before any
@@ -134,6 +137,8 @@ pub struct Sequencer {
     retried: u64,
     /// Scratch for a point's variable values.
     vars: Vec<Value>,
+    /// Scratch for a point's id (`step/index`) while its record is written.
+    id: String,
     /// Receives the summary when the run ends.
     done: Option<oneshot::Sender<Summary>>,
     /// First run-log write error; the run stops when set.
@@ -171,7 +176,8 @@ impl Sequencer {
             .chain(seq.steps.iter().map(|s| (Kind::Step, s.clone())))
             .chain(seq.teardown.iter().map(|s| (Kind::Teardown, s.clone())))
             .collect();
-        let (pools, caps) = pools.into_iter().unzip();
+        let (pools, caps): (Vec<_>, _) = pools.into_iter().unzip();
+        let outbox = pools.iter().map(|_| Vec::new()).collect();
         Sequencer {
             seq,
             pools,
@@ -183,6 +189,7 @@ impl Sequencer {
             next: 0,
             offset: 0,
             in_flight: 0,
+            outbox,
             flying: BTreeMap::new(),
             again: VecDeque::new(),
             serial: 0,
@@ -197,6 +204,7 @@ impl Sequencer {
             aborted_points: 0,
             retried: 0,
             vars: Vec::new(),
+            id: String::new(),
             done: Some(done),
             log_error: None,
             abort,
@@ -239,7 +247,7 @@ impl Sequencer {
                 let Some(d) = self.again.pop_front() else {
                     break;
                 };
-                self.dispatch(d);
+                self.dispatch(d, ctx);
             }
             if !skip {
                 while self.in_flight < limit && self.next < step.points() {
@@ -267,7 +275,7 @@ impl Sequencer {
                         attempt,
                         try_no: 1,
                     };
-                    self.dispatch(d);
+                    self.dispatch(d, ctx);
                 }
             }
             if self.shown {
@@ -309,7 +317,7 @@ impl Sequencer {
     }
 
     /// Renders a point and sends it to its instrument's pool.
-    fn dispatch(&mut self, d: Dispatch) {
+    fn dispatch(&mut self, d: Dispatch, ctx: &mut Context<Self>) {
         self.in_flight += 1;
         let texts = render_all(&d.step.commands, &d.vars);
         let teardown = d.kind == Kind::Teardown;
@@ -333,8 +341,21 @@ impl Sequencer {
             },
             timeout_cap: (self.cancelled && teardown).then_some(ABORT_TEARDOWN_TIMEOUT),
         };
-        self.pools[d.step.instrument].do_send(msg);
+        if self.outbox.iter().all(Vec::is_empty) {
+            // Polled once the mailbox is handled, in this same wake-up of the actor.
+            ctx.spawn(records::SendWork);
+        }
+        self.outbox[d.step.instrument].push(msg);
         self.flying.insert(serial, d);
+    }
+
+    /// Sends the points dispatched since the last call to their pools, one message each.
+    pub(super) fn send_work(&mut self) {
+        for (pool, work) in self.pools.iter().zip(&mut self.outbox) {
+            if !work.is_empty() {
+                pool.do_send(Work(std::mem::take(work)));
+            }
+        }
     }
 
     /// The outcome of dispatch `serial` came back from its pool.
@@ -351,7 +372,7 @@ impl Sequencer {
             // connection is free (`pump` drops it if the run is stopping).
             self.again.push_back(d);
         } else if !out.skipped {
-            self.complete(d, out);
+            self.complete(d, out, ctx);
         } else {
             self.not_started(&d);
         }
@@ -374,8 +395,8 @@ impl Sequencer {
     }
 
     /// Records a finished attempt; retries it, or applies the failure policy.
-    fn complete(&mut self, d: Dispatch, out: &Outcome) {
-        let (id, status) = self.write_point(&d, out);
+    fn complete(&mut self, d: Dispatch, out: &Outcome, ctx: &mut Context<Self>) {
+        let status = self.write_point(&d, out).1;
         let (Some(kind), Some(err)) = (out.kind, &out.error) else {
             if d.kind == Kind::Step {
                 self.ok += 1;
@@ -383,6 +404,7 @@ impl Sequencer {
             }
             return;
         };
+        let id = format!("{}/{}", d.step.name, d.index);
         let retry = match kind {
             FailKind::Connection => true,
             FailKind::PollTimeout => d.step.retry_on.poll_timeout,
@@ -399,7 +421,7 @@ impl Sequencer {
                 try_no: d.try_no + 1,
                 ..d
             };
-            self.dispatch(again);
+            self.dispatch(again, ctx);
             return;
         }
         tracing::warn!(point = %id, conn = out.conn, "point {status}: {err}");
@@ -467,10 +489,12 @@ impl Actor for Sequencer {
     }
 }
 
-impl Handler<Finished> for Sequencer {
+impl Handler<Outcomes> for Sequencer {
     type Result = ();
 
-    fn handle(&mut self, msg: Finished, ctx: &mut Self::Context) {
-        self.finished(msg.serial, &msg.outcome, ctx);
+    fn handle(&mut self, msg: Outcomes, ctx: &mut Self::Context) {
+        for done in msg.0 {
+            self.finished(done.serial, &done.outcome, ctx);
+        }
     }
 }

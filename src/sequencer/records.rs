@@ -7,6 +7,7 @@
 //! outcomes that arrived together (one per connection that answered) cost one `write`. A
 //! record is thus on its way to the file before the actor waits for anything.
 
+use std::fmt::Write as _;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, SystemTime};
@@ -44,8 +45,11 @@ pub struct Summary {
 
 impl Sequencer {
     /// Writes the point record of one attempt; returns its id and status.
-    pub(super) fn write_point(&mut self, d: &Dispatch, out: &Outcome) -> (String, &'static str) {
-        let id = format!("{}/{}", d.step.name, d.index);
+    pub(super) fn write_point(&mut self, d: &Dispatch, out: &Outcome) -> (&str, &'static str) {
+        // Reused: no allocation per point.
+        let mut id = std::mem::take(&mut self.id);
+        id.clear();
+        let _ = write!(id, "{}/{}", d.step.name, d.index);
         let names = d.step.sweep.names();
         let status = match out.kind {
             None => "ok",
@@ -76,7 +80,8 @@ impl Sequencer {
             Ok(()) => self.dirty = true,
             Err(e) => self.log_failed(&e),
         }
-        (id, status)
+        self.id = id;
+        (&self.id, status)
     }
 
     /// Writes the records appended since the last flush.
@@ -164,5 +169,25 @@ impl ActorFuture<Sequencer> for FlushLog {
     ) -> Poll<()> {
         act.flush_log();
         Poll::Pending
+    }
+}
+
+/// Sends the points dispatched while the sequencer handled its mailbox, one [`Work`]
+/// message per pool (see `Sequencer::dispatch`), and is done.
+///
+/// [`Work`]: crate::pool::Work
+pub(super) struct SendWork;
+
+impl ActorFuture<Sequencer> for SendWork {
+    type Output = ();
+
+    fn poll(
+        self: Pin<&mut Self>,
+        act: &mut Sequencer,
+        _: &mut Context<Sequencer>,
+        _: &mut TaskContext<'_>,
+    ) -> Poll<()> {
+        act.send_work();
+        Poll::Ready(())
     }
 }
