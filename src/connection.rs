@@ -10,10 +10,15 @@
 //!
 //! Refused sessions: instruments that allow fewer sessions than asked accept the TCP
 //! connection and close it at once. A connection of the first dials takes work at once
-//! instead of being watched first; if the instrument closes it without having sent a byte,
-//! on its first point and within a second, the outcome says `refused`: the point did not
-//! run, and the pool keeps one connection fewer. A first point of writes only (which could
-//! not notice a dead socket) first watches the rest of [`SETTLE`] for that close. Redials
+//! instead of being watched first. Before its first point sends anything, it takes what
+//! already arrived: the instrument's close means the session was refused (`refused`: the
+//! point did not run and goes out again unrecorded; the pool keeps one connection fewer),
+//! and anything else is an unsolicited greeting, dropped. A first point of writes only
+//! (which could not notice a dead socket) first watches the rest of [`SETTLE`] for that
+//! close. If the instrument closes the connection under its first point, within
+//! [`SETTLE`] of connecting and without having sent a byte, the session was refused a
+//! little late: the commands went out, so the attempt is recorded, as failed; the point
+//! runs again without using up a retry, and the pool keeps one connection fewer. Redials
 //! later in the run are watched for the whole [`SETTLE`] before they take work.
 //!
 //! Logging: `connection open` when dialled, and `connection closed: WHY` when the actor stops
@@ -40,9 +45,9 @@ use crate::sequence::{Address, Command, Instrument, render_all};
 pub const SETTLE: Duration = Duration::from_millis(50);
 
 /// A first point that the instrument ends by closing the connection, before sending any
-/// byte and within this time, met a refused session. Refusals are immediate; the margin is
-/// for a loaded machine that runs the point late.
-const REFUSAL_WINDOW: Duration = Duration::from_secs(1);
+/// byte and within this time of the connect, met a session refused a little late: its
+/// attempt is recorded as failed and the point runs again without using up a retry.
+const REFUSAL_WINDOW: Duration = SETTLE;
 
 /// Resolves when the run's abort epoch passes `epoch`; never, if the run has no abort
 /// channel any more.
@@ -86,6 +91,8 @@ pub struct Connection {
     accepted: bool,
     /// When the TCP connection was made: a write-only first point waits out [`SETTLE`].
     opened_at: Instant,
+    /// No point has run yet: the next one first takes what already arrived.
+    first: bool,
     /// Serial of the point running, so that its outcome still reaches the pool if the
     /// actor is dropped in the middle of it.
     running: Option<u64>,
@@ -115,6 +122,7 @@ impl Connection {
             pool,
             accepted: opened.accepted,
             opened_at: opened.at,
+            first: true,
             running: None,
             _alive: alive,
         }
@@ -167,9 +175,19 @@ impl Handler<Execute> for Connection {
         let cancel = cancelled(self.abort.clone(), msg.epoch);
         let io = self.io.take();
         let instrument = self.instrument.clone();
-        // Writes alone would not notice a session closed at once: watch for that first.
-        let watch = (!self.accepted && !msg.step.commands.iter().any(Command::reads))
-            .then(|| SETTLE.saturating_sub(self.opened_at.elapsed()));
+        // Before the first point sends anything: take what already arrived (a greeting, or
+        // the instrument's close of a refused session). Writes alone would not notice a
+        // session closed at once, so a first point of writes only watches the rest of
+        // SETTLE for that close.
+        let writes_only = !msg.step.commands.iter().any(Command::reads);
+        let watch = self.first.then(|| {
+            if !self.accepted && writes_only {
+                SETTLE.saturating_sub(self.opened_at.elapsed())
+            } else {
+                Duration::ZERO
+            }
+        });
+        self.first = false;
         // Boxed on its own, so that the wrappers below move a pointer, not the whole I/O
         // state machine (it was the largest memcpy per point).
         let run = Box::pin(async move {
@@ -180,8 +198,9 @@ impl Handler<Execute> for Connection {
             if let Some(wait) = watch
                 && let Err(e) = watch_for_close(&mut io, wait, id, &instrument.name).await
             {
+                // Nothing was sent: the session was refused (or lost) before any use.
                 let out = Outcome {
-                    refused: io.peer_closed(),
+                    refused: true,
                     ..Outcome::not_run(id, e)
                 };
                 return (Some(io), out);
@@ -204,9 +223,11 @@ impl Handler<Execute> for Connection {
         AtomicResponse::new(Box::pin(run.into_actor(self).map(
             move |(io, mut out), act, ctx| {
                 act.running = None;
+                // Closed at once under the first point, the instrument having sent nothing:
+                // a session refused a little late (the commands went out, and are recorded).
                 if !act.accepted
                     && out.kind == Some(FailKind::Connection)
-                    && out.elapsed < REFUSAL_WINDOW
+                    && act.opened_at.elapsed() < REFUSAL_WINDOW
                     && io
                         .as_ref()
                         .is_some_and(|io| io.peer_closed() && !io.received_any())

@@ -61,13 +61,14 @@ pub struct Outcome {
     /// Never started: the run stopped while the point waited for a connection. Not a
     /// point outcome at all; it is not recorded.
     pub skipped: bool,
-    /// The instrument closed a fresh connection before sending anything: it refused the
-    /// session (it allows fewer than asked). Set by the connection; the pool then keeps
-    /// fewer connections and sets `again`.
+    /// The instrument closed a fresh connection, having sent nothing, before or under its
+    /// first point: it refused the session (it allows fewer than asked). Set by the
+    /// connection; the pool then keeps fewer connections and sets `again`.
     pub refused: bool,
-    /// Not run, and not a point outcome either: the point goes back to the sequencer to be
-    /// dispatched again, unrecorded and as the same attempt, when a connection is free (its
-    /// session was refused, or the pool has fewer connections than points given to it).
+    /// Not a final outcome: the point goes back to the sequencer to be dispatched again
+    /// when a connection is free, without using up a retry (its session was refused, or the
+    /// pool has fewer connections than points given to it). Recorded first, as a failed
+    /// attempt, only if commands went out (`exchanges` is not empty).
     pub again: bool,
     /// Set by the pool: how many connections it now keeps, so the sequencer never has more
     /// points in flight than can run (points waiting in a pool could not be held back).

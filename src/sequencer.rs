@@ -368,8 +368,17 @@ impl Sequencer {
             self.caps[d.step.instrument] = cap;
         }
         if out.again {
-            // Nothing ran: the point goes out again, as the same attempt, when a
-            // connection is free (`pump` drops it if the run is stopping).
+            // The point goes out again when a connection is free (`pump` drops it if the
+            // run is stopping). Commands that went out are recorded first, as an attempt.
+            let d = if out.exchanges.is_empty() {
+                d
+            } else {
+                self.write_point(&d, out);
+                Dispatch {
+                    attempt: d.attempt.saturating_add(1),
+                    ..d
+                }
+            };
             self.again.push_back(d);
         } else if !out.skipped {
             self.complete(d, out, ctx);

@@ -203,3 +203,417 @@ steps:
         connections(&points)
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Refused sessions and greetings. The simulator closes a connection beyond its
+// `max_connections` as soon as it accepts it, so the pool usually sees that close while
+// dialling; [`Fake`] closes it a few milliseconds later, after the dial, so only the first
+// point on that connection can notice it. Each table runs both kinds.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+
+use sequencer::sim::SimThread;
+
+/// What the [`Fake`] instrument sends unasked when it greets a connection.
+const GREETING: &str = "WELCOME TO FAKE INSTRUMENT";
+
+/// The [`Fake`] instrument's reply to `*IDN?`.
+const FAKE_IDN: &str = "FAKE,INSTRUMENT,0,1";
+
+/// How a [`Fake`] instrument behaves.
+#[derive(Debug, Clone, Copy)]
+struct Behaviour {
+    /// Connections served at the same time; one more is accepted, left unread, and closed
+    /// after `refuse_after`.
+    sessions: usize,
+    /// How long a connection beyond `sessions` stays open before the instrument closes it.
+    refuse_after: Duration,
+    /// When set, a served connection is sent [`GREETING`] this long after it is accepted,
+    /// before anything is read from it.
+    greet_after: Option<Duration>,
+}
+
+/// A tiny SCPI instrument on 127.0.0.1:0, served by plain threads: `HEADER VALUE` stores,
+/// `HEADER?` answers the stored value (`0` if never set), `*IDN?` and `*OPC?` answer
+/// [`FAKE_IDN`] and `1`; all connections share the values. Dropping it stops accepting,
+/// shuts every connection down and joins every thread.
+struct Fake {
+    addr: SocketAddr,
+    /// Tells the accept loop to return.
+    stop: Arc<AtomicBool>,
+    /// Served connections, kept so drop can shut them down (ending their threads).
+    conns: Arc<Mutex<Vec<TcpStream>>>,
+    /// The accept loop, which returns the threads it started.
+    accept: Option<JoinHandle<Vec<JoinHandle<()>>>>,
+}
+
+impl Fake {
+    /// Binds 127.0.0.1:0 and starts accepting.
+    fn start(behaviour: Behaviour) -> Fake {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("cannot bind 127.0.0.1:0");
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let conns = Arc::new(Mutex::new(Vec::new()));
+        let accept = {
+            let (stop, conns) = (stop.clone(), conns.clone());
+            thread::spawn(move || {
+                let open = Arc::new(AtomicUsize::new(0));
+                let values = Arc::new(Mutex::new(HashMap::new()));
+                let mut threads = Vec::new();
+                while !stop.load(Ordering::SeqCst) {
+                    let Ok((stream, _)) = listener.accept() else {
+                        thread::sleep(Duration::from_millis(1));
+                        continue;
+                    };
+                    stream.set_nonblocking(false).unwrap();
+                    if open.load(Ordering::SeqCst) >= behaviour.sessions {
+                        let after = behaviour.refuse_after;
+                        threads.push(thread::spawn(move || {
+                            thread::sleep(after);
+                            drop(stream);
+                        }));
+                        continue;
+                    }
+                    open.fetch_add(1, Ordering::SeqCst);
+                    conns.lock().unwrap().push(stream.try_clone().unwrap());
+                    let (open, values) = (open.clone(), values.clone());
+                    threads.push(thread::spawn(move || {
+                        serve(stream, behaviour.greet_after, &values);
+                        open.fetch_sub(1, Ordering::SeqCst);
+                    }));
+                }
+                threads
+            })
+        };
+        Fake {
+            addr,
+            stop,
+            conns,
+            accept: Some(accept),
+        }
+    }
+}
+
+/// Serves one connection until the client closes it (or the [`Fake`] is dropped).
+fn serve(
+    stream: TcpStream,
+    greet_after: Option<Duration>,
+    values: &Mutex<HashMap<String, String>>,
+) {
+    let Ok(mut writer) = stream.try_clone() else {
+        return;
+    };
+    if let Some(after) = greet_after {
+        thread::sleep(after);
+        if writer
+            .write_all(format!("{GREETING}\n").as_bytes())
+            .is_err()
+        {
+            return;
+        }
+    }
+    for line in BufReader::new(stream).lines() {
+        let Ok(line) = line else { break };
+        let line = line.trim();
+        let (header, value) = line
+            .split_once(char::is_whitespace)
+            .map_or((line, ""), |(h, v)| (h, v.trim()));
+        let header = header.to_ascii_uppercase();
+        let Some(name) = header.strip_suffix('?') else {
+            values.lock().unwrap().insert(header, value.to_owned());
+            continue;
+        };
+        let reply = match name {
+            "*IDN" => FAKE_IDN.to_owned(),
+            "*OPC" => "1".to_owned(),
+            _ => values
+                .lock()
+                .unwrap()
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| "0".to_owned()),
+        };
+        if writer.write_all(format!("{reply}\n").as_bytes()).is_err() {
+            break;
+        }
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let threads = self
+            .accept
+            .take()
+            .map(|t| t.join().unwrap_or_default())
+            .unwrap_or_default();
+        for conn in self.conns.lock().unwrap().drain(..) {
+            let _ = conn.shutdown(Shutdown::Both);
+        }
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// An instrument that serves fewer sessions than the pool asks for.
+#[derive(Debug, Clone, Copy)]
+enum Limited {
+    /// The simulator, replying after `latency`; it closes an extra connection at once.
+    Sim(Duration),
+    /// A [`Fake`] that closes an extra connection this long after accepting it: after the
+    /// dial, so the first point on it finds it closed.
+    Fake(Duration),
+}
+
+/// A running [`Limited`] instrument; dropping it stops it.
+enum Started {
+    Sim(SimThread),
+    Fake(Fake),
+}
+
+impl Limited {
+    /// Starts it, serving `sessions` connections at once.
+    fn start(self, sessions: usize) -> Started {
+        match self {
+            Limited::Sim(latency) => Started::Sim(sim(latency, Some(sessions))),
+            Limited::Fake(refuse_after) => Started::Fake(Fake::start(Behaviour {
+                sessions,
+                refuse_after,
+                greet_after: None,
+            })),
+        }
+    }
+}
+
+impl Started {
+    /// Where it listens, as `--address` takes it.
+    fn addr(&self) -> String {
+        match self {
+            Started::Sim(sim) => sim.addr().to_string(),
+            Started::Fake(fake) => fake.addr.to_string(),
+        }
+    }
+}
+
+/// Asserts that stderr warns exactly once about the pool being smaller, with `expected`.
+fn assert_one_shortfall_warning(stderr: &str, expected: &str, context: &str) {
+    assert_eq!(
+        stderr.matches(expected).count(),
+        1,
+        "{context}: `{expected}` not said exactly once\n{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("connections; continuing with").count(),
+        1,
+        "{context}: more than one shortfall warning\n{stderr}"
+    );
+}
+
+/// Queries against an instrument that takes 2 of 4 sessions, whether it refuses at once
+/// (the simulator, replying at once or after 20ms: the close is there before the first
+/// point sends anything, which then runs again unrecorded as attempt 1) or a little after
+/// the dial (the query went out on the refused session: that attempt is recorded as failed
+/// and the point runs again as the next attempt, without counting a retry). Every point
+/// ends with one `ok` record, the run counts no retry, the `ok` points ran on at most 2
+/// connections, and the pool warns once `accepted 2 of 4 connections`.
+#[test]
+fn refused_sessions_rerun_queries_unrecorded() {
+    const POINTS: usize = 24;
+    let rows = [
+        Limited::Sim(Duration::ZERO),
+        Limited::Sim(Duration::from_millis(20)),
+        Limited::Fake(Duration::from_millis(5)),
+        Limited::Fake(Duration::from_millis(30)),
+    ];
+    let yaml = r#"
+name: refused
+instrument:
+  max_connections: 4
+steps:
+  - name: s
+    sweep: {i: {start: 1, stop: 24, step: 1}}
+    commands: [{query: "*OPC?", expect: "1"}]
+"#;
+    for row in rows {
+        let instrument = row.start(2);
+        let scratch = Scratch::new();
+        let addr = instrument.addr();
+        let (out, records) = scratch.run("refused.yaml", yaml, &["--address", &addr]);
+        assert_eq!(out.code(), 0, "{row:?}\n{out}");
+        let points = step_points(&records);
+        let late = matches!(row, Limited::Fake(_));
+        for i in 0..POINTS {
+            let id = format!("s/{i}");
+            let tries: Vec<&Value> = points.iter().copied().filter(|p| p["id"] == id).collect();
+            let Some((last, earlier)) = tries.split_last() else {
+                panic!("{row:?}: no record of {id}\n{out}");
+            };
+            assert_eq!(last["status"], "ok", "{row:?}: {last}");
+            assert_eq!(last["attempt"], tries.len(), "{row:?}: {last}");
+            if !late {
+                assert!(earlier.is_empty(), "{row:?}: {tries:#?}");
+            }
+            for (k, e) in earlier.iter().enumerate() {
+                assert_eq!(e["status"], "failed", "{row:?}: {e}");
+                assert_eq!(e["attempt"], k + 1, "{row:?}: {e}");
+                let error = e["error"].as_str().unwrap_or_default();
+                assert!(
+                    error.contains("closed by the instrument") || error.contains("reset"),
+                    "{row:?}: {e}"
+                );
+            }
+        }
+        let ok: Vec<&Value> = points
+            .iter()
+            .copied()
+            .filter(|p| p["status"] == "ok")
+            .collect();
+        assert_eq!(ok.len(), POINTS, "{row:?}: ok records\n{out}");
+        let points = ok;
+        let stop = stop(&records);
+        assert_eq!(stop["exit_status"], "success", "{row:?}: {stop}");
+        assert_eq!(stop["retries"], 0, "{row:?}: {stop}");
+        assert_eq!(
+            stop["points_ok"].as_u64(),
+            Some(POINTS as u64),
+            "{row:?}: {stop}"
+        );
+        let used = connections(&points);
+        assert!(
+            used.len() <= 2,
+            "{row:?}: points ran on connections {used:?}"
+        );
+        assert_one_shortfall_warning(
+            &out.stderr_flat(),
+            "accepted 2 of 4 connections",
+            &format!("{row:?}"),
+        );
+    }
+}
+
+/// A step of writes only (each point sets another channel) against an instrument that
+/// takes 1 of 3 sessions, refusing at once or a little after the dial: a write sent on a
+/// refused session would be lost without an error, so a later step reads every channel
+/// back and must find each point's value; each write point has one `ok` record as
+/// attempt 1, no retry is counted, and the pool warns once `accepted 1 of 3 connections`.
+#[test]
+fn refused_sessions_lose_no_write() {
+    const VOLTS: [&str; 6] = ["0.11", "0.22", "0.33", "0.44", "0.55", "0.66"];
+    // The fake's closes come well inside the 50ms a first point of writes watches for.
+    let rows = [
+        Limited::Sim(Duration::ZERO),
+        Limited::Fake(Duration::from_millis(5)),
+        Limited::Fake(Duration::from_millis(20)),
+    ];
+    let yaml = r#"
+name: writes
+instrument:
+  max_connections: 3
+steps:
+  - name: set
+    mode: zip
+    sweep: {ch: [1, 2, 3, 4, 5, 6], volt: [0.11, 0.22, 0.33, 0.44, 0.55, 0.66]}
+    commands: [{write: "SOUR{ch}:VOLT {volt}"}]
+  - name: read
+    sweep: {ch: [1, 2, 3, 4, 5, 6]}
+    commands: [{query: "SOUR{ch}:VOLT?", as: volt}]
+"#;
+    for row in rows {
+        let instrument = row.start(1);
+        let scratch = Scratch::new();
+        let addr = instrument.addr();
+        let (out, records) = scratch.run("writes.yaml", yaml, &["--address", &addr]);
+        assert_eq!(out.code(), 0, "{row:?}\n{out}");
+        assert_eq!(
+            step_points(&records).len(),
+            2 * VOLTS.len(),
+            "{row:?}\n{out}"
+        );
+        for (i, volt) in VOLTS.iter().enumerate() {
+            let set = point(&records, &format!("set/{i}"));
+            assert_eq!(set["status"], "ok", "{row:?}: {set}");
+            assert_eq!(set["attempt"], 1, "{row:?}: {set}");
+            let sent = format!("SOUR{}:VOLT {volt}", i + 1);
+            assert_eq!(set["commands"][0]["sent"], sent.as_str(), "{row:?}: {set}");
+            let read = point(&records, &format!("read/{i}"));
+            assert_eq!(
+                read["values"]["volt"], *volt,
+                "{row:?}: `{sent}` did not reach the instrument: {read}\n{set}"
+            );
+        }
+        let stop = stop(&records);
+        assert_eq!(stop["exit_status"], "success", "{row:?}: {stop}");
+        assert_eq!(stop["retries"], 0, "{row:?}: {stop}");
+        assert_one_shortfall_warning(
+            &out.stderr_flat(),
+            "accepted 1 of 3 connections",
+            &format!("{row:?}"),
+        );
+    }
+}
+
+/// An instrument that greets each connection before any command (at once, 10ms or 70ms
+/// after accepting it: the last after the 50ms watch of a connection whose `on_connect`
+/// sends nothing, but within its `wait`), with `on_connect: [{wait: 100ms}]`: the greeting
+/// is discarded (with a warning) and never taken as a reply, so every query gets its own
+/// answer.
+#[test]
+fn greeting_is_never_a_reply() {
+    let rows = [
+        Duration::ZERO,
+        Duration::from_millis(10),
+        Duration::from_millis(70),
+    ];
+    let yaml = r#"
+name: greeting
+instrument:
+  max_connections: 2
+  on_connect: [{wait: 100ms}]
+steps:
+  - name: ask
+    sweep: {i: [1, 2, 3, 4]}
+    commands: [{query: "*IDN?", as: idn}, {query: "*OPC?", expect: "1"}]
+"#;
+    for greet_after in rows {
+        let instrument = Fake::start(Behaviour {
+            sessions: usize::MAX,
+            refuse_after: Duration::ZERO,
+            greet_after: Some(greet_after),
+        });
+        let scratch = Scratch::new();
+        let addr = instrument.addr.to_string();
+        let (out, records) = scratch.run("greeting.yaml", yaml, &["--address", &addr]);
+        assert_eq!(out.code(), 0, "greeting after {greet_after:?}\n{out}");
+        let replies: Vec<&Value> = records
+            .iter()
+            .filter_map(|r| r["commands"].as_array())
+            .flatten()
+            .filter_map(|c| c.get("reply"))
+            .collect();
+        assert!(
+            replies.iter().all(|r| *r != GREETING),
+            "greeting after {greet_after:?} taken as a reply: {replies:?}"
+        );
+        let points = step_points(&records);
+        assert_eq!(points.len(), 4, "greeting after {greet_after:?}\n{out}");
+        for p in points {
+            assert_eq!(p["status"], "ok", "greeting after {greet_after:?}: {p}");
+            assert_eq!(
+                p["values"]["idn"], FAKE_IDN,
+                "greeting after {greet_after:?}: {p}"
+            );
+        }
+        assert!(
+            out.stderr_flat()
+                .contains("discarding data the instrument sent before any command"),
+            "greeting after {greet_after:?}: not logged as discarded\n{out}"
+        );
+    }
+}
