@@ -5,7 +5,9 @@
 //!
 //! - throughput: a 50,000-point single-query sweep with 1, 4 and 10 connections and zero
 //!   latency, as points per second for the real binary (run log written), next to a plain
-//!   tokio client doing the same round trips over the same number of connections;
+//!   tokio client doing the same round trips over the same number of connections, in a
+//!   process of its own like `sequencer run` (this bench binary run again with
+//!   [`PLAIN_CLIENT`] set), timed the same way, from spawn to exit;
 //! - latency-bound makespan: 1,000 points with 10 ms latency over 10 connections, next to
 //!   the ideal ceil(P/N) x 10 ms and the plain client;
 //! - scale: time and peak memory (the child's `VmHWM`, sampled every few milliseconds) for
@@ -38,6 +40,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_sequencer");
 /// Turns each side takes at a throughput or makespan measurement (the best one counts).
 const ROUNDS: usize = 3;
 
+/// Set (to `ADDRESS CONNECTIONS POINTS`) when this binary is run again as the plain client.
+const PLAIN_CLIENT: &str = "SEQUENCER_BENCH_PLAIN_CLIENT";
+
 /// One row of the result table.
 struct Row {
     /// What was measured.
@@ -53,6 +58,23 @@ struct Row {
 }
 
 fn main() {
+    if let Ok(args) = std::env::var(PLAIN_CLIENT) {
+        let mut it = args.split_whitespace();
+        let addr = it
+            .next()
+            .and_then(|a| a.parse().ok())
+            .expect("plain client address");
+        let conns = it
+            .next()
+            .and_then(|c| c.parse().ok())
+            .expect("plain client connections");
+        let points = it
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("plain client points");
+        plain_client(addr, conns, points);
+        return;
+    }
     let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
     let scale = if quick { 10 } else { 1 };
     let dir = scratch_dir();
@@ -153,7 +175,7 @@ fn main() {
 fn best_of(dir: &Path, sim: &SimThread, points: u64, conns: usize) -> (Duration, Duration) {
     let (mut plain, mut ours) = (Duration::MAX, Duration::MAX);
     for _ in 0..ROUNDS {
-        plain = plain.min(plain_client(sim.addr(), conns, points));
+        plain = plain.min(plain_client_process(sim.addr(), conns, points));
         ours = ours.min(run_sequence(dir, sim, points, conns).elapsed);
     }
     (plain, ours)
@@ -238,6 +260,20 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Runs [`plain_client`] in a process of its own (this binary again), like `sequencer run`;
+/// returns the time from spawn to exit, as for the sequencer.
+fn plain_client_process(addr: SocketAddr, conns: usize, points: u64) -> Duration {
+    let exe = std::env::current_exe().expect("cannot find the bench binary");
+    let started = Instant::now();
+    let status = Command::new(exe)
+        .env(PLAIN_CLIENT, format!("{addr} {conns} {points}"))
+        .stdout(Stdio::null())
+        .status()
+        .expect("cannot start the plain client");
+    assert!(status.success(), "the plain client failed: {status}");
+    started.elapsed()
 }
 
 /// The limit: `points` round trips of the same texts over `conns` plain tokio connections,
