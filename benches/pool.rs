@@ -59,20 +59,7 @@ struct Row {
 
 fn main() {
     if let Ok(args) = std::env::var(PLAIN_CLIENT) {
-        let mut it = args.split_whitespace();
-        let addr = it
-            .next()
-            .and_then(|a| a.parse().ok())
-            .expect("plain client address");
-        let conns = it
-            .next()
-            .and_then(|c| c.parse().ok())
-            .expect("plain client connections");
-        let points = it
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("plain client points");
-        plain_client(addr, conns, points);
+        run_as_plain_client(&args);
         return;
     }
     let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
@@ -260,6 +247,24 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The plain client's process: `args` is `ADDRESS CONNECTIONS POINTS`.
+fn run_as_plain_client(args: &str) {
+    let mut it = args.split_whitespace();
+    let addr = it
+        .next()
+        .and_then(|a| a.parse().ok())
+        .expect("plain client address");
+    let conns = it
+        .next()
+        .and_then(|c| c.parse().ok())
+        .expect("plain client connections");
+    let points = it
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("plain client points");
+    plain_client(addr, conns, points);
 }
 
 /// Runs [`plain_client`] in a process of its own (this binary again), like `sequencer run`;
