@@ -70,8 +70,8 @@ pub struct Outcome {
     /// pool has fewer connections than points given to it). Recorded first, as a failed
     /// attempt, only if commands went out (`exchanges` is not empty).
     pub again: bool,
-    /// Set by the pool: how many connections it now keeps, so the sequencer never has more
-    /// points in flight than can run (points waiting in a pool could not be held back).
+    /// Set by the pool: how many connections it now keeps, which bounds how many points
+    /// the sequencer lets run at once.
     pub pool_cap: Option<usize>,
 }
 

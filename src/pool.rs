@@ -74,6 +74,9 @@ pub struct Execute {
     pub texts: Vec<String>,
     /// The point's sweep variables (poll bounds may name one; empty when none does).
     pub vars: Vec<Value>,
+    /// Most points of its stage to run at once (the step's `concurrency`, at most the
+    /// connections): the sender may dispatch more, which wait in the pool's queue.
+    pub limit: usize,
     /// The abort epoch when the point was dispatched: the point is cancelled as soon as the
     /// run's epoch moves past it (second Ctrl-C).
     pub epoch: u64,
@@ -83,7 +86,8 @@ pub struct Execute {
 }
 
 /// What became of the point dispatched as `serial`: from a connection to its pool, and
-/// (in [`Outcomes`]) from the pool to its subscriber.
+/// (in [`Outcomes`]) from the pool to its subscriber. After a failed point (an error other
+/// than a refused session) the pool starts no waiting point until it gets [`Proceed`].
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Finished {
@@ -92,6 +96,12 @@ pub struct Finished {
     /// What happened.
     pub outcome: Outcome,
 }
+
+/// The subscriber has judged a failed point and the run goes on (or only teardown is left):
+/// waiting points may start again (see [`Finished`]).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Proceed;
 
 /// Hands back every point still waiting for a connection, unstarted ([`Outcome::skipped`]):
 /// the run is stopping and must not start them.
@@ -152,6 +162,10 @@ pub struct Pool {
     busy: Vec<(usize, Addr<Connection>)>,
     /// Points waiting for a connection, in dispatch order.
     queue: VecDeque<Execute>,
+    /// A point failed: no waiting point starts until the subscriber has judged the failure
+    /// ([`Proceed`], after a [`DropQueued`] if the run stops). Otherwise a waiting point could
+    /// start on the connection freed by a failure that stops the run.
+    hold: bool,
     /// Where outcomes go ([`Subscribe`]).
     client: Option<Recipient<Outcomes>>,
     /// Outcomes not yet sent to the client: sent together by [`SendOutcomes`], spawned
@@ -201,6 +215,7 @@ impl Pool {
             idle: VecDeque::new(),
             busy: Vec::new(),
             queue: VecDeque::new(),
+            hold: false,
             client: None,
             outbox: Vec::new(),
             opening: None,
@@ -323,30 +338,10 @@ impl Pool {
     /// A first dial failed or a first session was refused: the instrument takes one
     /// connection fewer than the pool thought. Warned about once the first dials are over.
     fn one_fewer(&mut self, ctx: &mut Context<Self>) {
-        self.lower_cap(self.cap.saturating_sub(1).max(1), ctx);
+        self.cap = self.cap.saturating_sub(1).max(1);
         if !self.shortfall_due {
             self.shortfall_due = true;
             ctx.run_later(SETTLE, |act, _| act.warn_shortfall());
-        }
-    }
-
-    /// Keeps at most `cap` connections, and at most that many points: the last points
-    /// given beyond it go back to the sequencer (`again`), which never has more in flight
-    /// than the pool has connections. Otherwise a point waiting here could start on the
-    /// connection freed by a failure that stops the run.
-    fn lower_cap(&mut self, cap: usize, ctx: &mut Context<Self>) {
-        self.cap = cap;
-        let excess = (self.busy.len() + self.queue.len()).saturating_sub(cap);
-        let back = self.queue.len().min(excess);
-        if back == 0 {
-            return;
-        }
-        for job in self.queue.split_off(self.queue.len() - back) {
-            let again = Outcome {
-                again: true,
-                ..Outcome::skipped()
-            };
-            self.deliver(job.serial, again, ctx);
         }
     }
 
@@ -397,7 +392,12 @@ impl Pool {
     /// Hands waiting points to idle connections, and dials more (with backoff after
     /// failures) while points wait and the cap allows.
     fn pump(&mut self, ctx: &mut Context<Self>) {
-        while !self.queue.is_empty() {
+        while !self.hold
+            && self
+                .queue
+                .front()
+                .is_some_and(|job| self.busy.len() < job.limit)
+        {
             let Some((id, conn)) = self.idle.pop_front() else {
                 break;
             };
@@ -460,7 +460,7 @@ impl Pool {
                 "instrument takes no more connections ({cause}); continuing with {}",
                 self.live
             );
-            self.lower_cap(self.live, ctx);
+            self.cap = self.live;
             return;
         }
         let reason = format!(
@@ -561,8 +561,6 @@ impl Handler<Work> for Pool {
 
     fn handle(&mut self, msg: Work, ctx: &mut Context<Self>) {
         self.queue.extend(msg.0);
-        // Sent before the sender heard the cap went down: more than the pool can run.
-        self.lower_cap(self.cap, ctx);
         self.pump(ctx);
     }
 }
@@ -583,11 +581,23 @@ impl Handler<Finished> for Pool {
             }
         }
         let mut outcome = msg.outcome;
+        if outcome.kind.is_some() && !outcome.refused {
+            self.hold = true;
+        }
         if outcome.refused {
             self.refused(id, outcome.error.as_deref(), ctx);
             outcome.again = true;
         }
         self.deliver(msg.serial, outcome, ctx);
+        self.pump(ctx);
+    }
+}
+
+impl Handler<Proceed> for Pool {
+    type Result = ();
+
+    fn handle(&mut self, _: Proceed, ctx: &mut Context<Self>) {
+        self.hold = false;
         self.pump(ctx);
     }
 }

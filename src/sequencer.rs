@@ -1,6 +1,7 @@
-//! Sequencer actor: walks setup, the steps and teardown, keeps at most `concurrency` points
-//! of the current step in flight, retries what may be retried, and writes every outcome to
-//! the run log.
+//! Sequencer actor: walks setup, the steps and teardown, lets at most `concurrency` points
+//! of the current step run at once (a sweep step keeps as many again waiting in the pool,
+//! so that a connection gets its next point the moment it reports), retries what may be
+//! retried, and writes every outcome to the run log.
 //!
 //! Points are numbered and rendered here, in dispatch order, from the step's lazy sweep, so
 //! memory does not grow with the number of points. Each point goes to its instrument's
@@ -29,7 +30,7 @@ use actix::prelude::*;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::exec::{FailKind, Outcome};
-use crate::pool::{DropQueued, Execute, Outcomes, Pool, Subscribe, Work};
+use crate::pool::{DropQueued, Execute, Outcomes, Pool, Proceed, Subscribe, Work};
 use crate::resume::Resume;
 use crate::runlog::{self, RunLog};
 use crate::sequence::value::Value;
@@ -234,8 +235,10 @@ impl Sequencer {
                 return;
             };
             let skip = self.stopping && kind != Kind::Teardown;
-            let cap = self.caps.get(step.instrument).copied().unwrap_or(1).max(1);
-            let limit = step.concurrency.min(cap);
+            let limit = self.limit(&step);
+            // A sweep step's next points wait in the pool, so that a connection gets its
+            // next point as soon as it reports (the pool runs at most `limit` at once).
+            let window = if kind == Kind::Step { 2 * limit } else { limit };
             if kind == Kind::Step && !skip && !self.shown {
                 self.shown = true;
                 self.progress.step_started(&step.name, step.points());
@@ -243,14 +246,14 @@ impl Sequencer {
             if skip {
                 self.drop_again();
             }
-            while !skip && self.in_flight < limit {
+            while !skip && self.in_flight < window {
                 let Some(d) = self.again.pop_front() else {
                     break;
                 };
                 self.dispatch(d, ctx);
             }
             if !skip {
-                while self.in_flight < limit && self.next < step.points() {
+                while self.in_flight < window && self.next < step.points() {
                     let index = self.offset + self.next;
                     self.next += 1;
                     let sweep_index = (index - self.offset) % step.sweep.len().max(1);
@@ -279,7 +282,7 @@ impl Sequencer {
                 }
             }
             if self.shown {
-                self.progress.in_flight(self.in_flight, limit);
+                self.progress.in_flight(self.in_flight.min(limit), limit);
             }
             if self.in_flight > 0 || !self.again.is_empty() || (!skip && self.next < step.points())
             {
@@ -304,6 +307,13 @@ impl Sequencer {
         }
     }
 
+    /// Most points of `step` to run at once: its `concurrency`, at most the connections its
+    /// instrument's pool keeps.
+    fn limit(&self, step: &Step) -> usize {
+        let cap = self.caps.get(step.instrument).copied().unwrap_or(1).max(1);
+        step.concurrency.min(cap)
+    }
+
     /// True when a resumed log already has this point (with the vars in `self.vars`) as ok.
     /// Setup counts only if no teardown ran after it (else the instrument is torn down).
     fn already_ok(&self, kind: Kind, step: &Step, index: u64) -> bool {
@@ -325,6 +335,7 @@ impl Sequencer {
         self.serial += 1;
         let msg = Execute {
             serial,
+            limit: self.limit(&d.step),
             step: d.step.clone(),
             texts,
             // Only polls bounded by a variable read the vars: no copy per point otherwise.
@@ -381,7 +392,13 @@ impl Sequencer {
             };
             self.again.push_back(d);
         } else if !out.skipped {
+            let pool = d.step.instrument;
             self.complete(d, out, ctx);
+            if out.kind.is_some() {
+                // The pool holds its waiting points after a failure until it is judged; a
+                // stopping run has already taken them back (`DropQueued`).
+                self.pools[pool].do_send(Proceed);
+            }
         } else {
             self.not_started(&d);
         }

@@ -28,6 +28,16 @@ impl Handler<Interrupt> for Sequencer {
 }
 
 impl Sequencer {
+    /// Points running now, at most: those in flight, less the ones that can only be
+    /// waiting in a pool (more than the current stage may run at once).
+    fn running(&self) -> usize {
+        let limit = self
+            .stages
+            .get(self.stage)
+            .map_or(usize::MAX, |(_, step)| self.limit(step));
+        self.in_flight.min(limit)
+    }
+
     /// Records every point still in flight as `aborted` (the run is ending by force).
     fn abandon_in_flight(&mut self) {
         let flying: Vec<Dispatch> = std::mem::take(&mut self.flying).into_values().collect();
@@ -51,7 +61,7 @@ impl Sequencer {
             Level::WARN,
             &format!(
                 "{why}: finishing {} point(s) in flight, then teardown (Ctrl-C again to cancel them)",
-                self.in_flight
+                self.running()
             ),
         );
         self.aborted = Some(why);
@@ -65,7 +75,7 @@ impl Sequencer {
             Level::WARN,
             &format!(
                 "cancelling {} point(s) in flight, then teardown with a {}s timeout (Ctrl-C again to quit at once)",
-                self.in_flight,
+                self.running(),
                 ABORT_TEARDOWN_TIMEOUT.as_secs()
             ),
         );
