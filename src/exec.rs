@@ -169,6 +169,8 @@ pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
     };
     for (command, text) in commands.iter().zip(texts) {
         let result = tokio::select! {
+            // The command first: no random branch order to draw on every wake-up.
+            biased;
             r = ex.command(command, text) => r,
             () = &mut cancel => {
                 // A query already on the wire is recorded as sent, without a reply.

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use super::{PairMap, Point, Tagged, VarMap};
 use crate::exec::Exchange;
-use crate::sequence::value::Value;
+use crate::sequence::value::{Value, decimal};
 
 /// Appends the JSON of `{"type":"point", ...point}` (no newline) to `buf`, byte for byte
 /// what `serde_json` writes for it.
@@ -187,18 +187,8 @@ fn push_value(buf: &mut Vec<u8>, v: &Value) -> Option<()> {
 }
 
 /// Decimal digits, as `itoa` (`serde_json`'s) writes them.
-fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    buf.extend_from_slice(&digits[at..]);
+fn push_u64(buf: &mut Vec<u8>, n: u64) {
+    buf.extend_from_slice(decimal(n, &mut [0; 20]).as_bytes());
 }
 
 /// Largest rounded microsecond count written directly: below it the count is an exact

@@ -7,7 +7,6 @@
 //! outcomes that arrived together (one per connection that answered) cost one `write`. A
 //! record is thus on its way to the file before the actor waits for anything.
 
-use std::fmt::Write as _;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, SystemTime};
@@ -17,6 +16,7 @@ use actix::prelude::*;
 use super::{Dispatch, Sequencer};
 use crate::exec::{FailKind, Outcome};
 use crate::runlog;
+use crate::sequence::value::decimal;
 
 /// How the run ended, for the caller's exit code and summary.
 #[derive(Debug, Clone)]
@@ -49,7 +49,9 @@ impl Sequencer {
         // Reused: no allocation per point.
         let mut id = std::mem::take(&mut self.id);
         id.clear();
-        let _ = write!(id, "{}/{}", d.step.name, d.index);
+        id.push_str(&d.step.name);
+        id.push('/');
+        id.push_str(decimal(d.index, &mut [0; 20]));
         let names = d.step.sweep.names();
         let status = match out.kind {
             None => "ok",
