@@ -9,17 +9,18 @@
 //! command.
 //!
 //! Refused sessions: instruments that allow fewer sessions than asked accept the TCP
-//! connection and close it at once. A connection of the first dials takes work at once
-//! instead of being watched first. Before its first point sends anything, it takes what
-//! already arrived: the instrument's close means the session was refused (`refused`: the
-//! point did not run and goes out again unrecorded; the pool keeps one connection fewer),
-//! and anything else is an unsolicited greeting, dropped. A first point of writes only
-//! (which could not notice a dead socket) first watches the rest of [`SETTLE`] for that
-//! close. If the instrument closes the connection under its first point, within
-//! [`SETTLE`] of connecting and without having sent a byte, the session was refused a
-//! little late: the commands went out, so the attempt is recorded, as failed; the point
-//! runs again without using up a retry, and the pool keeps one connection fewer. Redials
-//! later in the run are watched for the whole [`SETTLE`] before they take work.
+//! connection and close it at once. A connection of the first dials is watched for a few
+//! milliseconds ([`FIRST_WATCH`]) instead of [`SETTLE`] before it takes work. Before its
+//! first point sends anything, it also takes what arrived since: the instrument's close
+//! means the session was refused (`refused`: the point did not run and goes out again
+//! unrecorded; the pool keeps one connection fewer), and anything else is an unsolicited
+//! greeting, dropped. A first point of writes only (which could not notice a dead socket)
+//! first watches the rest of [`SETTLE`] for that close. If the instrument closes the
+//! connection under its first point, within [`SETTLE`] of connecting and without having
+//! sent a byte, the session was refused a little late: the commands went out, so the
+//! attempt is recorded, as failed; the point runs again without using up a retry, and the
+//! pool keeps one connection fewer. Redials later in the run are watched for the whole
+//! [`SETTLE`] before they take work.
 //!
 //! Logging: `connection open` when dialled, and `connection closed: WHY` when the actor stops
 //! (the timeout, end of file or malformed reply that broke it, or the end of the run), both
@@ -43,6 +44,11 @@ use crate::sequence::{Address, Command, Instrument, render_all};
 /// (instruments that allow fewer sessions than asked accept the connection and close it at
 /// once); see the module doc for how each connection is checked.
 pub const SETTLE: Duration = Duration::from_millis(50);
+
+/// How long a connection of the first dials is watched before it takes work: long enough
+/// for the close of a refused session on loopback or a LAN (a simulator's takes well under
+/// a millisecond), short next to [`SETTLE`], which every connection used to wait.
+const FIRST_WATCH: Duration = Duration::from_millis(5);
 
 /// A first point that the instrument ends by closing the connection, before sending any
 /// byte and within this time of the connect, met a session refused a little late: its
@@ -306,11 +312,10 @@ pub async fn open(
     let mut io = LineIo::new(stream, &io_cfg.write_termination, &io_cfg.read_termination);
     let on_connect = &instrument.on_connect;
     let writes_only = !on_connect.is_empty() && !on_connect.iter().any(Command::reads);
-    // Without a wait, this only takes what already arrived.
     let wait = if watch || writes_only {
         SETTLE
     } else {
-        Duration::ZERO
+        FIRST_WATCH
     };
     watch_for_close(&mut io, wait, id, &instrument.name).await?;
     let mut accepted = wait == SETTLE || io.received_any();

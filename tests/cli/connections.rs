@@ -9,7 +9,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::support::{Scratch, millis, point, sim, step_points, stop, time};
+use crate::support::{Scratch, millis, point, refused_late, sim, step_points, stop, time};
 
 /// Start and end of a point on the connection, in ms since the epoch, from its record.
 /// Log timestamps have millisecond resolution, so the start is moved later by a margin:
@@ -155,7 +155,11 @@ steps:
     let stop = stop(&records);
     assert_eq!(stop["exit_status"], "success", "{stop}");
     assert_eq!(stop["points_ok"].as_u64(), Some(8), "{stop}");
-    let points = step_points(&records);
+    // Sessions refused a little late ran one failed attempt each (see `refused_late`).
+    let points: Vec<&Value> = step_points(&records)
+        .into_iter()
+        .filter(|p| !refused_late(&records, p))
+        .collect();
     assert!(points.iter().all(|p| p["status"] == "ok"));
     assert!(
         connections(&points).len() <= 2,
@@ -186,7 +190,11 @@ steps:
     let addr = instrument.addr().to_string();
     let (out, records) = scratch.run("squeezed.yaml", yaml, &["--address", &addr]);
     assert_eq!(out.code(), 0, "{out}");
-    let points = step_points(&records);
+    // Sessions refused a little late ran one failed attempt each (see `refused_late`).
+    let points: Vec<&Value> = step_points(&records)
+        .into_iter()
+        .filter(|p| !refused_late(&records, p))
+        .collect();
     assert_eq!(points.len(), 12);
     let overlap = max_overlap(&points);
     assert!(
@@ -458,7 +466,10 @@ steps:
             assert_eq!(last["status"], "ok", "{row:?}: {last}");
             assert_eq!(last["attempt"], tries.len(), "{row:?}: {last}");
             if !late {
-                assert!(earlier.is_empty(), "{row:?}: {tries:#?}");
+                // The simulator's close is normally seen before anything is sent; on a
+                // loaded machine it may come a little late.
+                let late_ones = earlier.iter().filter(|p| refused_late(&records, p)).count();
+                assert_eq!(late_ones, earlier.len(), "{row:?}: {tries:#?}");
             }
             for (k, e) in earlier.iter().enumerate() {
                 assert_eq!(e["status"], "failed", "{row:?}: {e}");

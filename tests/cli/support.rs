@@ -422,6 +422,22 @@ pub fn step_points(records: &[Value]) -> Vec<&Value> {
         .collect()
 }
 
+/// True for the record of a session the instrument refused a little late (the README's
+/// Connections): a failed first point, the only point of its connection, ended by the
+/// instrument closing or resetting the connection within 50 ms. Such an attempt is run
+/// again without using up a retry.
+pub fn refused_late(records: &[Value], p: &Value) -> bool {
+    let error = p["error"].as_str().unwrap_or_default();
+    p["status"] == "failed"
+        && (error.contains("closed by the instrument") || error.contains("reset"))
+        && p["elapsed_ms"].as_f64().is_some_and(|ms| ms < 50.0)
+        && step_points(records)
+            .iter()
+            .filter(|r| r["conn"] == p["conn"])
+            .count()
+            == 1
+}
+
 /// The one point record with this id; panics if there is none or several.
 pub fn point<'a>(records: &'a [Value], id: &str) -> &'a Value {
     let found: Vec<&Value> = of_type(records, "point")
