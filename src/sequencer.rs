@@ -96,6 +96,8 @@ pub struct Sequencer {
     log: RunLog,
     /// Records written since the last fsync.
     dirty: bool,
+    /// An fsync of the log is under way on a blocking thread.
+    syncing: bool,
     /// Setup steps, steps, teardown steps, flattened in run order.
     stages: Vec<(Kind, Arc<Step>)>,
     /// Current stage.
@@ -185,6 +187,7 @@ impl Sequencer {
             caps,
             log,
             dirty: false,
+            syncing: false,
             stages,
             stage: 0,
             next: 0,
@@ -503,13 +506,26 @@ impl Actor for Sequencer {
         ctx.spawn(connects::WriteConnects);
         ctx.spawn(records::FlushLog);
         // Records are written at once; this bounds what a machine crash can lose to a second.
-        ctx.run_interval(SYNC_EVERY, |act, _| {
-            if act.dirty {
-                act.dirty = false;
-                if let Err(e) = act.log.sync() {
-                    act.log_failed(&e);
-                }
+        // The fsync runs on a blocking thread: the points in flight go on meanwhile.
+        ctx.run_interval(SYNC_EVERY, |act, ctx| {
+            if !act.dirty || act.syncing {
+                return;
             }
+            act.dirty = false;
+            let file = match act.log.flushed_handle() {
+                Ok(file) => file,
+                Err(e) => return act.log_failed(&e),
+            };
+            act.syncing = true;
+            let synced = tokio::task::spawn_blocking(move || file.sync_data());
+            ctx.spawn(synced.into_actor(act).map(|res, act, _| {
+                act.syncing = false;
+                match res {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => act.log_failed(&e),
+                    Err(e) => act.log_failed(&std::io::Error::other(e)),
+                }
+            }));
         });
         self.pump(ctx);
     }
