@@ -10,7 +10,7 @@
 //!
 //! Refused sessions: instruments that allow fewer sessions than asked accept the TCP
 //! connection and close it at once. A connection of the first dials is watched for a few
-//! milliseconds ([`FIRST_WATCH`]) instead of [`SETTLE`] before it takes work. Before its
+//! milliseconds (`FIRST_WATCH`) instead of [`SETTLE`] before it takes work. Before its
 //! first point sends anything, it also takes what arrived since: the instrument's close
 //! means the session was refused (`refused`: the point did not run and goes out again
 //! unrecorded; the pool keeps one connection fewer), and anything else is an unsolicited

@@ -9,7 +9,7 @@
 //! (or finished) while an actor handles one batch of its mailbox travel as one message.
 //!
 //! If the instrument takes fewer sessions than asked (a first dial fails, or a first
-//! connection is closed at once: `refused`, see [`connection`]), the pool keeps fewer and
+//! connection is closed at once: `refused`, see [`crate::connection`]), the pool keeps fewer and
 //! warns once (`accepted 2 of 4 connections`). A connection whose point left it broken
 //! stops itself; the pool forgets it and dials a replacement when work is waiting, backing
 //! off (100 ms doubling to 5 s, with jitter) after failed dials. After `reconnect_attempts`
@@ -26,17 +26,20 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use actix::prelude::*;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::connection::{self, Connection, SETTLE};
+use crate::connection::Connection;
+
+mod dial;
 use crate::exec::Outcome;
 use crate::runlog;
 use crate::sequence::value::Value;
 use crate::sequence::{Address, Instrument, Step};
+pub use dial::backoff;
 
 /// Dials every connection; replies as soon as one is open with how many the pool will
 /// keep (at most `max_connections`), or with the last connect error when none could be.
@@ -108,25 +111,6 @@ pub struct Proceed;
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct DropQueued;
-
-/// First pause before redialling after a failed dial; doubles per failure.
-const BACKOFF_FIRST: Duration = Duration::from_millis(100);
-/// Longest pause between dials.
-const BACKOFF_MAX: Duration = Duration::from_secs(5);
-
-/// The pause before dial attempt `failures + 1`: 100 ms doubling to 5 s, times a random
-/// factor in [0.5, 1] so that many connections lost at once do not redial in lockstep.
-pub fn backoff(failures: u32) -> Duration {
-    let exp = BACKOFF_FIRST.saturating_mul(1u32 << failures.saturating_sub(1).min(16));
-    let base = exp.min(BACKOFF_MAX);
-    let jitter = {
-        use std::hash::{BuildHasher, Hasher};
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u32(failures);
-        (h.finish() % 1000) as f64 / 1000.0
-    };
-    base.mul_f64(0.5 + jitter / 2.0)
-}
 
 /// The connections to one instrument.
 #[allow(clippy::struct_excessive_bools)] // independent flags, each with its own doc
@@ -232,163 +216,6 @@ impl Pool {
         self
     }
 
-    /// Starts one dial (`first`: one of [`Open`]'s); its end updates the counts and pumps
-    /// the queue.
-    fn dial(&mut self, first: bool, ctx: &mut Context<Self>) {
-        self.dialing += 1;
-        self.first_dials += usize::from(first);
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        // Dials started together (several connections lost at once) fail together: they
-        // count as one attempt, so a short outage does not use up every attempt at once.
-        let attempt = self.failures + 1;
-        let name = &self.instrument.name;
-        if first {
-            tracing::debug!(conn = id, instrument = %name, address = %self.address, "connecting");
-        } else {
-            tracing::info!(
-                conn = id,
-                instrument = %name,
-                address = %self.address,
-                "reconnecting (attempt {attempt} of {})",
-                self.instrument.reconnect_attempts
-            );
-        }
-        let (instrument, address) = (self.instrument.clone(), self.address.clone());
-        // A redial is watched before it takes work; first dials are checked by their
-        // first point (see `connection`).
-        let fut = async move { connection::open(id, &address, &instrument, !first).await };
-        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
-            act.dialing -= 1;
-            act.first_dials -= usize::from(first);
-            match res {
-                Ok(mut opened) => {
-                    // Sent before the connection takes work, so it is logged before its points.
-                    if let (Some(tx), Some(record)) = (&act.connects, opened.record.take()) {
-                        let _ = tx.send(record);
-                    }
-                    act.live += 1;
-                    if act.failures > 0 {
-                        tracing::info!(
-                            conn = id,
-                            instrument = %act.instrument.name,
-                            address = %act.address,
-                            "reconnected after {} failed attempt(s)",
-                            act.failures
-                        );
-                    }
-                    act.failures = 0;
-                    let conn = Connection::new(
-                        id,
-                        act.instrument.clone(),
-                        opened,
-                        ctx.address().downgrade(),
-                        act.abort.clone(),
-                        act.alive.clone(),
-                    )
-                    .start();
-                    act.idle.push_back((id, conn));
-                }
-                Err(e) if first => {
-                    // Reported once: by the shortfall warning, or by whoever awaits the
-                    // opening when no connection opens at all.
-                    tracing::debug!(
-                        conn = id,
-                        instrument = %act.instrument.name,
-                        address = %act.address,
-                        "cannot connect: {e}"
-                    );
-                    act.last_error = Some(e);
-                    act.last_failed = id;
-                    act.one_fewer(ctx);
-                }
-                Err(e) => {
-                    act.failures = act.failures.max(attempt);
-                    act.last_failed = id;
-                    tracing::warn!(
-                        conn = id,
-                        instrument = %act.instrument.name,
-                        address = %act.address,
-                        "reconnect attempt {} of {} failed: {e}",
-                        act.failures,
-                        act.instrument.reconnect_attempts
-                    );
-                    act.last_error = Some(e);
-                }
-            }
-            act.answer_open();
-            act.pump(ctx);
-        }));
-    }
-
-    /// Answers [`Open`] once a connection is open, or once every first dial failed.
-    fn answer_open(&mut self) {
-        if self.live == 0 && self.first_dials > 0 {
-            return;
-        }
-        if let Some(tx) = self.opening.take() {
-            let result = if self.live > 0 {
-                Ok(self.cap)
-            } else {
-                Err(self.last_error.clone().unwrap_or_default())
-            };
-            let _ = tx.send(result);
-        }
-    }
-
-    /// A first dial failed or a first session was refused: the instrument takes one
-    /// connection fewer than the pool thought. Warned about once the first dials are over.
-    fn one_fewer(&mut self, ctx: &mut Context<Self>) {
-        self.cap = self.cap.saturating_sub(1).max(1);
-        if !self.shortfall_due {
-            self.shortfall_due = true;
-            ctx.run_later(SETTLE, |act, _| act.warn_shortfall());
-        }
-    }
-
-    /// Warns, once, that the instrument accepted fewer connections than asked.
-    fn warn_shortfall(&mut self) {
-        if !std::mem::take(&mut self.shortfall_due) || self.live + self.dialing == 0 {
-            return;
-        }
-        let ins = &self.instrument;
-        tracing::warn!(
-            instrument = %ins.name,
-            address = %self.address,
-            "instrument `{}` accepted {} of {} connections; continuing with {}",
-            ins.name,
-            self.cap,
-            ins.max_connections,
-            self.cap
-        );
-    }
-
-    /// A first connection was closed at once by the instrument (a refused session): with
-    /// others open or opening, keep one fewer; with none left, count it as a failed dial, so
-    /// the redial is watched and backs off.
-    fn refused(&mut self, id: usize, error: Option<&str>, ctx: &mut Context<Self>) {
-        let why = "the instrument closed the connection at once (it may allow fewer sessions)";
-        self.last_error = Some(why.to_owned());
-        self.last_failed = id;
-        if self.live + self.dialing > 0 {
-            tracing::debug!(
-                conn = id,
-                instrument = %self.instrument.name,
-                address = %self.address,
-                "session refused: {}",
-                error.unwrap_or(why)
-            );
-            self.one_fewer(ctx);
-        } else {
-            self.failures = self.failures.max(1);
-            tracing::warn!(
-                conn = id,
-                instrument = %self.instrument.name,
-                address = %self.address,
-                "session refused, no connection left: {why}"
-            );
-        }
-    }
-
     /// Hands waiting points to idle connections, and dials more (with backoff after
     /// failures) while points wait and the cap allows.
     fn pump(&mut self, ctx: &mut Context<Self>) {
@@ -443,42 +270,6 @@ impl Pool {
                 act.pump(ctx);
             });
             return;
-        }
-    }
-
-    /// Every reconnect attempt failed: with connections left, keep those; with none, the
-    /// instrument is unreachable and every waiting point fails with the reason.
-    fn give_up(&mut self, ctx: &mut Context<Self>) {
-        let attempts = self.failures;
-        self.failures = 0;
-        let cause = self.last_error.as_deref().unwrap_or("refused");
-        if self.live > 0 {
-            tracing::warn!(
-                conn = self.last_failed,
-                instrument = %self.instrument.name,
-                address = %self.address,
-                "instrument takes no more connections ({cause}); continuing with {}",
-                self.live
-            );
-            self.cap = self.live;
-            return;
-        }
-        let reason = format!(
-            "instrument at `{}` unreachable: {attempts} reconnect attempts failed, the last with: {cause}",
-            self.address
-        );
-        tracing::error!(
-            conn = self.last_failed,
-            instrument = %self.instrument.name,
-            address = %self.address,
-            "{reason}"
-        );
-        for job in std::mem::take(&mut self.queue) {
-            let lost = Outcome {
-                unreachable: true,
-                ..Outcome::not_run(0, reason.clone())
-            };
-            self.deliver(job.serial, lost, ctx);
         }
     }
 
@@ -608,34 +399,6 @@ impl Handler<DropQueued> for Pool {
     fn handle(&mut self, _: DropQueued, ctx: &mut Context<Self>) {
         for job in std::mem::take(&mut self.queue) {
             self.deliver(job.serial, Outcome::skipped(), ctx);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Backoff doubles from 100 ms, is capped at 5 s, and jitter keeps it in [half, full].
-    #[test]
-    fn backoff_doubles_with_jitter_and_cap() {
-        let cases = [
-            (1, 100),
-            (2, 200),
-            (3, 400),
-            (6, 3200),
-            (7, 5000),
-            (30, 5000),
-        ];
-        for (failures, full_ms) in cases {
-            for _ in 0..20 {
-                let d = backoff(failures).as_secs_f64() * 1000.0;
-                let full = f64::from(full_ms);
-                assert!(
-                    d >= full / 2.0 - 1e-9 && d <= full + 1e-9,
-                    "{failures}: {d}"
-                );
-            }
         }
     }
 }

@@ -29,15 +29,15 @@ use std::time::Duration;
 use actix::prelude::*;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::exec::{FailKind, Outcome};
-use crate::pool::{DropQueued, Execute, Outcomes, Pool, Proceed, Subscribe, Work};
+use crate::pool::{Execute, Pool, Subscribe, Work};
 use crate::resume::Resume;
 use crate::runlog::{self, RunLog};
 use crate::sequence::value::Value;
-use crate::sequence::{Command, OnError, Sequence, Step, render_all};
+use crate::sequence::{Command, Sequence, Step, render_all};
 
 mod connects;
 mod interrupt;
+mod outcomes;
 mod progress;
 mod records;
 
@@ -371,126 +371,6 @@ impl Sequencer {
             }
         }
     }
-
-    /// The outcome of dispatch `serial` came back from its pool.
-    fn finished(&mut self, serial: u64, out: &Outcome, ctx: &mut Context<Self>) {
-        let Some(d) = self.flying.remove(&serial) else {
-            return;
-        };
-        self.in_flight -= 1;
-        if let Some(cap) = out.pool_cap {
-            self.caps[d.step.instrument] = cap;
-        }
-        if out.again {
-            // The point goes out again when a connection is free (`pump` drops it if the
-            // run is stopping). Commands that went out are recorded first, as an attempt.
-            let d = if out.exchanges.is_empty() {
-                d
-            } else {
-                self.write_point(&d, out);
-                Dispatch {
-                    attempt: d.attempt.saturating_add(1),
-                    ..d
-                }
-            };
-            self.again.push_back(d);
-        } else if !out.skipped {
-            let pool = d.step.instrument;
-            self.complete(d, out, ctx);
-            if out.kind.is_some() {
-                // The pool holds its waiting points after a failure until it is judged; a
-                // stopping run has already taken them back (`DropQueued`).
-                self.pools[pool].do_send(Proceed);
-            }
-        } else {
-            self.not_started(&d);
-        }
-        self.pump(ctx);
-    }
-
-    /// A point handed back unstarted: not run, and no record; but a retry's failed attempt
-    /// before it is now final.
-    fn not_started(&mut self, d: &Dispatch) {
-        if d.try_no > 1 {
-            self.failed_finally(d, "the run stopped before the retry started", false, false);
-        }
-    }
-
-    /// The run is stopping: the points given back to be dispatched again never start.
-    fn drop_again(&mut self) {
-        while let Some(d) = self.again.pop_front() {
-            self.not_started(&d);
-        }
-    }
-
-    /// Records a finished attempt; retries it, or applies the failure policy.
-    fn complete(&mut self, d: Dispatch, out: &Outcome, ctx: &mut Context<Self>) {
-        let status = self.write_point(&d, out).1;
-        let (Some(kind), Some(err)) = (out.kind, &out.error) else {
-            if d.kind == Kind::Step {
-                self.ok += 1;
-                self.progress.point_done(true);
-            }
-            return;
-        };
-        let id = format!("{}/{}", d.step.name, d.index);
-        let retry = match kind {
-            FailKind::Connection => true,
-            FailKind::PollTimeout => d.step.retry_on.poll_timeout,
-            FailKind::Mismatch => d.step.retry_on.mismatch,
-            FailKind::Aborted | FailKind::NoConnection => false,
-        };
-        // Teardown keeps its retries while the run stops: that is when connections break.
-        let may_start = !self.stopping || d.kind == Kind::Teardown;
-        if retry && d.try_no <= d.step.retries && may_start {
-            tracing::warn!(point = %id, attempt = d.attempt, conn = out.conn, "retrying: {err}");
-            self.retried += 1;
-            let again = Dispatch {
-                attempt: d.attempt.saturating_add(1),
-                try_no: d.try_no + 1,
-                ..d
-            };
-            self.dispatch(again, ctx);
-            return;
-        }
-        tracing::warn!(point = %id, conn = out.conn, "point {status}: {err}");
-        self.failed_finally(&d, err, out.unreachable, kind == FailKind::Aborted);
-    }
-
-    /// Counts a point whose last record is a failure, and applies the failure policy.
-    fn failed_finally(&mut self, d: &Dispatch, err: &str, unreachable: bool, aborted: bool) {
-        match d.kind {
-            Kind::Step if aborted => self.aborted_points += 1,
-            Kind::Step => self.failed += 1,
-            Kind::Setup | Kind::Teardown => self.hook_failed = true,
-        }
-        if d.kind == Kind::Step {
-            self.progress.point_done(false);
-        }
-        // The first failure explains the run; a lost instrument explains it better, unless
-        // it only showed at teardown after a sweep point already said so.
-        let better = unreachable && (d.kind != Kind::Teardown || !self.unreachable_said);
-        if unreachable {
-            self.unreachable_said = true;
-        }
-        if better || self.reason.is_none() {
-            self.reason = Some(format!("point `{}/{}` failed: {err}", d.step.name, d.index));
-        }
-        if d.kind == Kind::Setup || unreachable || self.seq.on_error == OnError::Stop {
-            self.stop_dispatch();
-        }
-    }
-
-    /// No new setup or step points from now on; points waiting in a pool for a connection
-    /// are handed back unstarted. In-flight points finish; teardown still runs.
-    fn stop_dispatch(&mut self) {
-        if !self.stopping {
-            self.stopping = true;
-            for pool in &self.pools {
-                pool.do_send(DropQueued);
-            }
-        }
-    }
 }
 
 impl Actor for Sequencer {
@@ -528,15 +408,5 @@ impl Actor for Sequencer {
             }));
         });
         self.pump(ctx);
-    }
-}
-
-impl Handler<Outcomes> for Sequencer {
-    type Result = ();
-
-    fn handle(&mut self, msg: Outcomes, ctx: &mut Self::Context) {
-        for done in msg.0 {
-            self.finished(done.serial, &done.outcome, ctx);
-        }
     }
 }

@@ -126,6 +126,7 @@ steps:
         let target = line["target"].as_str().unwrap_or_default();
         if ![
             "sequencer::pool",
+            "sequencer::pool::dial",
             "sequencer::connection",
             "sequencer::exec",
         ]

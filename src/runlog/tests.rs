@@ -1,0 +1,234 @@
+use super::*;
+
+/// Records are one JSON object per line, tagged with their type, never overwriting a file.
+#[test]
+fn writes_tagged_lines() {
+    let dir = std::env::temp_dir().join(format!("seqlog-{}", std::process::id()));
+    let path = dir.join("sub/run.jsonl");
+    let mut log = RunLog::create(&path).unwrap();
+    let stop = Stop {
+        exit_status: "success",
+        reason: "all points ok",
+        points_ok: 3,
+        points_failed: 0,
+        points_aborted: 0,
+        points_not_run: 0,
+        retries: 0,
+        ended_at: SystemTime::UNIX_EPOCH,
+    };
+    log.write("stop", &stop).unwrap();
+    log.write("stop", &stop).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["type"], "stop");
+    assert_eq!(lines[0]["points_ok"], 3);
+    assert_eq!(lines[0]["ended_at"], "1970-01-01T00:00:00.000Z");
+    assert!(
+        RunLog::create(&path).is_err(),
+        "an existing log is never overwritten"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A fresh log in a folder of its own, removed when dropped (even after a failure).
+struct TempLog {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl TempLog {
+    fn new(test: &str) -> TempLog {
+        let dir = std::env::temp_dir().join(format!("seqlog-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        TempLog {
+            path: dir.join("run.jsonl"),
+            dir,
+        }
+    }
+
+    fn text(&self) -> String {
+        std::fs::read_to_string(&self.path).unwrap()
+    }
+}
+
+impl Drop for TempLog {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A stop record, numbered so that lines tell apart.
+fn stop(points_ok: u64) -> Stop<'static> {
+    Stop {
+        exit_status: "success",
+        reason: "all points ok",
+        points_ok,
+        points_failed: 0,
+        points_aborted: 0,
+        points_not_run: 0,
+        retries: 0,
+        ended_at: SystemTime::UNIX_EPOCH,
+    }
+}
+
+/// The line `append_record` writes for `record`: `serde_json`'s, tagged.
+fn line<T: Serialize>(kind: &'static str, record: &T) -> String {
+    format!(
+        "{}\n",
+        serde_json::to_string(&Tagged { kind, record }).unwrap()
+    )
+}
+
+/// A point with a command, a value and a variable.
+fn with_point<R>(f: impl FnOnce(&Point<'_>) -> R) -> R {
+    let commands = [Exchange {
+        sent: "MEAS?".into(),
+        reply: Some("1.5".into()),
+        elapsed_ms: Duration::from_micros(1500),
+    }];
+    let values = [("v".to_owned(), "1.5".to_owned())];
+    f(&Point {
+        id: "sweep/0",
+        step: "sweep",
+        instrument: "dmm",
+        index: 0,
+        vars: VarMap(&["x"], &[Value::Float(0.1)]),
+        conn: 1,
+        attempt: 1,
+        status: "ok",
+        error: None,
+        started_at: SystemTime::UNIX_EPOCH + Duration::from_millis(1_764_036_987_123),
+        elapsed_ms: Duration::from_micros(1700),
+        commands: &commands,
+        values: PairMap(&values),
+    })
+}
+
+/// Appended records stay pending, not in the file, until `flush` writes them all, in
+/// order, as whole lines; a second flush has nothing to write.
+#[test]
+fn append_waits_for_flush() {
+    let tmp = TempLog::new("append");
+    let mut log = RunLog::create(&tmp.path).unwrap();
+    log.append_record("stop", &stop(1)).unwrap();
+    with_point(|p| log.append_point(p)).unwrap();
+    log.append_record("stop", &stop(2)).unwrap();
+    let expected =
+        line("stop", &stop(1)) + &with_point(|p| line("point", p)) + &line("stop", &stop(2));
+    assert_eq!(log.pending(), expected.len());
+    assert_eq!(tmp.text(), "", "nothing written before the flush");
+    log.flush().unwrap();
+    assert_eq!(log.pending(), 0);
+    assert_eq!(tmp.text(), expected);
+    log.flush().unwrap();
+    assert_eq!(
+        tmp.text(),
+        expected,
+        "a flush with nothing pending writes nothing"
+    );
+}
+
+/// `append_point` appends the very bytes `append_record("point", ..)` does.
+#[test]
+fn append_point_matches_append_record() {
+    let tmp = TempLog::new("point");
+    let mut log = RunLog::create(&tmp.path).unwrap();
+    with_point(|p| log.append_point(p)).unwrap();
+    let fast = std::mem::take(&mut log.buf);
+    with_point(|p| log.append_record("point", p)).unwrap();
+    assert_eq!(
+        String::from_utf8(fast).unwrap(),
+        String::from_utf8(log.buf.clone()).unwrap()
+    );
+    assert!(log.buf.ends_with(b"}\n"));
+}
+
+/// `write` writes its record at once, after whatever was pending; `sync` and dropping the
+/// log write what is pending too.
+#[test]
+fn write_sync_and_drop_flush() {
+    let tmp = TempLog::new("write");
+    let mut log = RunLog::create(&tmp.path).unwrap();
+    log.append_record("stop", &stop(1)).unwrap();
+    log.write("stop", &stop(2)).unwrap();
+    assert_eq!(log.pending(), 0);
+    let mut expected = line("stop", &stop(1)) + &line("stop", &stop(2));
+    assert_eq!(tmp.text(), expected);
+    log.append_record("stop", &stop(3)).unwrap();
+    log.sync().unwrap();
+    expected += &line("stop", &stop(3));
+    assert_eq!(tmp.text(), expected, "sync writes what is pending");
+    log.append_record("stop", &stop(4)).unwrap();
+    drop(log);
+    expected += &line("stop", &stop(4));
+    assert_eq!(tmp.text(), expected, "drop writes what is pending");
+}
+
+/// A record that fails to serialise leaves no partial line behind.
+#[test]
+fn failed_record_appends_nothing() {
+    struct Broken;
+    impl Serialize for Broken {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::{Error, SerializeMap};
+            let mut map = s.serialize_map(None)?;
+            map.serialize_entry("half", "written")?;
+            Err(S::Error::custom("broken"))
+        }
+    }
+    let tmp = TempLog::new("broken");
+    let mut log = RunLog::create(&tmp.path).unwrap();
+    log.append_record("stop", &stop(1)).unwrap();
+    let before = log.pending();
+    assert!(log.append_record("broken", &Broken).is_err());
+    assert_eq!(log.pending(), before);
+    log.flush().unwrap();
+    assert_eq!(tmp.text(), line("stop", &stop(1)));
+}
+
+/// A failed write drops the pending lines, so a later flush never writes them twice.
+#[test]
+fn failed_flush_drops_pending() {
+    let tmp = TempLog::new("failed");
+    let mut log = RunLog::create(&tmp.path).unwrap();
+    log.append_record("stop", &stop(1)).unwrap();
+    // A read-only handle on the same file: every write to it fails.
+    log.file = File::open(&tmp.path).unwrap();
+    assert!(log.flush().is_err());
+    assert_eq!(log.pending(), 0);
+    assert!(log.sync().is_ok(), "nothing left to write");
+    assert_eq!(tmp.text(), "");
+}
+
+/// The buffer keeps its allocation between flushes, up to `KEEP_CAPACITY`.
+#[test]
+fn buffer_stays_bounded() {
+    let tmp = TempLog::new("bounded");
+    let mut log = RunLog::create(&tmp.path).unwrap();
+    log.append_record("stop", &stop(1)).unwrap();
+    log.flush().unwrap();
+    assert!(log.buf.capacity() >= 4096, "a small batch keeps the buffer");
+    let one = line("stop", &stop(1)).len();
+    for _ in 0..=KEEP_CAPACITY / one {
+        log.append_record("stop", &stop(1)).unwrap();
+    }
+    assert!(log.buf.capacity() > KEEP_CAPACITY);
+    log.flush().unwrap();
+    assert!(
+        log.buf.capacity() <= KEEP_CAPACITY,
+        "a huge batch gives memory back"
+    );
+    assert_eq!(tmp.text().len(), one * (KEEP_CAPACITY / one + 2));
+}
+
+/// The default path is `runs/<name>-<YYYYmmdd-HHMMSS>.jsonl`.
+#[test]
+fn default_path_shape() {
+    let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_036_987);
+    let p = RunLog::default_path("iv sweep", t);
+    assert_eq!(p, PathBuf::from("runs/iv_sweep-20251125-021627.jsonl"));
+}
