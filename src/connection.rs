@@ -181,6 +181,7 @@ impl Handler<Execute> for Connection {
         let cancel = cancelled(self.abort.clone(), msg.epoch);
         let io = self.io.take();
         let instrument = self.instrument.clone();
+        let accepted = self.accepted;
         // Before the first point sends anything: take what already arrived (a greeting, or
         // the instrument's close of a refused session). Writes alone would not notice a
         // session closed at once, so a first point of writes only watches the rest of
@@ -204,9 +205,11 @@ impl Handler<Execute> for Connection {
             if let Some(wait) = watch
                 && let Err(e) = watch_for_close(&mut io, wait, id, &instrument.name).await
             {
-                // Nothing was sent: the session was refused (or lost) before any use.
+                // Nothing was sent: the session was refused, or (one the instrument had
+                // taken) lost before any use; either way the point runs elsewhere.
                 let out = Outcome {
-                    refused: true,
+                    refused: !accepted,
+                    again: accepted,
                     ..Outcome::not_run(id, e)
                 };
                 return (Some(io), out);

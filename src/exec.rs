@@ -70,6 +70,10 @@ pub struct Outcome {
     /// pool has fewer connections than points given to it). Recorded first, as a failed
     /// attempt, only if commands went out (`exchanges` is not empty).
     pub again: bool,
+    /// Set by the pool: after this failed point it starts none of its waiting points until
+    /// the sequencer has judged the failure and answers with a
+    /// [`Proceed`](crate::pool::Proceed).
+    pub held: bool,
     /// Set by the pool: how many connections it now keeps, which bounds how many points
     /// the sequencer lets run at once.
     pub pool_cap: Option<usize>,
@@ -91,6 +95,7 @@ impl Outcome {
             skipped: false,
             refused: false,
             again: false,
+            held: false,
             pool_cap: None,
         }
     }
@@ -157,6 +162,7 @@ pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
         skipped: false,
         refused: false,
         again: false,
+        held: false,
         pool_cap: None,
     };
     let mut ex = Exec {

@@ -146,10 +146,11 @@ pub struct Pool {
     busy: Vec<(usize, Addr<Connection>)>,
     /// Points waiting for a connection, in dispatch order.
     queue: VecDeque<Execute>,
-    /// A point failed: no waiting point starts until the subscriber has judged the failure
-    /// ([`Proceed`], after a [`DropQueued`] if the run stops). Otherwise a waiting point could
-    /// start on the connection freed by a failure that stops the run.
-    hold: bool,
+    /// Failed points not yet judged by the subscriber: while any, no waiting point starts
+    /// (each failure's [`Proceed`] lifts its own; a stopping run sends [`DropQueued`]
+    /// first). Otherwise a waiting point could start on the connection freed by a failure
+    /// that stops the run.
+    holds: usize,
     /// Where outcomes go ([`Subscribe`]).
     client: Option<Recipient<Outcomes>>,
     /// Outcomes not yet sent to the client: sent together by [`SendOutcomes`], spawned
@@ -199,7 +200,7 @@ impl Pool {
             idle: VecDeque::new(),
             busy: Vec::new(),
             queue: VecDeque::new(),
-            hold: false,
+            holds: 0,
             client: None,
             outbox: Vec::new(),
             opening: None,
@@ -219,7 +220,7 @@ impl Pool {
     /// Hands waiting points to idle connections, and dials more (with backoff after
     /// failures) while points wait and the cap allows.
     fn pump(&mut self, ctx: &mut Context<Self>) {
-        while !self.hold
+        while self.holds == 0
             && self
                 .queue
                 .front()
@@ -372,8 +373,10 @@ impl Handler<Finished> for Pool {
             }
         }
         let mut outcome = msg.outcome;
-        if outcome.kind.is_some() && !outcome.refused {
-            self.hold = true;
+        if outcome.kind.is_some() && !outcome.refused && !outcome.again {
+            // One hold per failure, each lifted by its own `Proceed`.
+            self.holds += 1;
+            outcome.held = true;
         }
         if outcome.refused {
             self.refused(id, outcome.error.as_deref(), ctx);
@@ -388,7 +391,7 @@ impl Handler<Proceed> for Pool {
     type Result = ();
 
     fn handle(&mut self, _: Proceed, ctx: &mut Context<Self>) {
-        self.hold = false;
+        self.holds = self.holds.saturating_sub(1);
         self.pump(ctx);
     }
 }

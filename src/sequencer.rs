@@ -80,6 +80,9 @@ struct Dispatch {
     attempt: u32,
     /// Tries of this point in this process, from 1 (bounded by `retries`).
     try_no: u32,
+    /// An earlier attempt of this point is recorded as failed: if this one never starts,
+    /// that failure is the point's outcome.
+    recorded: bool,
 }
 
 /// The sequencer's state.
@@ -113,6 +116,9 @@ pub struct Sequencer {
     outbox: Vec<Vec<Execute>>,
     /// Those points, by dispatch serial, so that a run ended by force can still record them.
     flying: BTreeMap<u64, Dispatch>,
+    /// Pools (by instrument) to send a `Proceed` once the current batch of outcomes is
+    /// judged: one per failure they hold their waiting points for.
+    proceed: Vec<usize>,
     /// Points of the current stage a pool gave back unrun (`again`), dispatched before any
     /// new one.
     again: VecDeque<Dispatch>,
@@ -195,6 +201,7 @@ impl Sequencer {
             in_flight: 0,
             outbox,
             flying: BTreeMap::new(),
+            proceed: Vec::new(),
             again: VecDeque::new(),
             serial: 0,
             stopping: false,
@@ -280,6 +287,7 @@ impl Sequencer {
                         vars: self.vars.clone(),
                         attempt,
                         try_no: 1,
+                        recorded: false,
                     };
                     self.dispatch(d, ctx);
                 }

@@ -29,28 +29,32 @@ impl Sequencer {
                 self.write_point(&d, out);
                 Dispatch {
                     attempt: d.attempt.saturating_add(1),
+                    recorded: true,
                     ..d
                 }
             };
             self.again.push_back(d);
         } else if !out.skipped {
-            let pool = d.step.instrument;
-            self.complete(d, out, ctx);
-            if out.kind.is_some() {
-                // The pool holds its waiting points after a failure until it is judged; a
-                // stopping run has already taken them back (`DropQueued`).
-                self.pools[pool].do_send(Proceed);
+            if out.held {
+                // The pool holds its waiting points until this failure is judged: it hears
+                // so once the whole batch is (`Handler<Outcomes>`), after any `DropQueued`.
+                self.proceed.push(d.step.instrument);
             }
+            self.complete(d, out, ctx);
         } else {
             self.not_started(&d);
         }
         self.pump(ctx);
     }
 
-    /// A point handed back unstarted: not run, and no record; but a retry's failed attempt
-    /// before it is now final.
+    /// A point handed back unstarted: not run, and no record; but a failed attempt recorded
+    /// before (a retry's, or a session refused a little late) is now final.
     pub(super) fn not_started(&mut self, d: &Dispatch) {
         if d.try_no > 1 {
+            // Counted when it was dispatched; it never ran.
+            self.retried = self.retried.saturating_sub(1);
+        }
+        if d.recorded {
             self.failed_finally(d, "the run stopped before the retry started", false, false);
         }
     }
@@ -87,6 +91,7 @@ impl Sequencer {
             let again = Dispatch {
                 attempt: d.attempt.saturating_add(1),
                 try_no: d.try_no + 1,
+                recorded: true,
                 ..d
             };
             self.dispatch(again, ctx);
@@ -129,11 +134,33 @@ impl Sequencer {
     /// No new setup or step points from now on; points waiting in a pool for a connection
     /// are handed back unstarted. In-flight points finish; teardown still runs.
     pub(super) fn stop_dispatch(&mut self) {
-        if !self.stopping {
-            self.stopping = true;
-            for pool in &self.pools {
-                pool.do_send(DropQueued);
+        if self.stopping {
+            return;
+        }
+        self.stopping = true;
+        // Teardown always runs: its points are neither taken back nor held back.
+        if self
+            .stages
+            .get(self.stage)
+            .is_some_and(|(k, _)| *k == Kind::Teardown)
+        {
+            return;
+        }
+        // Dispatched in this turn but not sent yet: they never start either.
+        let unsent: Vec<u64> = self
+            .outbox
+            .iter_mut()
+            .flat_map(std::mem::take)
+            .map(|job| job.serial)
+            .collect();
+        for serial in unsent {
+            if let Some(d) = self.flying.remove(&serial) {
+                self.in_flight -= 1;
+                self.not_started(&d);
             }
+        }
+        for pool in &self.pools {
+            pool.do_send(DropQueued);
         }
     }
 }
@@ -144,6 +171,10 @@ impl Handler<Outcomes> for Sequencer {
     fn handle(&mut self, msg: Outcomes, ctx: &mut Self::Context) {
         for done in msg.0 {
             self.finished(done.serial, &done.outcome, ctx);
+        }
+        // Judged, all of them (and any `DropQueued` sent): the pools may go on.
+        for pool in std::mem::take(&mut self.proceed) {
+            self.pools[pool].do_send(Proceed);
         }
     }
 }
