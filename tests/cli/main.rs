@@ -12,6 +12,8 @@
 //! - [`recovery`]: connections lost mid-run: redials, unreachable instruments, stopping.
 //! - [`faults`]: every simulator fault: each point accounted for exactly once, no stale reply.
 //! - [`signals`]: Ctrl-C (SIGINT, SIGTERM) once, twice, three times, and `--deadline`.
+//! - [`stopping`]: a run stopping on a failure or a deadline with points in flight: no
+//!   waiting point or retry starts, each point counted once, teardown runs.
 //! - [`output`]: the progress bar only on a terminal, `--quiet`, JSON log lines naming the
 //!   connection and instrument, the summary's effective parallelism.
 //! - [`resume`]: `kill -9` at any moment then `resume`; torn lines; logs resume refuses.
@@ -48,5 +50,6 @@ mod resume;
 mod robustness;
 mod schema;
 mod signals;
+mod stopping;
 mod support;
 mod validation;
