@@ -153,7 +153,7 @@ pub struct Pool {
     holds: usize,
     /// Where outcomes go ([`Subscribe`]).
     client: Option<Recipient<Outcomes>>,
-    /// Outcomes not yet sent to the client: sent together by [`SendOutcomes`], spawned
+    /// Outcomes not yet sent to the client: sent together by `send_outcomes`, spawned
     /// when the first one is put here.
     outbox: Vec<Finished>,
     /// Answer to a pending [`Open`], sent when the first connection is open (or none can be).
@@ -282,7 +282,7 @@ impl Pool {
         };
         if self.outbox.is_empty() {
             // Polled once the mailbox is handled, in this same wake-up of the actor.
-            ctx.spawn(SendOutcomes);
+            ctx.spawn(actix::fut::ready(()).map(|(), act: &mut Self, _| act.send_outcomes()));
         }
         self.outbox.push(Finished { serial, outcome });
     }
@@ -298,23 +298,6 @@ impl Pool {
                 "outcomes arrived before the pool knew where to send them"
             );
         }
-    }
-}
-
-/// Sends the pool's queued outcomes ([`Pool::deliver`]) and is done.
-struct SendOutcomes;
-
-impl ActorFuture<Pool> for SendOutcomes {
-    type Output = ();
-
-    fn poll(
-        self: std::pin::Pin<&mut Self>,
-        act: &mut Pool,
-        _: &mut Context<Pool>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        act.send_outcomes();
-        std::task::Poll::Ready(())
     }
 }
 

@@ -365,14 +365,14 @@ impl Sequencer {
         };
         if self.outbox.iter().all(Vec::is_empty) {
             // Polled once the mailbox is handled, in this same wake-up of the actor.
-            ctx.spawn(records::SendWork);
+            ctx.spawn(actix::fut::ready(()).map(|(), act: &mut Self, _| act.send_work()));
         }
         self.outbox[d.step.instrument].push(msg);
         self.flying.insert(serial, d);
     }
 
     /// Sends the points dispatched since the last call to their pools, one message each.
-    pub(super) fn send_work(&mut self) {
+    fn send_work(&mut self) {
         for (pool, work) in self.pools.iter().zip(&mut self.outbox) {
             if !work.is_empty() {
                 pool.do_send(Work(std::mem::take(work)));

@@ -173,23 +173,3 @@ impl ActorFuture<Sequencer> for FlushLog {
         Poll::Pending
     }
 }
-
-/// Sends the points dispatched while the sequencer handled its mailbox, one [`Work`]
-/// message per pool (see `Sequencer::dispatch`), and is done.
-///
-/// [`Work`]: crate::pool::Work
-pub(super) struct SendWork;
-
-impl ActorFuture<Sequencer> for SendWork {
-    type Output = ();
-
-    fn poll(
-        self: Pin<&mut Self>,
-        act: &mut Sequencer,
-        _: &mut Context<Sequencer>,
-        _: &mut TaskContext<'_>,
-    ) -> Poll<()> {
-        act.send_work();
-        Poll::Ready(())
-    }
-}
