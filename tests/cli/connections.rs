@@ -220,12 +220,14 @@ steps:
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
+use std::thread;
 
 use sequencer::sim::SimThread;
+
+use crate::support::Listening;
 
 /// What the [`Fake`] instrument sends unasked when it greets a connection.
 const GREETING: &str = "WELCOME TO FAKE INSTRUMENT";
@@ -251,60 +253,31 @@ struct Behaviour {
 /// [`FAKE_IDN`] and `1`; all connections share the values. Dropping it stops accepting,
 /// shuts every connection down and joins every thread.
 struct Fake {
-    addr: SocketAddr,
-    /// Tells the accept loop to return.
-    stop: Arc<AtomicBool>,
-    /// Served connections, kept so drop can shut them down (ending their threads).
-    conns: Arc<Mutex<Vec<TcpStream>>>,
-    /// The accept loop, which returns the threads it started.
-    accept: Option<JoinHandle<Vec<JoinHandle<()>>>>,
+    server: Listening,
 }
 
 impl Fake {
     /// Binds 127.0.0.1:0 and starts accepting.
     fn start(behaviour: Behaviour) -> Fake {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("cannot bind 127.0.0.1:0");
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let conns = Arc::new(Mutex::new(Vec::new()));
-        let accept = {
-            let (stop, conns) = (stop.clone(), conns.clone());
-            thread::spawn(move || {
-                let open = Arc::new(AtomicUsize::new(0));
-                let values = Arc::new(Mutex::new(HashMap::new()));
-                let mut threads = Vec::new();
-                while !stop.load(Ordering::SeqCst) {
-                    let Ok((stream, _)) = listener.accept() else {
-                        thread::sleep(Duration::from_millis(1));
-                        continue;
-                    };
-                    stream.set_nonblocking(false).unwrap();
-                    if open.load(Ordering::SeqCst) >= behaviour.sessions {
-                        let after = behaviour.refuse_after;
-                        threads.push(thread::spawn(move || {
-                            thread::sleep(after);
-                            drop(stream);
-                        }));
-                        continue;
-                    }
-                    open.fetch_add(1, Ordering::SeqCst);
-                    conns.lock().unwrap().push(stream.try_clone().unwrap());
-                    let (open, values) = (open.clone(), values.clone());
-                    threads.push(thread::spawn(move || {
-                        serve(stream, behaviour.greet_after, &values);
-                        open.fetch_sub(1, Ordering::SeqCst);
-                    }));
-                }
-                threads
-            })
-        };
-        Fake {
-            addr,
-            stop,
-            conns,
-            accept: Some(accept),
-        }
+        let open = Arc::new(AtomicUsize::new(0));
+        let values = Arc::new(Mutex::new(HashMap::new()));
+        let server = Listening::start(move |_, stream, _, conns| {
+            if open.load(Ordering::SeqCst) >= behaviour.sessions {
+                let after = behaviour.refuse_after;
+                return Some(thread::spawn(move || {
+                    thread::sleep(after);
+                    drop(stream);
+                }));
+            }
+            open.fetch_add(1, Ordering::SeqCst);
+            conns.keep(&stream);
+            let (open, values) = (open.clone(), values.clone());
+            Some(thread::spawn(move || {
+                serve(stream, behaviour.greet_after, &values);
+                open.fetch_sub(1, Ordering::SeqCst);
+            }))
+        });
+        Fake { server }
     }
 }
 
@@ -353,23 +326,6 @@ fn serve(
     }
 }
 
-impl Drop for Fake {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let threads = self
-            .accept
-            .take()
-            .map(|t| t.join().unwrap_or_default())
-            .unwrap_or_default();
-        for conn in self.conns.lock().unwrap().drain(..) {
-            let _ = conn.shutdown(Shutdown::Both);
-        }
-        for t in threads {
-            let _ = t.join();
-        }
-    }
-}
-
 /// An instrument that serves fewer sessions than the pool asks for.
 #[derive(Debug, Clone, Copy)]
 enum Limited {
@@ -405,7 +361,7 @@ impl Started {
     fn addr(&self) -> String {
         match self {
             Started::Sim(sim) => sim.addr().to_string(),
-            Started::Fake(fake) => fake.addr.to_string(),
+            Started::Fake(fake) => fake.server.addr().to_string(),
         }
     }
 }
@@ -599,7 +555,7 @@ steps:
             greet_after: Some(greet_after),
         });
         let scratch = Scratch::new();
-        let addr = instrument.addr.to_string();
+        let addr = instrument.server.addr().to_string();
         let (out, records) = scratch.run("greeting.yaml", yaml, &["--address", &addr]);
         assert_eq!(out.code(), 0, "greeting after {greet_after:?}\n{out}");
         let replies: Vec<&Value> = records

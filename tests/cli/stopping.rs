@@ -5,15 +5,14 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{Scratch, of_type, point, step_points, stop};
+use crate::support::{Listening, Scratch, of_type, point, step_points, stop};
 
 /// What the instrument does with the query `Q i`.
 #[derive(Debug, Clone, Copy)]
@@ -34,102 +33,45 @@ struct State {
     received: Mutex<Vec<(usize, String)>>,
     /// Queries of the held pair that have arrived, with their connections.
     held: Mutex<Vec<(usize, TcpStream)>>,
-    /// Open connections, shut down on drop.
-    conns: Mutex<Vec<TcpStream>>,
 }
 
 /// An instrument on 127.0.0.1:0: `Q i` gets `act(i)`, after 50 ms, except the queries in
 /// `pair`, held until all of them have arrived and then done back to back in `pair`'s
 /// order; any other query (a line ending in `?`) gets `0`, other lines nothing.
 struct Held {
-    addr: SocketAddr,
-    /// Tells the accepting thread to take what is in the backlog and end.
-    stop: Arc<AtomicBool>,
+    server: Listening,
     state: Arc<State>,
-    /// The accepting thread, which returns its connections' threads.
-    accept: Option<JoinHandle<Vec<JoinHandle<()>>>>,
 }
 
 impl Held {
     /// Binds 127.0.0.1:0 and starts accepting.
     fn start(act: fn(usize) -> Act, pair: &'static [usize]) -> Held {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("cannot bind 127.0.0.1:0");
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
         let state = Arc::new(State {
             received: Mutex::new(Vec::new()),
             held: Mutex::new(Vec::new()),
-            conns: Mutex::new(Vec::new()),
         });
-        let accept = {
-            let (stop, state) = (stop.clone(), state.clone());
-            thread::spawn(move || {
-                let mut sessions = Vec::new();
-                let mut n = 0;
-                loop {
-                    // Once told to stop, take what is still in the backlog, then end.
-                    let stopping = stop.load(Ordering::SeqCst);
-                    let Ok((stream, _)) = listener.accept() else {
-                        if stopping {
-                            break;
-                        }
-                        thread::sleep(Duration::from_millis(1));
-                        continue;
-                    };
-                    stream.set_nonblocking(false).unwrap();
-                    stream.set_nodelay(true).unwrap();
-                    state
-                        .conns
-                        .lock()
-                        .unwrap()
-                        .push(stream.try_clone().unwrap());
-                    let state = state.clone();
-                    sessions.push(thread::spawn(move || serve(&stream, n, &state, act, pair)));
-                    n += 1;
-                }
-                sessions
+        let server = {
+            let state = state.clone();
+            Listening::start(move |n, stream, _, conns| {
+                stream.set_nodelay(true).unwrap();
+                conns.keep(&stream);
+                let state = state.clone();
+                Some(thread::spawn(move || serve(&stream, n, &state, act, pair)))
             })
         };
-        Held {
-            addr,
-            stop,
-            state,
-            accept: Some(accept),
-        }
+        Held { server, state }
     }
 
     /// Where it listens, for `--address`.
     fn address(&self) -> String {
-        self.addr.to_string()
+        self.server.addr().to_string()
     }
 
     /// Once the client is gone: stops accepting, lets every connection read to its end, and
     /// returns every line received.
     fn received(mut self) -> Vec<(usize, String)> {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(accept) = self.accept.take() {
-            for session in accept.join().unwrap_or_default() {
-                let _ = session.join();
-            }
-        }
+        self.server.finish();
         self.state.received.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let Some(accept) = self.accept.take() else {
-            return;
-        };
-        let sessions = accept.join().unwrap_or_default();
-        for conn in self.state.conns.lock().unwrap().drain(..) {
-            let _ = conn.shutdown(Shutdown::Both);
-        }
-        for session in sessions {
-            let _ = session.join();
-        }
     }
 }
 

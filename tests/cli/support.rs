@@ -523,60 +523,134 @@ pub enum Session {
     },
 }
 
+/// Connections a [`Listening`] server shuts down when it is dropped (ending the threads
+/// that read them); a session registers the ones it serves with [`Conns::keep`].
+#[derive(Clone, Default)]
+pub struct Conns(Arc<Mutex<Vec<TcpStream>>>);
+
+impl Conns {
+    /// Shuts `stream` down when the server is dropped.
+    pub fn keep(&self, stream: &TcpStream) {
+        self.0.lock().unwrap().push(stream.try_clone().unwrap());
+    }
+}
+
+/// A scripted test instrument's TCP server on 127.0.0.1:0: a thread accepts connections
+/// and hands each (blocking again), numbered from 0 in order, with its peer address, to
+/// `session`, which returns the thread serving it, if any (a stream dropped unread gives
+/// the client end of file at once). Dropped, it stops accepting once the listen backlog is
+/// empty, shuts down the connections kept in [`Conns`] and joins every thread.
+pub struct Listening {
+    addr: SocketAddr,
+    /// Tells the accepting thread to take what is in the backlog and end.
+    stop: Arc<AtomicBool>,
+    conns: Conns,
+    /// The accepting thread, which returns the threads its sessions started.
+    accept: Option<JoinHandle<Vec<JoinHandle<()>>>>,
+}
+
+impl Listening {
+    /// Binds 127.0.0.1:0 and starts accepting.
+    pub fn start(
+        mut session: impl FnMut(usize, TcpStream, SocketAddr, &Conns) -> Option<JoinHandle<()>>
+        + Send
+        + 'static,
+    ) -> Listening {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("cannot bind 127.0.0.1:0");
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let conns = Conns::default();
+        let accept = {
+            let (stop, conns) = (stop.clone(), conns.clone());
+            thread::spawn(move || {
+                let mut sessions = Vec::new();
+                let mut n = 0;
+                loop {
+                    // Once told to stop, take what is still in the backlog, then end.
+                    let stopping = stop.load(Ordering::SeqCst);
+                    let Ok((stream, peer)) = listener.accept() else {
+                        if stopping {
+                            break;
+                        }
+                        thread::sleep(Duration::from_millis(1));
+                        continue;
+                    };
+                    stream.set_nonblocking(false).unwrap();
+                    sessions.extend(session(n, stream, peer, &conns));
+                    n += 1;
+                }
+                sessions
+            })
+        };
+        Listening {
+            addr,
+            stop,
+            conns,
+            accept: Some(accept),
+        }
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting once the backlog is empty and waits for every session to end by
+    /// itself (its client closed the connection); the connections are not shut down.
+    pub fn finish(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(accept) = self.accept.take() {
+            for session in accept.join().unwrap_or_default() {
+                let _ = session.join();
+            }
+        }
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let sessions = self
+            .accept
+            .take()
+            .map(|t| t.join().unwrap_or_default())
+            .unwrap_or_default();
+        for conn in self.conns.0.lock().unwrap().drain(..) {
+            let _ = conn.shutdown(Shutdown::Both);
+        }
+        for session in sessions {
+            let _ = session.join();
+        }
+    }
+}
+
 /// An instrument on 127.0.0.1:0 driven by the test: the `n`-th connection it accepts
 /// (counting from 0, refused ones included) gets `plan(n)`. Dropping it closes every
 /// connection and joins its threads.
 pub struct Scripted {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    /// Open connections, kept so drop can shut them down (ending their reader threads).
-    conns: Arc<Mutex<Vec<TcpStream>>>,
+    server: Listening,
     /// Peer address of every connection accepted so far, refused ones included, in order.
     peers: Arc<Mutex<Vec<SocketAddr>>>,
-    accept: Option<JoinHandle<Vec<JoinHandle<()>>>>,
 }
 
 impl Scripted {
     /// Binds 127.0.0.1:0 and starts accepting.
     pub fn start(plan: impl Fn(usize) -> Session + Send + 'static) -> Scripted {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("cannot bind 127.0.0.1:0");
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let conns = Arc::new(Mutex::new(Vec::new()));
         let peers = Arc::new(Mutex::new(Vec::new()));
-        let accept = {
-            let (stop, conns, peers) = (stop.clone(), conns.clone(), peers.clone());
-            thread::spawn(move || {
-                let mut sessions = Vec::new();
-                while !stop.load(Ordering::SeqCst) {
-                    let Ok((stream, peer)) = listener.accept() else {
-                        thread::sleep(Duration::from_millis(2));
-                        continue;
-                    };
-                    let session = {
-                        let mut peers = peers.lock().unwrap();
-                        peers.push(peer);
-                        plan(peers.len() - 1)
-                    };
-                    let Session::Answer { unanswered } = session else {
-                        // Dropped unread: the client sees end of file at once.
-                        continue;
-                    };
-                    stream.set_nonblocking(false).unwrap();
-                    conns.lock().unwrap().push(stream.try_clone().unwrap());
-                    sessions.push(thread::spawn(move || answer(stream, unanswered)));
-                }
-                sessions
+        let server = {
+            let peers = peers.clone();
+            Listening::start(move |n, stream, peer, conns| {
+                peers.lock().unwrap().push(peer);
+                let Session::Answer { unanswered } = plan(n) else {
+                    // Dropped unread: the client sees end of file at once.
+                    return None;
+                };
+                conns.keep(&stream);
+                Some(thread::spawn(move || answer(stream, unanswered)))
             })
         };
-        Scripted {
-            addr,
-            stop,
-            conns,
-            peers,
-            accept: Some(accept),
-        }
+        Scripted { server, peers }
     }
 
     /// An instrument that accepts connections and reads everything sent, but never answers.
@@ -588,7 +662,7 @@ impl Scripted {
 
     /// Where it listens.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// How many connections were opened to it before this call, refused ones included.
@@ -596,7 +670,7 @@ impl Scripted {
     /// here is queued after it (the backlog is first in, first out), so once the marker has
     /// been accepted, so has every connection before it.
     pub fn accepted(&self) -> usize {
-        let marker = TcpStream::connect(self.addr).expect("cannot connect a marker");
+        let marker = TcpStream::connect(self.addr()).expect("cannot connect a marker");
         let me = marker.local_addr().unwrap();
         let deadline = Instant::now() + GUARD;
         loop {
@@ -622,23 +696,6 @@ fn answer(stream: TcpStream, unanswered: usize) {
         queries += 1;
         if queries > unanswered && writer.write_all(b"1\n").is_err() {
             break;
-        }
-    }
-}
-
-impl Drop for Scripted {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let sessions = self
-            .accept
-            .take()
-            .map(|t| t.join().unwrap_or_default())
-            .unwrap_or_default();
-        for conn in self.conns.lock().unwrap().drain(..) {
-            let _ = conn.shutdown(Shutdown::Both);
-        }
-        for session in sessions {
-            let _ = session.join();
         }
     }
 }
