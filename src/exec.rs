@@ -282,13 +282,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
         match tokio::time::timeout(self.timeout, self.io.write_line(text)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(send_failed(text, conn, &e)),
-            Err(_) => Err(Failure(
-                format!(
-                    "timeout after {} sending `{text}` on connection {conn}",
-                    format_duration(self.timeout)
-                ),
-                FailKind::Connection,
-            )),
+            Err(_) => Err(send_timed_out(text, conn, self.timeout)),
         }
     }
 
@@ -342,13 +336,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
             Ok(Err(Ok(e))) => format!("cannot read reply to `{text}` on connection {conn}: {e}"),
             Err(_) if !sent => {
                 self.awaiting = None;
-                return Err(Failure(
-                    format!(
-                        "timeout after {} sending `{text}` on connection {conn}",
-                        format_duration(self.timeout)
-                    ),
-                    FailKind::Connection,
-                ));
+                return Err(send_timed_out(text, conn, self.timeout));
             }
             Err(_) => format!(
                 "timeout after {} waiting for reply to `{text}` on connection {conn}",
@@ -376,6 +364,17 @@ fn reply_text(exchanges: &[Exchange], index: usize) -> &str {
         .get(index)
         .and_then(|e| e.reply.as_deref())
         .unwrap_or_default()
+}
+
+/// A command whose write did not finish within `timeout`.
+fn send_timed_out(text: &str, conn: usize, timeout: Duration) -> Failure {
+    Failure(
+        format!(
+            "timeout after {} sending `{text}` on connection {conn}",
+            format_duration(timeout)
+        ),
+        FailKind::Connection,
+    )
 }
 
 /// A command that could not be written.

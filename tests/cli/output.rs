@@ -222,8 +222,13 @@ fn script_available() -> bool {
 }
 
 /// Runs `sequencer run FILE -o FILE.jsonl EXTRA...` in a pseudo-terminal; returns what the
-/// terminal was sent (stdout and stderr together) as `stdout`.
-fn in_terminal(scratch: &Scratch, name: &str, yaml: &str, extra: &[&str]) -> Output {
+/// terminal was sent (stdout and stderr together) as `stdout`, or `None` (saying the test
+/// is skipped) where there is no `script`.
+fn in_terminal(scratch: &Scratch, name: &str, yaml: &str, extra: &[&str]) -> Option<Output> {
+    if !script_available() {
+        eprintln!("skipped: no `script` (util-linux) to make a pseudo-terminal");
+        return None;
+    }
     let seq = scratch.write(name, yaml);
     let dir = seq.parent().expect("a scratch file has a folder");
     let line = format!(
@@ -231,7 +236,7 @@ fn in_terminal(scratch: &Scratch, name: &str, yaml: &str, extra: &[&str]) -> Out
         env!("CARGO_BIN_EXE_sequencer"),
         extra.join(" ")
     );
-    Running::start(Command::new("script"), dir, ["-qfec", &line, "/dev/null"]).wait()
+    Some(Running::start(Command::new("script"), dir, ["-qfec", &line, "/dev/null"]).wait())
 }
 
 /// 10 points of 50 ms, one at a time: long enough for several redraws.
@@ -249,17 +254,15 @@ steps:
 /// connections) and leaves the step's line when it ends; the summary follows.
 #[test]
 fn terminal_shows_the_bar() {
-    if !script_available() {
-        eprintln!("skipped: no `script` (util-linux) to make a pseudo-terminal");
-        return;
-    }
     let scratch = Scratch::new();
-    let out = in_terminal(
+    let Some(out) = in_terminal(
         &scratch,
         "slow.yaml",
         SLOW,
         &["--sim", "--sim-latency", "50ms"],
-    );
+    ) else {
+        return;
+    };
     assert_eq!(out.code(), 0, "{out}");
     let screen = &out.stdout;
     let midway = (1..10).any(|k| screen.contains(&format!(" {k}/10 points ")));
@@ -278,17 +281,15 @@ fn terminal_shows_the_bar() {
 /// `--quiet` on a terminal draws no bar and no step line; the summary is still there.
 #[test]
 fn terminal_quiet_has_no_bar() {
-    if !script_available() {
-        eprintln!("skipped: no `script` (util-linux) to make a pseudo-terminal");
-        return;
-    }
     let scratch = Scratch::new();
-    let out = in_terminal(
+    let Some(out) = in_terminal(
         &scratch,
         "slow.yaml",
         SLOW,
         &["--sim", "--sim-latency", "20ms", "--quiet"],
-    );
+    ) else {
+        return;
+    };
     assert_eq!(out.code(), 0, "{out}");
     let screen = &out.stdout;
     assert!(screen.contains("slow: 10 of 10 points ok"), "{screen:?}");
