@@ -186,8 +186,8 @@ impl Handler<Execute> for Connection {
         // the instrument's close of a refused session). Writes alone would not notice a
         // session closed at once, so a first point of writes only watches the rest of
         // SETTLE for that close.
-        let writes_only = !msg.step.commands.iter().any(Command::reads);
         let watch = self.first.then(|| {
+            let writes_only = !msg.step.commands.iter().any(Command::reads);
             if !self.accepted && writes_only {
                 SETTLE.saturating_sub(self.opened_at.elapsed())
             } else {
