@@ -210,6 +210,8 @@ pub struct RunLog {
     path: PathBuf,
     /// Whole lines appended and not yet written; emptied by `flush`, its allocation reused.
     buf: Vec<u8>,
+    /// Bytes written since the last [`RunLog::sync`] or [`RunLog::flushed_handle`].
+    unsynced: u64,
 }
 
 impl RunLog {
@@ -235,6 +237,7 @@ impl RunLog {
             file,
             path: path.to_owned(),
             buf: Vec::with_capacity(4096),
+            unsynced: 0,
         })
     }
 
@@ -249,6 +252,7 @@ impl RunLog {
             file,
             path: path.to_owned(),
             buf: Vec::with_capacity(4096),
+            unsynced: 0,
         };
         io::Seek::seek(&mut log.file, io::SeekFrom::End(0))?;
         Ok(log)
@@ -315,6 +319,7 @@ impl RunLog {
             return Ok(());
         }
         let written = self.file.write_all(&self.buf);
+        self.unsynced += self.buf.len() as u64;
         self.buf.clear();
         if self.buf.capacity() > KEEP_CAPACITY {
             self.buf.shrink_to(KEEP_CAPACITY);
@@ -327,6 +332,12 @@ impl RunLog {
         self.buf.len()
     }
 
+    /// Bytes appended or written since the log was last forced to disk (or last handed out
+    /// to be, by [`RunLog::flushed_handle`]).
+    pub fn unsynced(&self) -> u64 {
+        self.unsynced + self.buf.len() as u64
+    }
+
     /// Appends one record of the given `type` as one line and writes it now, with whatever
     /// was pending before it, in one write.
     pub fn write<T: Serialize>(&mut self, kind: &'static str, record: &T) -> io::Result<()> {
@@ -337,7 +348,9 @@ impl RunLog {
     /// Writes what is pending, then forces the log to disk.
     pub fn sync(&mut self) -> io::Result<()> {
         self.flush()?;
-        self.file.sync_data()
+        self.file.sync_data()?;
+        self.unsynced = 0;
+        Ok(())
     }
 
     /// Writes what is pending and returns a handle to the same open file, whose
@@ -345,7 +358,9 @@ impl RunLog {
     /// (an fsync takes 10 ms on this machine's disk, more on a network share).
     pub fn flushed_handle(&mut self) -> io::Result<File> {
         self.flush()?;
-        self.file.try_clone()
+        let file = self.file.try_clone()?;
+        self.unsynced = 0;
+        Ok(file)
     }
 }
 

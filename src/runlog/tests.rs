@@ -168,6 +168,32 @@ fn write_sync_and_drop_flush() {
     assert_eq!(tmp.text(), expected, "drop writes what is pending");
 }
 
+/// `unsynced` counts every byte appended since the log was last forced to disk or handed
+/// out to be: pending or written, it is not on disk yet.
+#[test]
+fn unsynced_counts_until_sync_or_handle() {
+    let tmp = TempLog::new("unsynced");
+    let mut log = RunLog::create(&tmp.path).unwrap();
+    assert_eq!(log.unsynced(), 0);
+    log.append_record("stop", &stop(1)).unwrap();
+    let one = line("stop", &stop(1)).len() as u64;
+    assert_eq!(log.unsynced(), one, "pending bytes count");
+    log.flush().unwrap();
+    assert_eq!(log.unsynced(), one, "written is not synced");
+    log.write("stop", &stop(2)).unwrap();
+    assert_eq!(log.unsynced(), one + line("stop", &stop(2)).len() as u64);
+    let handle = log.flushed_handle().unwrap();
+    assert_eq!(
+        log.unsynced(),
+        0,
+        "the handle's owner syncs what was written"
+    );
+    handle.sync_data().unwrap();
+    log.append_record("stop", &stop(3)).unwrap();
+    assert!(log.unsynced() > 0);
+    log.sync().unwrap();
+    assert_eq!(log.unsynced(), 0);
+}
 /// A record that fails to serialise leaves no partial line behind.
 #[test]
 fn failed_record_appends_nothing() {

@@ -43,9 +43,8 @@ impl Sequencer {
 
     /// Writes one connect record.
     fn write_connect(&mut self, record: &runlog::Connect) {
-        match self.log.write("connect", record) {
-            Ok(()) => self.dirty = true,
-            Err(e) => self.log_failed(&e),
+        if let Err(e) = self.log.write("connect", record) {
+            self.log_failed(&e);
         }
     }
 }

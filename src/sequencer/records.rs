@@ -78,9 +78,8 @@ impl Sequencer {
             values: runlog::PairMap(&out.values),
         };
         self.busy += out.elapsed;
-        match self.log.append_point(&record) {
-            Ok(()) => self.dirty = true,
-            Err(e) => self.log_failed(&e),
+        if let Err(e) = self.log.append_point(&record) {
+            self.log_failed(&e);
         }
         self.id = id;
         (&self.id, status)
@@ -166,10 +165,13 @@ impl ActorFuture<Sequencer> for FlushLog {
     fn poll(
         self: Pin<&mut Self>,
         act: &mut Sequencer,
-        _: &mut Context<Sequencer>,
+        ctx: &mut Context<Sequencer>,
         _: &mut TaskContext<'_>,
     ) -> Poll<()> {
         act.flush_log();
+        if act.log.unsynced() >= super::SYNC_BYTES {
+            act.sync_in_background(ctx);
+        }
         Poll::Pending
     }
 }
