@@ -275,11 +275,8 @@ impl Pool {
     }
 
     /// Queues the outcome of point `serial` for the subscriber, with the current cap.
-    fn deliver(&mut self, serial: u64, outcome: Outcome, ctx: &mut Context<Self>) {
-        let outcome = Outcome {
-            pool_cap: Some(self.cap),
-            ..outcome
-        };
+    fn deliver(&mut self, serial: u64, mut outcome: Outcome, ctx: &mut Context<Self>) {
+        outcome.pool_cap = Some(self.cap);
         if self.outbox.is_empty() {
             // Polled once the mailbox is handled, in this same wake-up of the actor.
             ctx.spawn(actix::fut::ready(()).map(|(), act: &mut Self, _| act.send_outcomes()));
@@ -289,7 +286,9 @@ impl Pool {
 
     /// Sends the queued outcomes to the subscriber, as one message.
     fn send_outcomes(&mut self) {
-        let batch = std::mem::take(&mut self.outbox);
+        // The next batch is likely as large: room for it at once, not after four regrowths.
+        let next = Vec::with_capacity(self.outbox.len());
+        let batch = std::mem::replace(&mut self.outbox, next);
         if let Some(client) = &self.client {
             client.do_send(Outcomes(batch));
         } else {

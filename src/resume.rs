@@ -74,7 +74,7 @@ impl Resume {
             for i in (0..step.points()).filter(|&i| self.is_ok(&step.name, i)) {
                 step.sweep
                     .point_into(i % step.sweep.len().max(1), &mut vars);
-                if self.same_vars(&step.name, i, &runlog::VarMap(&names, &vars)) {
+                if self.same_vars(&step.name, i, &runlog::VarMap(names, &vars)) {
                     count += 1;
                 }
             }

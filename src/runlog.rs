@@ -127,7 +127,7 @@ pub struct Point<'a> {
 
 /// Sweep variables as a JSON object in sweep order.
 #[derive(Debug)]
-pub struct VarMap<'a>(pub &'a [&'a str], pub &'a [Value]);
+pub struct VarMap<'a>(pub &'a [String], pub &'a [Value]);
 
 impl Serialize for VarMap<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -23,7 +23,7 @@
 //! its end go to a [`Progress`] sink ([`Sequencer::with_progress`]; by default [`Silent`]),
 //! which is how the terminal shows a progress bar without this actor knowing about it.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -90,6 +90,32 @@ struct Dispatch {
     recorded: bool,
 }
 
+/// Points dispatched and not yet finally recorded, in dispatch order: serials only grow,
+/// and outcomes come back roughly in that order, so a sorted deque finds and removes one
+/// near its front, with no allocation per point (a `BTreeMap` cost 300 instructions per
+/// point here, a tenth of writing its record).
+#[derive(Default)]
+struct Flying(VecDeque<(u64, Dispatch)>);
+
+impl Flying {
+    /// Adds the dispatch with the next serial (larger than any before).
+    fn push(&mut self, serial: u64, d: Dispatch) {
+        debug_assert!(self.0.back().is_none_or(|(last, _)| *last < serial));
+        self.0.push_back((serial, d));
+    }
+
+    /// Takes out the dispatch with this serial, if it is still there.
+    fn remove(&mut self, serial: u64) -> Option<Dispatch> {
+        let at = self.0.binary_search_by_key(&serial, |(s, _)| *s).ok()?;
+        self.0.remove(at).map(|(_, d)| d)
+    }
+
+    /// Takes out every dispatch, in dispatch order.
+    fn take_all(&mut self) -> impl Iterator<Item = Dispatch> + use<> {
+        std::mem::take(&mut self.0).into_iter().map(|(_, d)| d)
+    }
+}
+
 /// The sequencer's state.
 #[allow(clippy::struct_excessive_bools)] // independent flags of one run, each set once
 pub struct Sequencer {
@@ -118,7 +144,7 @@ pub struct Sequencer {
     /// the mailbox is handled (see `send_work`).
     outbox: Vec<Vec<Execute>>,
     /// Those points, by dispatch serial, so that a run ended by force can still record them.
-    flying: BTreeMap<u64, Dispatch>,
+    flying: Flying,
     /// Pools (by instrument) to send a `Proceed` once the current batch of outcomes is
     /// judged: one per failure they hold their waiting points for.
     proceed: Vec<usize>,
@@ -202,7 +228,7 @@ impl Sequencer {
             offset: 0,
             in_flight: 0,
             outbox,
-            flying: BTreeMap::new(),
+            flying: Flying::default(),
             proceed: Vec::new(),
             again: VecDeque::new(),
             serial: 0,
@@ -335,7 +361,7 @@ impl Sequencer {
             && self.resume.same_vars(
                 &step.name,
                 index,
-                &runlog::VarMap(&step.sweep.names(), &self.vars),
+                &runlog::VarMap(step.sweep.names(), &self.vars),
             )
     }
 
@@ -370,14 +396,16 @@ impl Sequencer {
             ctx.spawn(actix::fut::ready(()).map(|(), act: &mut Self, _| act.send_work()));
         }
         self.outbox[d.step.instrument].push(msg);
-        self.flying.insert(serial, d);
+        self.flying.push(serial, d);
     }
 
     /// Sends the points dispatched since the last call to their pools, one message each.
     fn send_work(&mut self) {
         for (pool, work) in self.pools.iter().zip(&mut self.outbox) {
             if !work.is_empty() {
-                pool.do_send(Work(std::mem::take(work)));
+                // The next batch is likely as large: room for it at once.
+                let next = Vec::with_capacity(work.len());
+                pool.do_send(Work(std::mem::replace(work, next)));
             }
         }
     }

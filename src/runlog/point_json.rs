@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use super::{PairMap, Point, Tagged, VarMap};
 use crate::exec::Exchange;
-use crate::sequence::value::{Value, decimal};
+use crate::sequence::value::{Value, digits};
 
 /// Appends the JSON of `{"type":"point", ...point}` (no newline) to `buf`, byte for byte
 /// what `serde_json` writes for it.
@@ -188,7 +188,7 @@ fn push_value(buf: &mut Vec<u8>, v: &Value) -> Option<()> {
 
 /// Decimal digits, as `itoa` (`serde_json`'s) writes them.
 fn push_u64(buf: &mut Vec<u8>, n: u64) {
-    buf.extend_from_slice(decimal(n, &mut [0; 20]).as_bytes());
+    buf.extend_from_slice(digits(n, &mut [0; 20]));
 }
 
 /// Largest rounded microsecond count written directly: below it the count is an exact

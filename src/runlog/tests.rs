@@ -91,12 +91,13 @@ fn with_point<R>(f: impl FnOnce(&Point<'_>) -> R) -> R {
         elapsed_ms: Duration::from_micros(1500),
     }];
     let values = [("v".to_owned(), "1.5".to_owned())];
+    let names = ["x".to_owned()];
     f(&Point {
         id: "sweep/0",
         step: "sweep",
         instrument: "dmm",
         index: 0,
-        vars: VarMap(&["x"], &[Value::Float(0.1)]),
+        vars: VarMap(&names, &[Value::Float(0.1)]),
         conn: 1,
         attempt: 1,
         status: "ok",

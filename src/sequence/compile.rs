@@ -294,7 +294,7 @@ impl Cx<'_> {
             _ => Mode::Product,
         };
         let sweep = self.sweep(raw.sweep, mode);
-        let names = sweep.names();
+        let names: Vec<&str> = sweep.names().iter().map(String::as_str).collect();
         let text_vars: Vec<bool> = sweep.axes().iter().map(|(_, a)| a.has_text()).collect();
         let repeat = self.positive(raw.repeat, 1);
         let max_connections = ins.list.get(instrument).map_or(1, |i| i.max_connections);

@@ -76,6 +76,8 @@ impl SweepError {
 pub struct Sweep {
     /// The axes in key order; a variable's slot is its index here.
     axes: Vec<(String, Axis)>,
+    /// The axes' names, in the same order (every point record lists them).
+    names: Vec<String>,
     /// How the axes combine.
     mode: Mode,
     /// For product mode, how many points one step of each axis spans (product of the lengths
@@ -90,6 +92,7 @@ impl Default for Sweep {
     fn default() -> Self {
         Sweep {
             axes: Vec::new(),
+            names: Vec::new(),
             mode: Mode::default(),
             strides: Vec::new(),
             len: 1,
@@ -142,6 +145,7 @@ impl Sweep {
             }
         };
         Ok(Sweep {
+            names: axes.iter().map(|(name, _)| name.clone()).collect(),
             axes,
             mode,
             strides,
@@ -161,8 +165,8 @@ impl Sweep {
     }
 
     /// Axis names in order; a name's index is its slot for [`super::template::Template::parse`].
-    pub fn names(&self) -> Vec<&str> {
-        self.axes.iter().map(|(name, _)| name.as_str()).collect()
+    pub fn names(&self) -> &[String] {
+        &self.names
     }
 
     /// The named axes in order.

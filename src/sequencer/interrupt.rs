@@ -3,7 +3,7 @@
 use actix::prelude::*;
 use tracing::Level;
 
-use super::{ABORT_TEARDOWN_TIMEOUT, CANCEL_GRACE, Dispatch, Interrupt, Sequencer};
+use super::{ABORT_TEARDOWN_TIMEOUT, CANCEL_GRACE, Interrupt, Sequencer};
 use crate::exec::{FailKind, Outcome};
 use crate::logging::notice;
 
@@ -40,8 +40,7 @@ impl Sequencer {
 
     /// Records every point still in flight as `aborted` (the run is ending by force).
     fn abandon_in_flight(&mut self) {
-        let flying: Vec<Dispatch> = std::mem::take(&mut self.flying).into_values().collect();
-        for d in flying {
+        for d in self.flying.take_all() {
             let out = Outcome {
                 kind: Some(FailKind::Aborted),
                 ..Outcome::not_run(0, "still running when the run was ended by force".into())

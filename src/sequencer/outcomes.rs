@@ -13,7 +13,7 @@ use crate::sequence::OnError;
 impl Sequencer {
     /// The outcome of dispatch `serial` came back from its pool.
     pub(super) fn finished(&mut self, serial: u64, out: &Outcome, ctx: &mut Context<Self>) {
-        let Some(d) = self.flying.remove(&serial) else {
+        let Some(d) = self.flying.remove(serial) else {
             return;
         };
         self.in_flight -= 1;
@@ -154,7 +154,7 @@ impl Sequencer {
             .map(|job| job.serial)
             .collect();
         for serial in unsent {
-            if let Some(d) = self.flying.remove(&serial) {
+            if let Some(d) = self.flying.remove(serial) {
                 self.in_flight -= 1;
                 self.not_started(&d);
             }

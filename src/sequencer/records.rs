@@ -16,7 +16,7 @@ use actix::prelude::*;
 use super::{Dispatch, Sequencer};
 use crate::exec::{FailKind, Outcome};
 use crate::runlog;
-use crate::sequence::value::decimal;
+use crate::sequence::value::push_decimal;
 
 /// How the run ended, for the caller's exit code and summary.
 #[derive(Debug, Clone)]
@@ -51,7 +51,7 @@ impl Sequencer {
         id.clear();
         id.push_str(&d.step.name);
         id.push('/');
-        id.push_str(decimal(d.index, &mut [0; 20]));
+        push_decimal(&mut id, d.index);
         let names = d.step.sweep.names();
         let status = match out.kind {
             None => "ok",
@@ -67,7 +67,7 @@ impl Sequencer {
                 .get(d.step.instrument)
                 .map_or("", |i| i.name.as_str()),
             index: d.index,
-            vars: runlog::VarMap(&names, &d.vars),
+            vars: runlog::VarMap(names, &d.vars),
             conn: out.conn,
             attempt: d.attempt,
             status,

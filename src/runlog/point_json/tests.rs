@@ -179,14 +179,14 @@ fn vars_of_every_kind() {
     values.extend(STRINGS.iter().map(|s| Value::Str((*s).to_owned())));
     for (i, v) in values.iter().enumerate() {
         let name = STRINGS[i % STRINGS.len()];
-        let names = [name];
+        let names = [name.to_owned()];
         check(
             &format!("var {name:?} = {v:?}"),
             &base(VarMap(&names, std::slice::from_ref(v)), &[], PairMap(&[])),
         );
     }
-    let names: Vec<&str> = (0..values.len())
-        .map(|i| STRINGS[i % STRINGS.len()])
+    let names: Vec<String> = (0..values.len())
+        .map(|i| STRINGS[i % STRINGS.len()].to_owned())
         .collect();
     check(
         "all vars",
