@@ -217,7 +217,7 @@ impl Handler<Execute> for Connection {
             let out = run_commands(
                 &mut io,
                 &msg.step.commands,
-                &msg.texts,
+                msg.texts,
                 &msg.vars,
                 timeout,
                 Conn {
@@ -329,7 +329,7 @@ pub async fn open(
         let out = run_commands(
             &mut io,
             on_connect,
-            &texts,
+            texts,
             &[],
             io_cfg.timeout,
             Conn {

@@ -135,12 +135,12 @@ impl FailKind {
 struct Failure(String, FailKind);
 
 /// Runs `commands` in order; `texts[i]` is the rendered text of `commands[i]` (ignored for
-/// waits). Stops at the first failure, or when `cancel` resolves (the point is then
+/// waits), moved into the exchanges that send it. Stops at the first failure, or when `cancel` resolves (the point is then
 /// `Aborted` and the connection must be closed: a reply may still be on its way).
 pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
     io: &mut LineIo<S>,
     commands: &[Command],
-    texts: &[String],
+    texts: Vec<String>,
     vars: &[Value],
     timeout: Duration,
     conn: Conn<'_>,
@@ -172,29 +172,54 @@ pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
         conn,
         out: &mut out,
         awaiting: None,
+        // The first command starts with the point: no second clock read.
+        last: start,
     };
+    let mut failed = false;
     for (command, text) in commands.iter().zip(texts) {
+        let before = ex.out.exchanges.len();
         let result = tokio::select! {
             // The command first: no random branch order to draw on every wake-up.
             biased;
-            r = ex.command(command, text) => r,
+            r = ex.command(command, &text) => r,
             () = &mut cancel => {
                 // A query already on the wire is recorded as sent, without a reply.
                 if let Some(t) = ex.awaiting.take() {
-                    ex.record(text, None, t);
+                    ex.record(None, t);
                 }
                 Err(Failure("aborted by the operator".into(), FailKind::Aborted))
             }
         };
+        fill_sent(&mut ex.out.exchanges[before..], text);
         if let Err(Failure(msg, kind)) = result {
+            failed = true;
             ex.out.error = Some(msg);
             ex.out.kind = Some(kind);
             ex.out.broken = kind.breaks_connection();
             break;
         }
     }
-    out.elapsed = start.elapsed();
+    // The end of the last exchange is the end of the point, unless a wait came after it
+    // or a failure (which may come long after the last exchange: a send that timed out).
+    let end = match commands.last() {
+        Some(Command::Write(_) | Command::Query { .. } | Command::Poll { .. }) if !failed => {
+            ex.last
+        }
+        _ => Instant::now(),
+    };
+    out.elapsed = end.saturating_duration_since(start);
     out
+}
+
+/// Sets the text sent by `exchanges`, all of one command: the last takes `text` itself, the
+/// others (a poll's earlier queries) a copy.
+fn fill_sent(exchanges: &mut [Exchange], text: String) {
+    if let Some((last, earlier)) = exchanges.split_last_mut() {
+        for e in earlier {
+            e.sent.clone_from(&text);
+        }
+        last.sent = text;
+    }
 }
 
 /// State of one run of commands.
@@ -208,6 +233,9 @@ struct Exec<'a, S> {
     /// When the command being run was sent, while its reply is awaited, so a cancel can
     /// record it as sent.
     awaiting: Option<Instant>,
+    /// When the last exchange ended (or the point started): the next command's start,
+    /// unless a wait came between.
+    last: Instant,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
@@ -215,12 +243,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
         match command {
             Command::Wait(d) => {
                 tokio::time::sleep(*d).await;
+                self.last = Instant::now();
                 Ok(())
             }
             Command::Write(_) => {
-                let t = Instant::now();
+                let t = self.last;
                 self.send(text).await?;
-                self.record(text, None, t);
+                self.record(None, t);
                 Ok(())
             }
             Command::Query { name, expect, .. } => {
@@ -272,6 +301,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
                     let left =
                         deadline.map_or(*every, |d| d.saturating_duration_since(Instant::now()));
                     tokio::time::sleep((*every).min(left)).await;
+                    self.last = Instant::now();
                 }
             }
         }
@@ -300,7 +330,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
             );
             self.io.discard_pending();
         }
-        let t = Instant::now();
+        let t = self.last;
         let conn = self.conn.id;
         self.awaiting = Some(t);
         let io = &mut *self.io;
@@ -313,7 +343,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
         .await;
         let failure = match exchange {
             Ok(Ok(reply)) if !is_malformed(&reply) => {
-                self.record(text, Some(reply), t);
+                self.record(Some(reply), t);
                 return Ok(self.out.exchanges.len() - 1);
             }
             Ok(Ok(reply)) => {
@@ -323,7 +353,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
                     "malformed reply `{}` to `{text}` on connection {conn} (control characters or invalid UTF-8)",
                     reply.escape_debug()
                 );
-                self.record(text, Some(reply), t);
+                self.record(Some(reply), t);
                 return Err(Failure(msg, FailKind::Connection));
             }
             Ok(Err(Err(e))) => {
@@ -344,16 +374,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
             ),
         };
         // The query went out: the log shows it, without a reply.
-        self.record(text, None, t);
+        self.record(None, t);
         Err(Failure(failure, FailKind::Connection))
     }
 
-    fn record(&mut self, sent: &str, reply: Option<String>, t: Instant) {
+    /// Records an exchange that started at `t` and ends now; its `sent` text is filled in
+    /// by `run_commands` once the command is over (`fill_sent`).
+    fn record(&mut self, reply: Option<String>, t: Instant) {
         self.awaiting = None;
+        let now = Instant::now();
+        self.last = now;
         self.out.exchanges.push(Exchange {
-            sent: sent.to_owned(),
+            sent: String::new(),
             reply,
-            elapsed_ms: t.elapsed(),
+            elapsed_ms: now.saturating_duration_since(t),
         });
     }
 }

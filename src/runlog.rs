@@ -109,7 +109,7 @@ pub struct Point<'a> {
     pub conn: usize,
     /// Attempt number, from 1.
     pub attempt: u32,
-    /// `ok` or `failed`.
+    /// `ok`, `failed` or `aborted` (written without escaping).
     pub status: &'static str,
     /// Why it failed; `null` when it succeeded.
     pub error: Option<&'a str>,

@@ -425,7 +425,7 @@ impl Actor for Sequencer {
         ctx.spawn(records::FlushLog);
         // Records are written at once; this bounds what a machine crash can lose to a second
         // (or a mebibyte of records, `FlushLog`).
-        ctx.run_interval(SYNC_EVERY, |act, ctx| act.sync_in_background(ctx));
+        ctx.run_interval(SYNC_EVERY, Sequencer::sync_in_background);
         self.pump(ctx);
     }
 }

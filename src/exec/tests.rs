@@ -43,7 +43,7 @@ async fn run(
     let out = run_commands(
         &mut io,
         &commands,
-        &texts,
+        texts,
         &[],
         Duration::from_millis(timeout_ms),
         Conn {
@@ -71,6 +71,8 @@ async fn writes_and_queries_are_recorded() {
     let (out, seen) = run(cmds, vec!["1.5e-3"], 1000).await;
     assert_eq!(out.error, None);
     assert_eq!(seen, ["SOUR1:VOLT 0.5", "MEAS1:CURR?"]);
+    let sent: Vec<&str> = out.exchanges.iter().map(|e| e.sent.as_str()).collect();
+    assert_eq!(sent, seen, "each exchange records the text it sent");
     assert_eq!(out.exchanges[0].reply, None);
     assert_eq!(out.exchanges[1].reply.as_deref(), Some("1.5e-3"));
     assert_eq!(out.values, [("current".to_owned(), "1.5e-3".to_owned())]);
@@ -111,6 +113,9 @@ async fn timeout_breaks_connection() {
         Some("timeout after 50ms waiting for reply to `MEAS1:CURR?` on connection 7")
     );
     assert!(out.broken);
+    assert_eq!(out.exchanges[0].sent, "MEAS1:CURR?");
+    assert!(out.exchanges[0].elapsed_ms >= Duration::from_millis(50));
+    assert!(out.elapsed >= out.exchanges[0].elapsed_ms);
 }
 
 /// A poll repeats until the condition holds and records every query.
@@ -126,6 +131,17 @@ async fn poll_until_equals() {
     let (out, _) = run(cmds, vec!["BUSY", "BUSY", "IDLE"], 1000).await;
     assert_eq!(out.error, None);
     assert_eq!(out.exchanges.len(), 3);
+    assert!(
+        out.exchanges.iter().all(|e| e.sent == "STAT?"),
+        "every query of the poll records its text: {:?}",
+        out.exchanges
+    );
+    let queries: Duration = out.exchanges.iter().map(|e| e.elapsed_ms).sum();
+    assert!(
+        out.elapsed >= queries + Duration::from_millis(2),
+        "the point's time covers its queries and the waits between them: {:?} < {queries:?} + 2 ms",
+        out.elapsed
+    );
     assert_eq!(out.values, [("state".to_owned(), "IDLE".to_owned())]);
 }
 
@@ -163,7 +179,7 @@ async fn cancel_aborts_the_point() {
     let out = run_commands(
         &mut io,
         &cmds,
-        &texts,
+        texts,
         &[],
         Duration::from_secs(1),
         Conn {
@@ -179,6 +195,12 @@ async fn cancel_aborts_the_point() {
         out.exchanges.len(),
         1,
         "what was sent before the abort is kept"
+    );
+    assert_eq!(out.exchanges[0].sent, "A 1");
+    assert!(
+        out.elapsed >= Duration::from_millis(20),
+        "the point lasted until the abort: {:?}",
+        out.elapsed
     );
     drop(io);
     server.await.unwrap();

@@ -72,7 +72,9 @@ fn fast(buf: &mut Vec<u8>, p: &Point<'_>) -> Option<()> {
     buf.extend_from_slice(br#","attempt":"#);
     push_u64(buf, u64::from(*attempt));
     buf.extend_from_slice(br#","status":"#);
-    push_str(buf, status)?;
+    // `ok`, `failed` or `aborted`: nothing to escape.
+    debug_assert!(!needs_escape(status.as_bytes()));
+    push_quoted(buf, status);
     buf.extend_from_slice(br#","error":"#);
     match error {
         Some(e) => push_str(buf, e)?,
@@ -133,12 +135,17 @@ fn push_str(buf: &mut Vec<u8>, s: &str) -> Option<()> {
     if needs_escape(s.as_bytes()) {
         serde_json::to_writer(&mut *buf, s).ok()
     } else {
-        buf.reserve(s.len() + 2);
-        buf.push(b'"');
-        buf.extend_from_slice(s.as_bytes());
-        buf.push(b'"');
+        push_quoted(buf, s);
         Some(())
     }
+}
+
+/// `s` between quotes, as it is: for strings known to need no escaping.
+fn push_quoted(buf: &mut Vec<u8>, s: &str) {
+    buf.reserve(s.len() + 2);
+    buf.push(b'"');
+    buf.extend_from_slice(s.as_bytes());
+    buf.push(b'"');
 }
 
 /// True when `bytes` holds one that `serde_json` escapes in a string: `"`, `\` or a control
