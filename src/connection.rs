@@ -2,8 +2,10 @@
 //!
 //! The [`Pool`] dials with [`open`] (which also returns the `on_connect` exchanges as a run
 //! log record, for the pool to forward) and starts a `Connection` around the framed stream.
-//! It handles [`Execute`] with an [`AtomicResponse`], so no second point can interleave its
-//! commands on the same socket, and sends the outcome back to its pool as [`Finished`].
+//! It reads its points ([`Execute`]) from its [`Inbox`] and runs each as a future the actor
+//! waits for (`ctx.wait`), so no second point can interleave its commands on the same
+//! socket; the outcome goes back to the pool's channel as [`Finished`]. The connection
+//! stops when the pool drops the sending end of its inbox.
 //! When a point leaves the connection broken (timeout, EOF, I/O error, malformed reply) the
 //! actor stops itself and the socket is closed: a late reply must never answer the next
 //! command.
@@ -29,13 +31,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix::WeakAddr;
 use actix::prelude::*;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 use crate::exec::{Conn, FailKind, Outcome, run_commands};
-use crate::pool::{Execute, Finished, Pool};
+use crate::pool::{Execute, Finished, Inbox, Outlet};
 use crate::protocol::LineIo;
 use crate::runlog;
 use crate::sequence::{Address, Command, Instrument, render_all};
@@ -90,8 +91,10 @@ pub struct Connection {
     abort: watch::Receiver<u64>,
     /// Why the connection broke, set by the point that broke it; logged when it closes.
     broken: Option<String>,
-    /// The pool, told each outcome; weak, since the pool owns this actor's address.
-    pool: WeakAddr<Pool>,
+    /// The pool's channel for outcomes.
+    pool: Outlet<Finished>,
+    /// The points to run, read as a stream from `started` on.
+    inbox: Option<Inbox<Execute>>,
     /// The instrument is known to have taken this session; until then, a close before any
     /// byte on the first point is a refused session (see the module doc).
     accepted: bool,
@@ -108,13 +111,15 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Wraps a session opened to `instrument` (whose reply timeout it applies), reporting
-    /// to `pool`. `alive` is held until the actor is gone (see the field).
+    /// Wraps a session opened to `instrument` (whose reply timeout it applies), running the
+    /// points that arrive in `inbox` and reporting to `pool`. `alive` is held until the
+    /// actor is gone (see the field).
     pub fn new(
         id: usize,
         instrument: Arc<Instrument>,
         opened: Opened,
-        pool: WeakAddr<Pool>,
+        pool: Outlet<Finished>,
+        inbox: Inbox<Execute>,
         abort: watch::Receiver<u64>,
         alive: mpsc::Sender<()>,
     ) -> Self {
@@ -126,6 +131,7 @@ impl Connection {
             abort,
             broken: None,
             pool,
+            inbox: Some(inbox),
             accepted: opened.accepted,
             opened_at: opened.at,
             first: true,
@@ -134,16 +140,20 @@ impl Connection {
         }
     }
 
-    /// Sends the outcome of point `serial` to the pool.
+    /// Sends the outcome of point `serial` to the pool (gone, if the run is over).
     fn report(&self, serial: u64, outcome: Outcome) {
-        if let Some(pool) = self.pool.upgrade() {
-            pool.do_send(Finished { serial, outcome });
-        }
+        let _ = self.pool.send(Finished { serial, outcome });
     }
 }
 
 impl Actor for Connection {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        if let Some(inbox) = self.inbox.take() {
+            ctx.add_stream(inbox);
+        }
+    }
 
     fn stopped(&mut self, _: &mut Self::Context) {
         let why = self.broken.as_deref().unwrap_or("no longer needed");
@@ -169,10 +179,10 @@ impl Drop for Connection {
     }
 }
 
-impl Handler<Execute> for Connection {
-    type Result = AtomicResponse<Self, ()>;
-
-    fn handle(&mut self, msg: Execute, _: &mut Self::Context) -> Self::Result {
+/// Points from the pool; the inbox's end (the pool let go of this connection) stops the
+/// actor, once the point running, if any, is over.
+impl StreamHandler<Execute> for Connection {
+    fn handle(&mut self, msg: Execute, ctx: &mut Self::Context) {
         let (id, serial) = (self.id, msg.serial);
         self.running = Some(serial);
         let timeout = msg
@@ -229,32 +239,31 @@ impl Handler<Execute> for Connection {
             .await;
             (Some(io), out)
         });
-        AtomicResponse::new(Box::pin(run.into_actor(self).map(
-            move |(io, mut out), act, ctx| {
-                act.running = None;
-                // Closed at once under the first point, the instrument having sent nothing:
-                // a session refused a little late (the commands went out, and are recorded).
-                if !act.accepted
-                    && out.kind == Some(FailKind::Connection)
-                    && act.opened_at.elapsed() < REFUSAL_WINDOW
-                    && io
-                        .as_ref()
-                        .is_some_and(|io| io.peer_closed() && !io.received_any())
-                {
-                    out.refused = true;
-                }
-                act.accepted = !out.refused;
-                if out.broken || out.refused {
-                    // Logged once, as the reason in `stopped`.
-                    act.broken = Some(out.error.clone().unwrap_or_default());
-                    out.broken = true;
-                    ctx.stop();
-                } else {
-                    act.io = io;
-                }
-                act.report(serial, out);
-            },
-        )))
+        // Waited for: the actor reads no other point until this one is over.
+        ctx.wait(run.into_actor(self).map(move |(io, mut out), act, ctx| {
+            act.running = None;
+            // Closed at once under the first point, the instrument having sent nothing:
+            // a session refused a little late (the commands went out, and are recorded).
+            if !act.accepted
+                && out.kind == Some(FailKind::Connection)
+                && act.opened_at.elapsed() < REFUSAL_WINDOW
+                && io
+                    .as_ref()
+                    .is_some_and(|io| io.peer_closed() && !io.received_any())
+            {
+                out.refused = true;
+            }
+            act.accepted = !out.refused;
+            if out.broken || out.refused {
+                // Logged once, as the reason in `stopped`.
+                act.broken = Some(out.error.clone().unwrap_or_default());
+                out.broken = true;
+                ctx.stop();
+            } else {
+                act.io = io;
+            }
+            act.report(serial, out);
+        }));
     }
 }
 

@@ -3,10 +3,18 @@
 //! The run opens the pool with [`Open`]: all connections are dialled at once, and the answer
 //! comes as soon as the first is open, so points start while the others connect. The
 //! sequencer names itself with [`Subscribe`], then sends its points as [`Work`]; the pool
-//! queues each [`Execute`], hands it to an idle [`Connection`], and sends the connection's
-//! [`Finished`] (with the pool's current cap) on to the sequencer in [`Outcomes`]. Every
-//! message is one-way, with no reply channel or task per point, and the points dispatched
-//! (or finished) while an actor handles one batch of its mailbox travel as one message.
+//! queues each [`Execute`], hands it to an idle
+//! [`Connection`](crate::connection::Connection), and sends the connection's [`Finished`]
+//! (with the pool's current cap) on to the sequencer in [`Outcomes`]. Every message is
+//! one-way, with no reply channel or task per point, and the points dispatched (or
+//! finished) while an actor handles one batch of its mailbox travel as one message.
+//! Between the pool and its connections, the two messages of every point ([`Execute`] out,
+//! [`Finished`] back) go over channels each actor reads as a stream ([`Inbox`]) instead of
+//! through mailboxes: a mailbox message costs two allocations (envelope and queue node),
+//! and a connection would need a strong address of its pool per report. With its
+//! connections holding the sending end of its `Finished` channel, the pool no longer stops
+//! by itself when the sequencer lets go of it; it checks after every wake-up
+//! (`StopWhenUnused`).
 //!
 //! If the instrument takes fewer sessions than asked (a first dial fails, or a first
 //! connection is closed at once: `refused`, see [`crate::connection`]), the pool keeps fewer and
@@ -25,14 +33,14 @@
 //! connection is left).
 
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
+use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use actix::prelude::*;
 use tokio::sync::{mpsc, oneshot, watch};
-
-use crate::connection::Connection;
 
 mod dial;
 use crate::exec::Outcome;
@@ -65,9 +73,8 @@ pub struct Work(pub Vec<Execute>);
 #[rtype(result = "()")]
 pub struct Outcomes(pub Vec<Finished>);
 
-/// One point to run: part of [`Work`] for the pool, which passes it on to a connection.
-#[derive(Message)]
-#[rtype(result = "()")]
+/// One point to run: part of [`Work`] for the pool, which passes it on to a connection
+/// (over the connection's [`Inbox`]).
 pub struct Execute {
     /// The sender's number for this dispatch, echoed in its [`Finished`].
     pub serial: u64,
@@ -88,11 +95,10 @@ pub struct Execute {
     pub timeout_cap: Option<Duration>,
 }
 
-/// What became of the point dispatched as `serial`: from a connection to its pool, and
-/// (in [`Outcomes`]) from the pool to its subscriber. After a failed point (an error other
-/// than a refused session) the pool starts no waiting point until it gets [`Proceed`].
-#[derive(Message)]
-#[rtype(result = "()")]
+/// What became of the point dispatched as `serial`: from a connection to its pool (over the
+/// pool's [`Inbox`]), and (in [`Outcomes`]) from the pool to its subscriber. After a failed
+/// point (an error other than a refused session) the pool starts no waiting point until it
+/// gets [`Proceed`].
 pub struct Finished {
     /// The [`Execute::serial`] it answers.
     pub serial: u64,
@@ -111,6 +117,17 @@ pub struct Proceed;
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct DropQueued;
+
+/// The receiving end of a channel between two actors of the run's thread, read as a stream
+/// (`ctx.add_stream`): the pool's [`Finished`], a connection's [`Execute`]. Single-thread
+/// channels (the actix team's `local-channel`): no atomics, no allocation per message.
+pub type Inbox<T> = local_channel::mpsc::Receiver<T>;
+
+/// The sending end of an [`Inbox`].
+pub type Outlet<T> = local_channel::mpsc::Sender<T>;
+
+/// A connection as the pool knows it: its id, and where its points go.
+type Member = (usize, Outlet<Execute>);
 
 /// The connections to one instrument.
 #[allow(clippy::struct_excessive_bools)] // independent flags, each with its own doc
@@ -140,10 +157,14 @@ pub struct Pool {
     /// The cap went below `max_connections` at opening and the warning saying so is due
     /// (given once, a little later, so that it counts every refusal of the first dials).
     shortfall_due: bool,
-    /// Connections free to take a point, with their ids.
-    idle: VecDeque<(usize, Addr<Connection>)>,
-    /// Connections running a point, with their ids.
-    busy: Vec<(usize, Addr<Connection>)>,
+    /// Connections free to take a point.
+    idle: VecDeque<Member>,
+    /// Connections running a point.
+    busy: Vec<Member>,
+    /// Where connections send their outcomes, cloned into each.
+    finished: Outlet<Finished>,
+    /// The other end, read as a stream from `started` on.
+    finished_rx: Option<Inbox<Finished>>,
     /// Points waiting for a connection, in dispatch order.
     queue: VecDeque<Execute>,
     /// Failed points not yet judged by the subscriber: while any, no waiting point starts
@@ -175,7 +196,7 @@ pub struct Pool {
 
 impl Pool {
     /// A pool for `instrument` at `address`; nothing is dialled until [`Open`] or work.
-    /// `alive` is cloned into every connection (see [`Connection::new`]).
+    /// `alive` is cloned into every connection (see [`crate::connection::Connection::new`]).
     pub fn new(
         instrument: Arc<Instrument>,
         address: Address,
@@ -183,7 +204,10 @@ impl Pool {
         abort: watch::Receiver<u64>,
         alive: mpsc::Sender<()>,
     ) -> Self {
+        let (finished, finished_rx) = local_channel::mpsc::channel();
         Pool {
+            finished,
+            finished_rx: Some(finished_rx),
             abort,
             alive,
             cap: instrument.max_connections,
@@ -230,8 +254,14 @@ impl Pool {
                 break;
             };
             if let Some(job) = self.queue.pop_front() {
-                conn.do_send(job);
-                self.busy.push((id, conn));
+                match conn.send(job) {
+                    Ok(()) => self.busy.push((id, conn)),
+                    Err(lost) => {
+                        // The connection stopped while idle: the point waits for another.
+                        self.live -= 1;
+                        self.queue.push_front(lost.into_inner());
+                    }
+                }
             }
         }
         if self.opening.is_some() {
@@ -303,6 +333,13 @@ impl Pool {
 impl Actor for Pool {
     type Context = Context<Self>;
 
+    fn started(&mut self, ctx: &mut Self::Context) {
+        if let Some(rx) = self.finished_rx.take() {
+            ctx.add_stream(rx);
+        }
+        ctx.spawn(StopWhenUnused);
+    }
+
     fn stopped(&mut self, _: &mut Self::Context) {
         // The run ended before the warning's timer: it is still true.
         self.warn_shortfall();
@@ -339,9 +376,28 @@ impl Handler<Work> for Pool {
     }
 }
 
-impl Handler<Finished> for Pool {
-    type Result = ();
+/// Stops the pool once nobody holds its address: its connections hold its `Finished`
+/// channel, whose stream would otherwise keep it (and so them) alive. Polled by actix after
+/// every wake-up of the pool, the last address's drop included; never done.
+struct StopWhenUnused;
 
+impl ActorFuture<Pool> for StopWhenUnused {
+    type Output = ();
+
+    fn poll(
+        self: Pin<&mut Self>,
+        _: &mut Pool,
+        ctx: &mut Context<Pool>,
+        _: &mut TaskContext<'_>,
+    ) -> Poll<()> {
+        if !ctx.connected() {
+            ctx.stop();
+        }
+        Poll::Pending
+    }
+}
+
+impl StreamHandler<Finished> for Pool {
     /// A connection's outcome: the connection is idle again or forgotten, and the outcome
     /// goes on to the subscriber.
     fn handle(&mut self, msg: Finished, ctx: &mut Context<Self>) {
@@ -367,6 +423,9 @@ impl Handler<Finished> for Pool {
         self.deliver(msg.serial, outcome, ctx);
         self.pump(ctx);
     }
+
+    /// Never: the pool holds a sender itself.
+    fn finished(&mut self, _: &mut Context<Self>) {}
 }
 
 impl Handler<Proceed> for Pool {

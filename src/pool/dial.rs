@@ -75,16 +75,18 @@ impl Pool {
                         );
                     }
                     act.failures = 0;
-                    let conn = Connection::new(
+                    let (work, inbox) = local_channel::mpsc::channel();
+                    Connection::new(
                         id,
                         act.instrument.clone(),
                         opened,
-                        ctx.address().downgrade(),
+                        act.finished.clone(),
+                        inbox,
                         act.abort.clone(),
                         act.alive.clone(),
                     )
                     .start();
-                    act.idle.push_back((id, conn));
+                    act.idle.push_back((id, work));
                 }
                 Err(e) if first => {
                     // Reported once: by the shortfall warning, or by whoever awaits the
