@@ -212,6 +212,8 @@ pub struct RunLog {
     buf: Vec<u8>,
     /// Bytes written since the last [`RunLog::sync`] or [`RunLog::flushed_handle`].
     unsynced: u64,
+    /// The encoded head of the last step's point records.
+    head: point_json::StepHead,
 }
 
 impl RunLog {
@@ -238,6 +240,7 @@ impl RunLog {
             path: path.to_owned(),
             buf: Vec::with_capacity(4096),
             unsynced: 0,
+            head: point_json::StepHead::default(),
         })
     }
 
@@ -253,6 +256,7 @@ impl RunLog {
             path: path.to_owned(),
             buf: Vec::with_capacity(4096),
             unsynced: 0,
+            head: point_json::StepHead::default(),
         };
         io::Seek::seek(&mut log.file, io::SeekFrom::End(0))?;
         Ok(log)
@@ -307,7 +311,7 @@ impl RunLog {
     /// Appends a point record like `append_record("point", point)`, the same bytes, written
     /// by the direct encoder in [`point_json`].
     pub fn append_point(&mut self, point: &Point<'_>) -> io::Result<()> {
-        point_json::encode(&mut self.buf, point)?;
+        point_json::encode(&mut self.buf, &mut self.head, point)?;
         self.buf.push(b'\n');
         Ok(())
     }

@@ -17,11 +17,65 @@ use super::{PairMap, Point, Tagged, VarMap};
 use crate::exec::Exchange;
 use crate::sequence::value::{Value, digits};
 
+/// What the records of one step share, encoded once: consecutive records mostly come from
+/// the same step, so its name, instrument and variable names are checked for escapes and
+/// copied in once, not once per record.
+#[derive(Debug, Default)]
+pub(super) struct StepHead {
+    /// The step these bytes are for (empty with nothing cached).
+    step: String,
+    /// Its instrument.
+    instrument: String,
+    /// Its sweep variables' names.
+    names: Vec<String>,
+    /// `","step":"STEP","instrument":"INSTRUMENT","index":`, from the id's closing quote on.
+    mid: Vec<u8>,
+    /// `"NAME":` for each variable, with a comma before all but the first, one after another.
+    keys: Vec<u8>,
+    /// Where each variable's key ends in `keys`.
+    key_ends: Vec<usize>,
+}
+
+impl StepHead {
+    /// Makes the cache hold these, when none of them needs escaping; false otherwise (and
+    /// nothing is cached).
+    fn hold(&mut self, step: &str, instrument: &str, names: &[String]) -> bool {
+        if self.step == step && self.instrument == instrument && self.names == names {
+            return !self.mid.is_empty();
+        }
+        self.mid.clear();
+        self.keys.clear();
+        self.key_ends.clear();
+        step.clone_into(&mut self.step);
+        instrument.clone_into(&mut self.instrument);
+        self.names.clear();
+        self.names.extend(names.iter().cloned());
+        let plain = |s: &str| !needs_escape(s.as_bytes());
+        if !(plain(step) && plain(instrument) && names.iter().all(|n| plain(n))) {
+            return false;
+        }
+        self.mid.extend_from_slice(br#"","step":"#);
+        push_quoted(&mut self.mid, step);
+        self.mid.extend_from_slice(br#","instrument":"#);
+        push_quoted(&mut self.mid, instrument);
+        self.mid.extend_from_slice(br#","index":"#);
+        for (i, name) in names.iter().enumerate() {
+            if i > 0 {
+                self.keys.push(b',');
+            }
+            push_quoted(&mut self.keys, name);
+            self.keys.push(b':');
+            self.key_ends.push(self.keys.len());
+        }
+        true
+    }
+}
+
 /// Appends the JSON of `{"type":"point", ...point}` (no newline) to `buf`, byte for byte
 /// what `serde_json` writes for it.
-pub(super) fn encode(buf: &mut Vec<u8>, point: &Point<'_>) -> io::Result<()> {
+pub(super) fn encode(buf: &mut Vec<u8>, head: &mut StepHead, point: &Point<'_>) -> io::Result<()> {
     let start = buf.len();
-    if fast(buf, point).is_none() {
+    if fast(buf, head, point).is_none() {
         // Rare: let serde_json write (or refuse) the whole record as it always did.
         buf.truncate(start);
         let tagged = Tagged {
@@ -37,7 +91,7 @@ pub(super) fn encode(buf: &mut Vec<u8>, point: &Point<'_>) -> io::Result<()> {
 }
 
 /// The direct path; `None` when the record needs `serde_json` as a whole.
-fn fast(buf: &mut Vec<u8>, p: &Point<'_>) -> Option<()> {
+fn fast(buf: &mut Vec<u8>, head: &mut StepHead, p: &Point<'_>) -> Option<()> {
     // Named in full, so that a new field fails to compile here instead of going missing.
     let Point {
         id,
@@ -54,18 +108,35 @@ fn fast(buf: &mut Vec<u8>, p: &Point<'_>) -> Option<()> {
         commands,
         values: PairMap(values),
     } = p;
+    let digits_buf = &mut [0; 20];
+    let index_digits = digits(*index, digits_buf);
     buf.extend_from_slice(br#"{"type":"point","id":"#);
-    push_str(buf, id)?;
-    buf.extend_from_slice(br#","step":"#);
-    push_str(buf, step)?;
-    buf.extend_from_slice(br#","instrument":"#);
-    push_str(buf, instrument)?;
-    buf.extend_from_slice(br#","index":"#);
-    push_u64(buf, *index);
-    buf.extend_from_slice(br#","vars":{"#);
-    for (i, (name, value)) in names.iter().zip(*vars).enumerate() {
-        push_key(buf, i, name)?;
-        push_value(buf, value)?;
+    if head.hold(step, instrument, names) && is_step_slash_index(id, step, index_digits) {
+        // `STEP/INDEX`, with STEP known to need no escaping.
+        buf.push(b'"');
+        buf.extend_from_slice(id.as_bytes());
+        buf.extend_from_slice(&head.mid);
+        buf.extend_from_slice(index_digits);
+        buf.extend_from_slice(br#","vars":{"#);
+        let mut from = 0;
+        for (&end, value) in head.key_ends.iter().zip(*vars) {
+            buf.extend_from_slice(&head.keys[from..end]);
+            from = end;
+            push_value(buf, value)?;
+        }
+    } else {
+        push_str(buf, id)?;
+        buf.extend_from_slice(br#","step":"#);
+        push_str(buf, step)?;
+        buf.extend_from_slice(br#","instrument":"#);
+        push_str(buf, instrument)?;
+        buf.extend_from_slice(br#","index":"#);
+        buf.extend_from_slice(index_digits);
+        buf.extend_from_slice(br#","vars":{"#);
+        for (i, (name, value)) in names.iter().zip(*vars).enumerate() {
+            push_key(buf, i, name)?;
+            push_value(buf, value)?;
+        }
     }
     buf.extend_from_slice(br#"},"conn":"#);
     push_u64(buf, *conn as u64);
@@ -98,6 +169,15 @@ fn fast(buf: &mut Vec<u8>, p: &Point<'_>) -> Option<()> {
     }
     buf.extend_from_slice(b"}}");
     Some(())
+}
+
+/// True when `id` is `STEP/INDEX` for these, as the sequencer writes it.
+fn is_step_slash_index(id: &str, step: &str, index: &[u8]) -> bool {
+    let id = id.as_bytes();
+    id.len() == step.len() + 1 + index.len()
+        && id.starts_with(step.as_bytes())
+        && id[step.len()] == b'/'
+        && id.ends_with(index)
 }
 
 /// `"name":` of the `i`th entry of an object, after a comma unless it is the first.

@@ -34,12 +34,22 @@ fn reference(p: &Point<'_>) -> String {
     serde_json::to_string(&tagged).expect("a point serialises")
 }
 
-/// What [`encode`] writes, after some bytes already in the buffer (kept as they were).
+/// What [`encode`] writes, after some bytes already in the buffer (kept as they were); the
+/// same with the step's head freshly cached and cached from the record before.
 fn fast_text(p: &Point<'_>) -> String {
+    let mut head = StepHead::default();
     let mut buf = b"prefix".to_vec();
-    encode(&mut buf, p).expect("a point encodes");
+    encode(&mut buf, &mut head, p).expect("a point encodes");
     assert_eq!(&buf[..6], b"prefix", "bytes already there are kept");
-    String::from_utf8(buf[6..].to_vec()).expect("UTF-8")
+    let first = String::from_utf8(buf[6..].to_vec()).expect("UTF-8");
+    buf.clear();
+    encode(&mut buf, &mut head, p).expect("a point encodes again");
+    assert_eq!(
+        String::from_utf8(buf).expect("UTF-8"),
+        first,
+        "the cached head writes the same"
+    );
+    first
 }
 
 /// Strings that exercise escaping: nothing, quotes, backslashes, every control, DEL,
@@ -325,5 +335,44 @@ fn calendar_matches_humantime() {
         let text = humantime::format_rfc3339_seconds(t).to_string();
         let (y, m, d) = civil_from_days(day);
         assert_eq!(format!("{y:04}-{m:02}-{d:02}"), text[..10], "day {day}");
+    }
+}
+
+/// One cached head serves consecutive records of a step; a record of another step (or
+/// instrument, or variables), or one whose id is not `STEP/INDEX`, is still written right,
+/// and so is the first step's next record after it.
+#[test]
+fn step_head_follows_the_records() {
+    let names = ["v".to_owned()];
+    let other_names = ["w".to_owned(), "v".to_owned()];
+    let vars = [Value::Int(7), Value::Float(0.5)];
+    let a = base(VarMap(&names, &vars[..1]), &[], PairMap(&[]));
+    let mut b = base(VarMap(&other_names, &vars), &[], PairMap(&[]));
+    b.step = "other";
+    b.id = "other/3";
+    let mut c = base(VarMap(&names, &vars[..1]), &[], PairMap(&[]));
+    c.instrument = "scope";
+    let mut d = base(VarMap(&names, &vars[..1]), &[], PairMap(&[]));
+    d.id = "custom id";
+    let mut e = base(VarMap(&names, &vars[..1]), &[], PairMap(&[]));
+    e.step = "quote\"d";
+    e.id = "quote\"d/3";
+    let mut head = StepHead::default();
+    for (case, p) in [
+        ("a", &a),
+        ("b", &b),
+        ("a again", &a),
+        ("c", &c),
+        ("d", &d),
+        ("e", &e),
+        ("a last", &a),
+    ] {
+        let mut buf = Vec::new();
+        encode(&mut buf, &mut head, p).expect("a point encodes");
+        assert_eq!(
+            String::from_utf8(buf).expect("UTF-8"),
+            reference(p),
+            "{case}"
+        );
     }
 }
