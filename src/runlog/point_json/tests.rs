@@ -346,17 +346,17 @@ fn step_head_follows_the_records() {
     let names = ["v".to_owned()];
     let other_names = ["w".to_owned(), "v".to_owned()];
     let vars = [Value::Int(7), Value::Float(0.5)];
-    let a = base(VarMap(&names, &vars[..1]), &[], PairMap(&[]));
-    let mut b = base(VarMap(&other_names, &vars), &[], PairMap(&[]));
-    b.step = "other";
-    b.id = "other/3";
-    let mut c = base(VarMap(&names, &vars[..1]), &[], PairMap(&[]));
-    c.instrument = "scope";
-    let mut d = base(VarMap(&names, &vars[..1]), &[], PairMap(&[]));
-    d.id = "custom id";
-    let mut e = base(VarMap(&names, &vars[..1]), &[], PairMap(&[]));
-    e.step = "quote\"d";
-    e.id = "quote\"d/3";
+    let sweep = base(VarMap(&names, &vars[..1]), &[], PairMap(&[]));
+    let mut other_step = base(VarMap(&other_names, &vars), &[], PairMap(&[]));
+    other_step.step = "other";
+    other_step.id = "other/3";
+    let mut other_instrument = base(VarMap(&names, &vars[..1]), &[], PairMap(&[]));
+    other_instrument.instrument = "scope";
+    let mut custom_id = base(VarMap(&names, &vars[..1]), &[], PairMap(&[]));
+    custom_id.id = "custom id";
+    let mut escaped = base(VarMap(&names, &vars[..1]), &[], PairMap(&[]));
+    escaped.step = "quote\"d";
+    escaped.id = "quote\"d/3";
     let mut head = StepHead::default();
     for (case, p) in [
         ("a", &a),
