@@ -359,13 +359,13 @@ fn step_head_follows_the_records() {
     escaped.id = "quote\"d/3";
     let mut head = StepHead::default();
     for (case, p) in [
-        ("a", &a),
-        ("b", &b),
-        ("a again", &a),
-        ("c", &c),
-        ("d", &d),
-        ("e", &e),
-        ("a last", &a),
+        ("sweep", &sweep),
+        ("other step", &other_step),
+        ("sweep again", &sweep),
+        ("other instrument", &other_instrument),
+        ("custom id", &custom_id),
+        ("escaped step", &escaped),
+        ("sweep last", &sweep),
     ] {
         let mut buf = Vec::new();
         encode(&mut buf, &mut head, p).expect("a point encodes");
