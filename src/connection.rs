@@ -33,8 +33,9 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
+use crate::abort::Abort;
 use crate::exec::{Conn, FailKind, Outcome, run_commands};
 use crate::pool::{Execute, Finished, Inbox, Outlet};
 use crate::protocol::LineIo;
@@ -55,14 +56,6 @@ const FIRST_WATCH: Duration = Duration::from_millis(5);
 /// byte and within this time of the connect, met a session refused a little late: its
 /// attempt is recorded as failed and the point runs again without using up a retry.
 const REFUSAL_WINDOW: Duration = SETTLE;
-
-/// Resolves when the run's abort epoch passes `epoch`; never, if the run has no abort
-/// channel any more.
-pub async fn cancelled(mut abort: watch::Receiver<u64>, epoch: u64) {
-    if abort.wait_for(|e| *e > epoch).await.is_err() {
-        std::future::pending::<()>().await;
-    }
-}
 
 /// A session [`open`] returned, for [`Connection::new`].
 pub struct Opened {
@@ -88,7 +81,7 @@ pub struct Connection {
     /// Per-command reply timeout.
     timeout: Duration,
     /// The run's abort epoch (see [`Execute::epoch`]).
-    abort: watch::Receiver<u64>,
+    abort: Abort,
     /// Why the connection broke, set by the point that broke it; logged when it closes.
     broken: Option<String>,
     /// The pool's channel for outcomes.
@@ -120,7 +113,7 @@ impl Connection {
         opened: Opened,
         pool: Outlet<Finished>,
         inbox: Inbox<Execute>,
-        abort: watch::Receiver<u64>,
+        abort: Abort,
         alive: mpsc::Sender<()>,
     ) -> Self {
         Connection {
@@ -188,7 +181,7 @@ impl StreamHandler<Execute> for Connection {
         let timeout = msg
             .timeout_cap
             .map_or(self.timeout, |cap| cap.min(self.timeout));
-        let cancel = cancelled(self.abort.clone(), msg.epoch);
+        let cancel = self.abort.past(msg.epoch);
         let io = self.io.take();
         let instrument = self.instrument.clone();
         let accepted = self.accepted;

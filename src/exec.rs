@@ -309,7 +309,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
 
     async fn send(&mut self, text: &str) -> Result<(), Failure> {
         let conn = self.conn.id;
-        match tokio::time::timeout(self.timeout, self.io.write_line(text)).await {
+        let deadline = deadline(self.last, self.timeout);
+        match tokio::time::timeout_at(deadline, self.io.write_line(text)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(send_failed(text, conn, &e)),
             Err(_) => Err(send_timed_out(text, conn, self.timeout)),
@@ -335,7 +336,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
         self.awaiting = Some(t);
         let io = &mut *self.io;
         let mut sent = false;
-        let exchange = tokio::time::timeout(self.timeout, async {
+        let exchange = tokio::time::timeout_at(deadline(t, self.timeout), async {
             io.write_line(text).await.map_err(Err)?;
             sent = true;
             io.read_line().await.map_err(Ok)
@@ -390,6 +391,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
             elapsed_ms: now.saturating_duration_since(t),
         });
     }
+}
+
+/// `timeout` after `start` (a clock reading the caller already has: one fewer per command,
+/// and a read costs ~50 ns on this VM); a timeout too large for the clock is none.
+fn deadline(start: Instant, timeout: Duration) -> tokio::time::Instant {
+    const NEVER: Duration = Duration::from_secs(100 * 365 * 86_400);
+    let start = tokio::time::Instant::from_std(start);
+    start.checked_add(timeout).unwrap_or_else(|| start + NEVER)
 }
 
 /// The reply of exchange `index` (recorded by a successful query).

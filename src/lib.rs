@@ -31,6 +31,7 @@
 //! its mailbox travels as one message ([`pool::Work`], [`pool::Outcomes`]).
 //! One Pool per instrument, up to `max_connections` Connections per Pool.
 
+pub mod abort;
 pub mod app;
 pub mod cli;
 pub mod connection;

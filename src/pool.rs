@@ -40,9 +40,10 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use actix::prelude::*;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 
 mod dial;
+use crate::abort::Abort;
 use crate::exec::Outcome;
 use crate::runlog;
 use crate::sequence::value::Value;
@@ -184,7 +185,7 @@ pub struct Pool {
     /// Connection id of the dial that failed last (named when giving up).
     last_failed: usize,
     /// The run's abort epoch, handed to every connection.
-    abort: watch::Receiver<u64>,
+    abort: Abort,
     /// Handed to every connection, which drops it only after logging its close: once the
     /// run's receiver sees every sender gone, every close has been logged. The pool holds
     /// it too, so a due shortfall warning is logged before the run ends.
@@ -201,7 +202,7 @@ impl Pool {
         instrument: Arc<Instrument>,
         address: Address,
         next_id: Arc<AtomicUsize>,
-        abort: watch::Receiver<u64>,
+        abort: Abort,
         alive: mpsc::Sender<()>,
     ) -> Self {
         let (finished, finished_rx) = local_channel::mpsc::channel();

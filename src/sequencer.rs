@@ -28,8 +28,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 
+use crate::abort::Abort;
 use crate::pool::{Execute, Pool, Subscribe, Work};
 use crate::resume::Resume;
 use crate::runlog::{self, RunLog};
@@ -182,7 +183,7 @@ pub struct Sequencer {
     /// First run-log write error; the run stops when set.
     log_error: Option<String>,
     /// Abort epoch: raising it cancels every point dispatched before.
-    abort: watch::Sender<u64>,
+    abort: Abort,
     /// What a resumed log already holds.
     resume: Resume,
     /// Told about each sweep step's progress; [`Silent`] unless set by `with_progress`.
@@ -203,7 +204,7 @@ impl Sequencer {
         seq: Arc<Sequence>,
         pools: Vec<(Addr<Pool>, usize)>,
         log: RunLog,
-        abort: watch::Sender<u64>,
+        abort: Abort,
         resume: Resume,
         done: oneshot::Sender<Summary>,
     ) -> Self {
@@ -387,7 +388,7 @@ impl Sequencer {
             epoch: if teardown {
                 u64::MAX
             } else {
-                *self.abort.borrow()
+                self.abort.epoch()
             },
             timeout_cap: (self.cancelled && teardown).then_some(ABORT_TEARDOWN_TIMEOUT),
         };

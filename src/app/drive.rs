@@ -9,11 +9,12 @@ use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant, SystemTime};
 
 use actix::prelude::*;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 
 use super::progress::Bar;
 use super::report::report;
 use super::signals::Signals;
+use crate::abort::Abort;
 use crate::error::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Error, Result};
 use crate::pool::{Open, Pool};
 use crate::resume::Resume;
@@ -72,14 +73,14 @@ async fn run_to_end(run: Prepared) -> Result<i32> {
     let clock = Instant::now();
     // The deadline counts from here, connecting included.
     let deadline_at = deadline.map(|d| (tokio::time::Instant::now() + d, d));
-    let (abort_tx, abort_rx) = watch::channel(0u64);
+    let abort = Abort::default();
     // Every connection holds a clone of `alive_tx`: `alive` ends when all are closed.
     let (alive_tx, mut alive) = mpsc::channel::<()>(1);
     // The pools send each new connection's `on_connect` record here, for the log.
     let (connects_tx, mut connects) = mpsc::unbounded_channel();
     // Ctrl-C (or the deadline) while connecting still ends the log with a stop record.
     let opened = tokio::select! {
-        opened = open_pools(&seq, &abort_rx, &alive_tx, &connects_tx) => opened,
+        opened = open_pools(&seq, &abort, &alive_tx, &connects_tx) => opened,
         () = signals.recv() => Err(Error::Interrupted("interrupted by the operator".into())),
         () = until(deadline_at) => Err(Error::Interrupted(deadline_reason(deadline_at))),
     };
@@ -120,7 +121,7 @@ async fn run_to_end(run: Prepared) -> Result<i32> {
         Some(bars) => Box::new(Bar::new(bars)),
         None => Box::new(Silent),
     };
-    let sequencer = Sequencer::new(seq.clone(), pools, log, abort_tx, resume, tx)
+    let sequencer = Sequencer::new(seq.clone(), pools, log, abort, resume, tx)
         .with_progress(progress)
         .with_connects(connects)
         .start();
@@ -189,7 +190,7 @@ fn deadline_reason(deadline: Option<(tokio::time::Instant, Duration)>) -> String
 /// fails when one accepts none.
 async fn open_pools(
     seq: &Sequence,
-    abort: &watch::Receiver<u64>,
+    abort: &Abort,
     alive: &mpsc::Sender<()>,
     connects: &mpsc::UnboundedSender<runlog::Connect>,
 ) -> Result<Vec<(Addr<Pool>, usize)>> {

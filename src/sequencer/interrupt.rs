@@ -79,7 +79,7 @@ impl Sequencer {
             ),
         );
         self.cancelled = true;
-        self.abort.send_modify(|epoch| *epoch += 1);
+        self.abort.raise();
         ctx.run_later(CANCEL_GRACE, |act, ctx| {
             if act.done.is_some() {
                 tracing::error!(

@@ -11,7 +11,7 @@ use crate::pool::{DropQueued, Outcomes, Proceed};
 use crate::sequence::OnError;
 
 impl Sequencer {
-    /// The outcome of dispatch `serial` came back from its pool.
+    /// The outcome of dispatch `serial` came back from its pool (the caller pumps after).
     pub(super) fn finished(&mut self, serial: u64, out: &Outcome, ctx: &mut Context<Self>) {
         let Some(d) = self.flying.remove(serial) else {
             return;
@@ -44,7 +44,6 @@ impl Sequencer {
         } else {
             self.not_started(&d);
         }
-        self.pump(ctx);
     }
 
     /// A point handed back unstarted: not run, and no record; but a failed attempt recorded
@@ -172,6 +171,9 @@ impl Handler<Outcomes> for Sequencer {
         for done in msg.0 {
             self.finished(done.serial, &done.outcome, ctx);
         }
+        // Once for the batch: every outcome in it is judged (a failure that stops the run
+        // included) before anything new is dispatched.
+        self.pump(ctx);
         // Judged, all of them (and any `DropQueued` sent): the pools may go on.
         for pool in std::mem::take(&mut self.proceed) {
             self.pools[pool].do_send(Proceed);
