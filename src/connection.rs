@@ -36,7 +36,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::abort::Abort;
-use crate::exec::{Conn, FailKind, Outcome, run_commands};
+use crate::exec::{Conn, FailKind, Outcome, ReplyTimer, run_commands};
 use crate::pool::{Execute, Finished, Inbox, Outlet};
 use crate::protocol::LineIo;
 use crate::runlog;
@@ -80,6 +80,8 @@ pub struct Connection {
     io: Option<LineIo<TcpStream>>,
     /// Per-command reply timeout.
     timeout: Duration,
+    /// The reply timer of this session's commands; taken out while a point runs.
+    timer: Option<ReplyTimer>,
     /// The run's abort epoch (see [`Execute::epoch`]).
     abort: Abort,
     /// Why the connection broke, set by the point that broke it; logged when it closes.
@@ -119,6 +121,7 @@ impl Connection {
         Connection {
             id,
             timeout: instrument.io.timeout,
+            timer: None,
             instrument,
             io: Some(opened.io),
             abort,
@@ -183,6 +186,11 @@ impl StreamHandler<Execute> for Connection {
             .map_or(self.timeout, |cap| cap.min(self.timeout));
         let cancel = self.abort.past(msg.epoch);
         let io = self.io.take();
+        let mut timer = self
+            .timer
+            .take()
+            .unwrap_or_else(|| ReplyTimer::new(timeout));
+        timer.timeout = timeout;
         let instrument = self.instrument.clone();
         let accepted = self.accepted;
         // Before the first point sends anything: take what already arrived (a greeting, or
@@ -203,7 +211,7 @@ impl StreamHandler<Execute> for Connection {
         let run = Box::pin(async move {
             let Some(mut io) = io else {
                 let out = Outcome::not_run(id, format!("connection {id} is closed"));
-                return (None, out);
+                return (None, timer, out);
             };
             if let Some(wait) = watch
                 && let Err(e) = watch_for_close(&mut io, wait, id, &instrument.name).await
@@ -215,14 +223,14 @@ impl StreamHandler<Execute> for Connection {
                     again: accepted,
                     ..Outcome::not_run(id, e)
                 };
-                return (Some(io), out);
+                return (Some(io), timer, out);
             }
             let out = run_commands(
                 &mut io,
                 &msg.step.commands,
                 msg.texts,
                 &msg.vars,
-                timeout,
+                &mut timer,
                 Conn {
                     id,
                     instrument: &instrument.name,
@@ -230,33 +238,37 @@ impl StreamHandler<Execute> for Connection {
                 cancel,
             )
             .await;
-            (Some(io), out)
+            (Some(io), timer, out)
         });
         // Waited for: the actor reads no other point until this one is over.
-        ctx.wait(run.into_actor(self).map(move |(io, mut out), act, ctx| {
-            act.running = None;
-            // Closed at once under the first point, the instrument having sent nothing:
-            // a session refused a little late (the commands went out, and are recorded).
-            if !act.accepted
-                && out.kind == Some(FailKind::Connection)
-                && act.opened_at.elapsed() < REFUSAL_WINDOW
-                && io
-                    .as_ref()
-                    .is_some_and(|io| io.peer_closed() && !io.received_any())
-            {
-                out.refused = true;
-            }
-            act.accepted = !out.refused;
-            if out.broken || out.refused {
-                // Logged once, as the reason in `stopped`.
-                act.broken = Some(out.error.clone().unwrap_or_default());
-                out.broken = true;
-                ctx.stop();
-            } else {
-                act.io = io;
-            }
-            act.report(serial, out);
-        }));
+        ctx.wait(
+            run.into_actor(self)
+                .map(move |(io, timer, mut out), act, ctx| {
+                    act.running = None;
+                    act.timer = Some(timer);
+                    // Closed at once under the first point, the instrument having sent nothing:
+                    // a session refused a little late (the commands went out, and are recorded).
+                    if !act.accepted
+                        && out.kind == Some(FailKind::Connection)
+                        && act.opened_at.elapsed() < REFUSAL_WINDOW
+                        && io
+                            .as_ref()
+                            .is_some_and(|io| io.peer_closed() && !io.received_any())
+                    {
+                        out.refused = true;
+                    }
+                    act.accepted = !out.refused;
+                    if out.broken || out.refused {
+                        // Logged once, as the reason in `stopped`.
+                        act.broken = Some(out.error.clone().unwrap_or_default());
+                        out.broken = true;
+                        ctx.stop();
+                    } else {
+                        act.io = io;
+                    }
+                    act.report(serial, out);
+                }),
+        );
     }
 }
 
@@ -333,7 +345,7 @@ pub async fn open(
             on_connect,
             texts,
             &[],
-            io_cfg.timeout,
+            &mut ReplyTimer::new(io_cfg.timeout),
             Conn {
                 id,
                 instrument: &instrument.name,

@@ -5,6 +5,7 @@
 //! connection actor calls [`run_commands`] with the texts the sequencer rendered; the result
 //! says whether the connection may be reused ([`Outcome::broken`]).
 
+use std::pin::Pin;
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -142,7 +143,7 @@ pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
     commands: &[Command],
     texts: Vec<String>,
     vars: &[Value],
-    timeout: Duration,
+    timer: &mut ReplyTimer,
     conn: Conn<'_>,
     cancel: impl std::future::Future<Output = ()>,
 ) -> Outcome {
@@ -168,7 +169,7 @@ pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
     let mut ex = Exec {
         io,
         vars,
-        timeout,
+        timer,
         conn,
         out: &mut out,
         awaiting: None,
@@ -227,7 +228,8 @@ struct Exec<'a, S> {
     io: &'a mut LineIo<S>,
     /// The point's sweep variables (for poll bounds such as `of: "{setpoint}"`).
     vars: &'a [Value],
-    timeout: Duration,
+    /// The connection's reply timer, with the timeout for each command.
+    timer: &'a mut ReplyTimer,
     conn: Conn<'a>,
     out: &'a mut Outcome,
     /// When the command being run was sent, while its reply is awaited, so a cancel can
@@ -309,12 +311,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
 
     async fn send(&mut self, text: &str) -> Result<(), Failure> {
         let conn = self.conn.id;
-        let deadline = deadline(self.last, self.timeout);
-        match tokio::time::timeout_at(deadline, self.io.write_line(text)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(send_failed(text, conn, &e)),
-            Err(_) => Err(send_timed_out(text, conn, self.timeout)),
-        }
+        let timeout = self.timer.timeout;
+        self.timer.arm(deadline(self.last, timeout));
+        let timer = &mut *self.timer;
+        let sent = tokio::select! {
+            biased;
+            r = self.io.write_line(text) => r,
+            () = timer.expired() => return Err(send_timed_out(text, conn, timeout)),
+        };
+        sent.map_err(|e| send_failed(text, conn, &e))
     }
 
     /// Sends `text` and reads its reply, under one timeout for both; records the exchange
@@ -334,14 +339,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
         let t = self.last;
         let conn = self.conn.id;
         self.awaiting = Some(t);
-        let io = &mut *self.io;
+        let timeout = self.timer.timeout;
+        self.timer.arm(deadline(t, timeout));
+        let (io, timer) = (&mut *self.io, &mut *self.timer);
         let mut sent = false;
-        let exchange = tokio::time::timeout_at(deadline(t, self.timeout), async {
-            io.write_line(text).await.map_err(Err)?;
-            sent = true;
-            io.read_line().await.map_err(Ok)
-        })
-        .await;
+        let exchange = tokio::select! {
+            // The reply first: one that came in time is taken even if the timer is due too.
+            biased;
+            r = async {
+                io.write_line(text).await.map_err(Err)?;
+                sent = true;
+                io.read_line().await.map_err(Ok)
+            } => Ok(r),
+            () = timer.expired() => Err(()),
+        };
         let failure = match exchange {
             Ok(Ok(reply)) if !is_malformed(&reply) => {
                 self.record(Some(reply), t);
@@ -365,13 +376,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
                 "connection {conn} closed by the instrument while waiting for reply to `{text}`"
             ),
             Ok(Err(Ok(e))) => format!("cannot read reply to `{text}` on connection {conn}: {e}"),
-            Err(_) if !sent => {
+            Err(()) if !sent => {
                 self.awaiting = None;
-                return Err(send_timed_out(text, conn, self.timeout));
+                return Err(send_timed_out(text, conn, timeout));
             }
-            Err(_) => format!(
+            Err(()) => format!(
                 "timeout after {} waiting for reply to `{text}` on connection {conn}",
-                format_duration(self.timeout)
+                format_duration(timeout)
             ),
         };
         // The query went out: the log shows it, without a reply.
@@ -390,6 +401,58 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
             reply,
             elapsed_ms: now.saturating_duration_since(t),
         });
+    }
+}
+
+/// The reply timeout of one connection: one tokio timer for all its commands. Each command
+/// moves the deadline; the timer itself is reset only when it goes off before the current
+/// deadline (or the deadline moves earlier), so that a command does not register a timer
+/// and cancel it again, which cost as much as the rest of a zero-latency query.
+pub struct ReplyTimer {
+    /// How long a command may take.
+    pub timeout: Duration,
+    /// Made at the first command (a tokio timer needs the runtime).
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// When the command running now times out.
+    deadline: tokio::time::Instant,
+}
+
+impl ReplyTimer {
+    /// A timer for commands of `timeout` each.
+    pub fn new(timeout: Duration) -> ReplyTimer {
+        ReplyTimer {
+            timeout,
+            sleep: None,
+            deadline: tokio::time::Instant::now(),
+        }
+    }
+
+    /// The command starting now times out at `deadline`.
+    fn arm(&mut self, deadline: tokio::time::Instant) {
+        self.deadline = deadline;
+        match &mut self.sleep {
+            // Goes off early at worst, and `expired` sets it again.
+            Some(sleep) if sleep.deadline() <= deadline => {}
+            Some(sleep) => sleep.as_mut().reset(deadline),
+            None => self.sleep = Some(Box::pin(tokio::time::sleep_until(deadline))),
+        }
+    }
+
+    /// Resolves at the deadline of the last [`ReplyTimer::arm`].
+    async fn expired(&mut self) {
+        let Self {
+            sleep, deadline, ..
+        } = self;
+        let Some(sleep) = sleep else {
+            return std::future::pending().await;
+        };
+        loop {
+            sleep.as_mut().await;
+            if tokio::time::Instant::now() >= *deadline {
+                return;
+            }
+            sleep.as_mut().reset(*deadline);
+        }
     }
 }
 

@@ -45,7 +45,7 @@ async fn run(
         &commands,
         texts,
         &[],
-        Duration::from_millis(timeout_ms),
+        &mut ReplyTimer::new(Duration::from_millis(timeout_ms)),
         Conn {
             id: 7,
             instrument: "scripted",
@@ -181,7 +181,7 @@ async fn cancel_aborts_the_point() {
         &cmds,
         texts,
         &[],
-        Duration::from_secs(1),
+        &mut ReplyTimer::new(Duration::from_secs(1)),
         Conn {
             id: 1,
             instrument: "scripted",
@@ -274,4 +274,61 @@ fn until_with_variable_bounds() {
     assert!(above.holds("4.5", &vars));
     // A text value never satisfies a numeric condition.
     assert!(!Until::Above(Bound::Var(0, "ch".into())).holds("4.5", &vars));
+}
+
+/// The connection's one reply timer: a command that outlives the deadline of the one before
+/// it is not timed out by that earlier deadline, and one with no reply still times out after
+/// its own full timeout.
+#[tokio::test]
+async fn each_command_gets_its_own_full_timeout() {
+    let (a, b) = duplex(1024);
+    // Replies 120 ms and then 150 ms after each query: the second comes 270 ms after the
+    // start, past the first query's deadline (200 ms) but within its own (320 ms).
+    let server = tokio::spawn(async move {
+        let (r, mut w) = tokio::io::split(b);
+        let mut lines = BufReader::new(r).lines();
+        for (delay, reply) in [(120, "one"), (150, "two")] {
+            if lines.next_line().await.ok().flatten().is_none() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            w.write_all(format!("{reply}\n").as_bytes()).await.unwrap();
+        }
+        // Then silence until the client hangs up.
+        while let Ok(Some(_)) = lines.next_line().await {}
+    });
+    let mut io = LineIo::new(a, "\n", "\n");
+    let query = |text: &str| Command::Query {
+        text: t(text),
+        name: None,
+        expect: None,
+    };
+    let cmds = vec![query("A?"), query("B?"), query("C?")];
+    let texts = vec!["A?".to_owned(), "B?".to_owned(), "C?".to_owned()];
+    let out = run_commands(
+        &mut io,
+        &cmds,
+        texts,
+        &[],
+        &mut ReplyTimer::new(Duration::from_millis(200)),
+        Conn {
+            id: 3,
+            instrument: "slow",
+        },
+        std::future::pending(),
+    )
+    .await;
+    let replies: Vec<Option<&str>> = out.exchanges.iter().map(|e| e.reply.as_deref()).collect();
+    assert_eq!(replies, [Some("one"), Some("two"), None], "{out:?}");
+    assert_eq!(
+        out.error.as_deref(),
+        Some("timeout after 200ms waiting for reply to `C?` on connection 3")
+    );
+    assert!(
+        out.exchanges[2].elapsed_ms >= Duration::from_millis(200),
+        "the silent query waited its whole timeout: {:?}",
+        out.exchanges[2].elapsed_ms
+    );
+    drop(io);
+    server.await.unwrap();
 }
