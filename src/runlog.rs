@@ -26,7 +26,14 @@ use crate::sequence::value::Value;
 
 /// Serialises a duration as milliseconds with microsecond resolution.
 pub fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64((d.as_secs_f64() * 1e6).round() / 1e3)
+    s.serialize_f64(micros(*d) as f64 / 1e3)
+}
+
+/// A duration in whole microseconds, rounded half up (saturating past `u64::MAX`).
+pub(crate) fn micros(d: Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(1_000_000)
+        .saturating_add(u64::from((d.subsec_nanos() + 500) / 1000))
 }
 
 /// Serialises a time as RFC 3339 UTC with milliseconds.

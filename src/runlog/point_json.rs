@@ -34,6 +34,9 @@ pub(super) struct StepHead {
     keys: Vec<u8>,
     /// Where each variable's key ends in `keys`.
     key_ends: Vec<usize>,
+    /// The last `started_at` written, to the second, and its text: records of the same
+    /// second share all but the milliseconds.
+    second: Option<(u64, [u8; 26])>,
 }
 
 impl StepHead {
@@ -152,7 +155,7 @@ fn fast(buf: &mut Vec<u8>, head: &mut StepHead, p: &Point<'_>) -> Option<()> {
         None => buf.extend_from_slice(b"null"),
     }
     buf.extend_from_slice(br#","started_at":"#);
-    push_time(buf, *started_at)?;
+    push_time(buf, &mut head.second, *started_at)?;
     buf.extend_from_slice(br#","elapsed_ms":"#);
     push_millis(buf, *elapsed_ms)?;
     buf.extend_from_slice(br#","commands":["#);
@@ -278,19 +281,18 @@ fn push_u64(buf: &mut Vec<u8>, n: u64) {
     buf.extend_from_slice(digits(n, &mut [0; 20]));
 }
 
-/// Largest rounded microsecond count written directly: below it the count is an exact
-/// integer of at most 15 digits, so the shortest decimal that reads back as `count / 1e3`
-/// (what `serde_json` writes) is that count with the point moved three places.
-const DIRECT_MICROS: f64 = 1e15;
+/// Largest microsecond count written directly: below it the count is an exact integer of
+/// at most 15 digits, so the shortest decimal that reads back as `count / 1e3` (what
+/// `serde_json` writes) is that count with the point moved three places.
+const DIRECT_MICROS: u64 = 1_000_000_000_000_000;
 
 /// A duration as [`super::millis`] writes it: milliseconds rounded to the microsecond.
 fn push_millis(buf: &mut Vec<u8>, d: Duration) -> Option<()> {
-    // The same arithmetic as `millis`, so long or odd durations round the same way.
-    let micros = (d.as_secs_f64() * 1e6).round();
-    if !(0.0..DIRECT_MICROS).contains(&micros) {
-        return serde_json::to_writer(&mut *buf, &(micros / 1e3)).ok();
+    // The same count as `millis`, so long durations go the same way.
+    let micros = super::micros(d);
+    if micros >= DIRECT_MICROS {
+        return serde_json::to_writer(&mut *buf, &(micros as f64 / 1e3)).ok();
     }
-    let micros = micros as u64;
     push_u64(buf, micros / 1000);
     buf.push(b'.');
     // Like serde_json: at least one digit after the point, no trailing zeros.
@@ -315,15 +317,30 @@ const YEAR_10000: u64 = 253_402_300_800;
 /// A time as [`super::rfc3339`] writes it: `"YYYY-MM-DDTHH:MM:SS.mmmZ"`, milliseconds cut,
 /// not rounded. `None` for times before the epoch or from year 10000 on, which `humantime`
 /// refuses.
-fn push_time(buf: &mut Vec<u8>, t: SystemTime) -> Option<()> {
+/// `second` caches the text of the last second written (see [`StepHead`]).
+fn push_time(buf: &mut Vec<u8>, second: &mut Option<(u64, [u8; 26])>, t: SystemTime) -> Option<()> {
     let since = t.duration_since(SystemTime::UNIX_EPOCH).ok()?;
     let secs = since.as_secs();
     if secs >= YEAR_10000 {
         return None;
     }
+    let mut text = match *second {
+        Some((cached, text)) if cached == secs => text,
+        _ => {
+            let text = second_text(secs);
+            *second = Some((secs, text));
+            text
+        }
+    };
+    put_digits(&mut text[21..24], u64::from(since.subsec_millis()));
+    buf.extend_from_slice(&text);
+    Some(())
+}
+
+/// `"YYYY-MM-DDTHH:MM:SS.000Z"` for `secs` after the epoch.
+fn second_text(secs: u64) -> [u8; 26] {
     let (year, month, day) = civil_from_days(secs / 86_400);
     let of_day = secs % 86_400;
-    let millis = u64::from(since.subsec_millis());
     let mut text = *b"\"0000-00-00T00:00:00.000Z\"";
     for (at, n, width) in [
         (1, year, 4),
@@ -332,16 +349,18 @@ fn push_time(buf: &mut Vec<u8>, t: SystemTime) -> Option<()> {
         (12, of_day / 3600, 2),
         (15, of_day / 60 % 60, 2),
         (18, of_day % 60, 2),
-        (21, millis, 3),
     ] {
-        let mut n = n;
-        for digit in text[at..at + width].iter_mut().rev() {
-            *digit = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
+        put_digits(&mut text[at..at + width], n);
     }
-    buf.extend_from_slice(&text);
-    Some(())
+    text
+}
+
+/// The last `digits.len()` decimal digits of `n`, zero-padded, into `digits`.
+fn put_digits(digits: &mut [u8], mut n: u64) {
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
 }
 
 /// (year, month, day) of the proleptic Gregorian calendar, `days` after 1970-01-01

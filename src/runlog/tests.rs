@@ -259,3 +259,20 @@ fn default_path_shape() {
     let p = RunLog::default_path("iv sweep", t);
     assert_eq!(p, PathBuf::from("runs/iv_sweep-20251125-021627.jsonl"));
 }
+
+/// Durations round half up to the microsecond, across the second, and saturate.
+#[test]
+fn micros_round_half_up() {
+    for (d, want) in [
+        (Duration::ZERO, 0),
+        (Duration::from_nanos(499), 0),
+        (Duration::from_nanos(500), 1),
+        (Duration::from_nanos(1_499), 1),
+        (Duration::from_nanos(1_500), 2),
+        (Duration::new(1, 999_999_500), 2_000_000),
+        (Duration::new(3, 250_000), 3_000_250),
+        (Duration::MAX, u64::MAX),
+    ] {
+        assert_eq!(micros(d), want, "{d:?}");
+    }
+}

@@ -306,6 +306,30 @@ fn times_match() {
     }
 }
 
+/// The cached second follows the records' times: the same second, the next, an earlier one.
+#[test]
+fn cached_second_follows_the_times() {
+    let t0 = SystemTime::UNIX_EPOCH + Duration::new(1_764_036_987, 999_000_000);
+    let mut head = StepHead::default();
+    for t in [
+        t0,
+        t0 - Duration::from_millis(998),
+        t0 + Duration::from_millis(1),
+        t0 + Duration::from_secs(86_400),
+        t0,
+    ] {
+        let mut p = base(VarMap(&[], &[]), &[], PairMap(&[]));
+        p.started_at = t;
+        let mut buf = Vec::new();
+        encode(&mut buf, &mut head, &p).expect("a point encodes");
+        assert_eq!(
+            String::from_utf8(buf).expect("UTF-8"),
+            reference(&p),
+            "{t:?}"
+        );
+    }
+}
+
 /// Times `humantime` refuses (before the epoch, from year 10000 on) leave the direct
 /// path, so `serde_json` handles them as it always did; the last second it accepts does not.
 #[test]
@@ -322,7 +346,7 @@ fn refused_times_leave_the_direct_path() {
         (epoch, true),
     ] {
         let mut buf = Vec::new();
-        assert_eq!(push_time(&mut buf, t).is_some(), direct, "{t:?}");
+        assert_eq!(push_time(&mut buf, &mut None, t).is_some(), direct, "{t:?}");
         assert_eq!(buf.is_empty(), !direct, "{t:?}");
     }
 }
