@@ -107,6 +107,10 @@ impl Flying {
 
     /// Takes out the dispatch with this serial, if it is still there.
     fn remove(&mut self, serial: u64) -> Option<Dispatch> {
+        if self.0.front().is_some_and(|(s, _)| *s == serial) {
+            // The oldest point: the usual case.
+            return self.0.pop_front().map(|(_, d)| d);
+        }
         let at = self.0.binary_search_by_key(&serial, |(s, _)| *s).ok()?;
         self.0.remove(at).map(|(_, d)| d)
     }

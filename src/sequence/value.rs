@@ -177,7 +177,8 @@ const PAIRS: [u8; 200] = {
 
 /// Appends the decimal digits of `n` (see [`digits`]).
 pub fn push_decimal(out: &mut String, n: u64) {
-    out.extend(digits(n, &mut [0; 20]).iter().map(|&d| char::from(d)));
+    // ASCII digits only, so always valid: one short check instead of a push per char.
+    out.push_str(std::str::from_utf8(digits(n, &mut [0; 20])).unwrap_or_default());
 }
 
 fn push_non_finite(x: f64, out: &mut String) {
