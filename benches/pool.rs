@@ -44,8 +44,9 @@ use tokio::net::TcpStream;
 const BIN: &str = env!("CARGO_BIN_EXE_sequencer");
 
 /// Turns each side takes at a throughput or makespan measurement (the best one counts):
-/// half of them with each placement, when pinned.
-const ROUNDS: usize = 6;
+/// half of them with each placement, when pinned. With six, the 10-connection ratio still
+/// moved by ±0.01 between runs of the same code.
+const ROUNDS: usize = 10;
 
 /// Set (to `ADDRESS CONNECTIONS POINTS`) when this binary is run again as the plain client.
 const PLAIN_CLIENT: &str = "SEQUENCER_BENCH_PLAIN_CLIENT";
