@@ -1,7 +1,8 @@
 //! Connection actor: one TCP session to an instrument, running one point at a time.
 //!
-//! The [`Pool`] dials with [`open`] (which also returns the `on_connect` exchanges as a run
-//! log record, for the pool to forward) and starts a `Connection` around the framed stream.
+//! The [`Pool`](crate::pool::Pool) dials with [`open`] (which also returns the `on_connect`
+//! exchanges as a run log record, for the pool to forward) and starts a `Connection` around
+//! the framed stream.
 //! It reads its points ([`Execute`]) from its [`Inbox`] and runs each as a future the actor
 //! waits for (`ctx.wait`), so no second point can interleave its commands on the same
 //! socket; the outcome goes back to the pool's channel as [`Finished`]. The connection
