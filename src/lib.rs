@@ -48,5 +48,6 @@ pub mod runlog;
 pub mod sequence;
 pub mod sequencer;
 pub mod sim;
+mod wakeup;
 
 pub use error::{Error, Result};

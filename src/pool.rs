@@ -13,8 +13,8 @@
 //! through mailboxes: a mailbox message costs two allocations (envelope and queue node),
 //! and a connection would need a strong address of its pool per report. With its
 //! connections holding the sending end of its `Finished` channel, the pool no longer stops
-//! by itself when the sequencer lets go of it; it checks after every wake-up
-//! (`StopWhenUnused`).
+//! by itself when the sequencer lets go of it; it checks after every wake-up (see
+//! `started`).
 //!
 //! If the instrument takes fewer sessions than asked (a first dial fails, or a first
 //! connection is closed at once: `refused`, see [`crate::connection`]), the pool keeps fewer and
@@ -33,10 +33,8 @@
 //! connection is left).
 
 use std::collections::VecDeque;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
-use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -48,6 +46,7 @@ use crate::exec::Outcome;
 use crate::runlog;
 use crate::sequence::value::Value;
 use crate::sequence::{Address, Instrument, Step};
+use crate::wakeup::EveryWakeup;
 pub use dial::backoff;
 
 /// Dials every connection; replies as soon as one is open with how many the pool will
@@ -338,7 +337,14 @@ impl Actor for Pool {
         if let Some(rx) = self.finished_rx.take() {
             ctx.add_stream(rx);
         }
-        ctx.spawn(StopWhenUnused);
+        // Stops the pool once nobody holds its address: its connections hold its `Finished`
+        // channel, whose stream would otherwise keep it (and so them) alive. The last
+        // address's drop wakes the pool too.
+        ctx.spawn(EveryWakeup::new(|_: &mut Self, ctx: &mut Context<Self>| {
+            if !ctx.connected() {
+                ctx.stop();
+            }
+        }));
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
@@ -374,27 +380,6 @@ impl Handler<Work> for Pool {
     fn handle(&mut self, msg: Work, ctx: &mut Context<Self>) {
         self.queue.extend(msg.0);
         self.pump(ctx);
-    }
-}
-
-/// Stops the pool once nobody holds its address: its connections hold its `Finished`
-/// channel, whose stream would otherwise keep it (and so them) alive. Polled by actix after
-/// every wake-up of the pool, the last address's drop included; never done.
-struct StopWhenUnused;
-
-impl ActorFuture<Pool> for StopWhenUnused {
-    type Output = ();
-
-    fn poll(
-        self: Pin<&mut Self>,
-        _: &mut Pool,
-        ctx: &mut Context<Pool>,
-        _: &mut TaskContext<'_>,
-    ) -> Poll<()> {
-        if !ctx.connected() {
-            ctx.stop();
-        }
-        Poll::Pending
     }
 }
 

@@ -36,6 +36,7 @@ use crate::resume::Resume;
 use crate::runlog::{self, RunLog};
 use crate::sequence::value::Value;
 use crate::sequence::{Command, Sequence, Step, render_all};
+use crate::wakeup::EveryWakeup;
 
 mod connects;
 mod interrupt;
@@ -427,9 +428,9 @@ impl Actor for Sequencer {
         // The connections opened so far come before any point; later ones as they open.
         self.write_connects();
         ctx.spawn(connects::WriteConnects);
-        ctx.spawn(records::FlushLog);
+        ctx.spawn(EveryWakeup::new(Sequencer::flush_log_after_wakeup));
         // Records are written at once; this bounds what a machine crash can lose to a second
-        // (or a mebibyte of records, `FlushLog`).
+        // (or a mebibyte of records, `flush_log_after_wakeup`).
         ctx.run_interval(SYNC_EVERY, Sequencer::sync_in_background);
         self.pump(ctx);
     }

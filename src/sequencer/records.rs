@@ -3,12 +3,11 @@
 //! records are written in `connects.rs`.)
 //!
 //! Point records are appended to the log's buffer as outcomes arrive and written by
-//! [`FlushLog`] once the actor has handled every message waiting in its mailbox: the
-//! outcomes that arrived together (one per connection that answered) cost one `write`. A
-//! record is thus on its way to the file before the actor waits for anything.
+//! `Sequencer::flush_log_after_wakeup` once the actor has handled every message waiting in
+//! its mailbox: the outcomes that arrived together (one per connection that answered) cost
+//! one `write`. A record is thus on its way to the file before the actor waits for
+//! anything.
 
-use std::pin::Pin;
-use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, SystemTime};
 
 use actix::prelude::*;
@@ -85,6 +84,15 @@ impl Sequencer {
         (&self.id, status)
     }
 
+    /// Writes the point records appended while the sequencer handled its mailbox (run after
+    /// every wake-up, see `started`), and starts an fsync once a mebibyte is unsynced.
+    pub(super) fn flush_log_after_wakeup(&mut self, ctx: &mut Context<Self>) {
+        self.flush_log();
+        if self.log.unsynced() >= super::SYNC_BYTES {
+            self.sync_in_background(ctx);
+        }
+    }
+
     /// Writes the records appended since the last flush.
     fn flush_log(&mut self) {
         if self.log.pending() > 0
@@ -151,27 +159,5 @@ impl Sequencer {
             log_error: self.log_error.clone(),
         });
         ctx.stop();
-    }
-}
-
-/// Writes the point records appended while the sequencer handled its mailbox: actix polls
-/// the futures spawned in an actor's context right after the mailbox, every time. Spawned by
-/// `started`; never done (it ends with the actor).
-pub(super) struct FlushLog;
-
-impl ActorFuture<Sequencer> for FlushLog {
-    type Output = ();
-
-    fn poll(
-        self: Pin<&mut Self>,
-        act: &mut Sequencer,
-        ctx: &mut Context<Sequencer>,
-        _: &mut TaskContext<'_>,
-    ) -> Poll<()> {
-        act.flush_log();
-        if act.log.unsynced() >= super::SYNC_BYTES {
-            act.sync_in_background(ctx);
-        }
-        Poll::Pending
     }
 }

@@ -1,0 +1,46 @@
+//! Work an actor does after every wake-up: actix polls the futures spawned in an actor's
+//! context right after its mailbox and streams, every time the actor's task runs.
+
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use actix::prelude::*;
+
+/// Spawned once (`ctx.spawn(EveryWakeup::new(..))`), runs `f` after every wake-up of the
+/// actor; never done (it ends with the actor).
+pub(crate) struct EveryWakeup<A, F> {
+    f: F,
+    actor: PhantomData<fn(&mut A)>,
+}
+
+impl<A, F> EveryWakeup<A, F>
+where
+    A: Actor<Context = Context<A>>,
+    F: FnMut(&mut A, &mut Context<A>) + Unpin,
+{
+    pub(crate) fn new(f: F) -> Self {
+        EveryWakeup {
+            f,
+            actor: PhantomData,
+        }
+    }
+}
+
+impl<A, F> ActorFuture<A> for EveryWakeup<A, F>
+where
+    A: Actor<Context = Context<A>>,
+    F: FnMut(&mut A, &mut Context<A>) + Unpin,
+{
+    type Output = ();
+
+    fn poll(
+        self: Pin<&mut Self>,
+        act: &mut A,
+        ctx: &mut Context<A>,
+        _: &mut TaskContext<'_>,
+    ) -> Poll<()> {
+        (self.get_mut().f)(act, ctx);
+        Poll::Pending
+    }
+}
