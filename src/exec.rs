@@ -5,7 +5,6 @@
 //! connection actor calls [`run_commands`] with the texts the sequencer rendered; the result
 //! says whether the connection may be reused ([`Outcome::broken`]).
 
-use std::pin::Pin;
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -404,66 +403,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
     }
 }
 
-/// The reply timeout of one connection: one tokio timer for all its commands. Each command
-/// moves the deadline; the timer itself is reset only when it goes off before the current
-/// deadline (or the deadline moves earlier), so that a command does not register a timer
-/// and cancel it again, which cost as much as the rest of a zero-latency query.
-pub struct ReplyTimer {
-    /// How long a command may take.
-    pub timeout: Duration,
-    /// Made at the first command (a tokio timer needs the runtime).
-    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
-    /// When the command running now times out.
-    deadline: tokio::time::Instant,
-}
-
-impl ReplyTimer {
-    /// A timer for commands of `timeout` each.
-    pub fn new(timeout: Duration) -> ReplyTimer {
-        ReplyTimer {
-            timeout,
-            sleep: None,
-            deadline: tokio::time::Instant::now(),
-        }
-    }
-
-    /// The command starting now times out at `deadline`.
-    fn arm(&mut self, deadline: tokio::time::Instant) {
-        self.deadline = deadline;
-        match &mut self.sleep {
-            // Goes off early at worst, and `expired` sets it again.
-            Some(sleep) if sleep.deadline() <= deadline => {}
-            Some(sleep) => sleep.as_mut().reset(deadline),
-            None => self.sleep = Some(Box::pin(tokio::time::sleep_until(deadline))),
-        }
-    }
-
-    /// Resolves at the deadline of the last [`ReplyTimer::arm`].
-    async fn expired(&mut self) {
-        let Self {
-            sleep, deadline, ..
-        } = self;
-        let Some(sleep) = sleep else {
-            return std::future::pending().await;
-        };
-        loop {
-            sleep.as_mut().await;
-            if tokio::time::Instant::now() >= *deadline {
-                return;
-            }
-            sleep.as_mut().reset(*deadline);
-        }
-    }
-}
-
-/// `timeout` after `start` (a clock reading the caller already has: one fewer per command,
-/// and a read costs ~50 ns on this VM); a timeout too large for the clock is none.
-fn deadline(start: Instant, timeout: Duration) -> tokio::time::Instant {
-    const NEVER: Duration = Duration::from_secs(100 * 365 * 86_400);
-    let start = tokio::time::Instant::from_std(start);
-    start.checked_add(timeout).unwrap_or_else(|| start + NEVER)
-}
-
 /// The reply of exchange `index` (recorded by a successful query).
 fn reply_text(exchanges: &[Exchange], index: usize) -> &str {
     exchanges
@@ -498,6 +437,10 @@ pub fn is_malformed(reply: &str) -> bool {
         .chars()
         .any(|c| (c.is_control() && c != '\t') || c == char::REPLACEMENT_CHARACTER)
 }
+
+mod timer;
+pub use timer::ReplyTimer;
+use timer::deadline;
 
 #[cfg(test)]
 mod tests;
