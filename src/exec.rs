@@ -135,8 +135,9 @@ impl FailKind {
 struct Failure(String, FailKind);
 
 /// Runs `commands` in order; `texts[i]` is the rendered text of `commands[i]` (ignored for
-/// waits), moved into the exchanges that send it. Stops at the first failure, or when `cancel` resolves (the point is then
-/// `Aborted` and the connection must be closed: a reply may still be on its way).
+/// waits), moved into the exchanges that send it. Stops at the first failure, or when
+/// `cancel` resolves (the point is then `Aborted` and the connection must be closed: a reply
+/// may still be on its way).
 pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
     io: &mut LineIo<S>,
     commands: &[Command],
@@ -175,7 +176,6 @@ pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
         // The first command starts with the point: no second clock read.
         last: start,
     };
-    let mut failed = false;
     for (command, text) in commands.iter().zip(texts) {
         let before = ex.out.exchanges.len();
         let result = tokio::select! {
@@ -192,7 +192,6 @@ pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
         };
         fill_sent(&mut ex.out.exchanges[before..], text);
         if let Err(Failure(msg, kind)) = result {
-            failed = true;
             ex.out.error = Some(msg);
             ex.out.kind = Some(kind);
             ex.out.broken = kind.breaks_connection();
@@ -202,7 +201,9 @@ pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
     // The end of the last exchange is the end of the point, unless a wait came after it
     // or a failure (which may come long after the last exchange: a send that timed out).
     let end = match commands.last() {
-        Some(Command::Write(_) | Command::Query { .. } | Command::Poll { .. }) if !failed => {
+        Some(Command::Write(_) | Command::Query { .. } | Command::Poll { .. })
+            if ex.out.error.is_none() =>
+        {
             ex.last
         }
         _ => Instant::now(),
