@@ -37,11 +37,11 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::abort::Abort;
-use crate::exec::{Conn, FailKind, Outcome, ReplyTimer, run_commands};
+use crate::exec::{self, Conn, FailKind, Outcome, ReplyTimer, run_commands};
 use crate::pool::{Execute, Finished, Inbox, Outlet};
-use crate::protocol::LineIo;
+use crate::protocol::{LineIo, ReadError, Unread};
 use crate::runlog;
-use crate::sequence::{Address, Command, Instrument, render_all};
+use crate::sequence::{Address, Command, Greeting, Instrument, render_all};
 
 /// How long after connecting an immediate close by the instrument means a refused session
 /// (instruments that allow fewer sessions than asked accept the connection and close it at
@@ -206,6 +206,9 @@ impl StreamHandler<Execute> for Connection {
                 Duration::ZERO
             }
         });
+        // A connection's first point, with no greeting declared, is watched a little after
+        // its end (see `linger`).
+        let linger = self.first && self.instrument.greeting == Greeting::None;
         self.first = false;
         // Boxed on its own, so that the wrappers below move a pointer, not the whole I/O
         // state machine (it was the largest memcpy per point).
@@ -226,7 +229,7 @@ impl StreamHandler<Execute> for Connection {
                 };
                 return (Some(io), timer, out);
             }
-            let out = run_commands(
+            let mut out = run_commands(
                 &mut io,
                 &msg.step.commands,
                 msg.texts,
@@ -239,6 +242,9 @@ impl StreamHandler<Execute> for Connection {
                 cancel,
             )
             .await;
+            if linger && out.error.is_none() && out.exchanges.iter().any(|e| e.reply.is_some()) {
+                watch_after_first_point(&mut io, &mut out, id).await;
+            }
             (Some(io), timer, out)
         });
         // Waited for: the actor reads no other point until this one is over.
@@ -274,30 +280,80 @@ impl StreamHandler<Execute> for Connection {
 }
 
 /// Watches a fresh session for `wait` for the instrument closing it; what it sends in the
-/// meantime is an unsolicited greeting and is dropped (logged). `Err` with why when the
-/// session is closed or failed.
+/// meantime is an unsolicited greeting and is dropped (logged). What already arrived is
+/// read at once, without waiting ([`LineIo::take_unread`]), so a close or a greeting that
+/// is there is seen even with no `wait`. `Err` with why when the session is closed or
+/// failed.
 async fn watch_for_close(
     io: &mut LineIo<TcpStream>,
     wait: Duration,
     id: usize,
     instrument: &str,
 ) -> Result<(), String> {
+    const CLOSED: &str =
+        "the instrument closed the connection at once (it may allow fewer sessions)";
+    let greeting = |unread: &Unread| exec::greeting(Conn { id, instrument }, unread);
+    match io.take_unread() {
+        Ok(unread) => unread.iter().for_each(greeting),
+        Err(e) => return Err(e.to_string()),
+    }
+    if io.peer_closed() {
+        return Err(CLOSED.into());
+    }
+    if wait.is_zero() {
+        return Ok(());
+    }
     match tokio::time::timeout(wait, io.fill()).await {
         Err(_) => Ok(()),
-        Ok(Ok(0)) => {
-            Err("the instrument closed the connection at once (it may allow fewer sessions)".into())
-        }
-        Ok(Ok(n)) => {
-            tracing::warn!(
-                conn = id,
-                instrument,
-                bytes = n,
-                "discarding data the instrument sent before any command"
-            );
-            io.discard_pending();
+        Ok(Ok(0)) => Err(CLOSED.into()),
+        Ok(Ok(_)) => {
+            match io.take_unread() {
+                Ok(unread) => unread.iter().for_each(greeting),
+                Err(e) => return Err(e.to_string()),
+            }
+            if io.peer_closed() {
+                return Err(CLOSED.into());
+            }
             Ok(())
         }
         Ok(Err(e)) => Err(e.to_string()),
+    }
+}
+
+/// Watches a connection for [`FIRST_WATCH`] after its first point, which read a reply:
+/// an instrument that greets without `greeting:` declared, a little too late for the watch
+/// before the first command, had its greeting taken as that reply, and the true reply
+/// follows it. Data seen now fails the point (the connection is out of step); a close
+/// marks the connection broken.
+async fn watch_after_first_point(io: &mut LineIo<TcpStream>, out: &mut Outcome, id: usize) {
+    match tokio::time::timeout(FIRST_WATCH, io.fill()).await {
+        Err(_) => {}
+        Ok(Ok(0) | Err(_)) => out.broken = true,
+        Ok(Ok(_)) => match io.take_unread() {
+            Ok(Some(unread)) => out.fail_unsolicited_after(&unread, id),
+            Ok(None) | Err(_) => out.broken = true,
+        },
+    }
+}
+
+/// Reads the greeting of an instrument declared with `greeting: line`: one line, within
+/// `connect_timeout`. A close before it is a refused session.
+async fn read_greeting(
+    io: &mut LineIo<TcpStream>,
+    connect_timeout: Duration,
+) -> Result<String, String> {
+    match tokio::time::timeout(connect_timeout, io.read_line()).await {
+        Ok(Ok(line)) => Ok(line),
+        Ok(Err(ReadError::Closed)) => Err(
+            "the instrument closed the connection before its greeting (it may allow fewer sessions)"
+                .into(),
+        ),
+        Ok(Err(e)) => Err(format!("cannot read the greeting: {e}")),
+        Err(_) => Err(format!(
+            "no greeting within {} (connect_timeout); the instrument is declared with \
+             `greeting: line`: does it greet on connect?",
+            crate::sequence::duration::format_duration(connect_timeout)
+        )),
     }
 }
 
@@ -329,15 +385,30 @@ pub async fn open(
     let _ = stream.set_nodelay(true);
     let mut io = LineIo::new(stream, &io_cfg.write_termination, &io_cfg.read_termination);
     let on_connect = &instrument.on_connect;
-    let writes_only = !on_connect.is_empty() && !on_connect.iter().any(Command::reads);
-    let wait = if watch || writes_only {
-        SETTLE
+    let mut accepted;
+    let greeting = if instrument.greeting == Greeting::Line {
+        // The greeting proves the session; a close before it is a refusal.
+        let line = read_greeting(&mut io, io_cfg.connect_timeout).await?;
+        accepted = true;
+        Some((line, std::time::SystemTime::now()))
     } else {
-        FIRST_WATCH
+        let writes_only = !on_connect.is_empty() && !on_connect.iter().any(Command::reads);
+        let wait = if watch || writes_only {
+            SETTLE
+        } else {
+            FIRST_WATCH
+        };
+        watch_for_close(&mut io, wait, id, &instrument.name).await?;
+        accepted = wait == SETTLE || io.received_any();
+        None
     };
-    watch_for_close(&mut io, wait, id, &instrument.name).await?;
-    let mut accepted = wait == SETTLE || io.received_any();
-    let mut record = None;
+    let mut record = greeting.map(|(line, at)| runlog::Connect {
+        instrument: instrument.name.clone(),
+        conn: id,
+        greeting: Some(line),
+        commands: Vec::new(),
+        at,
+    });
     if !on_connect.is_empty() {
         let texts = render_all(on_connect, &[]);
         let never = std::future::pending();
@@ -358,12 +429,18 @@ pub async fn open(
             return Err(format!("on_connect failed: {err}"));
         }
         accepted |= io.received_any();
-        record = Some(runlog::Connect {
-            instrument: instrument.name.clone(),
-            conn: id,
-            commands: out.exchanges,
-            at: out.started_at,
-        });
+        match &mut record {
+            Some(record) => record.commands = out.exchanges,
+            None => {
+                record = Some(runlog::Connect {
+                    instrument: instrument.name.clone(),
+                    conn: id,
+                    greeting: None,
+                    commands: out.exchanges,
+                    at: out.started_at,
+                });
+            }
+        }
     }
     tracing::info!(
         conn = id,

@@ -4,12 +4,16 @@
 //! Plain async Rust over any [`LineIo`], so it is tested without actors or sockets. The
 //! connection actor calls [`run_commands`] with the texts the sequencer rendered; the result
 //! says whether the connection may be reused ([`Outcome::broken`]).
+//!
+//! Every reply must be the answer to its own command. Before each command that reads a
+//! reply, and when the point ends, everything the instrument sent unasked is taken off the
+//! connection ([`LineIo::take_unread`]); any such data means the connection is out of step
+//! (a reply answered twice, a late answer, an echo), so the point fails and the connection
+//! is closed. Only before a connection's very first command is data a greeting, dropped.
 
 use std::time::{Duration, Instant, SystemTime};
 
-use tokio::io::{AsyncRead, AsyncWrite};
-
-use crate::protocol::{LineIo, ReadError};
+use crate::protocol::{LineIo, ReadError, Transport, Unread};
 use crate::sequence::Command;
 use crate::sequence::duration::format_duration;
 use crate::sequence::value::Value;
@@ -109,6 +113,24 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// Marks the point failed with `error` of `kind` (closing the connection if the kind
+    /// breaks it).
+    fn fail(&mut self, error: String, kind: FailKind) {
+        self.error = Some(error);
+        self.kind = Some(kind);
+        self.broken |= kind.breaks_connection();
+    }
+
+    /// Fails a point that ended cleanly because `unread` came after its last command on
+    /// connection `conn` (see [`unsolicited`]).
+    pub fn fail_unsolicited_after(&mut self, unread: &Unread, conn: usize) {
+        let after = self.exchanges.last().map(|e| e.sent.as_str());
+        let Failure(msg, kind) = unsolicited(after, false, conn, unread);
+        self.fail(msg, kind);
+    }
+}
+
 /// Why a point failed, as far as retrying is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailKind {
@@ -138,7 +160,7 @@ struct Failure(String, FailKind);
 /// waits), moved into the exchanges that send it. Stops at the first failure, or when
 /// `cancel` resolves (the point is then `Aborted` and the connection must be closed: a reply
 /// may still be on its way).
-pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
+pub async fn run_commands<S: Transport>(
     io: &mut LineIo<S>,
     commands: &[Command],
     texts: Vec<String>,
@@ -178,6 +200,10 @@ pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
     };
     for (command, text) in commands.iter().zip(texts) {
         let before = ex.out.exchanges.len();
+        if let Err(Failure(msg, kind)) = ex.before(command, &text) {
+            ex.out.fail(msg, kind);
+            break;
+        }
         let result = tokio::select! {
             // The command first: no random branch order to draw on every wake-up.
             biased;
@@ -192,11 +218,14 @@ pub async fn run_commands<S: AsyncRead + AsyncWrite + Unpin>(
         };
         fill_sent(&mut ex.out.exchanges[before..], text);
         if let Err(Failure(msg, kind)) = result {
-            ex.out.error = Some(msg);
-            ex.out.kind = Some(kind);
-            ex.out.broken = kind.breaks_connection();
+            ex.out.fail(msg, kind);
             break;
         }
+    }
+    if !ex.out.broken {
+        // A late copy of a reply is charged to the point it belongs to, never handed to
+        // the next point on this connection.
+        ex.after();
     }
     // The end of the last exchange is the end of the point, unless a wait came after it
     // or a failure (which may come long after the last exchange: a send that timed out).
@@ -240,7 +269,59 @@ struct Exec<'a, S> {
     last: Instant,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
+impl<S: Transport> Exec<'_, S> {
+    /// Checks the connection before `command` (whose rendered text is `text`): before the
+    /// connection's first command ever, data the instrument sent is a greeting and is
+    /// dropped; before any later command that reads a reply, it means the connection is
+    /// out of step.
+    fn before(&mut self, command: &Command, text: &str) -> Result<(), Failure> {
+        let (greeting, reads) = (!self.io.sent_any(), command.reads());
+        if !greeting && !reads {
+            return Ok(());
+        }
+        let conn = self.conn.id;
+        match self.io.take_unread() {
+            Ok(None) => Ok(()),
+            Ok(Some(unread)) if greeting => {
+                self::greeting(self.conn, &unread);
+                Ok(())
+            }
+            Ok(Some(unread)) => Err(unsolicited(Some(text), true, conn, &unread)),
+            Err(e) => Err(Failure(
+                format!("cannot read from connection {conn} before `{text}`: {e}"),
+                FailKind::Connection,
+            )),
+        }
+    }
+
+    /// Checks the connection once the point's commands are done (or failed without
+    /// breaking it): data the instrument sent after the last reply fails the point (a point
+    /// that failed already keeps its first error) and closes the connection; the
+    /// instrument's close marks the connection broken (the point's own replies stand).
+    fn after(&mut self) {
+        let conn = self.conn.id;
+        match self.io.take_unread() {
+            Ok(None) => {}
+            // Nothing sent on the connection yet (`on_connect` of waits only).
+            Ok(Some(unread)) if !self.io.sent_any() => greeting(self.conn, &unread),
+            Ok(Some(unread)) if self.out.error.is_none() => {
+                self.out.fail_unsolicited_after(&unread, conn);
+            }
+            Ok(Some(unread)) => {
+                tracing::warn!(
+                    conn,
+                    instrument = self.conn.instrument,
+                    "closing the connection: unsolicited data after a failed point: {unread}"
+                );
+                self.out.broken = true;
+            }
+            Err(_) => self.out.broken = true,
+        }
+        if self.io.peer_closed() {
+            self.out.broken = true;
+        }
+    }
+
     async fn command(&mut self, command: &Command, text: &str) -> Result<(), Failure> {
         match command {
             Command::Wait(d) => {
@@ -325,17 +406,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exec<'_, S> {
     /// Sends `text` and reads its reply, under one timeout for both; records the exchange
     /// and returns its index in the outcome's exchanges.
     async fn query(&mut self, text: &str) -> Result<usize, Failure> {
-        if self.io.pending() > 0 {
-            // A reply nobody asked for (say, to a command sent as a write): it must not be
-            // taken as the answer to this query.
-            tracing::warn!(
-                conn = self.conn.id,
-                instrument = self.conn.instrument,
-                bytes = self.io.pending(),
-                "discarding unsolicited data before `{text}`; is `reply:` right for this instrument?"
-            );
-            self.io.discard_pending();
-        }
         let t = self.last;
         let conn = self.conn.id;
         self.awaiting = Some(t);
@@ -410,6 +480,35 @@ fn reply_text(exchanges: &[Exchange], index: usize) -> &str {
         .get(index)
         .and_then(|e| e.reply.as_deref())
         .unwrap_or_default()
+}
+
+/// Logs the greeting `unread`, dropped: data an instrument sent on connection `conn`
+/// before any command.
+pub fn greeting(conn: Conn<'_>, unread: &Unread) {
+    tracing::warn!(
+        conn = conn.id,
+        instrument = conn.instrument,
+        bytes = unread.bytes,
+        "discarding data the instrument sent before any command: {unread}"
+    );
+}
+
+/// Data nobody asked for, found before (`before`) or after the command `text` (the last
+/// one sent, if any) on connection `conn`: the connection is out of step, so it is closed
+/// and the point fails (retried as `retries` allows).
+fn unsolicited(text: Option<&str>, before: bool, conn: usize, unread: &Unread) -> Failure {
+    let at = match (text, before) {
+        (Some(text), true) => format!("before `{text}`"),
+        (Some(text), false) => format!("after `{text}`"),
+        (None, _) => "at the end of the point".to_owned(),
+    };
+    Failure(
+        format!(
+            "unsolicited data {at} on connection {conn}: {unread} (a reply nobody asked for: \
+             the connection is out of step and was closed)"
+        ),
+        FailKind::Connection,
+    )
 }
 
 /// A command whose write did not finish within `timeout`.

@@ -5,10 +5,17 @@
 //! TCP session) and by tests over in-memory pipes. Timeouts are the caller's: a read that is
 //! cancelled keeps what already arrived in the buffer, and the caller then discards the
 //! whole connection, because a late reply would otherwise answer the next command.
+//!
+//! Stray data: [`LineIo::take_unread`] takes off everything received and not yet returned
+//! as a reply, both what is buffered and what the operating system already holds for the
+//! socket (read without waiting, [`Transport::read_now`]), so the caller can tell whether
+//! the instrument sent anything nobody asked for.
 
 use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 /// Longest reply line accepted; a longer one means a wrong read termination or a runaway
 /// instrument, and the connection is dropped rather than growing without bound.
@@ -26,6 +33,76 @@ pub enum ReadError {
     /// The socket failed.
     #[error(transparent)]
     Io(#[from] io::Error),
+}
+
+/// A byte stream whose already-received bytes can be read without waiting.
+pub trait Transport: AsyncRead + AsyncWrite + Unpin {
+    /// Reads into `buf` what has already arrived, without waiting: `Ok(0)` at end of file,
+    /// an error of kind [`io::ErrorKind::WouldBlock`] when nothing has.
+    fn read_now(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+}
+
+impl Transport for tokio::net::TcpStream {
+    /// A `read` system call on the (non-blocking) socket itself: tokio's own readiness
+    /// flag may not yet know of bytes that arrived since its event loop last looked, and
+    /// "already waiting on the socket" must mean what the kernel holds.
+    fn read_now(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::io::Read;
+        let socket = socket2::SockRef::from(&*self);
+        (&*socket).read(buf)
+    }
+}
+
+impl Transport for tokio::io::DuplexStream {
+    /// In-memory pipes (tests) hold no bytes outside tokio: one poll says what is there.
+    fn read_now(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut read = ReadBuf::new(buf);
+        let mut cx = Context::from_waker(Waker::noop());
+        match Pin::new(self).poll_read(&mut cx, &mut read) {
+            Poll::Ready(Ok(())) => Ok(read.filled().len()),
+            Poll::Ready(Err(e)) => Err(e),
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+}
+
+/// What [`LineIo::take_unread`] took off: bytes nobody asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unread {
+    /// How many bytes.
+    pub bytes: usize,
+    /// The first of them as text, escaped and shortened for a message
+    /// (``` `0.5\n0.6…` (1,204 bytes)```).
+    pub preview: String,
+}
+
+impl std::fmt::Display for Unread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}`", self.preview)?;
+        if self.preview.ends_with('…') {
+            write!(f, " ({} bytes)", self.bytes)?;
+        }
+        Ok(())
+    }
+}
+
+/// Most characters of unsolicited data shown in a message.
+const PREVIEW_CHARS: usize = 60;
+
+impl Unread {
+    /// The description of `data`.
+    fn of(data: &[u8]) -> Unread {
+        let text = String::from_utf8_lossy(&data[..data.len().min(4 * PREVIEW_CHARS)]);
+        let escaped: String = text.escape_debug().collect();
+        let mut preview: String = escaped.chars().take(PREVIEW_CHARS).collect();
+        if preview.len() < escaped.len() || text.len() < data.len() {
+            preview.push('…');
+        }
+        Unread {
+            bytes: data.len(),
+            preview,
+        }
+    }
 }
 
 /// A byte stream framed into lines.
@@ -47,9 +124,12 @@ pub struct LineIo<S> {
     received: bool,
     /// The peer closed or reset the connection (end of file, reset, broken pipe).
     peer_closed: bool,
+    /// A command has been written (or its write begun): data received from now on is not
+    /// a greeting.
+    sent: bool,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> LineIo<S> {
+impl<S: Transport> LineIo<S> {
     /// Frames `stream` with the given terminations; `read_term` must not be empty.
     pub fn new(stream: S, write_term: &str, read_term: &str) -> Self {
         debug_assert!(!read_term.is_empty());
@@ -62,7 +142,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineIo<S> {
             read_term: read_term.as_bytes().to_vec(),
             received: false,
             peer_closed: false,
+            sent: false,
         }
+    }
+
+    /// True once a command has been sent on the stream (its write begun).
+    pub fn sent_any(&self) -> bool {
+        self.sent
     }
 
     /// True once any byte has been received on the stream.
@@ -86,6 +172,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineIo<S> {
 
     /// Sends `text` and the write termination in one write.
     pub async fn write_line(&mut self, text: &str) -> io::Result<()> {
+        self.sent = true;
         self.out.clear();
         self.out.extend_from_slice(text.as_bytes());
         self.out.extend_from_slice(&self.write_term);
@@ -150,6 +237,38 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineIo<S> {
     pub fn discard_pending(&mut self) {
         self.buf.clear();
         self.start = 0;
+    }
+
+    /// Takes off everything received and not yet returned as a reply: what is buffered
+    /// and what has already arrived on the stream, read without waiting (at most about
+    /// [`MAX_LINE`] bytes). `None` when there was nothing. End of file seen here sets
+    /// [`Self::peer_closed`]; an error reading is returned.
+    pub fn take_unread(&mut self) -> io::Result<Option<Unread>> {
+        let mut chunk = [0u8; 4096];
+        while self.pending() <= MAX_LINE {
+            match self.stream.read_now(&mut chunk) {
+                Ok(0) => {
+                    self.peer_closed = true;
+                    break;
+                }
+                Ok(n) => {
+                    self.received = true;
+                    self.buf.extend_from_slice(&chunk[..n]);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.peer_closed |= is_reset(&e);
+                    return Err(e);
+                }
+            }
+        }
+        if self.pending() == 0 {
+            return Ok(None);
+        }
+        let unread = Unread::of(&self.buf[self.start..]);
+        self.discard_pending();
+        Ok(Some(unread))
     }
 
     /// Reads what the stream has into the buffer, as unsolicited data (see [`Self::pending`]);

@@ -82,18 +82,23 @@ pub struct InstrumentEntry<'a> {
     pub read_termination: &'a str,
 }
 
-/// `{"type":"connect", ...}`: the `on_connect` commands of one new connection and their
-/// replies, so that the log holds every command sent (and a replay can answer them).
-/// Written for each connection whose `on_connect` commands all succeeded.
+/// `{"type":"connect", ...}`: the greeting and the `on_connect` commands of one new
+/// connection and their replies, so that the log holds everything received and every
+/// command sent (and a replay can answer them). Written for each connection whose greeting
+/// (`greeting: line`) was read and whose `on_connect` commands all succeeded, when it had
+/// either.
 #[derive(Debug, Serialize)]
 pub struct Connect {
     /// Name of the instrument connected to.
     pub instrument: String,
     /// The connection's id (the `conn` of the points it runs).
     pub conn: usize,
+    /// The greeting line read and discarded (`greeting: line`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub greeting: Option<String>,
     /// The `on_connect` commands sent, in order, with their replies.
     pub commands: Vec<Exchange>,
-    /// When the first `on_connect` command was sent.
+    /// When the greeting was read, or else when the first `on_connect` command was sent.
     #[serde(serialize_with = "rfc3339")]
     pub at: SystemTime,
 }

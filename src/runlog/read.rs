@@ -227,13 +227,15 @@ pub(crate) struct CommandRecord {
     pub elapsed_ms: f64,
 }
 
-/// One `connect` record: the `on_connect` exchanges of one new connection.
+/// One `connect` record: the greeting and the `on_connect` exchanges of one new connection.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct ConnectRecord {
     /// The instrument connected to.
     pub instrument: Option<String>,
     /// The connection's id.
     pub conn: u64,
+    /// The greeting the instrument sent on connecting (`greeting: line`), if read.
+    pub greeting: Option<String>,
     /// The `on_connect` commands sent, in order, with their replies.
     pub commands: Vec<CommandRecord>,
 }
@@ -316,6 +318,8 @@ struct Line {
     values: Map<String, Value>,
     #[serde(default)]
     instruments: Value,
+    #[serde(default)]
+    greeting: Option<String>,
 }
 
 /// Calls `visit` with every complete point, connect and resume record of `records`, in log
@@ -354,6 +358,7 @@ pub(crate) fn for_each_record(
             "connect" => Record::Connect(ConnectRecord {
                 instrument: line.instrument,
                 conn: line.conn,
+                greeting: line.greeting,
                 commands: line.commands,
             }),
             "resume" => Record::Resume(LoggedInstrument::list(&line.instruments)),

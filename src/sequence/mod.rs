@@ -23,7 +23,7 @@ use std::time::Duration;
 
 pub use address::Address;
 pub use diagnostic::SequenceError;
-pub use raw::{OnError, ReplyRule};
+pub use raw::{Greeting, OnError, ReplyRule};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
@@ -64,6 +64,8 @@ pub struct Instrument {
     pub max_connections: usize,
     /// Line framing and timeouts.
     pub io: IoSettings,
+    /// What the instrument sends by itself on a new connection (read before `on_connect`).
+    pub greeting: Greeting,
     /// Commands sent on every new connection before it takes work.
     pub on_connect: Vec<Command>,
     /// Dial attempts (with backoff) before the instrument counts as unreachable.

@@ -86,6 +86,18 @@ pub enum ReplyRule {
     Never,
 }
 
+/// `greeting:` of an instrument: what it sends by itself on a new connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Greeting {
+    /// Nothing is expected; data that arrives before the first command is dropped.
+    #[default]
+    None,
+    /// One line, read and discarded (kept in the run log's `connect` record) before
+    /// `on_connect`.
+    Line,
+}
+
 /// One instrument's connection settings.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(rename = "Instrument")]
@@ -108,6 +120,10 @@ pub struct RawInstrument {
     pub timeout: Option<Spanned<Dur>>,
     /// Timeout for opening one connection (default `5s`).
     pub connect_timeout: Option<Spanned<Dur>>,
+    /// What the instrument sends by itself when a connection opens: `line` (read and
+    /// discard exactly one reply line after connecting, waiting up to `connect_timeout`,
+    /// before `on_connect`) or `none` (default).
+    pub greeting: Option<Greeting>,
     /// Commands sent on every new connection before it takes work (e.g. `["SYST:REM"]`).
     pub on_connect: Option<Vec<Spanned<RawCommand>>>,
     /// Dials (with backoff) before a lost instrument counts as unreachable (default 5).

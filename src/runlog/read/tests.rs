@@ -106,6 +106,7 @@ fn connect_and_resume_records() {
         Record::Connect(ConnectRecord {
             instrument: Some("tc".into()),
             conn: 3,
+            greeting: None,
             commands: vec![CommandRecord {
                 sent: "*IDN?".into(),
                 reply: Some("TC".into()),

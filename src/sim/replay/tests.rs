@@ -47,6 +47,7 @@ fn player_at(points: &[Spec<'_>], speed: f64) -> Player {
             Some(conn) => builder.push_connect(ConnectRecord {
                 instrument: None,
                 conn: conn.parse().unwrap(),
+                greeting: None,
                 commands: exchanges(spec.1),
             }),
             None => builder.push(record(spec)),
