@@ -332,3 +332,140 @@ async fn each_command_gets_its_own_full_timeout() {
     drop(io);
     server.await.unwrap();
 }
+
+/// A raw instrument: sends `greeting` first (if any), then answers the n-th line it reads
+/// with `answers[n]`, byte for byte (nothing once they run out), and closes the
+/// connection after the last one when `close` is set.
+fn raw_instrument(
+    stream: DuplexStream,
+    greeting: &'static [u8],
+    answers: Vec<&'static [u8]>,
+    close: bool,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let (r, mut w) = tokio::io::split(stream);
+        w.write_all(greeting).await.unwrap();
+        let mut lines = BufReader::new(r).lines();
+        let mut answers = answers.into_iter().peekable();
+        while let Ok(Some(_)) = lines.next_line().await {
+            let Some(a) = answers.next() else { continue };
+            if w.write_all(a).await.is_err() {
+                break;
+            }
+            if close && answers.peek().is_none() {
+                return;
+            }
+        }
+    })
+}
+
+/// Data nobody asked for: a reply sent twice, an answer to a write, a greeting. Before a
+/// connection's first command it is a greeting, dropped; before a reading command or at
+/// the end of the point it fails the point and breaks the connection, with the data in
+/// the message; the instrument's close after the point breaks the connection but leaves
+/// the point ok.
+#[tokio::test]
+async fn unsolicited_data_fails_the_point() {
+    let q = |s: &str| Command::Query {
+        text: t(s),
+        name: None,
+        expect: None,
+    };
+    let w = |s: &str| Command::Write(t(s));
+    let wait = Command::Wait(Duration::from_millis(10));
+    type Case = (
+        &'static str,
+        &'static [u8],
+        Vec<&'static [u8]>,
+        bool,
+        Vec<Command>,
+        Option<&'static str>,
+        bool,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "clean",
+            b"",
+            vec![b"1\n"],
+            false,
+            vec![q("Q?")],
+            None,
+            false,
+        ),
+        (
+            "answered twice at once",
+            b"",
+            vec![b"1\n1\n"],
+            false,
+            vec![q("Q?")],
+            Some("unsolicited data after `Q?` on connection 7: `1\\n`"),
+            true,
+        ),
+        (
+            "greeting before the first command",
+            b"HELLO\n",
+            vec![b"1\n"],
+            false,
+            vec![wait.clone(), q("Q?")],
+            None,
+            false,
+        ),
+        (
+            "an answer to a write, before a query",
+            b"",
+            vec![b"OK\n", b"1\n"],
+            false,
+            vec![w("A 1"), wait.clone(), q("Q?")],
+            Some("unsolicited data before `Q?` on connection 7: `OK\\n`"),
+            true,
+        ),
+        (
+            "an answer to a write, at the end",
+            b"",
+            vec![b"OK\n"],
+            false,
+            vec![w("A 1"), wait.clone()],
+            Some("unsolicited data after `A 1` on connection 7: `OK\\n`"),
+            true,
+        ),
+        (
+            "closed after the reply",
+            b"",
+            vec![b"1\n"],
+            true,
+            vec![q("Q?"), wait.clone()],
+            None,
+            true,
+        ),
+    ];
+    for (name, greeting, answers, close, cmds, error, broken) in cases {
+        let (a, b) = duplex(1024);
+        let server = raw_instrument(b, greeting, answers, close);
+        let mut io = LineIo::new(a, "\n", "\n");
+        let texts = crate::sequence::render_all(&cmds, &[]);
+        let out = run_commands(
+            &mut io,
+            &cmds,
+            texts,
+            &[],
+            &mut ReplyTimer::new(Duration::from_secs(1)),
+            Conn {
+                id: 7,
+                instrument: "scripted",
+            },
+            std::future::pending(),
+        )
+        .await;
+        match error {
+            None => assert_eq!(out.error, None, "{name}"),
+            Some(prefix) => {
+                let err = out.error.clone().unwrap_or_default();
+                assert!(err.starts_with(prefix), "{name}: {err}");
+                assert_eq!(out.kind, Some(FailKind::Connection), "{name}");
+            }
+        }
+        assert_eq!(out.broken, broken, "{name}");
+        drop(io);
+        server.await.unwrap();
+    }
+}

@@ -14,6 +14,8 @@
 //! - [`signals`]: Ctrl-C (SIGINT, SIGTERM) once, twice, three times, and `--deadline`.
 //! - [`stopping`]: a run stopping on a failure or a deadline with points in flight: no
 //!   waiting point or retry starts, each point counted once, teardown runs.
+//! - [`strays`]: instruments that send lines nobody asked for (double answers, late copies,
+//!   greetings) never make an `ok` point record another point's reply.
 //! - [`output`]: the progress bar only on a terminal, `--quiet`, JSON log lines naming the
 //!   connection and instrument, the summary's effective parallelism.
 //! - [`resume`]: `kill -9` at any moment then `resume`; torn lines; logs resume refuses.
@@ -51,5 +53,6 @@ mod robustness;
 mod schema;
 mod signals;
 mod stopping;
+mod strays;
 mod support;
 mod validation;
