@@ -359,6 +359,54 @@ fn raw_instrument(
     })
 }
 
+/// One case of [`unsolicited_data_fails_the_point`]: what the instrument sends, the
+/// point's commands, and what must come of them.
+struct StrayCase {
+    name: &'static str,
+    greeting: &'static [u8],
+    answers: Vec<&'static [u8]>,
+    close: bool,
+    commands: Vec<Command>,
+    /// How the point's error starts; `None` for a point that must succeed.
+    error: Option<&'static str>,
+    broken: bool,
+}
+
+impl StrayCase {
+    /// Runs the point against its instrument and checks the outcome.
+    async fn check(self) {
+        let name = self.name;
+        let (a, b) = duplex(1024);
+        let server = raw_instrument(b, self.greeting, self.answers, self.close);
+        let mut io = LineIo::new(a, "\n", "\n");
+        let texts = crate::sequence::render_all(&self.commands, &[]);
+        let out = run_commands(
+            &mut io,
+            &self.commands,
+            texts,
+            &[],
+            &mut ReplyTimer::new(Duration::from_secs(1)),
+            Conn {
+                id: 7,
+                instrument: "scripted",
+            },
+            std::future::pending(),
+        )
+        .await;
+        match self.error {
+            None => assert_eq!(out.error, None, "{name}"),
+            Some(prefix) => {
+                let err = out.error.clone().unwrap_or_default();
+                assert!(err.starts_with(prefix), "{name}: {err}");
+                assert_eq!(out.kind, Some(FailKind::Connection), "{name}");
+            }
+        }
+        assert_eq!(out.broken, self.broken, "{name}");
+        drop(io);
+        server.await.unwrap();
+    }
+}
+
 /// Data nobody asked for: a reply sent twice, an answer to a write, a greeting. Before a
 /// connection's first command it is a greeting, dropped; before a reading command or at
 /// the end of the point it fails the point and breaks the connection, with the data in
@@ -372,100 +420,64 @@ async fn unsolicited_data_fails_the_point() {
         expect: None,
     };
     let w = |s: &str| Command::Write(t(s));
-    let wait = Command::Wait(Duration::from_millis(10));
-    type Case = (
-        &'static str,
-        &'static [u8],
-        Vec<&'static [u8]>,
-        bool,
-        Vec<Command>,
-        Option<&'static str>,
-        bool,
-    );
-    let cases: Vec<Case> = vec![
-        (
-            "clean",
-            b"",
-            vec![b"1\n"],
-            false,
-            vec![q("Q?")],
-            None,
-            false,
-        ),
-        (
-            "answered twice at once",
-            b"",
-            vec![b"1\n1\n"],
-            false,
-            vec![q("Q?")],
-            Some("unsolicited data after `Q?` on connection 7: `1\\n`"),
-            true,
-        ),
-        (
-            "greeting before the first command",
-            b"HELLO\n",
-            vec![b"1\n"],
-            false,
-            vec![wait.clone(), q("Q?")],
-            None,
-            false,
-        ),
-        (
-            "an answer to a write, before a query",
-            b"",
-            vec![b"OK\n", b"1\n"],
-            false,
-            vec![w("A 1"), wait.clone(), q("Q?")],
-            Some("unsolicited data before `Q?` on connection 7: `OK\\n`"),
-            true,
-        ),
-        (
-            "an answer to a write, at the end",
-            b"",
-            vec![b"OK\n"],
-            false,
-            vec![w("A 1"), wait.clone()],
-            Some("unsolicited data after `A 1` on connection 7: `OK\\n`"),
-            true,
-        ),
-        (
-            "closed after the reply",
-            b"",
-            vec![b"1\n"],
-            true,
-            vec![q("Q?"), wait.clone()],
-            None,
-            true,
-        ),
+    let wait = || Command::Wait(Duration::from_millis(10));
+    let cases = [
+        StrayCase {
+            name: "clean",
+            greeting: b"",
+            answers: vec![b"1\n"],
+            close: false,
+            commands: vec![q("Q?")],
+            error: None,
+            broken: false,
+        },
+        StrayCase {
+            name: "answered twice at once",
+            greeting: b"",
+            answers: vec![b"1\n1\n"],
+            close: false,
+            commands: vec![q("Q?")],
+            error: Some("unsolicited data after `Q?` on connection 7: `1\\n`"),
+            broken: true,
+        },
+        StrayCase {
+            name: "greeting before the first command",
+            greeting: b"HELLO\n",
+            answers: vec![b"1\n"],
+            close: false,
+            commands: vec![wait(), q("Q?")],
+            error: None,
+            broken: false,
+        },
+        StrayCase {
+            name: "an answer to a write, before a query",
+            greeting: b"",
+            answers: vec![b"OK\n", b"1\n"],
+            close: false,
+            commands: vec![w("A 1"), wait(), q("Q?")],
+            error: Some("unsolicited data before `Q?` on connection 7: `OK\\n`"),
+            broken: true,
+        },
+        StrayCase {
+            name: "an answer to a write, at the end",
+            greeting: b"",
+            answers: vec![b"OK\n"],
+            close: false,
+            commands: vec![w("A 1"), wait()],
+            error: Some("unsolicited data after `A 1` on connection 7: `OK\\n`"),
+            broken: true,
+        },
+        StrayCase {
+            name: "closed after the reply",
+            greeting: b"",
+            answers: vec![b"1\n"],
+            close: true,
+            commands: vec![q("Q?"), wait()],
+            error: None,
+            broken: true,
+        },
     ];
-    for (name, greeting, answers, close, cmds, error, broken) in cases {
-        let (a, b) = duplex(1024);
-        let server = raw_instrument(b, greeting, answers, close);
-        let mut io = LineIo::new(a, "\n", "\n");
-        let texts = crate::sequence::render_all(&cmds, &[]);
-        let out = run_commands(
-            &mut io,
-            &cmds,
-            texts,
-            &[],
-            &mut ReplyTimer::new(Duration::from_secs(1)),
-            Conn {
-                id: 7,
-                instrument: "scripted",
-            },
-            std::future::pending(),
-        )
-        .await;
-        match error {
-            None => assert_eq!(out.error, None, "{name}"),
-            Some(prefix) => {
-                let err = out.error.clone().unwrap_or_default();
-                assert!(err.starts_with(prefix), "{name}: {err}");
-                assert_eq!(out.kind, Some(FailKind::Connection), "{name}");
-            }
-        }
-        assert_eq!(out.broken, broken, "{name}");
-        drop(io);
-        server.await.unwrap();
+    for case in cases {
+        case.check().await;
     }
 }

@@ -208,7 +208,7 @@ fn a_clean_instrument_gives_every_point_its_own_reply() {
 }
 
 /// An instrument that answers every query twice at once: no point is ever ok (each sees
-/// the copy at its end), each failure says `unsolicited data after `V..?``, and the run
+/// the copy at its end), each failure says ``unsolicited data after `V..?` ``, and the run
 /// fails: never a `success` with foreign values.
 #[test]
 fn a_query_answered_twice_at_once_never_passes() {
