@@ -7,6 +7,7 @@
 //! [`commands`], instruments in [`instruments`], sweeps in [`sweeps`].
 
 mod commands;
+mod framing;
 mod instruments;
 mod sweeps;
 
@@ -226,7 +227,7 @@ impl Cx<'_> {
             .into_iter()
             .filter(|(_, commands)| !commands.is_empty())
             .map(|(instrument, commands)| {
-                let commands = self.commands(commands, Vars::default(), ins.rule(instrument));
+                let commands = self.commands(commands, Vars::default(), ins.wire(instrument));
                 Arc::new(Step {
                     name: name.to_owned(),
                     instrument,
@@ -293,6 +294,7 @@ impl Cx<'_> {
             Some(RawMode::Zip) => Mode::Zip,
             _ => Mode::Product,
         };
+        let breaking = self.breaking_values(raw.sweep.as_ref(), ins.wire(instrument));
         let sweep = self.sweep(raw.sweep, mode);
         let names: Vec<&str> = sweep.names().iter().map(String::as_str).collect();
         let text_vars: Vec<bool> = sweep.axes().iter().map(|(_, a)| a.has_text()).collect();
@@ -314,7 +316,8 @@ impl Cx<'_> {
             names: &names,
             text: &text_vars,
         };
-        let commands = self.commands(raw.commands.value, vars, ins.rule(instrument));
+        let commands = self.commands(raw.commands.value, vars, ins.wire(instrument));
+        self.check_rendered_values(breaking, &commands, sweep.names());
         let retries = self.retries(raw.retries, self.retries);
         let retry_on = raw
             .retry_on

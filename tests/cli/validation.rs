@@ -27,6 +27,22 @@ struct Case {
 
 const CASES: &[Case] = &[
     Case {
+        file: "embedded_termination.yaml",
+        yaml: "name: v\ninstrument:\n  max_connections: 2\nsteps:\n  - name: s\n    commands:\n      - {query: \"A?\\nB?\", as: a}\n      - {query: \"C?\", as: c}\n",
+        line: 7,
+        col: Some(17),
+        phrases: &["command `A?\\nB?` contains the write termination `\\n`"],
+    },
+    Case {
+        file: "breaking_sweep_value.yaml",
+        yaml: "name: v\ninstrument:\n  max_connections: 2\nsteps:\n  - name: s\n    sweep: {ch: [\"1\", \"2\\r\"]}\n    commands: [\"SOUR{ch}:VOLT 1\"]\n",
+        line: 6,
+        col: Some(23),
+        phrases: &[
+            "`ch` value `2\\r`, rendered into `SOUR{ch}:VOLT 1`, contains a carriage return",
+        ],
+    },
+    Case {
         file: "unknown_key.yaml",
         yaml: "name: v\ninstrument:\n  max_connections: 2\nsteps:\n  - name: s\n    foo: 1\n    commands: [\"A 1\"]\n",
         line: 6,

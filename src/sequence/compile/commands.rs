@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::super::raw::{RawCommand, RawCommandMap, RawUntil, ReplyRule, Scalar, Spanned};
 use super::super::template::Template;
 use super::super::{Bound, Command, Until};
+use super::framing::Wire;
 use super::{Cx, Vars, quoted_list};
 
 /// Default pause between poll queries.
@@ -25,7 +26,7 @@ impl Cx<'_> {
         &mut self,
         raw: Vec<Spanned<RawCommand>>,
         vars: Vars<'_>,
-        rule: ReplyRule,
+        wire: Wire<'_>,
     ) -> Vec<Command> {
         let mut names = HashSet::new();
         let mut out = Vec::with_capacity(raw.len());
@@ -46,8 +47,8 @@ impl Cx<'_> {
                 );
             }
             let compiled = match cmd.value {
-                RawCommand::Plain(text) => self.template(&text, span, vars).map(|t| {
-                    if expects_reply(&text, rule) {
+                RawCommand::Plain(text) => self.template(&text, span, vars, wire).map(|t| {
+                    if expects_reply(&text, wire.reply) {
                         Command::Query {
                             text: t,
                             name: None,
@@ -57,7 +58,7 @@ impl Cx<'_> {
                         Command::Write(t)
                     }
                 }),
-                RawCommand::Map(map) => self.command_map(*map, span, vars),
+                RawCommand::Map(map) => self.command_map(*map, span, vars, wire),
             };
             if let Some(c) = compiled {
                 out.push(c);
@@ -71,6 +72,7 @@ impl Cx<'_> {
         m: RawCommandMap,
         whole: Range<usize>,
         vars: Vars<'_>,
+        wire: Wire<'_>,
     ) -> Option<Command> {
         let kinds: Vec<&str> = [
             ("write", m.write.is_some()),
@@ -127,12 +129,13 @@ impl Cx<'_> {
             "write" => {
                 let t = m.write?;
                 let span = self.span(&t);
-                self.template(&t.value, span, vars).map(Command::Write)
+                self.template(&t.value, span, vars, wire)
+                    .map(Command::Write)
             }
             "query" => {
                 let t = m.query?;
                 let span = self.span(&t);
-                self.template(&t.value, span, vars)
+                self.template(&t.value, span, vars, wire)
                     .map(|text| Command::Query {
                         text,
                         name,
@@ -142,7 +145,7 @@ impl Cx<'_> {
             _ => {
                 let t = m.poll?;
                 let span = self.span(&t);
-                let text = self.template(&t.value, span, vars);
+                let text = self.template(&t.value, span, vars, wire);
                 let until = if let Some(u) = m.until {
                     self.until(u, vars)
                 } else {
@@ -312,7 +315,14 @@ impl Cx<'_> {
     }
 
     /// Parses a command template; `span` is the YAML scalar (quotes included, if any).
-    fn template(&mut self, text: &str, span: Range<usize>, vars: Vars<'_>) -> Option<Template> {
+    fn template(
+        &mut self,
+        text: &str,
+        span: Range<usize>,
+        vars: Vars<'_>,
+        wire: Wire<'_>,
+    ) -> Option<Template> {
+        self.check_framing(text, span.clone(), wire);
         let quote = usize::from(matches!(
             self.text.as_bytes().get(span.start),
             Some(b'"' | b'\'')

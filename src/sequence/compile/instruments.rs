@@ -13,6 +13,7 @@ use serde::de::IgnoredAny;
 use super::super::address::Address;
 use super::super::raw::{OrderedMap, RawInstrument, ReplyRule, Spanned};
 use super::super::{Instrument, IoSettings, SimDevice};
+use super::framing::Wire;
 use super::{
     Cx, DEFAULT_INSTRUMENT, DEFAULT_MAX_CONNECTIONS, DEFAULT_RECONNECT_ATTEMPTS, Vars, quoted_list,
 };
@@ -29,6 +30,18 @@ impl Instruments {
     /// Reply rule of instrument `i` (the default when the list is empty after an error).
     pub(super) fn rule(&self, i: usize) -> ReplyRule {
         self.rules.get(i).copied().unwrap_or_default()
+    }
+
+    /// How instrument `i`'s commands go on the wire (defaults when the list is empty after
+    /// an error).
+    pub(super) fn wire(&self, i: usize) -> Wire<'_> {
+        Wire {
+            reply: self.rule(i),
+            write_termination: self
+                .list
+                .get(i)
+                .map_or("\n", |ins| ins.io.write_termination.as_str()),
+        }
     }
 
     pub(super) fn names(&self) -> String {
@@ -119,7 +132,11 @@ impl Cx<'_> {
         }
         let reconnect_attempts = self.positive(raw.reconnect_attempts, DEFAULT_RECONNECT_ATTEMPTS);
         let rule = raw.reply.unwrap_or_default();
-        let on_connect = self.commands(raw.on_connect.unwrap_or_default(), Vars::default(), rule);
+        let wire = Wire {
+            reply: rule,
+            write_termination: &io.write_termination,
+        };
+        let on_connect = self.commands(raw.on_connect.unwrap_or_default(), Vars::default(), wire);
         let sim = raw.sim.and_then(|sim| {
             if sim.device.value.trim().is_empty() {
                 let span = self.span(&sim.device);
