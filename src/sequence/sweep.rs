@@ -7,6 +7,7 @@
 //! positions; the sequencer calls [`Sweep::point_into`] with a reused buffer for every point.
 
 mod axis;
+pub mod lanes;
 
 pub use axis::{Axis, AxisError, MAX_AXIS_POINTS};
 
