@@ -1,12 +1,14 @@
-//! The plan `sequencer check` prints: steps, points, commands and the minimum duration the
-//! sequence's waits imply. Pure arithmetic over a validated [`Sequence`]; nothing is expanded.
+//! The plan `sequencer check` prints: steps, points, what runs at the same time, commands
+//! and the minimum duration the sequence's waits imply. Pure arithmetic over a validated
+//! [`Sequence`]; nothing is expanded.
 
 use std::fmt::Write;
 use std::time::Duration;
 
 use super::duration::format_duration;
 use super::sweep::Mode;
-use super::{Command, Sequence, Step};
+use super::sweep::lanes::Lanes;
+use super::{Command, Parallel, Sequence, Step};
 
 /// Sum of the `wait`s in one point's commands.
 fn waits(step: &Step) -> Duration {
@@ -37,10 +39,39 @@ fn counted(n: u64, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
-/// Lower bound for a step: points run in waves of `parallel`, each wave at least its waits.
+/// Lower bound for a step whose points run at most `parallel` at once: waves of
+/// `parallel` points (of one point for a step that runs one at a time; at least as many as
+/// its longest lane has points), each wave at least its waits.
 pub fn minimum_duration(step: &Step, parallel: usize) -> Duration {
-    let waves = step.points().div_ceil(parallel.max(1) as u64);
+    let all = step.points().div_ceil(parallel.max(1) as u64);
+    let waves = match &step.parallel {
+        Parallel::All => all,
+        Parallel::Serial => step.points(),
+        Parallel::Lanes(slots) => all.max(Lanes::shape(&step.sweep, step.repeat, slots).longest),
+    };
     waits(step).saturating_mul(u32::try_from(waves).unwrap_or(u32::MAX))
+}
+
+/// What runs at the same time, after the point count: `, one at a time`, `, all
+/// independent, at most 4 at once`, ` in 2 lanes by ch, at most 4 at once`.
+fn parallel_phrase(step: &Step, parallel: usize) -> String {
+    match &step.parallel {
+        Parallel::Serial => ", one at a time".into(),
+        Parallel::All => format!(", all independent, at most {parallel} at once"),
+        Parallel::Lanes(slots) => {
+            let names = step.sweep.names();
+            let vars: Vec<&str> = slots.iter().map(|&s| names[s].as_str()).collect();
+            let by = match vars.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+                _ => vars.concat(),
+            };
+            let lanes = Lanes::shape(&step.sweep, step.repeat, slots).lanes;
+            format!(
+                " in {} by {by}, at most {parallel} at once",
+                counted(lanes, "lane")
+            )
+        }
+    }
 }
 
 /// Human-readable plan of `seq`, one line per item.
@@ -85,6 +116,11 @@ pub fn describe(seq: &Sequence) -> String {
             }
             if label == "step" {
                 let _ = write!(out, ": {}", counted(step.points(), "point"));
+                // What runs at once, then where the points come from.
+                let mut shape = Vec::new();
+                if step.points() > 1 {
+                    out.push_str(&parallel_phrase(step, parallel));
+                }
                 if !step.sweep.axes().is_empty() {
                     let sep = if step.sweep.mode() == Mode::Zip {
                         " zip "
@@ -97,22 +133,18 @@ pub fn describe(seq: &Sequence) -> String {
                         .iter()
                         .map(|(n, a)| format!("{n} ({})", a.len()))
                         .collect();
-                    let _ = write!(out, " = {}", axes.join(sep));
+                    shape.push(axes.join(sep));
                 }
                 match (step.repeat, step.sweep.axes().is_empty()) {
                     (1, _) => {}
-                    (r, false) => {
-                        let _ = write!(out, " x {r} repeats");
-                    }
-                    (r, true) => {
-                        let _ = write!(out, " (one point, repeated {r} times)");
-                    }
+                    (r, false) => shape.push(format!("{r} repeats")),
+                    (r, true) => shape.push(format!("one point repeated {r} times")),
                 }
-                let _ = write!(
-                    out,
-                    ", {} each, {parallel} in parallel",
-                    commands(sends(step))
-                );
+                let _ = write!(out, "; ");
+                if !shape.is_empty() {
+                    let _ = write!(out, "{}, ", shape.join(" x "));
+                }
+                let _ = write!(out, "{} each", commands(sends(step)));
             } else {
                 let _ = write!(out, ": {}", commands(sends(step)));
             }
