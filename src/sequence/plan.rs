@@ -163,3 +163,73 @@ pub fn describe(seq: &Sequence) -> String {
     );
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// The plan line of the only step of a sequence with `max_connections: 4` whose step
+    /// has these extra keys.
+    fn step_line(keys: &str) -> String {
+        let yaml = format!(
+            "instrument: {{max_connections: 4}}\nsteps:\n- name: iv\n{keys}  commands: ['SOUR', {{wait: 10ms}}]\n"
+        );
+        let seq = super::super::parse(&yaml, Path::new("t.yaml")).unwrap();
+        describe(&seq)
+            .lines()
+            .find(|l| l.starts_with("step "))
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Each step's line says its points, what runs at once (lanes and their variables, all,
+    /// or one at a time), where the points come from, and the least time its waits take.
+    #[test]
+    fn step_lines() {
+        let sweep = "  sweep: {ch: [1, 2], volt: {start: 0, stop: 1, num: 11}}\n";
+        let cases = [
+            (
+                format!("{sweep}  parallel: [ch]\n"),
+                "step `iv`: 22 points in 2 lanes by ch, at most 4 at once; ch (2) x volt (11), 1 command each, waits >= 110ms",
+            ),
+            (
+                format!("{sweep}  parallel: [ch, volt]\n  concurrency: 2\n"),
+                "step `iv`: 22 points in 22 lanes by ch and volt, at most 2 at once; ch (2) x volt (11), 1 command each, waits >= 110ms",
+            ),
+            (
+                format!("{sweep}  parallel: all\n"),
+                "step `iv`: 22 points, all independent, at most 4 at once; ch (2) x volt (11), 1 command each, waits >= 60ms",
+            ),
+            (
+                format!("{sweep}  concurrency: 8\n"),
+                "step `iv`: 22 points, all independent, at most 4 at once; ch (2) x volt (11), 1 command each, waits >= 60ms",
+            ),
+            (
+                sweep.to_owned(),
+                "step `iv`: 22 points, one at a time; ch (2) x volt (11), 1 command each, waits >= 220ms",
+            ),
+            (
+                format!("{sweep}  repeat: 2\n  parallel: [ch]\n"),
+                "step `iv`: 44 points in 2 lanes by ch, at most 4 at once; ch (2) x volt (11) x 2 repeats, 1 command each, waits >= 220ms",
+            ),
+            (
+                "  mode: zip\n  sweep: {ch: [1, 2, 1], volt: [0, 1, 2]}\n  parallel: [ch]\n"
+                    .to_owned(),
+                "step `iv`: 3 points in 2 lanes by ch, at most 4 at once; ch (3) zip volt (3), 1 command each, waits >= 20ms",
+            ),
+            (
+                "  sweep: {ch: [1]}\n".to_owned(),
+                "step `iv`: 1 point; ch (1), 1 command each, waits >= 10ms",
+            ),
+            (
+                "  repeat: 3\n".to_owned(),
+                "step `iv`: 3 points, one at a time; one point repeated 3 times, 1 command each, waits >= 30ms",
+            ),
+        ];
+        for (keys, want) in cases {
+            assert_eq!(step_line(&keys), want, "{keys}");
+        }
+    }
+}
