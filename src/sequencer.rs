@@ -263,7 +263,8 @@ impl Sequencer {
             let skip = self.stopping && kind != Kind::Teardown;
             let limit = self.limit(&step);
             // A sweep step's next points wait in the pool, so that a connection gets its
-            // next point as soon as it reports (the pool runs at most `limit` at once).
+            // next point as soon as it reports (the pool runs at most `limit` at once). In
+            // lanes, each of these is another lane's, and at most `window` lanes are open.
             let window = if kind == Kind::Step { 2 * limit } else { limit };
             if kind == Kind::Step && !skip && !self.shown {
                 self.shown = true;
