@@ -353,6 +353,7 @@ fn write_sequence(dir: &Path, points: u64, conns: usize) -> PathBuf {
          steps:\n  \
            - name: s\n    \
              sweep: {{i: {{start: 0, stop: {last}, step: 1}}}}\n    \
+             parallel: all\n    \
              commands: [\"V{{i}}?\"]\n",
         last = points - 1
     );

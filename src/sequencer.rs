@@ -3,6 +3,11 @@
 //! so that a connection gets its next point the moment it reports), retries what may be
 //! retried, and writes every outcome to the run log.
 //!
+//! Only points the sequence declares independent overlap: a step without `parallel:` runs
+//! one point at a time, and one with `parallel: [ch]` one point of each lane (each value of
+//! `ch`) at a time; a lane's point holds it until its final outcome, retries included
+//! (`lanes.rs`). `parallel: all` dispatches in index order, the fast path.
+//!
 //! Points are numbered and rendered here, in dispatch order, from the step's lazy sweep, so
 //! memory does not grow with the number of points. Each point goes to its instrument's
 //! [`Pool`] as an [`Execute`]; the outcome comes back to this actor, which writes the point
@@ -39,11 +44,15 @@ use crate::sequence::{Command, Sequence, Step, render_all};
 use crate::wakeup::EveryWakeup;
 
 mod connects;
+mod flying;
 mod interrupt;
+mod lanes;
 mod outcomes;
 mod progress;
 mod records;
 
+use flying::Flying;
+use lanes::Feed;
 pub use progress::{Progress, Silent};
 pub use records::Summary;
 
@@ -83,6 +92,9 @@ struct Dispatch {
     step: Arc<Step>,
     index: u64,
     vars: Vec<Value>,
+    /// Its lane in the stage's [`Feed`], busy until this point's final outcome (none when
+    /// every point is independent).
+    lane: Option<u64>,
     /// Attempt number written in the log (continues across resumes).
     attempt: u32,
     /// Tries of this point in this process, from 1 (bounded by `retries`).
@@ -90,36 +102,6 @@ struct Dispatch {
     /// An earlier attempt of this point is recorded as failed: if this one never starts,
     /// that failure is the point's outcome.
     recorded: bool,
-}
-
-/// Points dispatched and not yet finally recorded, in dispatch order: serials only grow,
-/// and outcomes come back roughly in that order, so a sorted deque finds and removes one
-/// near its front, with no allocation per point (a `BTreeMap` cost 300 instructions per
-/// point here, a tenth of writing its record).
-#[derive(Default)]
-struct Flying(VecDeque<(u64, Dispatch)>);
-
-impl Flying {
-    /// Adds the dispatch with the next serial (larger than any before).
-    fn push(&mut self, serial: u64, d: Dispatch) {
-        debug_assert!(self.0.back().is_none_or(|(last, _)| *last < serial));
-        self.0.push_back((serial, d));
-    }
-
-    /// Takes out the dispatch with this serial, if it is still there.
-    fn remove(&mut self, serial: u64) -> Option<Dispatch> {
-        if self.0.front().is_some_and(|(s, _)| *s == serial) {
-            // The oldest point: the usual case.
-            return self.0.pop_front().map(|(_, d)| d);
-        }
-        let at = self.0.binary_search_by_key(&serial, |(s, _)| *s).ok()?;
-        self.0.remove(at).map(|(_, d)| d)
-    }
-
-    /// Takes out every dispatch, in dispatch order.
-    fn take_all(&mut self) -> impl Iterator<Item = Dispatch> + use<> {
-        std::mem::take(&mut self.0).into_iter().map(|(_, d)| d)
-    }
 }
 
 /// The sequencer's state.
@@ -140,8 +122,8 @@ pub struct Sequencer {
     stages: Vec<(Kind, Arc<Step>)>,
     /// Current stage.
     stage: usize,
-    /// Next point (within the stage) to dispatch.
-    next: u64,
+    /// Where the current stage's next point comes from; made when the stage starts.
+    feed: Option<Feed>,
     /// Point index offset of the current stage (setup/teardown number on across instruments).
     offset: u64,
     /// Points dispatched and not yet finally recorded.
@@ -230,7 +212,7 @@ impl Sequencer {
             syncing: false,
             stages,
             stage: 0,
-            next: 0,
+            feed: None,
             offset: 0,
             in_flight: 0,
             outbox,
@@ -281,7 +263,8 @@ impl Sequencer {
             let skip = self.stopping && kind != Kind::Teardown;
             let limit = self.limit(&step);
             // A sweep step's next points wait in the pool, so that a connection gets its
-            // next point as soon as it reports (the pool runs at most `limit` at once).
+            // next point as soon as it reports (the pool runs at most `limit` at once). In
+            // lanes, each of these is another lane's, and at most `window` lanes are open.
             let window = if kind == Kind::Step { 2 * limit } else { limit };
             if kind == Kind::Step && !skip && !self.shown {
                 self.shown = true;
@@ -297,40 +280,13 @@ impl Sequencer {
                 self.dispatch(d, ctx);
             }
             if !skip {
-                while self.in_flight < window && self.next < step.points() {
-                    let index = self.offset + self.next;
-                    self.next += 1;
-                    let sweep_index = (index - self.offset) % step.sweep.len().max(1);
-                    step.sweep.point_into(sweep_index, &mut self.vars);
-                    // Teardown always runs again: the instrument must be left safe.
-                    if kind != Kind::Teardown && self.already_ok(kind, &step, index) {
-                        if kind == Kind::Step {
-                            self.ok += 1;
-                            self.progress.point_done(true);
-                        }
-                        continue;
-                    }
-                    let attempt = self
-                        .resume
-                        .last_attempt(&step.name, index)
-                        .saturating_add(1);
-                    let d = Dispatch {
-                        kind,
-                        step: step.clone(),
-                        index,
-                        vars: self.vars.clone(),
-                        attempt,
-                        try_no: 1,
-                        recorded: false,
-                    };
-                    self.dispatch(d, ctx);
-                }
+                self.dispatch_new(kind, &step, window, ctx);
             }
             if self.shown {
                 self.progress.in_flight(self.in_flight.min(limit), limit);
             }
-            if self.in_flight > 0 || !self.again.is_empty() || (!skip && self.next < step.points())
-            {
+            let more = self.feed.as_ref().is_none_or(Feed::has_more);
+            if self.in_flight > 0 || !self.again.is_empty() || (!skip && more) {
                 return;
             }
             if self.shown {
@@ -348,7 +304,7 @@ impl Sequencer {
                 0
             };
             self.stage += 1;
-            self.next = 0;
+            self.feed = None;
         }
     }
 

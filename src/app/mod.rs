@@ -30,6 +30,7 @@ pub async fn execute(command: Command) -> Result<i32> {
         Command::Resume(args) => run::resume(args).await,
         Command::Check { sequence } => {
             let seq = sequence::load(&sequence)?;
+            warn_about(&seq);
             // What `run --sim` would serve must load too: a bad device file is invalid input.
             for ins in &seq.instruments {
                 if let Some(sim) = &ins.sim {
@@ -69,6 +70,13 @@ pub async fn execute(command: Command) -> Result<i32> {
                 EXIT_FAILED
             })
         }
+    }
+}
+
+/// Logs the sequence's warnings (valid, but likely not meant), each with `file:line:col`.
+fn warn_about(seq: &Sequence) {
+    for warning in &seq.warnings {
+        tracing::warn!("{warning}");
     }
 }
 

@@ -19,6 +19,7 @@ use crate::sequence::{self, Address, Sequence};
 pub async fn run(args: RunArgs) -> Result<i32> {
     let signals = Signals::new();
     let mut seq = sequence::load(&args.sequence)?;
+    super::warn_about(&seq);
     apply_addresses(&mut seq, &args.address)?;
     let sims = start_sims(&mut seq, &args.sim)?;
     check_addresses(&seq)?;
@@ -89,6 +90,7 @@ pub async fn resume(args: ResumeArgs) -> Result<i32> {
             ))
         })?;
     let mut seq = sequence::load(&seq_path)?;
+    super::warn_about(&seq);
     let mut state = resume::read_log(records, &seq, false)?;
     let recorded = state.sha256().unwrap_or_default().to_owned();
     let forced = recorded != seq.sha256;

@@ -4,11 +4,14 @@
 //! variable, zip lengths, instrument names, which keys go together in a command) lives here.
 //! Checks do not stop at the first problem: all of them are collected, each with the span
 //! of the offending key or value, and reported together. Commands are checked in
-//! [`commands`], instruments in [`instruments`], sweeps in [`sweeps`].
+//! [`commands`], instruments in [`instruments`], sweeps in [`sweeps`], `parallel:` in
+//! [`parallel`]. Warnings (valid, but likely not meant) are collected the same way and
+//! returned in [`Sequence::warnings`].
 
 mod commands;
 mod framing;
 mod instruments;
+mod parallel;
 mod sweeps;
 
 use std::collections::HashMap;
@@ -19,10 +22,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::diagnostic::{Problem, SequenceError, from_yaml_error};
+use super::diagnostic::{Problem, SequenceError, from_yaml_error, location};
 use super::raw::{Count, Dur, RawCommand, RawHook, RawMode, RawSequence, RawStep, Spanned};
 use super::sweep::{Mode, Sweep};
-use super::{RetryPolicy, Sequence, Step};
+use super::{Parallel, RetryPolicy, Sequence, Step};
 
 /// Default pool size.
 const DEFAULT_MAX_CONNECTIONS: usize = 4;
@@ -48,11 +51,18 @@ pub(super) fn compile(text: &str, path: &Path) -> Result<Sequence, SequenceError
     let mut cx = Cx {
         text,
         problems: Vec::new(),
+        warnings: Vec::new(),
         retries: 0,
         retry_on: RetryPolicy::default(),
     };
-    let seq = cx.sequence(raw, path);
+    let mut seq = cx.sequence(raw, path);
     if cx.problems.is_empty() {
+        cx.warnings.sort_by_key(|(at, _)| *at);
+        seq.warnings = cx
+            .warnings
+            .into_iter()
+            .map(|(at, message)| format!("{}: {message}", location(&file, text, at)))
+            .collect();
         Ok(seq)
     } else {
         Err(SequenceError::new(&file, text, cx.problems))
@@ -91,6 +101,8 @@ fn yaml_options() -> serde_saphyr::Options {
 pub(super) struct Cx<'t> {
     text: &'t str,
     problems: Vec<Problem>,
+    /// Warnings: byte offset in the file, and text.
+    warnings: Vec<(usize, String)>,
     /// Run-wide `retries` and `retry_on`, the default of every step.
     retries: u32,
     retry_on: RetryPolicy,
@@ -147,6 +159,7 @@ impl Cx<'_> {
             steps,
             teardown,
             on_error: raw.on_error,
+            warnings: Vec::new(),
         }
     }
 
@@ -234,6 +247,7 @@ impl Cx<'_> {
                     sweep: Sweep::default(),
                     repeat: 1,
                     concurrency: 1,
+                    parallel: Parallel::Serial,
                     commands,
                     retries: self.retries,
                     retry_on: self.retry_on,
@@ -300,10 +314,22 @@ impl Cx<'_> {
         let text_vars: Vec<bool> = sweep.axes().iter().map(|(_, a)| a.has_text()).collect();
         let repeat = self.positive(raw.repeat, 1);
         let max_connections = ins.list.get(instrument).map_or(1, |i| i.max_connections);
+        let parallel = self.parallel(
+            raw.parallel,
+            raw.concurrency.as_ref(),
+            &sweep,
+            &raw.name.value,
+        );
         let concurrency = self.positive(
             raw.concurrency,
             i64::try_from(max_connections).unwrap_or(i64::MAX),
         );
+        // One at a time, whatever the pool size.
+        let concurrency = if parallel == Parallel::Serial {
+            1
+        } else {
+            concurrency
+        };
         if raw.commands.value.is_empty() {
             let span = self.span(&raw.commands);
             self.problem(
@@ -330,6 +356,7 @@ impl Cx<'_> {
             instrument,
             repeat: repeat as u64,
             concurrency: usize::try_from(concurrency).unwrap_or(usize::MAX),
+            parallel,
             commands,
             sweep,
         }

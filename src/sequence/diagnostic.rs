@@ -50,6 +50,16 @@ pub(crate) fn byte_range(location: serde_saphyr::Location) -> Range<usize> {
     }
 }
 
+/// `file:line:col` (1-based; the column in characters) of byte `offset` in `text`.
+pub(crate) fn location(file: &str, text: &str, offset: usize) -> String {
+    let offset = char_floor(text, offset.min(text.len()));
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[start..].chars().count() + 1;
+    format!("{file}:{line}:{col}")
+}
+
 /// One thing wrong with the file, at one place.
 #[derive(Debug, Clone)]
 pub struct Problem {

@@ -51,6 +51,9 @@ pub struct Sequence {
     pub teardown: Vec<Arc<Step>>,
     /// What a failed point does to the run.
     pub on_error: OnError,
+    /// Things in the file that are valid but likely not meant, each `file:line:col: text`
+    /// (`check` and `run` print them on stderr).
+    pub warnings: Vec<String>,
 }
 
 /// One instrument and how to talk to it.
@@ -123,14 +126,30 @@ pub struct Step {
     pub sweep: Sweep,
     /// How many passes over the sweep.
     pub repeat: u64,
-    /// Max points of this step in flight.
+    /// Max points of this step in flight (1 when [`Parallel::Serial`]).
     pub concurrency: usize,
+    /// Which of its points may run at the same time.
+    pub parallel: Parallel,
     /// The commands of every point.
     pub commands: Vec<Command>,
     /// How many times a failed point is run again (on another connection).
     pub retries: u32,
     /// Which failures are retried besides broken connections and reply timeouts.
     pub retry_on: RetryPolicy,
+}
+
+/// Which points of a step may run at the same time (`parallel:`): only the person who
+/// wrote the sequence knows which are independent, so the default is one at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parallel {
+    /// Every point is independent (`parallel: all`, or `concurrency:` above 1 alone).
+    All,
+    /// One point at a time, in order: no `parallel:` (setup and teardown too).
+    Serial,
+    /// Points whose values of these sweep variables (their slots, ascending) differ may
+    /// run at the same time; points with the same values (a lane) run one after another,
+    /// in sweep order, pass after pass.
+    Lanes(Vec<usize>),
 }
 
 /// Failures retried besides broken connections and reply timeouts, which always are.

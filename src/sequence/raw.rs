@@ -163,7 +163,14 @@ pub struct RawStep {
     /// How many times the whole point list runs (default 1).
     #[schemars(range(min = 1))]
     pub repeat: Option<Spanned<Count>>,
-    /// Max points of this step in flight (default: the instrument's `max_connections`).
+    /// Which points are independent and may run at the same time: `all`, or a list of
+    /// sweep variables (`[ch]`): points whose values of these differ may run at once,
+    /// points with the same values run one after another in sweep order. Default: one point
+    /// at a time, in order.
+    pub parallel: Option<Spanned<RawParallel>>,
+    /// Max points of this step in flight (default with `parallel:`: the instrument's
+    /// `max_connections`). Above 1 without `parallel:`, it declares every point
+    /// independent, as `parallel: all` does.
     #[schemars(range(min = 1))]
     pub concurrency: Option<Spanned<Count>>,
     /// Commands run in order on one connection for each point.
@@ -185,6 +192,48 @@ pub enum RawMode {
     Product,
     /// Element-wise, equal lengths.
     Zip,
+}
+
+/// `parallel:` of a step: the word `all`, or a list of sweep variable names. Any scalar and
+/// any list of scalars is read here; [`super::compile`] refuses the rest with their
+/// positions, so that every problem of the file is reported at once.
+#[derive(Debug)]
+pub enum RawParallel {
+    /// A scalar: only `all` is valid.
+    Word(Scalar),
+    /// Sweep variable names.
+    Vars(Vec<Spanned<Scalar>>),
+}
+
+impl<'de> Deserialize<'de> for RawParallel {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ParallelVisitor;
+        impl<'de> Visitor<'de> for ParallelVisitor {
+            type Value = RawParallel;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`all` or a list of sweep variables such as `[ch]`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawParallel, E> {
+                Ok(RawParallel::Word(Scalar::Text(v.to_owned())))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawParallel, E> {
+                Ok(RawParallel::Word(Scalar::Text(v.to_string())))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawParallel, E> {
+                Ok(RawParallel::Word(Scalar::Num(Num::Int(v))))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawParallel, E> {
+                Ok(RawParallel::Word(Scalar::Text(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawParallel, E> {
+                Ok(RawParallel::Word(Scalar::Num(Num::Float(v))))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<RawParallel, A::Error> {
+                Vec::deserialize(SeqAccessDeserializer::new(seq)).map(RawParallel::Vars)
+            }
+        }
+        d.deserialize_any(ParallelVisitor)
+    }
 }
 
 /// `setup:`/`teardown:`: a command list, or a map instrument name -> command list.

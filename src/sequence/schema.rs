@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
-use super::raw::{Count, Dur, Num, OrderedMap, RawSequence, Scalar, Spanned};
+use super::raw::{Count, Dur, Num, OrderedMap, RawParallel, RawSequence, Scalar, Spanned};
 
 /// The schema's `title`.
 const TITLE: &str = "sequencer sequence";
@@ -161,6 +161,39 @@ impl JsonSchema for Scalar {
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({ "type": ["number", "string", "boolean"] })
+    }
+}
+
+/// `all`, or a list of distinct sweep variable names, at least one. (The loader reads any
+/// scalar so that `check` can say what is wrong with it where it is.)
+impl JsonSchema for RawParallel {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "Parallel".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "oneOf": [
+                {
+                    "description": "Every point is independent: any may run at the same time.",
+                    "const": "all",
+                },
+                {
+                    "description": "Sweep variables: points whose values of these differ may \
+                        run at the same time; points with the same values run one after \
+                        another, in sweep order.",
+                    "type": "array",
+                    "items": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+                    "minItems": 1,
+                    "uniqueItems": true,
+                    "examples": [["ch"]],
+                },
+            ],
+        })
     }
 }
 

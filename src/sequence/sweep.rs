@@ -5,8 +5,11 @@
 //! same memory as a three-point one. The YAML layer builds axes with the validating
 //! constructors and maps [`AxisError::field`] / [`SweepError::axis`] back to source
 //! positions; the sequencer calls [`Sweep::point_into`] with a reused buffer for every point.
+//! [`lanes`] orders a step's points when only some of them may run at the same time
+//! (`parallel:`), by the same arithmetic.
 
 mod axis;
+pub mod lanes;
 
 pub use axis::{Axis, AxisError, MAX_AXIS_POINTS};
 

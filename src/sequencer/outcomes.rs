@@ -1,7 +1,7 @@
 //! What the sequencer does with the outcomes its pools send back ([`Outcomes`]): record
 //! each attempt, retry what may be retried, apply the failure policy (stopping the run and
 //! taking back the points waiting in the pools), and dispatch again the points a pool gave
-//! back unrun.
+//! back unrun. A point's lane (`lanes.rs`) is freed here, once its outcome is final.
 
 use actix::prelude::*;
 
@@ -49,6 +49,7 @@ impl Sequencer {
     /// A point handed back unstarted: not run, and no record; but a failed attempt recorded
     /// before (a retry's, or a session refused a little late) is now final.
     pub(super) fn not_started(&mut self, d: &Dispatch) {
+        self.lane_free(d);
         if d.try_no > 1 {
             // Counted when it was dispatched; it never ran.
             self.retried = self.retried.saturating_sub(1);
@@ -69,6 +70,7 @@ impl Sequencer {
     pub(super) fn complete(&mut self, d: Dispatch, out: &Outcome, ctx: &mut Context<Self>) {
         let status = self.write_point(&d, out).1;
         let (Some(kind), Some(err)) = (out.kind, &out.error) else {
+            self.lane_free(&d);
             if d.kind == Kind::Step {
                 self.ok += 1;
                 self.progress.point_done(true);
@@ -97,6 +99,7 @@ impl Sequencer {
             return;
         }
         tracing::warn!(point = %id, conn = out.conn, "point {status}: {err}");
+        self.lane_free(&d);
         self.failed_finally(&d, err, out.unreachable, kind == FailKind::Aborted);
     }
 

@@ -5,24 +5,13 @@
 //! Timing is only ever compared as a ratio with a wide margin, never as an absolute.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{Scratch, millis, point, refused_late, sim, step_points, stop, time};
-
-/// Start and end of a point on the connection, in ms since the epoch, from its record.
-/// Log timestamps have millisecond resolution, so the start is moved later by a margin:
-/// the interval then lies inside the real one and back-to-back points never look overlapped.
-fn interval(record: &Value) -> (f64, f64) {
-    let start = time(record, "started_at")
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-        * 1e3;
-    let end = start + millis(record, "elapsed_ms").as_secs_f64() * 1e3;
-    (start + 1.5, end)
-}
+use crate::support::{
+    Scratch, interval, millis, point, refused_late, sim, step_points, stop, time,
+};
 
 /// Most points whose intervals overlap at one instant.
 fn max_overlap(points: &[&Value]) -> usize {
@@ -56,6 +45,7 @@ instrument:
 steps:
   - name: load
     sweep: {i: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]}
+    parallel: all
     commands: [{query: "*OPC?", expect: "1"}]
 teardown:
   - {query: "SIM:CONN:PEAK?", as: peak}
@@ -68,7 +58,7 @@ teardown:
 }
 
 /// `concurrency: 2` bounds the points in flight below the pool size (4), and two points do
-/// run at the same time.
+/// run at the same time (`parallel: all`: any two may).
 #[test]
 fn step_concurrency_bounds_points_in_flight() {
     let scratch = Scratch::new();
@@ -78,6 +68,7 @@ instrument:
   max_connections: 4
 steps:
   - name: pairs
+    parallel: all
     concurrency: 2
     sweep: {i: [1, 2, 3, 4, 5, 6, 7, 8]}
     commands: [{query: "*OPC?", expect: "1"}]
@@ -97,8 +88,8 @@ steps:
     );
 }
 
-/// 16 one-query points over 4 connections finish in well under the serial time
-/// (points x latency): the pool really works in parallel.
+/// 16 independent one-query points (`parallel: all`) over 4 connections finish in well
+/// under the serial time (points x latency): the pool really works in parallel.
 #[test]
 fn parallel_points_beat_serial_time() {
     const POINTS: u32 = 16;
@@ -111,6 +102,7 @@ instrument:
 steps:
   - name: fast
     sweep: {i: {start: 1, stop: 16, step: 1}}
+    parallel: all
     commands: [{query: "*OPC?", expect: "1"}]
 "#;
     let (out, records) = scratch.run("parallel.yaml", yaml, &["--sim", "--sim-latency", "50ms"]);
@@ -147,6 +139,7 @@ instrument:
 steps:
   - name: s
     sweep: {i: [1, 2, 3, 4, 5, 6, 7, 8]}
+    parallel: all
     commands: [{query: "*OPC?", expect: "1"}]
 "#;
     let addr = instrument.addr().to_string();
@@ -185,6 +178,7 @@ instrument:
 steps:
   - name: s
     sweep: {i: {start: 1, stop: 12, step: 1}}
+    parallel: all
     commands: [{query: "*OPC?", expect: "1"}]
 "#;
     let addr = instrument.addr().to_string();
@@ -403,6 +397,7 @@ instrument:
 steps:
   - name: s
     sweep: {i: {start: 1, stop: 24, step: 1}}
+    parallel: all
     commands: [{query: "*OPC?", expect: "1"}]
 "#;
     for row in rows {
@@ -487,9 +482,11 @@ steps:
   - name: set
     mode: zip
     sweep: {ch: [1, 2, 3, 4, 5, 6], volt: [0.11, 0.22, 0.33, 0.44, 0.55, 0.66]}
+    parallel: [ch]                # each point sets its own channel
     commands: [{write: "SOUR{ch}:VOLT {volt}"}]
   - name: read
     sweep: {ch: [1, 2, 3, 4, 5, 6]}
+    parallel: [ch]
     commands: [{query: "SOUR{ch}:VOLT?", as: volt}]
 "#;
     for row in rows {
@@ -546,6 +543,7 @@ instrument:
 steps:
   - name: ask
     sweep: {i: [1, 2, 3, 4]}
+    parallel: all
     commands: [{query: "*IDN?", as: idn}, {query: "*OPC?", expect: "1"}]
 "#;
     for greet_after in rows {

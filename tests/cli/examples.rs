@@ -39,7 +39,9 @@ fn every_example_checks() {
 }
 
 /// Every example runs with `--sim` to success, and its log is complete: `start` first,
-/// `stop` (success) last, one record per sweep point as counted in `total_points`.
+/// `stop` (success) last, one record per sweep point as counted in `total_points`. A point
+/// that reads back the voltage it set (`as: readback`, as `sweep.yaml` does) reads exactly
+/// that: points of one channel never overlap unless the example says they may.
 #[test]
 fn every_example_runs_on_the_simulator() {
     let scratch = Scratch::new();
@@ -74,6 +76,15 @@ fn every_example_runs_on_the_simulator() {
         );
         assert_eq!(stop["points_ok"].as_u64(), Some(total), "{name}: {stop}");
         assert_eq!(stop["points_not_run"].as_u64(), Some(0), "{name}: {stop}");
+        for p in step_points(&records) {
+            let Some(read) = p["values"]["readback"].as_str() else {
+                continue;
+            };
+            let read: f64 = read
+                .parse()
+                .unwrap_or_else(|e| panic!("{name}: read-back `{read}`: {e}"));
+            assert_eq!(p["vars"]["volt"].as_f64(), Some(read), "{name}: {p}");
+        }
     }
 }
 

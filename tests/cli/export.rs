@@ -49,14 +49,15 @@ check/0,check,,,,,\"0,\"\"No error\"\"\",IDLE,ok,1,2026-11-25T02:26:58.001Z,2.5
 ";
 
 /// A small sweep on the simulator whose readings depend on the point: each point stores a
-/// current and reads it back, so a plot has two distinct curves.
+/// current and reads it back, so a plot has two distinct curves. The two channels run in
+/// parallel, each channel's points one after another (`parallel: [ch]`).
 const SWEEP: &str = r#"
 name: curves
 instrument: {max_connections: 2}
 steps:
   - name: iv
     mode: zip
-    concurrency: 1
+    parallel: [ch]
     sweep:
       ch: [1, 1, 1, 1, 2, 2, 2, 2]
       volt: [0, 0.5, 1, 1.5, 0, 0.5, 1, 1.5]

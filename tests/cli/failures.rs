@@ -39,7 +39,8 @@ steps:
     );
 }
 
-/// A sequence whose step fails every point (`*OPC?` answers 1, `0` is expected).
+/// A sequence whose step fails every point (`*OPC?` answers 1, `0` is expected), one point
+/// at a time (no `parallel:`) although the pool has two connections.
 fn failing(on_error: &str) -> String {
     format!(
         r#"
@@ -49,7 +50,6 @@ instrument:
   max_connections: 2
 steps:
   - name: s
-    concurrency: 1
     sweep: {{i: [1, 2, 3, 4]}}
     commands: [{{query: "*OPC?", expect: "0"}}]
 teardown:

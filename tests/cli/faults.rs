@@ -17,7 +17,8 @@ const POINTS: u64 = 30;
 
 /// The sweep: 4 connections, a 300ms reply timeout, failures do not stop the run. Point `i`
 /// writes `V{i} {i}` and queries `V{i}?` back as `v`, so every reply says which point it
-/// belongs to.
+/// belongs to. Each point is its own lane (`parallel: [i]`): up to 4 run at once, and a
+/// point's retries hold its lane.
 fn sweep(retries: u32, reconnect_attempts: u32) -> String {
     format!(
         r#"
@@ -31,6 +32,7 @@ instrument:
 steps:
   - name: s
     sweep: {{i: {{start: 0, stop: {last}, step: 1}}}}
+    parallel: [i]
     commands:
       - "V{{i}} {{i}}"
       - {{query: "V{{i}}?", as: v}}

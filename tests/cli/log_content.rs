@@ -7,8 +7,9 @@ use serde_json::Value;
 
 use crate::support::{Scratch, point, step_points, stop};
 
-/// A zip sweep over 3 connections: one record per id, variables paired in order, rendered
-/// texts sent, replies recorded for queries only, `as` values equal to the replies.
+/// A zip sweep over 3 connections, each key its own lane (`parallel: [key]`): one record
+/// per id, variables paired in order, rendered texts sent, replies recorded for queries
+/// only, `as` values equal to the replies.
 #[test]
 fn zip_sweep_records_rendered_commands_and_values() {
     let scratch = Scratch::new();
@@ -20,6 +21,7 @@ steps:
   - name: step
     mode: zip
     sweep: {key: [A, B, C, D, E, F], val: [1, 2.5, 3, 4, 5, 6]}
+    parallel: [key]
     commands:
       - "{key}:VAL {val}"
       - {query: "{key}:VAL?", as: v}
@@ -75,6 +77,7 @@ steps:
     sweep:
       ch: [1, 2]
       volt: {start: 0, stop: 1, num: 11}
+    parallel: [ch]
     commands: ["SOUR{ch}:VOLT {volt}"]
 "#;
     let (out, records) = scratch.run("product.yaml", yaml, &["--sim"]);

@@ -7,6 +7,8 @@
 //! - [`examples`]: every file in `sequences/` runs and checks clean.
 //! - [`log_content`]: point records carry the right variables, texts, replies and values.
 //! - [`connections`]: the pool's bound, concurrency, parallel speed-up, fewer connections.
+//! - [`lanes`]: only points declared independent overlap: read-backs, lanes in sweep
+//!   order, `check`'s plan and its warning about `concurrency:` alone.
 //! - [`validation`]: invalid input (or a taken `-o` path) exits 2 and sends nothing.
 //! - [`failures`]: unreachable instruments, failing points, reply timeouts.
 //! - [`recovery`]: connections lost mid-run: redials, unreachable instruments, stopping.
@@ -43,6 +45,7 @@ mod failures;
 mod faults;
 mod help;
 mod instruments;
+mod lanes;
 mod log_content;
 mod output;
 mod pyvisa_sim;

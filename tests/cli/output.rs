@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::support::{Output, Running, Scratch, stop};
 
-/// 16 one-query points over 4 connections.
+/// 16 independent one-query points over 4 connections.
 const SWEEP: &str = r#"
 name: output
 instrument:
@@ -23,6 +23,7 @@ instrument:
 steps:
   - name: s
     sweep: {i: {start: 1, stop: 16, step: 1}}
+    parallel: all
     commands: [{query: "*OPC?", expect: "1"}]
 "#;
 
@@ -93,6 +94,7 @@ steps:
   - name: s
     retries: 20
     sweep: {i: {start: 1, stop: 12, step: 1}}
+    parallel: all
     commands: [{query: "*OPC?", expect: "1"}, {query: "*OPC?", expect: "1"}]
 "#;
     let (out, _) = scratch.run(

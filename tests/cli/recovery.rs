@@ -73,7 +73,8 @@ fn timed_out_connection_is_replaced_after_refused_redials() {
     assert_eq!(instrument.accepted(), 4, "connections opened\n{out}");
 }
 
-/// Two connections, a 150ms reply timeout, 2 reconnect attempts, six one-query points.
+/// Two connections, a 150ms reply timeout, 2 reconnect attempts, six independent one-query
+/// points.
 const GIVE_UP: &str = r#"
 name: giveup
 on_error: continue
@@ -84,6 +85,7 @@ instrument:
 steps:
   - name: s
     sweep: {i: [1, 2, 3, 4, 5, 6]}
+    parallel: all
     commands: [{query: "A{i}?"}]
 "#;
 
@@ -116,7 +118,8 @@ fn no_dial_beyond_reconnect_attempts() {
     );
 }
 
-/// 200 points over 2 connections, 2 reconnect attempts, nothing stops on a failure.
+/// 200 independent points over 2 connections, 2 reconnect attempts, nothing stops on a
+/// failure.
 const VANISH: &str = r#"
 name: vanish
 on_error: continue
@@ -126,6 +129,7 @@ instrument:
 steps:
   - name: s
     sweep: {i: {start: 1, stop: 200, step: 1}}
+    parallel: all
     commands: [{query: "*OPC?", expect: "1"}]
 "#;
 
@@ -177,8 +181,8 @@ fn instrument_lost_mid_run_ends_the_run_as_unreachable() {
     assert!(!stderr.contains("reconnect attempt 3 of 2"), "{out}");
 }
 
-/// `on_error: stop` with an instrument that takes 1 session of the 4 asked: the failing
-/// first point is the only step point that starts (none waiting for a connection is run
+/// `on_error: stop` with an instrument that takes 1 session of the 4 asked, independent
+/// points (`parallel: all`) waiting for it: the failing first point is the only step point that starts (none waiting for a connection is run
 /// after it), teardown still runs, and the other 9 points count as not run.
 #[test]
 fn stop_starts_no_waiting_point_when_sessions_are_fewer() {
@@ -192,6 +196,7 @@ instrument:
 steps:
   - name: s
     sweep: {i: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}
+    parallel: all
     commands: [{query: "*OPC?", expect: "0"}]
 teardown: ["OUTP OFF"]
 "#;

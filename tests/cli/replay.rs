@@ -10,7 +10,8 @@ use std::path::Path;
 
 use crate::support::{GUARD, Probe, Scratch, Serving, of_type, read_log, stop};
 
-/// Four parallel connections; replies that depend on what each point set before.
+/// Four connections, the two channels in parallel (`parallel: [ch]`); replies that depend
+/// on what each point set before.
 const SWEEP: &str = r#"
 name: rec
 instrument: {max_connections: 4}
@@ -20,6 +21,7 @@ steps:
     sweep:
       ch: [1, 2]
       volt: {start: 0, stop: 1, num: 6}
+    parallel: [ch]
     commands:
       - "SOUR{ch}:VOLT {volt}"
       - {query: "SOUR{ch}:VOLT?", as: readback}

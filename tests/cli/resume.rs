@@ -22,7 +22,9 @@ use crate::support::{
 const POINTS: u64 = 60;
 
 /// 60 points over 2 connections, each writing a unique value and reading it back, with a
-/// setup and a teardown. With `--sim-latency 10ms` it takes a few hundred milliseconds.
+/// setup and a teardown; each point its own lane (`parallel: [i]`), so two run at once and
+/// a kill finds points in flight. With `--sim-latency 10ms` it takes a few hundred
+/// milliseconds.
 const CRASH: &str = r#"
 name: crash
 instrument:
@@ -33,6 +35,7 @@ setup:
 steps:
   - name: s
     sweep: {i: {start: 0, stop: 59, step: 1}}
+    parallel: [i]
     commands:
       - "V{i} {i}"
       - {query: "V{i}?", as: v}
@@ -443,8 +446,8 @@ fn not_a_run_log_is_refused() {
     assert!(!missing.exists(), "resume created the missing log");
 }
 
-/// Four points over 2 connections, each setting `V{i} 1`, then waiting 300ms before reading
-/// it back.
+/// Four independent points over 2 connections, each setting `V{i} 1`, then waiting 300ms
+/// before reading it back.
 const PAUSED: &str = r#"
 name: paused
 instrument:
@@ -452,6 +455,7 @@ instrument:
 steps:
   - name: s
     sweep: {i: [0, 1, 2, 3]}
+    parallel: all
     commands:
       - "V{i} 1"
       - wait: 300ms

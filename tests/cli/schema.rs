@@ -65,7 +65,7 @@ fn every_example_validates_against_the_schema() {
 
 /// Mistakes the loader refuses are refused by the schema too: unknown keys at each level,
 /// durations without a unit or with an unknown one, values of the wrong type, counts below
-/// their minimum. Each file is also run through `sequencer check`, which must exit 2, so the
+/// their minimum, a `parallel` that is neither `all` nor a list of distinct names. Each file is also run through `sequencer check`, which must exit 2, so the
 /// table cannot hold a file that is in fact valid.
 #[test]
 fn invalid_sequences_are_rejected_by_the_schema_and_the_loader() {
@@ -130,6 +130,18 @@ fn invalid_sequences_are_rejected_by_the_schema_and_the_loader() {
             "steps:\n  - name: s\n    sweep: {v: {start: 0, num: 3}}\n    commands: [\"V {v}\"]\n",
         ),
         ("no steps", "name: nothing\n"),
+        (
+            "parallel neither `all` nor a list",
+            "steps:\n  - name: s\n    sweep: {ch: [1]}\n    parallel: ch\n    commands: [\"V {ch}\"]\n",
+        ),
+        (
+            "parallel an empty list",
+            "steps:\n  - name: s\n    sweep: {ch: [1]}\n    parallel: []\n    commands: [\"V {ch}\"]\n",
+        ),
+        (
+            "parallel naming a variable twice",
+            "steps:\n  - name: s\n    sweep: {ch: [1]}\n    parallel: [ch, ch]\n    commands: [\"V {ch}\"]\n",
+        ),
         (
             "command a list",
             "steps:\n  - name: s\n    commands: [[\"*OPC?\"]]\n",

@@ -12,7 +12,8 @@ use crate::support::{
     wait_until,
 };
 
-/// 100 points over 2 connections, each writing a value and reading it back, then teardown.
+/// 100 independent points over 2 connections, each writing its own value and reading it
+/// back, then teardown.
 /// With `--sim-latency 50ms` the sweep takes seconds, so a signal lands mid-run.
 const SLOW: &str = r#"
 name: slow
@@ -21,6 +22,7 @@ instrument:
 steps:
   - name: s
     sweep: {i: {start: 0, stop: 99, step: 1}}
+    parallel: all
     commands:
       - "V{i} {i}"
       - {query: "V{i}?", as: v}
@@ -94,7 +96,8 @@ fn sigterm_behaves_like_sigint() {
     first_signal_finishes_in_flight_points("TERM");
 }
 
-/// Two connections; every point writes `V{i} 1`, then waits 5s before reading it back.
+/// Two connections; every point (independent of the others) writes `V{i} 1`, then waits 5s
+/// before reading it back.
 /// `teardown_wait` is put before teardown's query.
 fn waiting(teardown_wait: &str) -> String {
     format!(
@@ -105,6 +108,7 @@ instrument:
 steps:
   - name: s
     sweep: {{i: {{start: 0, stop: 9, step: 1}}}}
+    parallel: all
     commands:
       - "V{{i}} 1"
       - wait: 5s
@@ -251,7 +255,7 @@ fn deadline_stops_like_a_first_ctrl_c() {
     assert!(stop["points_not_run"].as_u64() > Some(0), "{stop}");
 }
 
-/// 100 points over 2 connections with `--sim-latency 10ms`: half a second of run, so a
+/// 100 independent points over 2 connections with `--sim-latency 10ms`: half a second of run, so a
 /// Ctrl-C sent as the pool finishes opening always lands long before the end.
 const HANDOFF: &str = r#"
 name: handoff
@@ -260,6 +264,7 @@ instrument:
 steps:
   - name: s
     sweep: {i: {start: 0, stop: 99, step: 1}}
+    parallel: all
     commands: [{query: "*OPC?", as: done}]
 "#;
 

@@ -150,8 +150,8 @@ fn teardown_ok(records: &[Value]) {
     assert_eq!(teardown[0]["status"], "ok", "{}", teardown[0]);
 }
 
-/// `points` points of `Q i` expecting `OK` over two connections, two at a time, then
-/// teardown `OFF`; `instrument` is added to the instrument, `step` to the step.
+/// `points` independent points of `Q i` expecting `OK` over two connections, two at a
+/// time, then teardown `OFF`; `instrument` is added to the instrument, `step` to the step.
 fn pair_sequence(points: usize, instrument: &str, step: &str) -> String {
     format!(
         r#"
@@ -162,6 +162,7 @@ instrument:
 steps:
   - name: s
     sweep: {{i: {{start: 0, stop: {last}, step: 1}}}}
+    parallel: all
     concurrency: 2{step}
     commands:
       - {{query: "Q {{i}}", expect: "OK"}}
@@ -309,6 +310,7 @@ instrument:
 steps:
   - name: s
     sweep: {i: {start: 0, stop: 9, step: 1}}
+    parallel: all
     concurrency: 2
     commands:
       - {query: "Q {i}", expect: "OK"}

@@ -471,6 +471,19 @@ pub fn millis(record: &Value, field: &str) -> Duration {
     Duration::from_secs_f64(ms / 1e3)
 }
 
+/// Start and end of a point on the connection, in ms since the epoch, from its record.
+/// Log timestamps have millisecond resolution, so the start is moved later by a margin:
+/// the interval then lies inside the real one and back-to-back points never look overlapped.
+pub fn interval(record: &Value) -> (f64, f64) {
+    let start = time(record, "started_at")
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a start after 1970")
+        .as_secs_f64()
+        * 1e3;
+    let end = start + millis(record, "elapsed_ms").as_secs_f64() * 1e3;
+    (start + 1.5, end)
+}
+
 /// A simulated instrument on 127.0.0.1:0 in its own thread; dropping it stops it.
 pub fn sim(latency: Duration, max_connections: Option<usize>) -> SimThread {
     SimThread::spawn(SimConfig {

@@ -134,6 +134,33 @@ const CASES: &[Case] = &[
         phrases: &["`max_connections` must be at least 1"],
     },
     Case {
+        file: "parallel_unknown.yaml",
+        yaml: "name: v\ninstrument:\n  max_connections: 2\nsteps:\n  - name: s\n    sweep: {ch: [1, 2]}\n    parallel: [chan]\n    commands: [\"SOUR{ch}:VOLT 1\"]\n",
+        line: 7,
+        col: Some(16),
+        phrases: &[
+            "`parallel` names `chan`, which is not a sweep variable of step `s`",
+            "(variables: `ch`)",
+        ],
+    },
+    Case {
+        file: "parallel_word.yaml",
+        yaml: "name: v\ninstrument:\n  max_connections: 2\nsteps:\n  - name: s\n    sweep: {ch: [1, 2]}\n    parallel: ch\n    commands: [\"SOUR{ch}:VOLT 1\"]\n",
+        line: 7,
+        col: Some(15),
+        phrases: &[
+            "`parallel` is `all` or a list of sweep variables such as `[ch]`, not `ch`",
+            "write `parallel: [ch]`",
+        ],
+    },
+    Case {
+        file: "parallel_no_sweep.yaml",
+        yaml: "name: v\ninstrument:\n  max_connections: 2\nsteps:\n  - name: s\n    repeat: 2\n    parallel: [i]\n    commands: [\"A 1\"]\n",
+        line: 7,
+        col: Some(15),
+        phrases: &["step `s` has no sweep, so `parallel` names no variable"],
+    },
+    Case {
         // The parser's wording and column for a syntax error are its own; only the line
         // is part of the contract.
         file: "yaml_syntax.yaml",

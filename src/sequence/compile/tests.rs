@@ -1,6 +1,6 @@
 //! Tests of the parent module.
 use super::*;
-use crate::sequence::Command;
+use crate::sequence::{Command, Parallel};
 
 fn compile_str(yaml: &str) -> Result<Sequence, SequenceError> {
     compile(yaml, Path::new("t.yaml"))
@@ -35,7 +35,9 @@ fn compiles_a_sequence() {
     assert_eq!(seq.instruments[0].max_connections, 3);
     assert_eq!(seq.setup.len(), 1);
     let step = &seq.steps[0];
-    assert_eq!((step.points(), step.concurrency), (44, 3));
+    // No `parallel:`: one point at a time, whatever the pool size.
+    assert_eq!((step.points(), step.concurrency), (44, 1));
+    assert_eq!(step.parallel, Parallel::Serial);
     assert!(matches!(step.commands[0], Command::Write(_)));
     assert!(matches!(step.commands[1], Command::Query { .. }));
     assert_eq!(seq.total_points(), 44);
@@ -211,4 +213,124 @@ fn poll_bounds_accept_quoted_numbers() {
             "{until}: {got:?}"
         );
     }
+}
+
+/// `parallel:` and `concurrency:` together decide what runs at once and how many: lanes by
+/// the named variables (slots in axis order), `all`, or one at a time; `concurrency` alone
+/// above 1 means `all` and warns at its key.
+#[test]
+fn parallel_and_concurrency() {
+    let step = |keys: &str| {
+        format!(
+            "instrument: {{max_connections: 4}}\nsteps:\n- name: iv\n  sweep: {{ch: [1, 2], \
+             v: [0, 1]}}\n{keys}  commands: ['S{{ch}} {{v}}']\n"
+        )
+    };
+    let cases: &[(&str, Parallel, usize, &[&str])] = &[
+        ("", Parallel::Serial, 1, &[]),
+        ("  concurrency: 1\n", Parallel::Serial, 1, &[]),
+        ("  parallel: all\n", Parallel::All, 4, &[]),
+        ("  parallel: [ch]\n", Parallel::Lanes(vec![0]), 4, &[]),
+        ("  parallel: [v, ch]\n", Parallel::Lanes(vec![0, 1]), 4, &[]),
+        (
+            "  parallel: [ch]\n  concurrency: 2\n",
+            Parallel::Lanes(vec![0]),
+            2,
+            &[],
+        ),
+        (
+            "  concurrency: 3\n",
+            Parallel::All,
+            3,
+            &[
+                "t.yaml:5:3: `concurrency: 3` without `parallel:` declares every point of step `iv` independent: write `parallel: all` if they are, `parallel: [ch]` if only points with different values of `ch` are",
+            ],
+        ),
+    ];
+    for (keys, parallel, concurrency, warnings) in cases {
+        let seq = compile_str(&step(keys)).unwrap_or_else(|e| panic!("{keys}: {e}"));
+        let s = &seq.steps[0];
+        assert_eq!(
+            (&s.parallel, s.concurrency),
+            (parallel, *concurrency),
+            "{keys}"
+        );
+        assert_eq!(
+            seq.warnings.len(),
+            warnings.len(),
+            "{keys}: {:?}",
+            seq.warnings
+        );
+        for (got, want) in seq.warnings.iter().zip(*warnings) {
+            assert!(got.starts_with(want), "{got}");
+        }
+    }
+    // A step without sweep may say its repeats are independent.
+    let seq =
+        compile_str("steps:\n- {name: w, repeat: 3, parallel: all, commands: [X]}\n").unwrap();
+    assert_eq!(seq.steps[0].parallel, Parallel::All);
+    // Flow style: the warning points at the key, not its value.
+    let seq = compile_str("steps:\n- {name: w, concurrency: 2, commands: [X]}\n").unwrap();
+    assert!(
+        seq.warnings[0].starts_with("t.yaml:2:13: `concurrency: 2`"),
+        "{:?}",
+        seq.warnings
+    );
+}
+
+/// Each mistake in `parallel:` is reported where it is, naming the variables there are.
+#[test]
+fn parallel_problems() {
+    let step = |value: &str| {
+        format!(
+            "steps:\n- name: iv\n  sweep: {{ch: [1, 2], v: [0, 1]}}\n  parallel: {value}\n  \
+             commands: [X]\n"
+        )
+    };
+    let cases: &[(String, &[&str])] = &[
+        (
+            step("[chan]"),
+            &[
+                "4:14: `parallel` names `chan`, which is not a sweep variable of step `iv` (variables: `ch`, `v`)",
+            ],
+        ),
+        (
+            step("[ch, v, ch]"),
+            &["4:21: `ch` is named twice in `parallel`"],
+        ),
+        (
+            step("[]"),
+            &[
+                "4:13: `parallel: []` names no variable: list the sweep variables whose values tell independent points apart (variables: `ch`, `v`), or write `parallel: all`",
+            ],
+        ),
+        (
+            step("ch"),
+            &["4:13: `parallel` is `all` or a list of sweep variables such as `[ch]`, not `ch`"],
+        ),
+        (
+            step("4"),
+            &["4:13: `parallel` is `all` or a list of sweep variables such as `[ch]`, not `4`"],
+        ),
+        (
+            step("[1, x]"),
+            &["4:14: `parallel` names `1`", "4:17: `parallel` names `x`"],
+        ),
+        (
+            "steps:\n- {name: w, repeat: 2, parallel: [i], commands: [X]}\n".into(),
+            &[
+                "2:34: step `w` has no sweep, so `parallel` names no variable: write `parallel: all` for repeats that may overlap, or leave it out",
+            ],
+        ),
+    ];
+    for (yaml, want) in cases {
+        let got = problems(yaml);
+        assert_eq!(got.len(), want.len(), "{yaml}: {got:?}");
+        for (got, want) in got.iter().zip(*want) {
+            assert!(got.starts_with(want), "{yaml}:\n got {got}\nwant {want}");
+        }
+    }
+    // A lone variable name gets the list form as help.
+    let err = compile_str(&step("ch")).unwrap_err().render();
+    assert!(err.contains("write `parallel: [ch]`"), "{err}");
 }

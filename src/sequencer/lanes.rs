@@ -1,0 +1,126 @@
+//! Which point of the current stage the sequencer dispatches next ([`Feed`]), and the lanes
+//! that keep dependent points apart.
+//!
+//! A step whose points are all independent (`parallel: all`) takes them in index order, as
+//! many as its window allows: the fast path, with nothing kept per point. Any other step
+//! takes them from a [`Lanes`] (one lane for a step that runs one point at a time): at most
+//! one point of a lane is dispatched (waiting in a pool or running) at once, and the lane
+//! stays busy until that point's final outcome, so its retries and its re-dispatches after a
+//! refused session come before the lane's next point. The lane is freed
+//! ([`Sequencer::lane_free`]) where a point's outcome becomes final: recorded ok, failed for
+//! good, or never started (`outcomes.rs`).
+
+use actix::prelude::*;
+
+use super::{Dispatch, Kind, Sequencer};
+use crate::sequence::sweep::lanes::Lanes;
+use crate::sequence::{Parallel, Step};
+
+/// Where the current stage's next point comes from.
+pub(super) enum Feed {
+    /// Every point independent: indices in order.
+    InOrder {
+        /// Next index (within the stage) to dispatch.
+        next: u64,
+        /// Points of the stage.
+        total: u64,
+    },
+    /// Points handed out lane by lane.
+    Lanes(Lanes),
+}
+
+impl Feed {
+    /// The feed of a stage: lanes for a sweep step that declares them or runs one point at
+    /// a time; in order otherwise (and for setup and teardown, one point each).
+    pub(super) fn new(kind: Kind, step: &Step) -> Feed {
+        let lanes = |slots: &[usize]| Feed::Lanes(Lanes::new(&step.sweep, step.repeat, slots));
+        match &step.parallel {
+            Parallel::Serial if kind == Kind::Step => lanes(&[]),
+            Parallel::Lanes(slots) => lanes(slots),
+            Parallel::All | Parallel::Serial => Feed::InOrder {
+                next: 0,
+                total: step.points(),
+            },
+        }
+    }
+
+    /// The next point to dispatch (its index within the stage) and its lane, if any; for
+    /// lanes, at most `window` of them open at once.
+    fn next(&mut self, window: usize) -> Option<(u64, Option<u64>)> {
+        match self {
+            Feed::InOrder { next, total } => (*next < *total).then(|| {
+                *next += 1;
+                (*next - 1, None)
+            }),
+            Feed::Lanes(lanes) => lanes.next(window).map(|t| (t.index, Some(t.lane))),
+        }
+    }
+
+    /// True while some point of the stage has not been dispatched.
+    pub(super) fn has_more(&self) -> bool {
+        match self {
+            Feed::InOrder { next, total } => next < total,
+            Feed::Lanes(lanes) => lanes.has_more(),
+        }
+    }
+}
+
+impl Sequencer {
+    /// Dispatches new points of the current stage (`kind`, `step`) while fewer than
+    /// `window` are in flight and the feed has one whose lane is free. A resumed run's
+    /// points already ok are counted and passed over.
+    pub(super) fn dispatch_new(
+        &mut self,
+        kind: Kind,
+        step: &std::sync::Arc<Step>,
+        window: usize,
+        ctx: &mut Context<Self>,
+    ) {
+        self.feed.get_or_insert_with(|| Feed::new(kind, step));
+        while self.in_flight < window {
+            let Some((at, lane)) = self.feed.as_mut().and_then(|f| f.next(window)) else {
+                break;
+            };
+            let index = self.offset + at;
+            let sweep_index = at % step.sweep.len().max(1);
+            step.sweep.point_into(sweep_index, &mut self.vars);
+            // Teardown always runs again: the instrument must be left safe.
+            if kind != Kind::Teardown && self.already_ok(kind, step, index) {
+                if kind == Kind::Step {
+                    self.ok += 1;
+                    self.progress.point_done(true);
+                }
+                self.free(lane);
+                continue;
+            }
+            let attempt = self
+                .resume
+                .last_attempt(&step.name, index)
+                .saturating_add(1);
+            let d = Dispatch {
+                kind,
+                step: step.clone(),
+                index,
+                vars: self.vars.clone(),
+                lane,
+                attempt,
+                try_no: 1,
+                recorded: false,
+            };
+            self.dispatch(d, ctx);
+        }
+    }
+
+    /// The point of `d` reached its final outcome, or will never start: its lane is free
+    /// for the lane's next point.
+    pub(super) fn lane_free(&mut self, d: &Dispatch) {
+        self.free(d.lane);
+    }
+
+    /// Frees `lane` of the current stage's feed.
+    fn free(&mut self, lane: Option<u64>) {
+        if let (Some(lane), Some(Feed::Lanes(lanes))) = (lane, &mut self.feed) {
+            lanes.release(lane);
+        }
+    }
+}
