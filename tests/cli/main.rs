@@ -25,6 +25,9 @@
 //! - [`export`]: `export` as CSV and JSON Lines (exact text of a known run), `plot` to SVG
 //!   (labels, one line per series) and PNG, unknown names.
 //! - [`pyvisa_sim`]: device files answer byte for byte like pyvisa-sim (skipped without python3).
+//! - [`pyvisa_clients`]: pyvisa-py as drivers use it: a CR LF file without a `TCPIP SOCKET`
+//!   eom, a greeting on connect, write-then-query with Nagle on; [`pyvisa_venv`] makes the
+//!   Python side for both.
 //! - [`robustness`]: random, mutated and pathological sequence files never panic; each is
 //!   refused with exit 2 and a short message, within a memory limit.
 //! - [`instruments`]: several instruments in one run: a pool and a simulator each,
@@ -43,7 +46,9 @@ mod help;
 mod instruments;
 mod log_content;
 mod output;
+mod pyvisa_clients;
 mod pyvisa_sim;
+mod pyvisa_venv;
 mod recovery;
 mod replay;
 mod resume;
