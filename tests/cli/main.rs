@@ -24,6 +24,8 @@
 //!   a log that is not one.
 //! - [`export`]: `export` as CSV and JSON Lines (exact text of a known run), `plot` to SVG
 //!   (labels, one line per series) and PNG, unknown names.
+//! - [`framing`]: the simulator's terminations and greeting: `sim --eom`, `--greeting`,
+//!   `sim: {eom}` under `run --sim`, bad values.
 //! - [`pyvisa_sim`]: device files answer byte for byte like pyvisa-sim (skipped without python3).
 //! - [`pyvisa_clients`]: pyvisa-py as drivers use it: a CR LF file without a `TCPIP SOCKET`
 //!   eom, a greeting on connect, write-then-query with Nagle on; [`pyvisa_venv`] makes the
@@ -42,6 +44,7 @@ mod examples;
 mod export;
 mod failures;
 mod faults;
+mod framing;
 mod help;
 mod instruments;
 mod log_content;
