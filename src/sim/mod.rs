@@ -5,7 +5,8 @@
 //! [`SimThread`]. What the instrument answers is a [`Model`], built once per server from
 //! the [`Blueprint`] in the [`SimConfig`]: the generic [`Device`](device::Device) by
 //! default, a pyvisa-sim device file ([`pyvisa`]) or a recorded run ([`replay`]). It also
-//! gives the [`Framing`] (how messages and replies end). The accept loop owns one task per
+//! gives the [`Framing`] (how messages and replies end; [`SimConfig::eom`], the user's
+//! terminations, replaces it) and a greeting sent on connect. The accept loop owns one task per
 //! connection in a [`JoinSet`], so connections proceed in parallel and shutdown can close
 //! them all. Every task shares the one model behind a `std::sync::Mutex`, locked only
 //! around [`Model::handle`] and never across an await; the model returns the delay it
@@ -14,7 +15,9 @@
 //! # Layout
 //! - `mod.rs`: [`SimConfig`] and the accept loop ([`run_with`]).
 //! - [`model`]: the [`Model`] and [`Blueprint`] seam, [`Framing`], the reply-size cap.
-//! - `session.rs`: one connection: message framing, latency, replies, injected faults.
+//! - `session.rs`: one connection: greeting, message framing, latency, replies, injected
+//!   faults; `quickack.rs`: acknowledging what it reads at once (`TCP_QUICKACK`), for
+//!   clients with Nagle's algorithm on.
 //! - [`device`]: the generic instrument model and the connection [`Counters`].
 //! - [`pyvisa`]: pyvisa-sim device files; [`replay`]: replaying a recorded run.
 //! - [`faults`]: [`Faults`], the `--fault` settings: parsing, checks, display.

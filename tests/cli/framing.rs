@@ -99,10 +99,7 @@ fn run_sim_uses_the_instruments_eom() {
              sim: {sim}\nsteps:\n  - name: s\n    sweep: {{v: [1, 2]}}\n    commands: {commands}\n"
         )
     };
-    let generic = sequence(
-        "{eom: CRLF}",
-        "[\"V {v}\", {query: \"V?\", as: v}]",
-    );
+    let generic = sequence("{eom: CRLF}", "[\"V {v}\", {query: \"V?\", as: v}]");
     let (out, records) = scratch.run("generic.yaml", &generic, &["--sim"]);
     assert_eq!(out.code(), 0, "{out}");
     assert_eq!(stop(&records)["exit_status"], "success");
