@@ -1,16 +1,22 @@
-//! Server tests of framing as clients meet it: terminations given by the user (`--eom`,
-//! `sim: {eom}`) and inferred from a device file, the greeting sent on connect, and quick
-//! ACKs for clients with Nagle's algorithm on. A real sim on 127.0.0.1:0, real sockets.
+//! Framing as clients meet it: terminations given by the user (`--eom`, `sim: {eom}`) and
+//! inferred from a device file, the greeting sent on connect, and quick ACKs for clients
+//! with Nagle's algorithm on. First what blueprints say, then a real sim on 127.0.0.1:0
+//! with real sockets.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::device::Generic;
 use super::pyvisa::DeviceFile;
 use super::test_support::{Client, GUARD, Server};
-use super::{SimConfig, SimThread};
+use super::{Blueprint, SimConfig, SimThread};
 use crate::sequence::Eom;
+
+/// Device files of the pyvisa tests: one with `TCPIP SOCKET` eoms, one with channels.
+const BASIC: &str = include_str!("pyvisa/testdata/basic.yaml");
+const CHANNELS: &str = include_str!("pyvisa/testdata/channels.yaml");
 
 /// A device file of one device with only serial and GPIB eoms of CR LF, as `QCoDeS`
 /// ships them for instruments it talks to over GPIB, and a greeting.
@@ -18,6 +24,68 @@ const CRLF_DEVICE: &str = "spec: '1.0'\ndevices:\n  ls:\n    eom:\n      \
     ASRL INSTR: {q: \"\\r\\n\", r: \"\\r\\n\"}\n      GPIB INSTR: {q: \"\\r\\n\", r: \"\\r\\n\"}\n    \
     greeting: 'LSCI 336\\r\\nready'\n    error: ERROR\n    dialogues:\n      \
     - {q: '*IDN?', r: 'LSCI,MODEL336,0,1'}\n";
+
+/// Device `name` (or the only one) of `text`, named `test.yaml`.
+fn device_file(text: &str, name: Option<&str>) -> DeviceFile {
+    DeviceFile::parse(text, "test.yaml", name).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The `TCPIP SOCKET` eom gives the framing, exact, with no note; without one, what the
+/// other eoms agree on, with a note naming the file and the device.
+#[test]
+fn framing_from_eom() {
+    let cases = [
+        (BASIC, "gen", "\r\n", "\n"),
+        (BASIC, "pipe", "\n", "\r\n"),
+        (CHANNELS, "multi", "\n", "\n"),
+    ];
+    for (text, name, read, write) in cases {
+        let framing = device_file(text, Some(name)).framing();
+        assert_eq!(framing.read_termination, read.as_bytes(), "{name}");
+        assert_eq!(framing.write_termination, write.as_bytes(), "{name}");
+        assert!(!framing.lenient);
+        assert_eq!(device_file(text, Some(name)).framing_note(), None, "{name}");
+    }
+    let bare =
+        "spec: '1.1'\ndevices:\n  d:\n    eom:\n      ASRL INSTR: {q: \"\\r\", r: ' \\r '}\n";
+    let device = device_file(bare, None);
+    let framing = device.framing();
+    assert_eq!(
+        (framing.read_termination, framing.write_termination),
+        (b"\r".to_vec(), b"\r".to_vec())
+    );
+    let note = device.framing_note().unwrap_or_default();
+    assert!(
+        note.starts_with("`test.yaml`: device `d` has no `eom` for `TCPIP SOCKET`: CR"),
+        "{note}"
+    );
+}
+
+/// Terminations the user gives replace the file's, still framed exactly (a `\r` before
+/// LF is part of the message, as in pyvisa-sim); the generic device frames LF leniently.
+#[test]
+fn user_terminations_override_the_file() {
+    let eom = Eom {
+        q: "\n".into(),
+        r: "\r\n".into(),
+    };
+    let framing = device_file(BASIC, Some("gen")).framing_with(&eom);
+    assert_eq!(framing.read_termination, b"\n");
+    assert_eq!(framing.write_termination, b"\r\n");
+    assert!(!framing.lenient);
+    assert!(Generic.framing_with(&eom).lenient);
+}
+
+/// `greeting:` is read with escapes decoded (an empty one is refused: `load_tests.rs`).
+#[test]
+fn greeting_extension() {
+    let text = "spec: '1.1'\ndevices:\n  d:\n    greeting: 'Model 430\\r\\nHello.'\n";
+    assert_eq!(
+        device_file(text, None).greeting().as_deref(),
+        Some("Model 430\r\nHello.")
+    );
+    assert_eq!(device_file(BASIC, Some("gen")).greeting(), None);
+}
 
 /// Both ways `text`.
 fn both(text: &str) -> Eom {

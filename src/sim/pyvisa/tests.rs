@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::DeviceFile;
 use crate::error::Error;
-use crate::sequence::Eom;
 use crate::sim::device::Counters;
-use crate::sim::device::Generic;
 use crate::sim::model::{Blueprint, Model};
 
 /// Dialogues, properties, string `error:`, a second device with a delimiter.
@@ -143,72 +141,6 @@ fn delimiter() {
             ("A?&&&&B?", &["1", "2"]),
         ],
     );
-}
-
-/// The `TCPIP SOCKET` eom gives the framing, exact, with no note; without one, what the
-/// other eoms agree on, with a note naming the file and the device.
-#[test]
-fn framing_from_eom() {
-    let cases = [
-        (BASIC, "gen", "\r\n", "\n"),
-        (BASIC, "pipe", "\n", "\r\n"),
-        (CHANNELS, "multi", "\n", "\n"),
-    ];
-    for (text, name, read, write) in cases {
-        let framing = load(text, Some(name)).framing();
-        assert_eq!(framing.read_termination, read.as_bytes(), "{name}");
-        assert_eq!(framing.write_termination, write.as_bytes(), "{name}");
-        assert!(!framing.lenient);
-        assert_eq!(load(text, Some(name)).framing_note(), None, "{name}");
-    }
-    let bare =
-        "spec: '1.1'\ndevices:\n  d:\n    eom:\n      ASRL INSTR: {q: \"\\r\", r: ' \\r '}\n";
-    let device = load(bare, None);
-    let framing = device.framing();
-    assert_eq!(
-        (framing.read_termination, framing.write_termination),
-        (b"\r".to_vec(), b"\r".to_vec())
-    );
-    let note = device.framing_note().unwrap_or_default();
-    assert!(
-        note.starts_with("`test.yaml`: device `d` has no `eom` for `TCPIP SOCKET`: CR"),
-        "{note}"
-    );
-}
-
-/// Terminations the user gives replace the file's, still framed exactly (a `\r` before
-/// LF is part of the message, as in pyvisa-sim); the generic device frames LF leniently.
-#[test]
-fn user_terminations_override_the_file() {
-    let eom = Eom {
-        q: "\n".into(),
-        r: "\r\n".into(),
-    };
-    let framing = load(BASIC, Some("gen")).framing_with(&eom);
-    assert_eq!(framing.read_termination, b"\n");
-    assert_eq!(framing.write_termination, b"\r\n");
-    assert!(!framing.lenient);
-    assert!(Generic.framing_with(&eom).lenient);
-}
-
-/// `greeting:` is read with escapes decoded; empty is refused.
-#[test]
-fn greeting_extension() {
-    let text = "spec: '1.1'\ndevices:\n  d:\n    greeting: 'Model 430\\r\\nHello.'\n";
-    assert_eq!(
-        load(text, None).greeting().as_deref(),
-        Some("Model 430\r\nHello.")
-    );
-    assert_eq!(load(BASIC, Some("gen")).greeting(), None);
-    let empty = "spec: '1.1'\ndevices:\n  d:\n    greeting: ''\n";
-    match DeviceFile::parse(empty, "test.yaml", None) {
-        Err(Error::Sequence(e)) => {
-            let report = e.render();
-            assert!(report.contains("4:15"), "{report}");
-            assert!(report.contains("`greeting` is empty"), "{report}");
-        }
-        other => panic!("an empty greeting was accepted: {other:?}"),
-    }
 }
 
 /// Mapping `error:`: the command error reply, status registers set by errors and cleared
