@@ -12,7 +12,9 @@
 //!   the ideal ceil(P/N) x 10 ms and the plain client;
 //! - scale: time and peak memory (the child's `VmHWM`, sampled every few milliseconds) for
 //!   10,000, 100,000 and 1,000,000 points;
-//! - `sequencer check` on a 1,000,000-point sequence.
+//! - `sequencer check` on a 1,000,000-point sequence;
+//! - write then query with Nagle on, as pyvisa-py sends them: milliseconds per pair with
+//!   the simulator's quick ACKs and with delayed ACKs ([`nagle`]).
 //!
 //! Throughput and makespan are each measured [`ROUNDS`] times, the plain client and the
 //! sequencer taking turns, and the best time of each is kept: this machine is a shared VM
@@ -26,7 +28,11 @@
 //! for comparison.
 //!
 //! It prints a Markdown table with the ratios and whether each target of the issue holds.
-//! `BENCH_QUICK=1` runs a tenth of the points, for a smoke test.
+//! `BENCH_QUICK=1` runs a tenth of the points, for a smoke test; `BENCH_ONLY=nagle` only
+//! the write-then-query row.
+
+#[path = "pool/nagle.rs"]
+mod nagle;
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -78,6 +84,12 @@ fn main() {
     let cpus = std::thread::available_parallelism().map_or(0, usize::from);
     let place = Placement::choose();
     println!("{}", place.describe());
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "nagle") {
+        nagle::row(place, u32::try_from(scale).unwrap_or(1), &mut rows);
+        print_table(&rows, cpus);
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
 
     // Throughput at zero latency.
     throughput(&dir, 50_000 / scale, place, &mut rows);
@@ -144,6 +156,9 @@ fn main() {
         ratio: String::new(),
         target: verdict(took < Duration::from_secs(1), "< 1 s"),
     });
+
+    // Write then query with Nagle on.
+    nagle::row(place, u32::try_from(scale).unwrap_or(1), &mut rows);
 
     print_table(&rows, cpus);
     let _ = std::fs::remove_dir_all(&dir);

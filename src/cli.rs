@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::sequence::Eom;
 use crate::sequence::duration::parse_duration;
+use crate::sequence::termination::unescape;
 
 /// Run YAML experiment sequences against lab instruments over a pool of TCP connections.
 #[derive(Debug, Parser)]
@@ -77,7 +79,9 @@ pub enum Command {
         sequencer sim --device sequences/devices/tempcontroller.yaml\n  \
         sequencer sim --device lab.yaml --name \"keithley 2400\"\n  \
         sequencer sim --replay runs/golden.jsonl --replay-speed 0\n  \
-        sequencer sim --replay runs/two-instruments.jsonl --instrument smu\n\n\
+        sequencer sim --replay runs/two-instruments.jsonl --instrument smu\n  \
+        sequencer sim --device lakeshore_model336.yaml --eom CRLF\n  \
+        sequencer sim --eom '\\r\\n,\\n' --greeting 'Model 430 IP Interface\\r\\nHello.'\n\n\
         Without --device or --replay, a generic SCPI device: `HEADER VALUE` stores, `HEADER?` returns it (0 if never set),\n\
         *IDN?, *OPC? (1), *RST, SIM:CONN? and SIM:CONN:PEAK? (open and peak connections).\n\n\
         Faults (counts per connection unless said): drop-after=N closes the connection after\n\
@@ -246,6 +250,14 @@ pub struct SimArgs {
     /// With --replay of a log of several instruments: the instrument to replay.
     #[arg(long, value_name = "NAME", requires = "replay")]
     pub instrument: Option<String>,
+    /// Terminations: Q ends each message read, R each reply (default: Q), overriding the
+    /// device file's or the log's; `\n`, `\r\n`, `\r` as typed, or LF, CR, CRLF.
+    #[arg(long, value_name = "Q[,R]", value_parser = eom_arg)]
+    pub eom: Option<Eom>,
+    /// Text sent on every new connection before anything is read, with the reply
+    /// termination (overrides a device file's `greeting:`); `\r\n` inside as typed.
+    #[arg(long, value_name = "TEXT", value_parser = greeting_arg)]
+    pub greeting: Option<String>,
 }
 
 /// Flags of `sequencer export`.
@@ -284,6 +296,22 @@ pub struct PlotArgs {
 /// Parses a `--latency`-style duration.
 fn duration_arg(text: &str) -> Result<Duration, String> {
     parse_duration(text).map_err(|e| e.to_string())
+}
+
+/// Parses `--eom Q[,R]`.
+fn eom_arg(text: &str) -> Result<Eom, String> {
+    Eom::parse(text).map_err(|e| e.to_string())
+}
+
+/// Parses `--greeting`: escapes decoded, never empty.
+fn greeting_arg(text: &str) -> Result<String, String> {
+    match unescape(text) {
+        Ok(greeting) if greeting.is_empty() => {
+            Err("the greeting is empty: leave `--greeting` out for none".into())
+        }
+        Ok(greeting) => Ok(greeting),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ pub async fn execute(command: Command) -> Result<i32> {
             warn_about(&seq);
             // What `run --sim` would serve must load too: a bad device file is invalid input.
             for ins in &seq.instruments {
-                if let Some(sim) = &ins.sim {
+                if let Some(sim) = &ins.sim.device {
                     sim_device(&seq, &ins.name, sim)?;
                 }
             }
@@ -106,6 +106,9 @@ async fn serve(args: SimArgs) -> Result<i32> {
             .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         faults: faults(&args.faults)?,
         blueprint,
+        eom: args.eom,
+        greeting: args.greeting,
+        delayed_acks: false,
     };
     if !config.faults.is_empty() {
         tracing::warn!("injecting faults: {}", config.faults);
@@ -242,7 +245,7 @@ fn start_sims(seq: &mut Sequence, opts: &SimOpts) -> Result<Vec<SimThread>> {
     let per_instrument = seq
         .instruments
         .iter()
-        .map(|ins| match (&recording, &given, &ins.sim) {
+        .map(|ins| match (&recording, &given, &ins.sim.device) {
             (Some(recording), _, _) => {
                 let replay = recording.replay_of(&ins.name, alone, &ins.io)?;
                 Ok(Some(Arc::new(replay) as Arc<dyn Blueprint>))
@@ -258,6 +261,10 @@ fn start_sims(seq: &mut Sequence, opts: &SimOpts) -> Result<Vec<SimThread>> {
             max_connections: None,
             faults: faults.clone(),
             blueprint,
+            // The `sim:` entry's terminations frame whatever is served, a replay included.
+            eom: ins.sim.eom.clone(),
+            greeting: None,
+            delayed_acks: false,
         };
         let sim = SimThread::spawn(config).map_err(|source| Error::Sim {
             address: "127.0.0.1:0".into(),

@@ -15,6 +15,7 @@ pub mod raw;
 pub mod schema;
 pub mod sweep;
 pub mod template;
+pub mod termination;
 pub mod value;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ pub use address::Address;
 pub use diagnostic::SequenceError;
 pub use raw::{Greeting, OnError, ReplyRule};
 use sha2::{Digest, Sha256};
+pub use termination::Eom;
 
 use crate::error::{Error, Result};
 use sweep::Sweep;
@@ -73,11 +75,21 @@ pub struct Instrument {
     pub on_connect: Vec<Command>,
     /// Dial attempts (with backoff) before the instrument counts as unreachable.
     pub reconnect_attempts: u32,
-    /// The device file `--sim` simulates for this instrument (`sim:`), if any.
-    pub sim: Option<SimDevice>,
+    /// What `--sim` serves for this instrument and how it frames messages (`sim:`).
+    pub sim: SimSettings,
 }
 
-/// An instrument's `sim:` entry: a pyvisa-sim device file for `--sim`.
+/// An instrument's `sim:` entry: what `run --sim` serves for it (empty without one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimSettings {
+    /// The pyvisa-sim device file to serve; `None`: the generic device.
+    pub device: Option<SimDevice>,
+    /// `eom:`, the simulator's terminations, overriding what the device file (or the
+    /// recording, with `--replay`) says.
+    pub eom: Option<Eom>,
+}
+
+/// The device file of an instrument's `sim:` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimDevice {
     /// The device file, as written in the sequence (relative to the sequence file's folder).

@@ -133,16 +133,65 @@ pub struct RawInstrument {
     pub sim: Option<RawSim>,
 }
 
-/// An instrument's `sim:` settings: a pyvisa-sim device file for `run --sim`.
+/// An instrument's `sim:` settings: what `run --sim` serves for it and how it frames
+/// messages.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(rename = "Sim")]
 #[serde(deny_unknown_fields)]
 pub struct RawSim {
-    /// The pyvisa-sim device file, relative to the sequence file.
+    /// The pyvisa-sim device file, relative to the sequence file (default: the generic
+    /// device).
     #[schemars(length(min = 1))]
-    pub device: Spanned<String>,
+    pub device: Option<Spanned<String>>,
     /// Which device of a file that describes several.
-    pub name: Option<String>,
+    pub name: Option<Spanned<String>>,
+    /// The simulator's terminations, overriding the device file's `eom`: one for both ways
+    /// (`"\r\n"`, `'\n'`, `CRLF`, `LF`, `CR`), or `{q: ..., r: ...}` as in pyvisa-sim:
+    /// `q` ends each message the simulator reads, `r` each reply it sends.
+    pub eom: Option<Spanned<RawEom>>,
+}
+
+/// `eom:` of a `sim:` entry: one termination for both ways, or a `q`/`r` pair.
+#[derive(Debug, JsonSchema)]
+#[schemars(rename = "Eom")]
+#[schemars(untagged)]
+pub enum RawEom {
+    /// Both ways: `"\r\n"`, `'\n'`, `CRLF`, `LF` or `CR`.
+    Both(#[schemars(length(min = 1))] String),
+    /// Each way on its own.
+    Pair(RawEomPair),
+}
+
+/// `{q, r}` of an `eom:`, as in a pyvisa-sim device file.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "EomPair")]
+#[serde(deny_unknown_fields)]
+pub struct RawEomPair {
+    /// Ends each message the simulator reads (the instrument's `write_termination`).
+    #[schemars(length(min = 1))]
+    pub q: Spanned<String>,
+    /// Ends each reply the simulator sends (the instrument's `read_termination`).
+    #[schemars(length(min = 1))]
+    pub r: Spanned<String>,
+}
+
+impl<'de> Deserialize<'de> for RawEom {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct EomVisitor;
+        impl<'de> Visitor<'de> for EomVisitor {
+            type Value = RawEom;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a termination such as `\"\\r\\n\"` or `CRLF`, or `{q: ..., r: ...}`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawEom, E> {
+                Ok(RawEom::Both(v.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawEom, A::Error> {
+                RawEomPair::deserialize(MapAccessDeserializer::new(map)).map(RawEom::Pair)
+            }
+        }
+        d.deserialize_any(EomVisitor)
+    }
 }
 
 /// One step of the sequence: a sweep of points, each running `commands` on one connection.

@@ -5,7 +5,8 @@
 //! [`SimThread`]. What the instrument answers is a [`Model`], built once per server from
 //! the [`Blueprint`] in the [`SimConfig`]: the generic [`Device`](device::Device) by
 //! default, a pyvisa-sim device file ([`pyvisa`]) or a recorded run ([`replay`]). It also
-//! gives the [`Framing`] (how messages and replies end). The accept loop owns one task per
+//! gives the [`Framing`] (how messages and replies end; [`SimConfig::eom`], the user's
+//! terminations, replaces it) and a greeting sent on connect. The accept loop owns one task per
 //! connection in a [`JoinSet`], so connections proceed in parallel and shutdown can close
 //! them all. Every task shares the one model behind a `std::sync::Mutex`, locked only
 //! around [`Model::handle`] and never across an await; the model returns the delay it
@@ -14,7 +15,9 @@
 //! # Layout
 //! - `mod.rs`: [`SimConfig`] and the accept loop ([`run_with`]).
 //! - [`model`]: the [`Model`] and [`Blueprint`] seam, [`Framing`], the reply-size cap.
-//! - `session.rs`: one connection: message framing, latency, replies, injected faults.
+//! - `session.rs`: one connection: greeting, message framing, latency, replies, injected
+//!   faults; `quickack.rs`: acknowledging what it reads at once (`TCP_QUICKACK`), for
+//!   clients with Nagle's algorithm on.
 //! - [`device`]: the generic instrument model and the connection [`Counters`].
 //! - [`pyvisa`]: pyvisa-sim device files; [`replay`]: replaying a recorded run.
 //! - [`faults`]: [`Faults`], the `--fault` settings: parsing, checks, display.
@@ -33,8 +36,11 @@ pub mod device;
 #[cfg(test)]
 mod fault_tests;
 pub mod faults;
+#[cfg(test)]
+mod framing_tests;
 pub mod model;
 pub mod pyvisa;
+mod quickack;
 pub mod replay;
 mod session;
 #[cfg(test)]
@@ -57,6 +63,7 @@ use tokio::task::JoinSet;
 use self::conn_faults::ConnFaults;
 use self::device::{Counters, Generic};
 use self::session::{OpenGuard, Session};
+use crate::sequence::Eom;
 
 /// Longest accepted line, terminator excluded; a longer line closes its connection.
 pub const MAX_LINE: usize = 1 << 20;
@@ -77,6 +84,14 @@ pub struct SimConfig {
     pub faults: Faults,
     /// What the instrument says: a device file, a replay; `None` is the generic device.
     pub blueprint: Option<Arc<dyn Blueprint>>,
+    /// Terminations given by the user (`--eom`, `sim: {eom}`), overriding the blueprint's
+    /// framing; `None`: the blueprint's own.
+    pub eom: Option<Eom>,
+    /// Sent on every new connection (`--greeting`), overriding the blueprint's greeting.
+    pub greeting: Option<String>,
+    /// Leave the kernel's delayed ACKs alone (no `TCP_QUICKACK`, see `quickack.rs`): how the
+    /// simulator answered clients with Nagle on before; for the benchmark's comparison.
+    pub delayed_acks: bool,
 }
 
 impl SimConfig {
@@ -123,6 +138,7 @@ pub async fn run_with(
                     // A refused connection is closed at once by dropping its stream.
                     if let Some(session) = gate.admit(peer) {
                         // Replies are small single writes; do not let Nagle hold one back.
+                        // (The client's Nagle is met with quick ACKs: `quickack.rs`.)
                         let _ = stream.set_nodelay(true);
                         sessions.spawn(session.run(stream));
                     }
@@ -160,6 +176,8 @@ struct Gate {
     model: Arc<Mutex<Box<dyn Model>>>,
     /// How its messages are framed.
     framing: Arc<Framing>,
+    /// Sent to every new connection first, its termination included; empty for none.
+    greeting: Arc<[u8]>,
     /// Most connections served at once, if limited.
     limit: Option<usize>,
     /// Connections served so far over the server's whole life (refused ones not counted):
@@ -173,8 +191,21 @@ impl Gate {
         let counters = Arc::new(Counters::default());
         let blueprint = config.blueprint();
         let model = Arc::new(Mutex::new(blueprint.build(Arc::clone(&counters))));
+        let framing = if let Some(eom) = &config.eom {
+            blueprint.framing_with(eom)
+        } else {
+            if let Some(note) = blueprint.framing_note() {
+                tracing::warn!("{note}");
+            }
+            blueprint.framing()
+        };
+        let greeting = config.greeting.clone().or_else(|| blueprint.greeting());
+        let greeting = greeting.map_or_else(Vec::new, |text| {
+            [text.as_bytes(), &framing.write_termination].concat()
+        });
         Gate {
-            framing: Arc::new(blueprint.framing()),
+            framing: Arc::new(framing),
+            greeting: greeting.into(),
             limit: config.connection_limit(),
             config,
             counters,
@@ -207,6 +238,8 @@ impl Gate {
             conn,
             model: Arc::clone(&self.model),
             framing: Arc::clone(&self.framing),
+            greeting: Arc::clone(&self.greeting),
+            quick_acks: !self.config.delayed_acks,
             latency: self.config.latency,
             faults: ConnFaults::new(&self.config.faults, conn),
             _guard: OpenGuard(Arc::clone(&self.counters)),

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::device::Counters;
+use crate::sequence::Eom;
 
 /// Most reply bytes one message gets (terminations not counted). Like a real instrument
 /// whose output buffer overflows, the simulator then stops: the reply that would pass the
@@ -119,6 +120,18 @@ impl Framing {
     }
 }
 
+impl Framing {
+    /// The framing of `eom`: exact, or lenient when messages end in `\n` alone, as the
+    /// generic device and replays frame them.
+    pub fn of(eom: &Eom) -> Framing {
+        Framing {
+            read_termination: eom.q.as_bytes().to_vec(),
+            write_termination: eom.r.as_bytes().to_vec(),
+            lenient: eom.q == "\n",
+        }
+    }
+}
+
 impl Default for Framing {
     fn default() -> Framing {
         Framing::lines()
@@ -146,6 +159,26 @@ pub trait Blueprint: Send + Sync + Debug {
     /// Message framing of this instrument.
     fn framing(&self) -> Framing {
         Framing::lines()
+    }
+
+    /// The framing with terminations given by the user (`--eom`, `sim: {eom}`) instead of
+    /// the instrument's own: by default [`Framing::of`]; a device file keeps its exact
+    /// framing.
+    fn framing_with(&self, eom: &Eom) -> Framing {
+        Framing::of(eom)
+    }
+
+    /// The one line the user should read about how [`Blueprint::framing`] was chosen, when
+    /// it was guessed (a device file without a `TCPIP SOCKET` eom); logged by the server
+    /// unless the user gave the terminations.
+    fn framing_note(&self) -> Option<String> {
+        None
+    }
+
+    /// Text the instrument sends on every new connection before it reads anything (the
+    /// greeting some instruments print), without its reply termination.
+    fn greeting(&self) -> Option<String> {
+        None
     }
 
     /// Most simultaneous connections the instrument itself accepts, if it says; a

@@ -12,6 +12,10 @@
 //! message by message, whether to close instead, ignore the message, send garbage or sleep
 //! longer; the session only carries that out and logs it. Its [`OpenGuard`] keeps the
 //! connection counted until the session ends, even when shutdown aborts it.
+//!
+//! Before reading anything the session writes the instrument's greeting, if it has one.
+//! What it reads is acknowledged at once before it waits ([`Acking`]), so that a client
+//! with Nagle's algorithm on never waits for a delayed ACK.
 
 use std::io;
 use std::net::SocketAddr;
@@ -25,6 +29,7 @@ use super::MAX_LINE;
 use super::conn_faults::{ConnFaults, Delivery, GARBAGE, Verdict};
 use super::device::Counters;
 use super::model::{Framing, MAX_REPLY_BYTES, Model, ReplyBudget, Response};
+use super::quickack::Acking;
 use crate::sequence::duration::format_duration;
 
 /// Marks one served connection in [`Counters`] for as long as it lives, including when its
@@ -62,6 +67,12 @@ pub(super) struct Session {
     pub(super) model: Arc<Mutex<Box<dyn Model>>>,
     /// How messages and replies end.
     pub(super) framing: Arc<Framing>,
+    /// Written as soon as the connection is served, before anything is read (with its
+    /// termination); empty for no greeting.
+    pub(super) greeting: Arc<[u8]>,
+    /// Whether what is read is acknowledged at once ([`Acking`]); false only with
+    /// [`super::SimConfig::delayed_acks`].
+    pub(super) quick_acks: bool,
     /// Delay before each reply line, from [`super::SimConfig::latency`].
     pub(super) latency: Duration,
     /// This connection's fault decisions and counts; advanced by every command and reply.
@@ -91,7 +102,10 @@ impl Session {
     /// The read-handle-reply loop; the stream is closed when this returns.
     async fn serve(&mut self, mut stream: TcpStream) -> io::Result<End> {
         let (read, mut write) = stream.split();
-        let mut reader = BufReader::new(read);
+        if !self.greeting.is_empty() {
+            write.write_all(&self.greeting).await?;
+        }
+        let mut reader = BufReader::new(Acking::new(read, self.quick_acks));
         let framing = Arc::clone(&self.framing);
         let mut buf = Vec::new();
         loop {
@@ -103,7 +117,7 @@ impl Session {
                     Read::Message { terminated } => terminated,
                 };
             let message = message_text(&buf, &framing, terminated);
-            if self.command(&message, &mut write).await? {
+            if self.command(&message, &mut write, reader.get_mut()).await? {
                 return Ok(End::Dropped);
             }
             // An unterminated last message is served like any other, then the client is gone.
@@ -116,10 +130,11 @@ impl Session {
     /// Serves one message: asks the faults first, then the model, then writes the replies
     /// (late or garbled if the faults say so). Returns true when a fault closes the
     /// connection.
-    async fn command(
+    async fn command<R: AsRef<TcpStream>>(
         &mut self,
         line: &str,
         write: &mut (impl AsyncWrite + Unpin),
+        acks: &mut Acking<R>,
     ) -> io::Result<bool> {
         // With lenient framing, empty lines are not commands: no reply, and no fault
         // counts them.
@@ -141,17 +156,22 @@ impl Session {
         }
         let Response { replies, delay } = self.handle(line);
         if replies.is_empty() {
+            if !delay.is_zero() {
+                acks.pay();
+            }
             sleep(delay).await;
             return Ok(self.faults.closes_after());
         }
         let delivery = self.faults.on_reply();
         self.log_delivery(delivery);
-        sleep(
-            self.latency
-                .saturating_add(delay)
-                .saturating_add(delivery.late_by),
-        )
-        .await;
+        let delay = self
+            .latency
+            .saturating_add(delay)
+            .saturating_add(delivery.late_by);
+        if !delay.is_zero() {
+            acks.pay();
+        }
+        sleep(delay).await;
         let garbage = [GARBAGE.to_owned()];
         let replies = if delivery.garbage {
             &garbage
@@ -159,6 +179,7 @@ impl Session {
             &replies[..]
         };
         write_replies(write, replies, &self.framing.write_termination, conn).await?;
+        acks.replied();
         Ok(self.faults.closes_after())
     }
 

@@ -28,7 +28,12 @@
 //!   a log that is not one.
 //! - [`export`]: `export` as CSV and JSON Lines (exact text of a known run), `plot` to SVG
 //!   (labels, one line per series) and PNG, unknown names.
+//! - [`framing`]: the simulator's terminations and greeting: `sim --eom`, `--greeting`,
+//!   `sim: {eom}` under `run --sim`, bad values.
 //! - [`pyvisa_sim`]: device files answer byte for byte like pyvisa-sim (skipped without python3).
+//! - [`pyvisa_clients`]: pyvisa-py as drivers use it: a CR LF file without a `TCPIP SOCKET`
+//!   eom, a greeting on connect, write-then-query with Nagle on; [`pyvisa_venv`] makes the
+//!   Python side for both.
 //! - [`robustness`]: random, mutated and pathological sequence files never panic; each is
 //!   refused with exit 2 and a short message, within a memory limit.
 //! - [`instruments`]: several instruments in one run: a pool and a simulator each,
@@ -43,12 +48,15 @@ mod examples;
 mod export;
 mod failures;
 mod faults;
+mod framing;
 mod help;
 mod instruments;
 mod lanes;
 mod log_content;
 mod output;
+mod pyvisa_clients;
 mod pyvisa_sim;
+mod pyvisa_venv;
 mod recovery;
 mod replay;
 mod resume;

@@ -11,26 +11,23 @@
 //! (`differences_are_reported`) and finds none between pyvisa-sim and itself served over
 //! TCP (`pyvisa_sim_over_tcp_matches_itself`).
 //!
-//! The Python side lives in a venv under the cargo target dir, keyed by the pinned versions
-//! and reused when present. Without python3, or when the packages cannot be installed, the
-//! tests pass after printing `skipped: <reason>` to stderr (uncaptured, so it shows).
+//! The Python side lives in a venv under the cargo target dir ([`crate::pyvisa_venv`]).
+//! Without python3, or when the packages cannot be installed, the tests pass after printing
+//! `skipped: <reason>` to stderr (uncaptured, so it shows).
 //!
 //! By hand, with a simulator already listening on PORT:
 //! `target/tmp/pyvisa-venv-*/bin/python tests/pyvisa/differential.py --commands
 //! tests/devices/errors.commands --name full --server 127.0.0.1:PORT --transcript`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use crate::pyvisa_venv::python;
 use crate::support::{Running, Scratch, Serving};
 
-/// The Python packages the script needs, pinned so both sides are the same on every machine.
-const PINS: [&str; 3] = ["pyvisa==1.16.2", "pyvisa-py==0.8.1", "pyvisa-sim==0.7.1"];
-
 /// Every commands file in `tests/devices`, each run by one test below.
-const COMMANDS_FILES: [&str; 12] = [
+const COMMANDS_FILES: [&str; 13] = [
     "basics.commands",
     "bundled.channels.commands",
     "bundled.default.commands",
@@ -40,13 +37,11 @@ const COMMANDS_FILES: [&str; 12] = [
     "eom.commands",
     "errors.commands",
     "formats.commands",
+    "lakeshore.commands",
     "properties.commands",
     "quirks.commands",
     "quirks.pipe.commands",
 ];
-
-/// The venv's python, made at most once per test process, or why there is none.
-static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
 
 /// The installed `pyvisa_sim` package folder, for `pyvisa-sim:` device paths.
 static PACKAGE: OnceLock<PathBuf> = OnceLock::new();
@@ -57,79 +52,6 @@ fn devices_dir() -> PathBuf {
 
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pyvisa/differential.py")
-}
-
-/// The venv's python, or `None` after printing why the test is skipped.
-fn python() -> Option<&'static Path> {
-    match PYTHON.get_or_init(make_venv) {
-        Ok(python) => Some(python),
-        Err(reason) => {
-            // Straight to the process's stderr: libtest captures `eprintln!` of passing tests.
-            let _ = writeln!(std::io::stderr(), "skipped: {reason}");
-            None
-        }
-    }
-}
-
-/// Creates (or reuses) `<target>/tmp/pyvisa-venv-<versions>` with [`PINS`] installed.
-fn make_venv() -> Result<PathBuf, String> {
-    let versions: Vec<&str> = PINS
-        .iter()
-        .map(|pin| pin.split("==").nth(1).unwrap_or(pin))
-        .collect();
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("pyvisa-venv-{}", versions.join("-")));
-    let python = dir.join("bin/python");
-    // Written last: a venv without it is a half-made one from an interrupted run.
-    let marker = dir.join("pins.txt");
-    let wanted = PINS.join("\n");
-    if std::fs::read_to_string(&marker).is_ok_and(|pins| pins == wanted) && imports(&python) {
-        return Ok(python);
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    run(
-        Command::new("python3").arg("-m").arg("venv").arg(&dir),
-        "python3 -m venv",
-    )?;
-    run(
-        Command::new(&python)
-            .args(["-m", "pip", "install", "--disable-pip-version-check"])
-            .args(["--no-input", "--quiet", "--retries", "2", "--timeout", "20"])
-            .args(PINS),
-        "pip install",
-    )?;
-    if !imports(&python) {
-        return Err("pyvisa, pyvisa-py or pyvisa-sim do not import after installing".into());
-    }
-    std::fs::write(&marker, wanted)
-        .map_err(|e| format!("cannot write {}: {e}", marker.display()))?;
-    Ok(python)
-}
-
-/// True if `python` runs and imports the three packages.
-fn imports(python: &Path) -> bool {
-    Command::new(python)
-        .args(["-c", "import pyvisa, pyvisa_py, pyvisa_sim"])
-        .output()
-        .is_ok_and(|out| out.status.success())
-}
-
-/// Runs `cmd` to its end; an error names `what` and ends with the tail of its stderr.
-fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
-    let out = cmd
-        .output()
-        .map_err(|e| format!("{what}: cannot start: {e}"))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
-    let tail: Vec<&str> = tail.into_iter().rev().collect();
-    Err(format!(
-        "{what} failed ({}): {}",
-        out.status,
-        tail.join(" | ")
-    ))
 }
 
 /// The installed `pyvisa_sim` folder, asked of the script once.
@@ -252,6 +174,14 @@ fn preselected_channels_answer_like_pyvisa_sim() {
 #[test]
 fn inline_channels_answer_like_pyvisa_sim() {
     differential("channels.inline.commands");
+}
+
+/// A CR LF device with eoms for GPIB and serial only (no `TCPIP SOCKET`), driven over TCP
+/// with CR LF, answers as pyvisa-sim does serving it over GPIB, where `QCoDeS` uses such
+/// files (the commands file's `oracle`).
+#[test]
+fn crlf_device_without_socket_eom_answers_like_pyvisa_sim_over_gpib() {
+    differential("lakeshore.commands");
 }
 
 /// Every form of `error`: string, response, status registers, error queues, none.

@@ -146,6 +146,15 @@ fn invalid_sequences_are_rejected_by_the_schema_and_the_loader() {
             "command a list",
             "steps:\n  - name: s\n    commands: [[\"*OPC?\"]]\n",
         ),
+        ("empty sim eom", "instrument: {sim: {eom: \"\"}}\n{steps}"),
+        (
+            "sim eom pair without r",
+            "instrument: {sim: {eom: {q: \"\\r\\n\"}}}\n{steps}",
+        ),
+        (
+            "unknown sim eom key",
+            "instrument: {sim: {eom: {q: LF, r: LF, e: LF}}}\n{steps}",
+        ),
     ];
     let scratch = Scratch::new();
     for (what, text) in table {

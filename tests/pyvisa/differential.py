@@ -5,11 +5,13 @@ Given a pyvisa-sim device file, a device name, a server address and a commands f
 every command is sent to both:
 
   (a) pyvisa-sim itself, through a temporary wrapper file whose ``resources`` section binds
-      the device to ``TCPIP::127.0.0.1::5025::SOCKET`` (the device file is left untouched);
+      the device to ``TCPIP::127.0.0.1::5025::SOCKET`` (the device file is left untouched),
+      or to the resource an ``oracle`` header names;
   (b) the server, through pyvisa-py and the ``TCPIP::HOST::PORT::SOCKET`` resource.
 
 Each command is written exactly as given plus the device's query termination (the ``q`` of
-its ``TCPIP SOCKET`` eom, LF when it has none), and every reply message that follows is
+its ``TCPIP SOCKET`` eom, LF when it has none; with an ``oracle`` header, that of the
+resource's interface), and every reply message that follows is
 read as raw bytes. The two transcripts must be equal byte for byte; any difference is
 printed (command, line, expected bytes, got bytes) and the exit code is 1. On success one
 summary line is printed.
@@ -31,6 +33,10 @@ Commands file (one command a line, UTF-8):
                       ``pyvisa-sim:PATH`` for a file inside the installed pyvisa_sim package)
   ``#! name: N``      header: the device name in that file; repeat it to run the same
                       commands against several devices of the file (one --name per run)
+  ``#! oracle: R``    header (optional): the resource pyvisa-sim serves the device on,
+                      e.g. ``GPIB0::12::INSTR`` for a file with eoms for GPIB and serial
+                      only, which the server frames with the termination those agree on;
+                      its eom is the one both sides are driven with
   ``CMD``             send CMD (verbatim, nothing stripped but the line break) + query eom
   ``@esc TEXT``       send TEXT with backslash escapes decoded (\\n \\r \\t \\\\ \\xNN) + eom
   ``@raw TEXT``       send TEXT with escapes decoded and NO eom (partial or odd messages)
@@ -159,6 +165,16 @@ def one_header(cmds: CommandsFile, key: str) -> str:
     return values[0]
 
 
+def oracle(args, cmds: CommandsFile) -> str:
+    """The resource pyvisa-sim serves the device on: --oracle, the header, or SIM_RESOURCE."""
+    if args.oracle:
+        return args.oracle
+    values = cmds.headers.get("oracle", [])
+    if len(values) > 1:
+        raise HarnessError(f"{cmds.path}: more than one `#! oracle:` header")
+    return values[0] if values else SIM_RESOURCE
+
+
 def package_dir() -> Path:
     import pyvisa_sim
 
@@ -176,15 +192,15 @@ def resolve_device(spec: str, relative_to: Path) -> Path:
 # --- pyvisa-sim side -------------------------------------------------------------------
 
 
-def wrapper_file(device: Path, name: str, folder: str) -> Path:
-    """Writes a definitions file that binds `name` from `device` to SIM_RESOURCE."""
+def wrapper_file(device: Path, name: str, folder: str, resource: str) -> Path:
+    """Writes a definitions file that binds `name` from `device` to `resource`."""
     import json
 
     # JSON is YAML: quoting every scalar keeps odd names and paths intact.
     text = (
         'spec: "1.1"\n'
         "resources:\n"
-        f"  {json.dumps(SIM_RESOURCE)}:\n"
+        f"  {json.dumps(resource)}:\n"
         f"    device: {json.dumps(name)}\n"
         f"    filename: {json.dumps(str(device.resolve()))}\n"
     )
@@ -196,11 +212,12 @@ def wrapper_file(device: Path, name: str, folder: str) -> Path:
 class SimSide:
     """pyvisa-sim in this process."""
 
-    def __init__(self, device: Path, name: str, folder: str):
+    def __init__(self, device: Path, name: str, folder: str, resource: str = SIM_RESOURCE):
         import pyvisa
 
-        self.rm = pyvisa.ResourceManager(f"{wrapper_file(device, name, folder)}@sim")
-        self.inst = self.rm.open_resource(SIM_RESOURCE)
+        wrapper = wrapper_file(device, name, folder, resource)
+        self.rm = pyvisa.ResourceManager(f"{wrapper}@sim")
+        self.inst = self.rm.open_resource(resource)
         self.inst.timeout = SIM_READ_TIMEOUT_MS
         session = self.rm.visalib.sessions[self.inst.session]
         self.device = session.device
@@ -363,7 +380,7 @@ def compare(args, cmds: CommandsFile, device: Path, name: str) -> Outcome:
     outcome = Outcome()
     with tempfile.TemporaryDirectory(prefix="pyvisa_diff_") as folder:
         started = time.monotonic()
-        sim = SimSide(device, name, folder)
+        sim = SimSide(device, name, folder, oracle(args, cmds))
         server = ServerSide(args.server, sim.response_eom)
         previous_silent = False
         short_in_a_row = 0
@@ -420,12 +437,12 @@ def compare(args, cmds: CommandsFile, device: Path, name: str) -> Outcome:
 # --- reference server (harness self-check) ---------------------------------------------
 
 
-def serve_reference(args, device: Path, name: str) -> int:
+def serve_reference(args, cmds: CommandsFile, device: Path, name: str) -> int:
     """Serves pyvisa-sim over TCP: message by message (split at the query eom), in order."""
     import socket
 
     with tempfile.TemporaryDirectory(prefix="pyvisa_ref_") as folder:
-        sim = SimSide(device, name, folder)
+        sim = SimSide(device, name, folder, oracle(args, cmds))
         host, _, port = args.listen.rpartition(":")
         listener = socket.create_server((host, int(port)))
         print(f"listening on {host}:{listener.getsockname()[1]}", flush=True)
@@ -456,6 +473,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--commands", type=Path, help="commands file (its headers name the device)")
     p.add_argument("--device", help="device file; overrides the `#! device:` header")
     p.add_argument("--name", help="device name; overrides the `#! name:` header")
+    p.add_argument("--oracle", help="pyvisa-sim's resource; overrides the `#! oracle:` header")
     p.add_argument("--server", help="HOST:PORT of the simulator under test")
     p.add_argument("--reply-timeout-ms", type=float, default=1500)
     p.add_argument("--settle-ms", type=float, default=4)
@@ -483,7 +501,7 @@ def main(argv: list[str]) -> int:
         if not device.is_file():
             raise HarnessError(f"no device file at {device}")
         if args.serve_reference:
-            return serve_reference(args, device, name)
+            return serve_reference(args, cmds, device, name)
         if not args.commands or not args.server:
             raise HarnessError("--commands and --server are required")
         outcome = compare(args, cmds, device, name)

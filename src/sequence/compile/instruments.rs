@@ -1,18 +1,21 @@
 //! Validation of instruments: the `instrument:` or `instruments:` section, addresses,
-//! pool sizes, terminations, timeouts, and the instrument names steps refer to.
+//! pool sizes, terminations, timeouts, the `sim:` entry (device file and `eom:`), and the
+//! instrument names steps refer to.
 //!
 //! With `instruments:`, every problem inside an instrument's entry starts with
 //! ``instrument `NAME`: ``, also those found while reading the YAML ([`enclosing`]), so a
 //! message names the instrument even where the snippet does not show its key.
 
+use std::ops::Range;
 use std::path::PathBuf;
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::super::address::Address;
-use super::super::raw::{OrderedMap, RawInstrument, ReplyRule, Spanned};
-use super::super::{Instrument, IoSettings, SimDevice};
+use super::super::raw::{OrderedMap, RawEom, RawInstrument, RawSim, ReplyRule, Spanned};
+use super::super::termination::parse_termination;
+use super::super::{Eom, Instrument, IoSettings, SimDevice, SimSettings};
 use super::framing::Wire;
 use super::{
     Cx, DEFAULT_INSTRUMENT, DEFAULT_MAX_CONNECTIONS, DEFAULT_RECONNECT_ATTEMPTS, Vars, quoted_list,
@@ -137,23 +140,7 @@ impl Cx<'_> {
             write_termination: &io.write_termination,
         };
         let on_connect = self.commands(raw.on_connect.unwrap_or_default(), Vars::default(), wire);
-        let sim = raw.sim.and_then(|sim| {
-            if sim.device.value.trim().is_empty() {
-                let span = self.span(&sim.device);
-                self.problem(
-                    span,
-                    "`sim: device:` is empty",
-                    "a pyvisa-sim device file, relative to this sequence",
-                );
-                return None;
-            }
-            Some(SimDevice {
-                line: sim.device.referenced.line(),
-                column: sim.device.referenced.column(),
-                device: PathBuf::from(sim.device.value),
-                name: sim.name,
-            })
-        });
+        let sim = raw.sim.map(|sim| self.sim(sim)).unwrap_or_default();
         out.list.push(Instrument {
             name: name.to_owned(),
             address,
@@ -165,6 +152,59 @@ impl Cx<'_> {
             sim,
         });
         out.rules.push(rule);
+    }
+
+    /// An instrument's `sim:` entry: the device file (not read here), its name, `eom:`.
+    fn sim(&mut self, raw: RawSim) -> SimSettings {
+        if let (Some(name), None) = (&raw.name, &raw.device) {
+            let span = self.span(name);
+            self.problem(
+                span,
+                "`sim: name:` picks a device of a device file, but `sim:` has no `device:`",
+                "add `device: FILE` beside it",
+            );
+        }
+        let device = raw.device.and_then(|device| {
+            if device.value.trim().is_empty() {
+                let span = self.span(&device);
+                self.problem(
+                    span,
+                    "`sim: device:` is empty",
+                    "a pyvisa-sim device file, relative to this sequence",
+                );
+                return None;
+            }
+            Some(SimDevice {
+                line: device.referenced.line(),
+                column: device.referenced.column(),
+                device: PathBuf::from(device.value),
+                name: raw.name.map(|n| n.value),
+            })
+        });
+        let eom = raw.eom.and_then(|eom| match eom.value {
+            RawEom::Both(ref text) => {
+                let span = self.span(&eom);
+                let both = self.termination(text, span, "`sim: eom`")?;
+                Some(Eom {
+                    q: both.clone(),
+                    r: both,
+                })
+            }
+            RawEom::Pair(pair) => {
+                let (q_span, r_span) = (self.span(&pair.q), self.span(&pair.r));
+                let q = self.termination(&pair.q.value, q_span, "`sim: eom: q`");
+                let r = self.termination(&pair.r.value, r_span, "`sim: eom: r`");
+                Some(Eom { q: q?, r: r? })
+            }
+        });
+        SimSettings { device, eom }
+    }
+
+    /// One termination of `sim: eom:` (`what`), or a problem at `span`.
+    fn termination(&mut self, text: &str, span: Range<usize>, what: &str) -> Option<String> {
+        parse_termination(text)
+            .map_err(|e| self.problem(span, format!("bad {what}: {e}"), "not a termination"))
+            .ok()
     }
 
     /// Resolves a step's `instrument:` to an index.
@@ -242,5 +282,97 @@ fn default_instrument() -> RawInstrument {
         on_connect: None,
         reconnect_attempts: None,
         sim: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::compile;
+    use super::*;
+
+    /// The `sim:` entry of a one-step sequence whose instrument is `instrument`.
+    fn sim_of(instrument: &str) -> Result<SimSettings, String> {
+        let yaml = format!("instrument: {instrument}\nsteps: [{{name: a, commands: [X]}}]\n");
+        compile(&yaml, Path::new("t.yaml"))
+            .map(|seq| seq.instruments[0].sim.clone())
+            .map_err(|e| e.render())
+    }
+
+    fn eom(q: &str, r: &str) -> Eom {
+        Eom {
+            q: q.to_owned(),
+            r: r.to_owned(),
+        }
+    }
+
+    /// `sim: {eom}` takes one termination for both ways or a `q`/`r` pair, written as
+    /// YAML escapes, backslash escapes or words, with or without a device file.
+    #[test]
+    fn sim_eom_forms() {
+        let table = [
+            (r#"{sim: {eom: "\r\n"}}"#, Some(eom("\r\n", "\r\n"))),
+            (r"{sim: {eom: '\r\n'}}", Some(eom("\r\n", "\r\n"))),
+            ("{sim: {eom: crlf}}", Some(eom("\r\n", "\r\n"))),
+            (
+                r#"{sim: {eom: {q: "\r\n", r: LF}}}"#,
+                Some(eom("\r\n", "\n")),
+            ),
+            ("{sim: {device: d.yaml, eom: CR}}", Some(eom("\r", "\r"))),
+            ("{sim: {device: d.yaml}}", None),
+        ];
+        for (instrument, want) in table {
+            let sim = sim_of(instrument).unwrap_or_else(|e| panic!("{instrument}: {e}"));
+            assert_eq!(sim.eom, want, "{instrument}");
+        }
+        let sim = sim_of("{sim: {device: d.yaml, name: tc, eom: LF}}").unwrap();
+        let device = sim.device.expect("a device file");
+        assert_eq!(
+            (
+                device.device,
+                device.name.as_deref(),
+                device.line,
+                device.column
+            ),
+            (PathBuf::from("d.yaml"), Some("tc"), 1, 28)
+        );
+    }
+
+    /// Bad `sim:` entries are refused at the line and column of the value at fault.
+    #[test]
+    fn sim_mistakes_point_at_the_value() {
+        let table = [
+            (
+                "{sim: {eom: ''}}",
+                "t.yaml:1:25",
+                "bad `sim: eom`: empty termination",
+            ),
+            (
+                r#"{sim: {eom: {q: "\n", r: ""}}}"#,
+                "t.yaml:1:38",
+                "bad `sim: eom: r`: empty termination",
+            ),
+            (
+                r"{sim: {eom: {q: '\x', r: LF}}}",
+                "t.yaml:1:29",
+                r"bad `sim: eom: q`: unknown escape `\x`",
+            ),
+            ("{sim: {eom: {q: LF}}}", "t.yaml:1:26", "missing field `r`"),
+            ("{sim: {eom: [LF]}}", "t.yaml:1:20", "a termination such as"),
+            (
+                "{sim: {name: tc}}",
+                "t.yaml:1:26",
+                "`sim: name:` picks a device",
+            ),
+        ];
+        for (instrument, at, says) in table {
+            let report = sim_of(instrument).expect_err(instrument);
+            assert!(report.contains(at), "{instrument}: no `{at}` in\n{report}");
+            assert!(
+                report.contains(says),
+                "{instrument}: no `{says}` in\n{report}"
+            );
+        }
     }
 }

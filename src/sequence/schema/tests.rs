@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::super::duration::parse_duration;
 use super::super::raw::{
-    RawCommandMap, RawInstrument, RawRange, RawSequence, RawSim, RawStep, RawUntil,
+    RawCommandMap, RawEomPair, RawInstrument, RawRange, RawSequence, RawSim, RawStep, RawUntil,
 };
 use super::{DURATION_PATTERN, schema};
 
@@ -97,6 +97,7 @@ fn schema_keys_are_the_loader_keys() {
         ("", loader_keys::<RawSequence>()),
         ("/definitions/Instrument", loader_keys::<RawInstrument>()),
         ("/definitions/Sim", loader_keys::<RawSim>()),
+        ("/definitions/EomPair", loader_keys::<RawEomPair>()),
         ("/definitions/Step", loader_keys::<RawStep>()),
         ("/definitions/Range", loader_keys::<RawRange>()),
         ("/definitions/CommandMap", loader_keys::<RawCommandMap>()),

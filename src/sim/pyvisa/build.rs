@@ -4,7 +4,7 @@
 //! command, such as a getter format its default value cannot take) is a [`Problem`] at the
 //! offending key or value; problems are collected, not stopped at. Keys pyvisa-sim does not
 //! know are ignored with a warning, as pyvisa-sim ignores them, except those that look like
-//! one of our extensions (`delay`, `jitter`, `seed`, `max_connections`, `ramp`) misspelt or
+//! one of our extensions (`delay`, `jitter`, `seed`, `max_connections`, `greeting`, `ramp`) misspelt or
 //! misplaced: those are problems, since the extension would silently do nothing.
 //! Device-level keys and the helpers are here; `error:` in `build/errors.rs`, `eom:` in
 //! `build/eom.rs`, dialogues and properties in `build/parts.rs`, `channels:` in
@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use super::node::{Key, Kind, Node};
 use super::pyfmt::PyType;
-use super::spec::{ComponentSpec, DeviceSpec, ErrorSpec};
+use super::spec::{ComponentSpec, DeviceSpec, ErrorSpec, unescape};
 use crate::sequence::diagnostic::Problem;
 use crate::sequence::duration::parse_duration;
 
@@ -275,7 +275,7 @@ impl Cx {
             .unwrap_or(";")
             .to_owned();
         let errors = lookup(entries, "error").map_or_else(ErrorSpec::default, |e| self.errors(e));
-        let framing = self.eom(entries, &what);
+        let eom = self.eom(entries, &what);
         let component = self.component(entries);
         let selected_channel = component
             .properties
@@ -297,7 +297,9 @@ impl Cx {
         let spec = DeviceSpec {
             name: name.text.clone(),
             delimiter,
-            framing,
+            framing: eom.framing,
+            framing_note: eom.note,
+            greeting: self.greeting(entries),
             errors,
             component,
             channels,
@@ -310,6 +312,22 @@ impl Cx {
                 .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         };
         (self.problems.len() == before).then_some(spec)
+    }
+
+    /// Extension `greeting:`, with `\r` and `\n` escapes decoded as in replies; empty is a
+    /// problem (leave the key out for no greeting).
+    fn greeting(&mut self, entries: &[(Key, Node)]) -> Option<String> {
+        let node = lookup(entries, "greeting")?;
+        let text = unescape(self.scalar(node, "`greeting`")?);
+        if text.is_empty() {
+            self.problem(
+                node.span.clone(),
+                "`greeting` is empty: leave it out for a device that greets no one",
+                "empty greeting",
+            );
+            return None;
+        }
+        Some(text)
     }
 
     /// Device-level dialogues and properties.

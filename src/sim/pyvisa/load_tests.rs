@@ -175,6 +175,11 @@ fn error_eom_channel_problems() {
             "termination is empty",
         ),
         (
+            device("greeting: ''"),
+            "4:15",
+            "`greeting` is empty: leave it out",
+        ),
+        (
             device("channels:\n  c:\n    ids: [1]\n    can_select: False"),
             "7:21",
             "`can_select: False` but the device has no `selected_channel` property",

@@ -23,6 +23,8 @@
 //! - `jitter: DURATION` and `seed: N` on the device: a uniform random `0..jitter` added to
 //!   every message's delay; `seed` also fixes `RANDOM(...)` replies;
 //! - `max_connections: N` on the device ([`Blueprint::max_connections`]);
+//! - `greeting: TEXT` on the device ([`Blueprint::greeting`]): sent, with the reply
+//!   termination, on every new connection before anything is read (the AMI 430 greets);
 //! - `ramp: RATE` on a float property: after a set, the getter reads a value moving
 //!   linearly, at RATE units per second, from where it was to the new value.
 //!
@@ -32,6 +34,9 @@
 //!   fields feeding a number), the command is answered with the command error and a warning
 //!   names the property (once per connection and cause); the rest of the message is still
 //!   served, where pyvisa-sim would drop it.
+//! - A device without a `TCPIP SOCKET` eom is framed with the termination its other eoms
+//!   agree on (`q` and `r` each), where pyvisa-sim would use LF; LF when they disagree or
+//!   there are none. A warning says which (`build/eom.rs`).
 //! - Some failures that would happen on every query are load errors here: a getter format
 //!   that cannot take the property's default (when the value always has the default's
 //!   type), a channel query with fields other than `{ch_id}`, `can_select: False` without a
@@ -76,7 +81,7 @@ use self::device::PyDevice;
 use self::spec::DeviceSpec;
 use crate::error::{Error, Result};
 use crate::sequence::diagnostic::MAX_SHOWN;
-use crate::sequence::{SequenceError, read_yaml_text};
+use crate::sequence::{Eom, SequenceError, read_yaml_text};
 use crate::sim::device::Counters;
 use crate::sim::model::{Blueprint, Framing, Model};
 
@@ -89,6 +94,8 @@ const MAX_BYTES: u64 = 1 << 20;
 pub struct DeviceFile {
     /// The device, shared by every model built from it.
     spec: Arc<DeviceSpec>,
+    /// The file it was read from, as given, for the framing note.
+    file: String,
 }
 
 impl DeviceFile {
@@ -158,6 +165,7 @@ impl DeviceFile {
         match spec {
             Some(spec) if cx.problems.is_empty() => Ok(DeviceFile {
                 spec: Arc::new(spec),
+                file: file.to_owned(),
             }),
             _ if cx.problems.is_empty() => Err(Error::Internal(format!(
                 "device `{}` of `{file}` was refused without a reason",
@@ -176,6 +184,23 @@ impl DeviceFile {
 impl Blueprint for DeviceFile {
     fn framing(&self) -> Framing {
         self.spec.framing.clone()
+    }
+
+    /// The user's terminations, framed exactly, as the file's own would be.
+    fn framing_with(&self, eom: &Eom) -> Framing {
+        Framing {
+            lenient: false,
+            ..Framing::of(eom)
+        }
+    }
+
+    fn framing_note(&self) -> Option<String> {
+        let note = self.spec.framing_note.as_ref()?;
+        Some(format!("`{}`: {note}", self.file))
+    }
+
+    fn greeting(&self) -> Option<String> {
+        self.spec.greeting.clone()
     }
 
     fn max_connections(&self) -> Option<usize> {

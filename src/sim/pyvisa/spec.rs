@@ -25,8 +25,13 @@ pub(super) struct DeviceSpec {
     pub name: String,
     /// Splits one message into commands (`delimiter:`, `;` by default); empty: no split.
     pub delimiter: String,
-    /// From the `TCPIP SOCKET` entry of `eom:` (LF both ways without one).
+    /// From the `TCPIP SOCKET` entry of `eom:`; without one, what the other entries agree
+    /// on, else LF (`build/eom.rs`).
     pub framing: Framing,
+    /// How `framing` was chosen when it was not written for `TCPIP SOCKET`, for the log.
+    pub framing_note: Option<String>,
+    /// Extension `greeting:`: sent on every new connection before anything is read.
+    pub greeting: Option<String>,
     /// `error:`: the command error reply, status registers, error queues.
     pub errors: ErrorSpec,
     /// Device-level dialogues, properties, getters and setters.

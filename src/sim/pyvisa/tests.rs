@@ -143,29 +143,6 @@ fn delimiter() {
     );
 }
 
-/// The `TCPIP SOCKET` eom gives the framing, exact; without one, LF both ways.
-#[test]
-fn framing_from_eom() {
-    let cases = [
-        (BASIC, "gen", "\r\n", "\n"),
-        (BASIC, "pipe", "\n", "\r\n"),
-        (CHANNELS, "multi", "\n", "\n"),
-    ];
-    for (text, name, read, write) in cases {
-        let framing = load(text, Some(name)).framing();
-        assert_eq!(framing.read_termination, read.as_bytes(), "{name}");
-        assert_eq!(framing.write_termination, write.as_bytes(), "{name}");
-        assert!(!framing.lenient);
-    }
-    let bare =
-        "spec: '1.1'\ndevices:\n  d:\n    eom:\n      ASRL INSTR: {q: \"\\r\", r: \"\\r\"}\n";
-    let framing = load(bare, None).framing();
-    assert_eq!(
-        (framing.read_termination, framing.write_termination),
-        (b"\n".to_vec(), b"\n".to_vec())
-    );
-}
-
 /// Mapping `error:`: the command error reply, status registers set by errors and cleared
 /// when read, the error queue popped down to its default. Like pyvisa-sim, an error name
 /// in two registers sets only the last one.

@@ -49,7 +49,7 @@ impl Level {
     /// Our extension keys allowed here.
     fn extensions(self) -> &'static [&'static str] {
         match self {
-            Level::Device => &["delay", "jitter", "seed", "max_connections"],
+            Level::Device => &["delay", "jitter", "seed", "max_connections", "greeting"],
             Level::Dialogue | Level::Getter | Level::Setter => &["delay"],
             Level::Property => &["ramp"],
             _ => &[],
@@ -63,6 +63,7 @@ const EXTENSION_HOMES: &[(&str, &str)] = &[
     ("jitter", "a device"),
     ("seed", "a device"),
     ("max_connections", "a device"),
+    ("greeting", "a device"),
     ("ramp", "a property"),
 ];
 
