@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use crate::cli::{Command, ModelArgs, SimArgs, SimOpts};
 use crate::error::{EXIT_FAILED, EXIT_OK, Error, Result};
-use crate::sequence::{self, Address, Sequence, SimDevice, plan};
+use crate::sequence::{self, Address, Greeting, Sequence, SimDevice, plan};
 use crate::sim::pyvisa::DeviceFile;
 use crate::sim::replay::Recording;
 use crate::sim::{self, Blueprint, Faults, SimConfig, SimThread};
@@ -256,6 +256,10 @@ fn start_sims(seq: &mut Sequence, opts: &SimOpts) -> Result<Vec<SimThread>> {
         })
         .collect::<Result<Vec<_>>>()?;
     for (ins, blueprint) in seq.instruments.iter_mut().zip(per_instrument) {
+        // An instrument declared to greet (`greeting: line`) is simulated greeting: the
+        // generic device with its `*IDN?` text; a device file or a replay as it says.
+        let greeting = (ins.greeting == Greeting::Line && blueprint.is_none())
+            .then(|| crate::sim::device::IDN.to_owned());
         let config = SimConfig {
             latency: opts.sim_latency,
             max_connections: None,
@@ -263,7 +267,7 @@ fn start_sims(seq: &mut Sequence, opts: &SimOpts) -> Result<Vec<SimThread>> {
             blueprint,
             // The `sim:` entry's terminations frame whatever is served, a replay included.
             eom: ins.sim.eom.clone(),
-            greeting: None,
+            greeting,
             delayed_acks: false,
         };
         let sim = SimThread::spawn(config).map_err(|source| Error::Sim {

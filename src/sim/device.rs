@@ -98,7 +98,7 @@ pub struct Device {
 }
 
 /// Reply to `*IDN?`: manufacturer, model, serial, firmware version.
-const IDN: &str = concat!("SEQUENCER,SIM,0,", env!("CARGO_PKG_VERSION"));
+pub const IDN: &str = concat!("SEQUENCER,SIM,0,", env!("CARGO_PKG_VERSION"));
 
 /// Reply to a query of a header that was never set.
 const UNSET: &str = "0";

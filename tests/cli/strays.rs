@@ -4,6 +4,7 @@
 //! so a reply that is not its own shows as a value other than the point's `i`.
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
@@ -303,4 +304,40 @@ fn a_declared_greeting_that_never_comes_is_an_error() {
         "{out}"
     );
     assert!(step_points(&records).is_empty(), "{out}");
+}
+
+/// `run --sim` of an instrument declared with `greeting: line` serves a greeting (the
+/// generic device's `*IDN?` text), and a replay of that run sends the recorded greeting on
+/// every new connection: both runs succeed, and `diff` finds them the same.
+#[test]
+fn declared_greetings_are_simulated_and_replayed() {
+    let yaml = "name: greet\ninstrument:\n  max_connections: 2\n  greeting: line\n\
+                steps:\n  - name: s\n    sweep: {i: [1, 2, 3]}\n    parallel: all\n    \
+                commands: [\"V{i} {i}\", {query: \"V{i}?\", as: v}]\n";
+    let scratch = Scratch::new();
+    let (out, records) = scratch.run("greet.yaml", yaml, &["--sim"]);
+    assert_eq!(out.code(), 0, "{out}");
+    let connects = of_type(&records, "connect");
+    assert!(!connects.is_empty(), "{out}");
+    for c in &connects {
+        assert!(
+            c["greeting"]
+                .as_str()
+                .is_some_and(|g| g.starts_with("SEQUENCER,SIM,0,")),
+            "{c}"
+        );
+    }
+    let golden = scratch.join("greet.yaml.jsonl");
+    let replayed = scratch.join("replayed.jsonl");
+    let out = scratch.sequencer([
+        OsStr::new("run"),
+        OsStr::new("greet.yaml"),
+        OsStr::new("--replay"),
+        golden.as_os_str(),
+        OsStr::new("-o"),
+        replayed.as_os_str(),
+    ]);
+    assert_eq!(out.code(), 0, "{out}");
+    let out = scratch.sequencer([OsStr::new("diff"), golden.as_os_str(), replayed.as_os_str()]);
+    assert_eq!(out.code(), 0, "{out}");
 }

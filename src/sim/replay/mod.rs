@@ -377,4 +377,9 @@ impl Blueprint for Replay {
     fn build(&self, _counters: Arc<Counters>) -> Box<dyn Model> {
         Box::new(Player::new(Arc::clone(&self.tape)))
     }
+
+    /// The greeting the recorded instrument sent (kept in its connect records).
+    fn greeting(&self) -> Option<String> {
+        self.tape.greeting.clone()
+    }
 }

@@ -37,6 +37,9 @@ pub(super) struct Tape {
     pub(super) starts: Vec<Vec<u32>>,
     /// Per text: every recorded exchange of it, as (point, command index), in log order.
     pub(super) occurrences: Vec<Vec<(u32, u32)>>,
+    /// The first greeting a connect record holds (`greeting: line`): what the replayed
+    /// instrument sends on every new connection.
+    pub(super) greeting: Option<String>,
 }
 
 /// One recorded point, or one connect record.
@@ -94,6 +97,7 @@ impl TapeBuilder {
                 texts: HashMap::new(),
                 starts: Vec::new(),
                 occurrences: Vec::new(),
+                greeting: None,
             },
             speed,
             last_of_id: HashMap::new(),
@@ -135,6 +139,9 @@ impl TapeBuilder {
 
     /// Adds the next connect record of the log (skipped if it sent nothing).
     pub(super) fn push_connect(&mut self, record: ConnectRecord) {
+        if self.tape.greeting.is_none() {
+            self.tape.greeting.clone_from(&record.greeting);
+        }
         if record.commands.is_empty() {
             return;
         }
