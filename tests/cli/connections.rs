@@ -221,7 +221,7 @@ use std::thread;
 
 use sequencer::sim::SimThread;
 
-use crate::support::Listening;
+use crate::support::{Listening, scpi_answer};
 
 /// What the [`Fake`] instrument sends unasked when it greets a connection.
 const GREETING: &str = "WELCOME TO FAKE INSTRUMENT";
@@ -295,24 +295,8 @@ fn serve(
     }
     for line in BufReader::new(stream).lines() {
         let Ok(line) = line else { break };
-        let line = line.trim();
-        let (header, value) = line
-            .split_once(char::is_whitespace)
-            .map_or((line, ""), |(h, v)| (h, v.trim()));
-        let header = header.to_ascii_uppercase();
-        let Some(name) = header.strip_suffix('?') else {
-            values.lock().unwrap().insert(header, value.to_owned());
+        let Some(reply) = scpi_answer(&line, FAKE_IDN, values) else {
             continue;
-        };
-        let reply = match name {
-            "*IDN" => FAKE_IDN.to_owned(),
-            "*OPC" => "1".to_owned(),
-            _ => values
-                .lock()
-                .unwrap()
-                .get(name)
-                .cloned()
-                .unwrap_or_else(|| "0".to_owned()),
         };
         if writer.write_all(format!("{reply}\n").as_bytes()).is_err() {
             break;

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{Listening, Output, Scratch, of_type, step_points, stop};
+use crate::support::{Listening, Output, Scratch, of_type, scpi_answer, step_points, stop};
 
 /// The greeting a [`Doubler`] sends when told to.
 const GREETING: &str = "HELLO FROM DOUBLER";
@@ -78,21 +78,9 @@ fn serve(
     let mut previous: Option<String> = None;
     for line in BufReader::new(stream).lines() {
         let Ok(line) = line else { break };
-        let line = line.trim();
-        let (header, value) = line.split_once(' ').unwrap_or((line, ""));
-        let Some(name) = header.strip_suffix('?') else {
-            values
-                .lock()
-                .unwrap()
-                .insert(header.to_owned(), value.to_owned());
+        let Some(reply) = scpi_answer(&line, "DOUBLER", values) else {
             continue;
         };
-        let reply = values
-            .lock()
-            .unwrap()
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| "0".into());
         let bytes = match extra {
             Extra::Nothing | Extra::CopyLater(_) => format!("{reply}\n"),
             Extra::TwiceAtOnce => format!("{reply}\n{reply}\n"),

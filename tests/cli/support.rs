@@ -6,6 +6,7 @@
 //! Everything a helper starts is stopped when its value is dropped (also when a test
 //! panics), so no process, thread or socket outlives its test.
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -808,4 +809,34 @@ impl Drop for Serving {
             let _ = reader.join();
         }
     }
+}
+
+/// What a tiny SCPI instrument of a test does with one received `line`: `HEADER VALUE`
+/// stores the value (headers case-insensitive, shared through `values`) and returns
+/// `None`; `HEADER?` returns the stored value (`0` if never set), `*IDN?` returns `idn`
+/// and `*OPC?` returns `1`.
+pub fn scpi_answer(
+    line: &str,
+    idn: &str,
+    values: &Mutex<HashMap<String, String>>,
+) -> Option<String> {
+    let line = line.trim();
+    let (header, value) = line
+        .split_once(char::is_whitespace)
+        .map_or((line, ""), |(h, v)| (h, v.trim()));
+    let header = header.to_ascii_uppercase();
+    let Some(name) = header.strip_suffix('?') else {
+        values.lock().unwrap().insert(header, value.to_owned());
+        return None;
+    };
+    Some(match name {
+        "*IDN" => idn.to_owned(),
+        "*OPC" => "1".to_owned(),
+        _ => values
+            .lock()
+            .unwrap()
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| "0".to_owned()),
+    })
 }
