@@ -39,7 +39,7 @@ use tokio::sync::mpsc;
 use crate::abort::Abort;
 use crate::exec::{self, Conn, FailKind, Outcome, ReplyTimer, run_commands};
 use crate::pool::{Execute, Finished, Inbox, Outlet};
-use crate::protocol::{LineIo, ReadError, Unread};
+use crate::protocol::{LineIo, Look, ReadError, Unread};
 use crate::runlog;
 use crate::sequence::{Address, Command, Greeting, Instrument, render_all};
 
@@ -293,7 +293,7 @@ async fn watch_for_close(
     const CLOSED: &str =
         "the instrument closed the connection at once (it may allow fewer sessions)";
     let greeting = |unread: &Unread| exec::greeting(Conn { id, instrument }, unread);
-    match io.take_unread() {
+    match io.take_unread(Look::Kernel) {
         Ok(unread) => unread.iter().for_each(greeting),
         Err(e) => return Err(e.to_string()),
     }
@@ -307,7 +307,7 @@ async fn watch_for_close(
         Err(_) => Ok(()),
         Ok(Ok(0)) => Err(CLOSED.into()),
         Ok(Ok(_)) => {
-            match io.take_unread() {
+            match io.take_unread(Look::Kernel) {
                 Ok(unread) => unread.iter().for_each(greeting),
                 Err(e) => return Err(e.to_string()),
             }
@@ -329,7 +329,7 @@ async fn watch_after_first_point(io: &mut LineIo<TcpStream>, out: &mut Outcome, 
     match tokio::time::timeout(FIRST_WATCH, io.fill()).await {
         Err(_) => {}
         Ok(Ok(0) | Err(_)) => out.broken = true,
-        Ok(Ok(_)) => match io.take_unread() {
+        Ok(Ok(_)) => match io.take_unread(Look::Kernel) {
             Ok(Some(unread)) => out.fail_unsolicited_after(&unread, id),
             Ok(None) | Err(_) => out.broken = true,
         },

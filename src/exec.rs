@@ -13,7 +13,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::protocol::{LineIo, ReadError, Transport, Unread};
+use crate::protocol::{LineIo, Look, ReadError, Transport, Unread};
 use crate::sequence::Command;
 use crate::sequence::duration::format_duration;
 use crate::sequence::value::Value;
@@ -148,8 +148,13 @@ pub enum FailKind {
 
 impl FailKind {
     /// Whether the connection must be closed after this failure.
+    /// A reply other than the expected one may be a connection out of step (a reply that
+    /// answered the command before), so the connection is not trusted with another point.
     fn breaks_connection(self) -> bool {
-        matches!(self, FailKind::Connection | FailKind::Aborted)
+        matches!(
+            self,
+            FailKind::Connection | FailKind::Aborted | FailKind::Mismatch
+        )
     }
 }
 
@@ -280,7 +285,7 @@ impl<S: Transport> Exec<'_, S> {
             return Ok(());
         }
         let conn = self.conn.id;
-        match self.io.take_unread() {
+        match self.io.take_unread(Look::Ready) {
             Ok(None) => Ok(()),
             Ok(Some(unread)) if greeting => {
                 self::greeting(self.conn, &unread);
@@ -300,7 +305,7 @@ impl<S: Transport> Exec<'_, S> {
     /// instrument's close marks the connection broken (the point's own replies stand).
     fn after(&mut self) {
         let conn = self.conn.id;
-        match self.io.take_unread() {
+        match self.io.take_unread(Look::Ready) {
             Ok(None) => {}
             // Nothing sent on the connection yet (`on_connect` of waits only).
             Ok(Some(unread)) if !self.io.sent_any() => greeting(self.conn, &unread),

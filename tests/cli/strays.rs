@@ -25,6 +25,8 @@ enum Extra {
     Nothing,
     /// Every reply twice, in one write.
     TwiceAtOnce,
+    /// Every fourth reply on a connection twice, in two writes this long apart.
+    FourthTwiceApart(Duration),
     /// A copy of each reply, sent with the next reply on the connection, in one write.
     CopyWithNext,
     /// A copy of each reply, sent this long after it (the connection idle by then).
@@ -76,13 +78,16 @@ fn serve(
         }
     }
     let mut previous: Option<String> = None;
+    let mut queries = 0u32;
     for line in BufReader::new(stream).lines() {
         let Ok(line) = line else { break };
         let Some(reply) = scpi_answer(&line, "DOUBLER", values) else {
             continue;
         };
         let bytes = match extra {
-            Extra::Nothing | Extra::CopyLater(_) => format!("{reply}\n"),
+            Extra::Nothing | Extra::CopyLater(_) | Extra::FourthTwiceApart(_) => {
+                format!("{reply}\n")
+            }
             Extra::TwiceAtOnce => format!("{reply}\n{reply}\n"),
             Extra::CopyWithNext => match previous.replace(reply.clone()) {
                 Some(copy) => format!("{copy}\n{reply}\n"),
@@ -91,6 +96,15 @@ fn serve(
         };
         if writer.write_all(bytes.as_bytes()).is_err() {
             break;
+        }
+        queries += 1;
+        if let Extra::FourthTwiceApart(gap) = extra
+            && queries.is_multiple_of(4)
+        {
+            thread::sleep(gap);
+            if writer.write_all(format!("{reply}\n").as_bytes()).is_err() {
+                break;
+            }
         }
         if let Extra::CopyLater(after) = extra {
             let Ok(mut late) = stream.try_clone() else {
@@ -213,6 +227,38 @@ fn a_query_answered_twice_at_once_never_passes() {
         assert!(
             error.starts_with("unsolicited data after `V") && error.contains("on connection"),
             "{p}"
+        );
+    }
+}
+
+/// Every fourth reply of a connection sent twice in two writes, 0 to 2 ms apart, on a
+/// connection already in use: the copy, in its own packet, arrives while the point ends,
+/// while the next point starts, or after the next point's query, where no line protocol
+/// can tell it from that query's reply (the README's blind spot). Each point ends with
+/// `{query: "*OPC?", expect: "1"}`, which the README gives as the way to close it: a
+/// connection one line behind answers it with the previous reply. No ok point ever holds
+/// another point's value, and the copies are seen.
+#[test]
+fn a_query_answered_twice_apart_never_gives_a_foreign_value() {
+    for gap_us in [0, 50, 300, 2000] {
+        let instrument =
+            Doubler::start(Extra::FourthTwiceApart(Duration::from_micros(gap_us)), None);
+        let yaml = sequence(None, "").replace(
+            "as: v}]",
+            "as: v}, {query: \"*OPC?\", expect: \"1\"}]\nretry_on: [mismatch]",
+        );
+        let (out, records, _) = run_checked(&instrument, &yaml);
+        let mismatched = step_points(&records)
+            .iter()
+            .filter(|p| {
+                p["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("is not the expected `1`"))
+            })
+            .count();
+        assert!(
+            unsolicited(&records) + mismatched > 0,
+            "gap {gap_us} us: copies unseen\n{out}"
         );
     }
 }
