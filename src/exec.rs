@@ -7,9 +7,11 @@
 //!
 //! Every reply must be the answer to its own command. Before each command that reads a
 //! reply, and when the point ends, everything the instrument sent unasked is taken off the
-//! connection ([`LineIo::take_unread`]); any such data means the connection is out of step
-//! (a reply answered twice, a late answer, an echo), so the point fails and the connection
-//! is closed. Only before a connection's very first command is data a greeting, dropped.
+//! connection ([`LineIo::take_unread`], with [`Look::Ready`]: what the event loop has seen
+//! arrive, at no system call in the usual case); any such data means the connection is
+//! out of step (a reply answered twice, a late answer, an echo), so the point fails and
+//! the connection is closed. Only before a connection's very first command is data a
+//! greeting, dropped. A reply other than `expect`'s closes the connection too.
 
 use std::time::{Duration, Instant, SystemTime};
 

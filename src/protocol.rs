@@ -11,11 +11,11 @@
 //! without waiting, [`Transport::read_now`], as far as a [`Look`] sees), so the caller can
 //! tell whether the instrument sent anything nobody asked for.
 
+use std::future::Future;
 use std::io;
-use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Longest reply line accepted; a longer one means a wrong read termination or a runaway
 /// instrument, and the connection is dropped rather than growing without bound.
@@ -50,34 +50,36 @@ pub enum Look {
 
 /// A byte stream whose already-received bytes can be read without waiting.
 pub trait Transport: AsyncRead + AsyncWrite + Unpin {
-    /// Reads into `buf` what has already arrived, as far as `look` sees, without waiting:
+    /// Appends to `buf` what has already arrived, as far as `look` sees, without waiting:
     /// `Ok(0)` at end of file, an error of kind [`io::ErrorKind::WouldBlock`] when nothing
     /// has.
-    fn read_now(&mut self, buf: &mut [u8], look: Look) -> io::Result<usize>;
+    fn read_now(&mut self, buf: &mut Vec<u8>, look: Look) -> io::Result<usize>;
 }
 
-/// Polls `stream` for a read once, with a waker that does nothing: what tokio already
-/// knows, without registering the caller for later.
-fn poll_once<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut [u8]) -> io::Result<usize> {
-    let mut read = ReadBuf::new(buf);
+/// Polls a read of `stream` into `buf` once, with a waker that does nothing: what tokio
+/// already knows, without registering the caller for later (and without zeroing memory).
+fn poll_once<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) -> io::Result<usize> {
     let mut cx = Context::from_waker(Waker::noop());
-    match Pin::new(stream).poll_read(&mut cx, &mut read) {
-        Poll::Ready(Ok(())) => Ok(read.filled().len()),
-        Poll::Ready(Err(e)) => Err(e),
+    buf.reserve(4096);
+    match std::pin::pin!(stream.read_buf(buf)).poll(&mut cx) {
+        Poll::Ready(read) => read,
         Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
     }
 }
 
 impl Transport for tokio::net::TcpStream {
-    fn read_now(&mut self, buf: &mut [u8], look: Look) -> io::Result<usize> {
+    fn read_now(&mut self, buf: &mut Vec<u8>, look: Look) -> io::Result<usize> {
         match look {
             Look::Ready => poll_once(self, buf),
             // A `read` on the (non-blocking) socket itself: tokio's readiness may not yet
             // know of bytes that arrived since its event loop last looked.
             Look::Kernel => {
                 use std::io::Read;
+                let mut chunk = [0u8; 4096];
                 let socket = socket2::SockRef::from(&*self);
-                (&*socket).read(buf)
+                let n = (&*socket).read(&mut chunk)?;
+                buf.extend_from_slice(&chunk[..n]);
+                Ok(n)
             }
         }
     }
@@ -85,7 +87,7 @@ impl Transport for tokio::net::TcpStream {
 
 impl Transport for tokio::io::DuplexStream {
     /// In-memory pipes (tests) hold no bytes outside tokio: one poll says what is there.
-    fn read_now(&mut self, buf: &mut [u8], _: Look) -> io::Result<usize> {
+    fn read_now(&mut self, buf: &mut Vec<u8>, _: Look) -> io::Result<usize> {
         poll_once(self, buf)
     }
 }
@@ -268,17 +270,13 @@ impl<S: Transport> LineIo<S> {
     /// waiting (at most about [`MAX_LINE`] bytes). `None` when there was nothing. End of
     /// file seen here sets [`Self::peer_closed`]; an error reading is returned.
     pub fn take_unread(&mut self, look: Look) -> io::Result<Option<Unread>> {
-        let mut chunk = [0u8; 4096];
         while self.pending() <= MAX_LINE {
-            match self.stream.read_now(&mut chunk, look) {
+            match self.stream.read_now(&mut self.buf, look) {
                 Ok(0) => {
                     self.peer_closed = true;
                     break;
                 }
-                Ok(n) => {
-                    self.received = true;
-                    self.buf.extend_from_slice(&chunk[..n]);
-                }
+                Ok(_) => self.received = true,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
