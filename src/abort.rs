@@ -1,5 +1,8 @@
 //! The run's abort epoch: a second Ctrl-C raises it, and every point in flight that was
-//! dispatched before watches for it ([`Abort::past`]) to stop at once.
+//! dispatched before watches for it ([`Abort::past`]) to stop at once. The deadline has an
+//! epoch of its own ([`Abort::cut`], [`Abort::cut_past`]): a point dispatched before it
+//! passed stops at its next `wait` or pause between polls, never in the middle of an
+//! exchange.
 //!
 //! All the run's actors live on one thread, so this is a plain `Rc` with the epoch and the
 //! wakers of the points waiting on it: registering a point costs a slot in a vector, not a
@@ -11,9 +14,10 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-/// The epoch (0 until the first abort), shared by the sequencer and every connection.
+/// The epoch (0 until the first abort), shared by the sequencer and every connection, and
+/// the deadline's (0 until it passes, then 1).
 #[derive(Clone, Default)]
-pub struct Abort(Rc<Shared>);
+pub struct Abort(Rc<Shared>, Rc<Shared>);
 
 #[derive(Default)]
 struct Shared {
@@ -32,12 +36,23 @@ impl Abort {
 
     /// Moves the epoch on and wakes every point waiting for it.
     pub fn raise(&self) {
-        self.0.epoch.set(self.0.epoch.get() + 1);
-        // Every waiting point watches an earlier epoch: all of them are done with their slots.
-        let wakers = std::mem::take(&mut *self.0.waiting.borrow_mut());
-        self.0.free.borrow_mut().clear();
-        for waker in wakers.into_iter().flatten() {
-            waker.wake();
+        self.0.raise();
+    }
+
+    /// The deadline passed: wakes every point waiting or pausing between polls, except
+    /// those that watch for it from epoch `u64::MAX` (teardown).
+    pub fn cut(&self) {
+        if self.1.epoch.get() == 0 {
+            self.1.raise();
+        }
+    }
+
+    /// Resolves once the deadline has passed (never for `epoch` `u64::MAX`, teardown's).
+    pub fn cut_past(&self, epoch: u64) -> Past {
+        Past {
+            shared: self.1.clone(),
+            epoch: if epoch == u64::MAX { u64::MAX } else { 0 },
+            slot: None,
         }
     }
 
@@ -51,7 +66,21 @@ impl Abort {
     }
 }
 
-/// The future of [`Abort::past`].
+impl Shared {
+    /// Moves the epoch on and wakes every future waiting for it.
+    fn raise(&self) {
+        self.epoch.set(self.epoch.get() + 1);
+        // Every waiting future watches an earlier epoch: all are done with their slots.
+        let wakers = std::mem::take(&mut *self.waiting.borrow_mut());
+        self.free.borrow_mut().clear();
+        for waker in wakers.into_iter().flatten() {
+            waker.wake();
+        }
+    }
+}
+
+/// The future of [`Abort::past`] and [`Abort::cut_past`]; polled again after it resolved,
+/// it resolves again.
 pub struct Past {
     shared: Rc<Shared>,
     epoch: u64,
@@ -94,6 +123,20 @@ impl Future for Past {
 }
 
 impl Past {
+    /// True once the epoch it watches has passed (without waiting or registering).
+    pub fn passed(&self) -> bool {
+        self.epoch != u64::MAX && self.shared.epoch.get() > self.epoch
+    }
+
+    /// A future that never resolves (for points nothing may stop early, and tests).
+    pub fn never() -> Past {
+        Past {
+            shared: Rc::default(),
+            epoch: u64::MAX,
+            slot: None,
+        }
+    }
+
     /// Gives this future's slot back, unless a `raise` has emptied them all since.
     fn leave(&mut self) {
         if let Some(slot) = self.slot.take()

@@ -37,7 +37,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::abort::Abort;
-use crate::exec::{self, Conn, FailKind, Outcome, ReplyTimer, run_commands};
+use crate::exec::{self, Conn, FailKind, Outcome, ReplyTimer, Stops, run_commands};
 use crate::pool::{Execute, Finished, Inbox, Outlet};
 use crate::protocol::{LineIo, Look, ReadError, Unread};
 use crate::runlog;
@@ -185,7 +185,10 @@ impl StreamHandler<Execute> for Connection {
         let timeout = msg
             .timeout_cap
             .map_or(self.timeout, |cap| cap.min(self.timeout));
-        let cancel = self.abort.past(msg.epoch);
+        let stops = Stops {
+            cancel: self.abort.past(msg.epoch),
+            cut: self.abort.cut_past(msg.epoch),
+        };
         let io = self.io.take();
         let mut timer = self
             .timer
@@ -239,7 +242,7 @@ impl StreamHandler<Execute> for Connection {
                     id,
                     instrument: &instrument.name,
                 },
-                cancel,
+                stops,
             )
             .await;
             if linger && out.error.is_none() && out.exchanges.iter().any(|e| e.reply.is_some()) {
@@ -411,7 +414,6 @@ pub async fn open(
     });
     if !on_connect.is_empty() {
         let texts = render_all(on_connect, &[]);
-        let never = std::future::pending();
         let out = run_commands(
             &mut io,
             on_connect,
@@ -422,7 +424,7 @@ pub async fn open(
                 id,
                 instrument: &instrument.name,
             },
-            never,
+            Stops::none(),
         )
         .await;
         if let Some(err) = out.error {

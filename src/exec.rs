@@ -15,6 +15,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::abort::Past;
 use crate::protocol::{LineIo, Look, ReadError, Transport, Unread};
 use crate::sequence::Command;
 use crate::sequence::duration::format_duration;
@@ -144,6 +145,8 @@ pub enum FailKind {
     Mismatch,
     /// Cancelled by the operator (second Ctrl-C).
     Aborted,
+    /// Stopped at a `wait` or between polls because the run's deadline passed.
+    Deadline,
     /// No connection could run it.
     NoConnection,
 }
@@ -163,10 +166,30 @@ impl FailKind {
 /// A failure while running commands: the message and its kind.
 struct Failure(String, FailKind);
 
+/// What may end a point early.
+pub struct Stops<C> {
+    /// Resolves when the point must stop at once (a second Ctrl-C): it is `Aborted` and the
+    /// connection must be closed, since a reply may still be on its way.
+    pub cancel: C,
+    /// Resolves once the run's deadline has passed: the point stops at its next `wait` or
+    /// pause between polls (`Deadline`), never in the middle of an exchange, so the
+    /// connection stays in step.
+    pub cut: Past,
+}
+
+impl Stops<std::future::Pending<()>> {
+    /// Nothing stops the point early (`on_connect`, tests).
+    pub fn none() -> Self {
+        Stops {
+            cancel: std::future::pending(),
+            cut: Past::never(),
+        }
+    }
+}
+
 /// Runs `commands` in order; `texts[i]` is the rendered text of `commands[i]` (ignored for
-/// waits), moved into the exchanges that send it. Stops at the first failure, or when
-/// `cancel` resolves (the point is then `Aborted` and the connection must be closed: a reply
-/// may still be on its way).
+/// waits), moved into the exchanges that send it. Stops at the first failure, or early as
+/// `stops` say.
 pub async fn run_commands<S: Transport>(
     io: &mut LineIo<S>,
     commands: &[Command],
@@ -174,8 +197,9 @@ pub async fn run_commands<S: Transport>(
     vars: &[Value],
     timer: &mut ReplyTimer,
     conn: Conn<'_>,
-    cancel: impl std::future::Future<Output = ()>,
+    stops: Stops<impl std::future::Future<Output = ()>>,
 ) -> Outcome {
+    let Stops { cancel, mut cut } = stops;
     tokio::pin!(cancel);
     let started_at = SystemTime::now();
     let start = Instant::now();
@@ -197,6 +221,7 @@ pub async fn run_commands<S: Transport>(
     };
     let mut ex = Exec {
         io,
+        cut: &mut cut,
         vars,
         timer,
         conn,
@@ -262,6 +287,8 @@ fn fill_sent(exchanges: &mut [Exchange], text: String) {
 /// State of one run of commands.
 struct Exec<'a, S> {
     io: &'a mut LineIo<S>,
+    /// Resolves once the run's deadline has passed (see [`Stops::cut`]).
+    cut: &'a mut Past,
     /// The point's sweep variables (for poll bounds such as `of: "{setpoint}"`).
     vars: &'a [Value],
     /// The connection's reply timer, with the timeout for each command.
@@ -329,10 +356,32 @@ impl<S: Transport> Exec<'_, S> {
         }
     }
 
+    /// Sleeps `d`, unless the run's deadline has passed or passes meanwhile: then the
+    /// point stops, `during` naming what it was doing.
+    async fn pause(&mut self, d: Duration, during: impl FnOnce() -> String) -> Result<(), Failure> {
+        let cut = if self.cut.passed() {
+            true
+        } else {
+            tokio::select! {
+                biased;
+                () = &mut *self.cut => true,
+                () = tokio::time::sleep(d) => false,
+            }
+        };
+        if cut {
+            return Err(Failure(
+                format!("deadline: the run's deadline passed during {}", during()),
+                FailKind::Deadline,
+            ));
+        }
+        Ok(())
+    }
+
     async fn command(&mut self, command: &Command, text: &str) -> Result<(), Failure> {
         match command {
             Command::Wait(d) => {
-                tokio::time::sleep(*d).await;
+                self.pause(*d, || format!("a `wait: {}`", format_duration(*d)))
+                    .await?;
                 self.last = Instant::now();
                 Ok(())
             }
@@ -367,8 +416,8 @@ impl<S: Transport> Exec<'_, S> {
                 let deadline = Instant::now().checked_add(*timeout);
                 let mut polls = 0u64;
                 loop {
-                    let reply = self.query(text).await?;
-                    let reply = reply_text(&self.out.exchanges, reply);
+                    let reply_at = self.query(text).await?;
+                    let reply = reply_text(&self.out.exchanges, reply_at);
                     polls += 1;
                     let done = until.holds(reply, self.vars);
                     let expired = deadline.is_some_and(|d| Instant::now() >= d);
@@ -390,7 +439,15 @@ impl<S: Transport> Exec<'_, S> {
                     }
                     let left =
                         deadline.map_or(*every, |d| d.saturating_duration_since(Instant::now()));
-                    tokio::time::sleep((*every).min(left)).await;
+                    let during =
+                        format!("the poll `{text}` (last reply `{reply}`, {polls} queries)");
+                    if let Err(failure) = self.pause((*every).min(left), move || during).await {
+                        if let Some(name) = name {
+                            let reply = reply_text(&self.out.exchanges, reply_at).to_owned();
+                            self.out.values.push((name.clone(), reply));
+                        }
+                        return Err(failure);
+                    }
                     self.last = Instant::now();
                 }
             }

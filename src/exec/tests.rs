@@ -50,7 +50,7 @@ async fn run(
             id: 7,
             instrument: "scripted",
         },
-        std::future::pending(),
+        Stops::none(),
     )
     .await;
     drop(io);
@@ -187,7 +187,10 @@ async fn cancel_aborts_the_point() {
             id: 1,
             instrument: "scripted",
         },
-        cancel,
+        Stops {
+            cancel,
+            cut: Past::never(),
+        },
     )
     .await;
     assert_eq!(out.kind, Some(FailKind::Aborted));
@@ -316,7 +319,7 @@ async fn each_command_gets_its_own_full_timeout() {
             id: 3,
             instrument: "slow",
         },
-        std::future::pending(),
+        Stops::none(),
     )
     .await;
     let replies: Vec<Option<&str>> = out.exchanges.iter().map(|e| e.reply.as_deref()).collect();
@@ -391,7 +394,7 @@ impl StrayCase {
                 id: 7,
                 instrument: "scripted",
             },
-            std::future::pending(),
+            Stops::none(),
         )
         .await;
         match self.error {
@@ -481,4 +484,100 @@ async fn unsolicited_data_fails_the_point() {
     for case in cases {
         case.check().await;
     }
+}
+
+/// Runs `cmds` against an instrument answering each query with `1` after `delay`, with
+/// the run's deadline passing after `cut_after`.
+async fn run_with_deadline(cmds: Vec<Command>, delay: Duration, cut_after: Duration) -> Outcome {
+    let (a, b) = duplex(1024);
+    let server = tokio::spawn(async move {
+        let (r, mut w) = tokio::io::split(b);
+        let mut lines = BufReader::new(r).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.ends_with('?') {
+                tokio::time::sleep(delay).await;
+                if w.write_all(b"1\n").await.is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let mut io = LineIo::new(a, "\n", "\n");
+    let texts = crate::sequence::render_all(&cmds, &[]);
+    let abort = crate::abort::Abort::default();
+    let stops = Stops {
+        cancel: std::future::pending(),
+        cut: abort.cut_past(0),
+    };
+    let mut timer = ReplyTimer::new(Duration::from_secs(5));
+    let run = run_commands(
+        &mut io,
+        &cmds,
+        texts,
+        &[],
+        &mut timer,
+        Conn {
+            id: 4,
+            instrument: "slow",
+        },
+        stops,
+    );
+    let deadline = async {
+        tokio::time::sleep(cut_after).await;
+        abort.cut();
+    };
+    let (out, ()) = tokio::join!(run, deadline);
+    drop(io);
+    server.await.unwrap();
+    out
+}
+
+/// When the run's deadline passes, a point in a `wait` or between polls stops there
+/// (`Deadline`, the connection kept: nothing is on its way), a reply being awaited is
+/// still taken, and the wait after it stops at once.
+#[tokio::test]
+async fn the_deadline_cuts_waits_and_polls_not_replies() {
+    let q = Command::Query {
+        text: t("Q?"),
+        name: Some("q".into()),
+        expect: None,
+    };
+    let long = Command::Wait(Duration::from_secs(30));
+    let poll = Command::Poll {
+        text: t("P?"),
+        until: Until::Equals("DONE".into()),
+        every: Duration::from_secs(30),
+        timeout: Duration::from_secs(60),
+        name: Some("p".into()),
+    };
+    let ms = Duration::from_millis;
+    let out = run_with_deadline(vec![long.clone(), q.clone()], ms(0), ms(20)).await;
+    assert_eq!(out.kind, Some(FailKind::Deadline), "{out:?}");
+    assert_eq!(
+        out.error.as_deref(),
+        Some("deadline: the run's deadline passed during a `wait: 30s`")
+    );
+    assert!(!out.broken);
+    assert!(out.exchanges.is_empty(), "nothing sent after the wait");
+
+    let out = run_with_deadline(vec![poll], ms(0), ms(20)).await;
+    assert_eq!(out.kind, Some(FailKind::Deadline), "{out:?}");
+    let err = out.error.clone().unwrap_or_default();
+    assert!(
+        err.starts_with(
+            "deadline: the run's deadline passed during the poll `P?` (last reply `1`, 1 queries)"
+        ),
+        "{err}"
+    );
+    assert_eq!(out.values, [("p".to_owned(), "1".to_owned())]);
+    assert!(!out.broken);
+
+    let out = run_with_deadline(vec![q, long], ms(60), ms(10)).await;
+    assert_eq!(out.kind, Some(FailKind::Deadline), "{out:?}");
+    assert_eq!(
+        out.values,
+        [("q".to_owned(), "1".to_owned())],
+        "the reply was taken"
+    );
+    assert!(out.elapsed < Duration::from_secs(5), "{:?}", out.elapsed);
 }

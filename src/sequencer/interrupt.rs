@@ -12,7 +12,11 @@ impl Handler<Interrupt> for Sequencer {
 
     fn handle(&mut self, msg: Interrupt, ctx: &mut Self::Context) {
         match msg {
-            Interrupt::Deadline(why) => self.stop_for(why),
+            Interrupt::Deadline(why) => {
+                self.stop_for(why);
+                // Points in a `wait` or between polls stop there (teardown never).
+                self.abort.cut();
+            }
             Interrupt::Signal if self.aborted.is_none() => {
                 self.stop_for("interrupted by the operator".into());
             }

@@ -82,7 +82,7 @@ impl Sequencer {
             FailKind::Connection => true,
             FailKind::PollTimeout => d.step.retry_on.poll_timeout,
             FailKind::Mismatch => d.step.retry_on.mismatch,
-            FailKind::Aborted | FailKind::NoConnection => false,
+            FailKind::Aborted | FailKind::Deadline | FailKind::NoConnection => false,
         };
         // Teardown keeps its retries while the run stops: that is when connections break.
         let may_start = !self.stopping || d.kind == Kind::Teardown;
@@ -100,7 +100,12 @@ impl Sequencer {
         }
         tracing::warn!(point = %id, conn = out.conn, "point {status}: {err}");
         self.lane_free(&d);
-        self.failed_finally(&d, err, out.unreachable, kind == FailKind::Aborted);
+        self.failed_finally(
+            &d,
+            err,
+            out.unreachable,
+            matches!(kind, FailKind::Aborted | FailKind::Deadline),
+        );
     }
 
     /// Counts a point whose last record is a failure, and applies the failure policy.

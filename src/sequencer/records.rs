@@ -54,7 +54,7 @@ impl Sequencer {
         let names = d.step.sweep.names();
         let status = match out.kind {
             None => "ok",
-            Some(FailKind::Aborted) => "aborted",
+            Some(FailKind::Aborted | FailKind::Deadline) => "aborted",
             Some(_) => "failed",
         };
         let record = runlog::Point {

@@ -13,6 +13,7 @@
 //! - [`failures`]: unreachable instruments, failing points, reply timeouts.
 //! - [`recovery`]: connections lost mid-run: redials, unreachable instruments, stopping.
 //! - [`faults`]: every simulator fault: each point accounted for exactly once, no stale reply.
+//! - [`deadline`]: `--deadline` cuts long waits and polls, teardown still runs.
 //! - [`signals`]: Ctrl-C (SIGINT, SIGTERM) once, twice, three times, and `--deadline`.
 //! - [`stopping`]: a run stopping on a failure or a deadline with points in flight: no
 //!   waiting point or retry starts, each point counted once, teardown runs.
@@ -42,6 +43,7 @@
 //! - [`help`]: every subcommand's `--help` has an example; shell completions.
 
 mod connections;
+mod deadline;
 mod devices;
 mod diff;
 mod examples;
