@@ -4,8 +4,9 @@
 //! text out with the font registered under the family `sans-serif`: the embedded subset of
 //! `DejaVu Sans` (`assets/`, see its README), registered once per process, so no system font
 //! is ever looked up (CI machines have none). The SVG refers to `sans-serif` and lets the
-//! viewer draw the text; the PNG is rasterised with the embedded font and encoded with the
-//! `png` crate. Both are made in memory and written with [`create_output`], so a failed
+//! viewer draw the text; the PNG's text is drawn the same way with the embedded font by
+//! [`super::png::PngCanvas`] (plotters' own text drawing misplaces glyphs), and encoded with
+//! the `png` crate. Both are made in memory and written with [`create_output`], so a failed
 //! plot leaves no half-written file and never replaces the run log.
 
 use std::io::Write;
@@ -18,12 +19,11 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
+use super::lettering::{FONT, Lettering};
+use super::png::{PngCanvas, encode_png};
 use super::{Chart, Image};
 use crate::error::{Error, Result};
 use crate::export::{create_output, output_error};
-
-/// The embedded font: `DejaVu Sans`, subset (see `assets/README.md`).
-const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans-plot.ttf");
 
 /// The family every text of a plot uses; the embedded font is registered under it.
 const FAMILY: &str = "sans-serif";
@@ -51,11 +51,14 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(0x17, 0xbe, 0xcf),
 ];
 
-/// Draws `chart` as `image` into the file `path` (made from the run log `log`).
-pub(super) fn draw(chart: &Chart, log: &Path, path: &Path, image: Image) -> Result<()> {
+/// Draws `chart` as `image` into the file `path` (made from the run log `log`); returns the
+/// characters of the PNG's text that the embedded font has no glyph for (none for an SVG,
+/// whose text the viewer draws).
+pub(super) fn draw(chart: &Chart, log: &Path, path: &Path, image: Image) -> Result<Vec<char>> {
     register()?;
     let failed =
         |e: &dyn std::fmt::Display| output_error(path, std::io::Error::other(e.to_string()));
+    let mut missing = Vec::new();
     let bytes = match image {
         Image::Svg => {
             let mut svg = String::new();
@@ -66,11 +69,12 @@ pub(super) fn draw(chart: &Chart, log: &Path, path: &Path, image: Image) -> Resu
             svg.into_bytes()
         }
         Image::Png => {
+            let lettering = Lettering::new().map_err(|_| unreadable_font())?;
             let (w, h) = SIZE;
             let mut rgb = vec![0u8; w as usize * h as usize * 3];
             {
-                let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
-                render(&root, chart).map_err(|e| failed(&e))?;
+                let canvas = PngCanvas::new(&mut rgb, SIZE, &lettering, &mut missing);
+                render(&canvas.into_drawing_area(), chart).map_err(|e| failed(&e))?;
             }
             encode_png(&rgb, SIZE).map_err(|e| failed(&e))?
         }
@@ -78,20 +82,20 @@ pub(super) fn draw(chart: &Chart, log: &Path, path: &Path, image: Image) -> Resu
     let mut file = create_output(log, path)?;
     file.write_all(&bytes)
         .and_then(|()| file.flush())
-        .map_err(|source| output_error(path, source))
+        .map_err(|source| output_error(path, source))?;
+    Ok(missing)
 }
 
 /// Registers the embedded font with plotters, once per process.
 fn register() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Internal(
-            "the embedded plot font cannot be read".into(),
-        ))
-    }
+    if ok { Ok(()) } else { Err(unreadable_font()) }
+}
+
+/// The error for an embedded font that does not parse: a broken build, not bad input.
+fn unreadable_font() -> Error {
+    Error::Internal("the embedded plot font cannot be read".into())
 }
 
 /// Draws the whole chart on `root`: title, axes with their names, lines, legend.
@@ -247,23 +251,10 @@ fn tick(v: f64, axis: &Range<f64>) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
-/// `rgb` (3 bytes a pixel, rows top down) as a PNG file.
-fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> std::result::Result<Vec<u8>, png::EncodingError> {
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, w, h);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    encoder.set_compression(png::Compression::High);
-    let mut writer = encoder.write_header()?;
-    writer.write_image_data(rgb)?;
-    writer.finish()?;
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plot::Series;
+    use crate::plot::chart::Series;
 
     /// Tick labels for the magnitudes instruments report.
     #[test]

@@ -344,7 +344,7 @@ fn read(path: &Path) -> String {
 }
 
 /// The contents of the SVG's `<text>` elements, trimmed.
-fn svg_texts(svg: &str) -> Vec<String> {
+pub(crate) fn svg_texts(svg: &str) -> Vec<String> {
     svg.split("<text")
         .skip(1)
         .filter_map(|rest| {

@@ -29,6 +29,8 @@
 //!   a log that is not one.
 //! - [`export`]: `export` as CSV and JSON Lines (exact text of a known run), `plot` to SVG
 //!   (labels, one line per series) and PNG, unknown names.
+//! - [`plots`]: plot text: characters the PNG's font lacks reported once, legend values
+//!   as commands render them.
 //! - [`framing`]: the simulator's terminations and greeting: `sim --eom`, `--greeting`,
 //!   `sim: {eom}` under `run --sim`, bad values.
 //! - [`pyvisa_sim`]: device files answer byte for byte like pyvisa-sim (skipped without python3).
@@ -56,6 +58,7 @@ mod instruments;
 mod lanes;
 mod log_content;
 mod output;
+mod plots;
 mod pyvisa_clients;
 mod pyvisa_sim;
 mod pyvisa_venv;
