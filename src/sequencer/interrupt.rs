@@ -1,4 +1,4 @@
-//! How the sequencer stops on request: Ctrl-C/SIGTERM escalation and the deadline.
+//! How the sequencer stops on request: Ctrl-C/SIGTERM escalation, SIGHUP and the deadline.
 
 use actix::prelude::*;
 use tracing::Level;
@@ -13,6 +13,8 @@ impl Handler<Interrupt> for Sequencer {
     fn handle(&mut self, msg: Interrupt, ctx: &mut Self::Context) {
         match msg {
             Interrupt::Deadline(why) => self.stop_for(why),
+            // The terminal is gone, not an operator insisting: only ever a first stage.
+            Interrupt::Hangup => self.stop_for("the terminal hung up (SIGHUP)".into()),
             Interrupt::Signal if self.aborted.is_none() => {
                 self.stop_for("interrupted by the operator".into());
             }
