@@ -26,9 +26,11 @@ async fn main() -> ExitCode {
                 // One JSON line like the log events: the error and its causes, no drawing.
                 logging::notice(tracing::Level::ERROR, &chain(&err));
             } else {
+                // Through the logging's stderr, which drops what a closed stderr cannot
+                // take (`eprint!` would panic there).
                 match &err {
-                    sequencer::Error::Sequence(e) => eprint!("{}", e.render()),
-                    _ => eprintln!("{:?}", miette::Report::new(err)),
+                    sequencer::Error::Sequence(e) => logging::show(&e.render()),
+                    _ => logging::show(&format!("{:?}\n", miette::Report::new(err))),
                 }
             }
             code

@@ -68,12 +68,15 @@ const SYNC_EVERY: Duration = Duration::from_secs(1);
 const SYNC_BYTES: u64 = 1 << 20;
 
 /// Stop the run. Signals escalate: the first stops dispatching, the second cancels the
-/// points in flight, the third exits at once. The deadline acts like a first signal.
+/// points in flight, the third exits at once. The deadline and a hangup act like a first
+/// signal, and never escalate.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
 pub enum Interrupt {
     /// Ctrl-C or SIGTERM.
     Signal,
+    /// SIGHUP: the terminal hung up.
+    Hangup,
     /// The run's deadline passed (with why).
     Deadline(String),
 }

@@ -3,7 +3,7 @@
 //! deadline to it, report its summary, and, however the run ended, print the simulators'
 //! reports.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant, SystemTime};
@@ -12,8 +12,9 @@ use actix::prelude::*;
 use tokio::sync::{mpsc, oneshot};
 
 use super::progress::Bar;
-use super::report::report;
-use super::signals::Signals;
+use super::report::{report, summary_of};
+use super::signals::{Caught, Signals};
+use super::tally::tally;
 use crate::abort::Abort;
 use crate::error::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Error, Result};
 use crate::pool::{Open, Pool};
@@ -81,7 +82,7 @@ async fn run_to_end(run: Prepared) -> Result<i32> {
     // Ctrl-C (or the deadline) while connecting still ends the log with a stop record.
     let opened = tokio::select! {
         opened = open_pools(&seq, &abort, &alive_tx, &connects_tx) => opened,
-        () = signals.recv() => Err(Error::Interrupted("interrupted by the operator".into())),
+        caught = signals.recv() => Err(Error::Interrupted(caught.reason().into())),
         () = until(deadline_at) => Err(Error::Interrupted(deadline_reason(deadline_at))),
     };
     let pools = match opened {
@@ -104,13 +105,16 @@ async fn run_to_end(run: Prepared) -> Result<i32> {
                 retries: 0,
                 ended_at: SystemTime::now(),
             };
-            written
+            let written = written
                 .and_then(|()| log.write("stop", &stop))
-                .and_then(|()| log.sync())
-                .map_err(|source| Error::RunLog {
-                    path: path.clone(),
-                    source,
-                })?;
+                .and_then(|()| log.sync());
+            // Scripts read the summary's first line whatever happened.
+            let log_error = written.as_ref().err().map(ToString::to_string);
+            report(&summary_of(&stop, log_error), &path, clock.elapsed(), &seq);
+            written.map_err(|source| Error::RunLog {
+                path: path.clone(),
+                source,
+            })?;
             return Err(err);
         }
     };
@@ -134,23 +138,7 @@ async fn run_to_end(run: Prepared) -> Result<i32> {
         })
     });
     let Ok(summary) = rx.await else {
-        // The sequencer died (a bug): still end the log with a stop record saying so.
-        let err = Error::Internal("the sequencer stopped without a summary".into());
-        let len = std::fs::metadata(&path).map_or(0, |m| m.len());
-        if let Ok(mut log) = RunLog::append(&path, len) {
-            let stop = runlog::Stop {
-                exit_status: "fail",
-                reason: &err.to_string(),
-                points_ok: 0,
-                points_failed: 0,
-                points_aborted: 0,
-                points_not_run: 0,
-                retries: 0,
-                ended_at: SystemTime::now(),
-            };
-            let _ = log.write("stop", &stop).and_then(|()| log.sync());
-        }
-        return Err(err);
+        return Err(died(&path, &seq, clock.elapsed()));
     };
     let elapsed = clock.elapsed();
     interrupts.abort();
@@ -166,6 +154,32 @@ async fn run_to_end(run: Prepared) -> Result<i32> {
         "abort" => EXIT_INTERRUPTED,
         _ => EXIT_FAILED,
     })
+}
+
+/// The sequencer died (a bug): still ends the log with a stop record saying so, with the
+/// counts its point records give, and prints the summary. Returns the error to report.
+fn died(path: &Path, seq: &Sequence, elapsed: Duration) -> Error {
+    let err = Error::Internal("the sequencer stopped without a summary".into());
+    let len = std::fs::metadata(path).map_or(0, |m| m.len());
+    let counts = tally(path, seq);
+    let reason = err.to_string();
+    let stop = runlog::Stop {
+        exit_status: "fail",
+        reason: &reason,
+        points_ok: counts.ok,
+        points_failed: counts.failed,
+        points_aborted: counts.aborted,
+        points_not_run: seq
+            .total_points()
+            .saturating_sub(counts.ok + counts.failed + counts.aborted),
+        retries: counts.retries,
+        ended_at: SystemTime::now(),
+    };
+    let written = RunLog::append(path, len)
+        .and_then(|mut log| log.write("stop", &stop).and_then(|()| log.sync()));
+    let log_error = written.err().map(|e| e.to_string());
+    report(&summary_of(&stop, log_error), path, elapsed, seq);
+    err
 }
 
 /// Longest wait, once the run is over, for its connections to close and log it.
@@ -233,10 +247,14 @@ async fn open_pools(
 }
 
 /// Forwards every Ctrl-C (or SIGTERM) to the sequencer, which escalates: stop dispatching,
-/// then cancel the points in flight, then exit at once.
+/// then cancel the points in flight, then exit at once; and SIGHUP, which only ever stops
+/// dispatching.
 async fn watch_interrupts(mut signals: Signals, sequencer: Addr<Sequencer>) {
     loop {
-        signals.recv().await;
-        sequencer.do_send(Interrupt::Signal);
+        let interrupt = match signals.recv().await {
+            Caught::Interrupt => Interrupt::Signal,
+            Caught::Hangup => Interrupt::Hangup,
+        };
+        sequencer.do_send(interrupt);
     }
 }

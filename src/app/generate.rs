@@ -1,13 +1,11 @@
 //! `sequencer schema` and `sequencer completions`: text generated from the code itself (the
 //! sequence file's serde types, the clap definition) for editors and shells, on stdout.
 
-use std::io::Write;
-
 use clap::CommandFactory;
 use clap_complete::Shell;
 
 use crate::cli::Cli;
-use crate::error::{EXIT_OK, Error, Result};
+use crate::error::{EXIT_OK, Result};
 use crate::sequence::schema;
 
 /// `sequencer schema`: the sequence file's JSON Schema, pretty-printed.
@@ -23,13 +21,9 @@ pub fn completions(shell: Shell) -> Result<i32> {
     write_stdout(&script)
 }
 
-/// Writes `bytes` to stdout. A closed pipe (`sequencer schema | head`) is the reader's
-/// choice, not a failure; any other write error is.
+/// Writes `bytes` to stdout (a closed pipe is for the caller: see
+/// [`super::stdout::quiet_if_closed`]).
 fn write_stdout(bytes: &[u8]) -> Result<i32> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Ok(()) => Ok(EXIT_OK),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(EXIT_OK),
-        Err(e) => Err(Error::Internal(format!("cannot write to stdout: {e}"))),
-    }
+    super::stdout::product(|out| out.write_all(bytes))?;
+    Ok(EXIT_OK)
 }

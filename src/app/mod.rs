@@ -12,6 +12,8 @@ mod progress;
 mod report;
 mod run;
 mod signals;
+mod stdout;
+mod tally;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -37,14 +39,13 @@ pub async fn execute(command: Command) -> Result<i32> {
                     sim_device(&seq, &ins.name, sim)?;
                 }
             }
-            print!("{}", plan::describe(&seq));
+            stdout::say(&plan::describe(&seq));
             Ok(EXIT_OK)
         }
         Command::Sim(args) => serve(args).await,
-        Command::Export(args) => {
-            crate::export::export(&args.log, args.format, args.output.as_deref())?;
-            Ok(EXIT_OK)
-        }
+        Command::Export(args) => stdout::quiet_if_closed(
+            crate::export::export(&args.log, args.format, args.output.as_deref()).map(|_| EXIT_OK),
+        ),
         Command::Plot(args) => {
             let request = crate::plot::Request {
                 log: args.log,
@@ -53,24 +54,27 @@ pub async fn execute(command: Command) -> Result<i32> {
                 group: args.group,
                 output: args.output,
             };
-            println!("{}", crate::plot::plot(&request)?);
+            stdout::say(&format!("{}\n", crate::plot::plot(&request)?));
             Ok(EXIT_OK)
         }
-        Command::Schema => generate::schema(),
-        Command::Completions { shell } => generate::completions(shell),
-        Command::Diff { a, b } => {
-            let diff = crate::diff::diff(&a, &b)?;
-            for note in diff.notes() {
-                tracing::warn!("{note}");
-            }
-            println!("{diff}");
-            Ok(if diff.is_equal() {
-                EXIT_OK
-            } else {
-                EXIT_FAILED
-            })
-        }
+        Command::Schema => stdout::quiet_if_closed(generate::schema()),
+        Command::Completions { shell } => stdout::quiet_if_closed(generate::completions(shell)),
+        Command::Diff { a, b } => stdout::quiet_if_closed(diff(&a, &b)),
     }
+}
+
+/// `sequencer diff A B`: the differences on stdout; exit 0 when there are none, else 1.
+fn diff(a: &Path, b: &Path) -> Result<i32> {
+    let diff = crate::diff::diff(a, b)?;
+    for note in diff.notes() {
+        tracing::warn!("{note}");
+    }
+    stdout::product(|out| writeln!(out, "{diff}"))?;
+    Ok(if diff.is_equal() {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    })
 }
 
 /// Logs the sequence's warnings (valid, but likely not meant), each with `file:line:col`.
@@ -98,7 +102,7 @@ async fn serve(args: SimArgs) -> Result<i32> {
         .await
         .map_err(sim_err)?;
     let addr = listener.local_addr().map_err(sim_err)?;
-    println!("listening on {addr}");
+    stdout::say(&format!("listening on {addr}\n"));
     let config = SimConfig {
         latency: args.latency,
         max_connections: args

@@ -17,7 +17,6 @@
 //! second (with a ticker installed, `inc` never draws), so a fast sweep pays nothing for it
 //! and a slow one still shows time passing.
 
-use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -145,10 +144,9 @@ impl Progress for Bar {
         pb.finish_and_clear();
         self.bars.remove(&pb);
         // Written like a log line (MultiProgress::println would leave it without a newline
-        // when no bar is left), so it stays above later bars and lines.
-        self.bars.suspend(|| {
-            let _ = writeln!(std::io::stderr().lock(), "{line}");
-        });
+        // when no bar is left), so it stays above later bars and lines; dropped if stderr
+        // is gone.
+        crate::logging::show(&format!("{line}\n"));
     }
 }
 

@@ -1,10 +1,12 @@
 //! What a run tells the operator and the log about itself: its id and the end-of-run
 //! summary.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use crate::runlog;
 use crate::sequence::Sequence;
 use crate::sequence::duration::format_duration;
 use crate::sequencer::Summary;
@@ -22,43 +24,80 @@ pub fn run_id(name: &str, at: SystemTime) -> String {
 
 /// The end-of-run summary on stdout: counts and duration on the first line (a format
 /// scripts may rely on), then retries, the reason of a failure, the effective parallelism
-/// and the run log's path.
+/// and the run log's path. Every run that wrote a start record prints it, however it
+/// ended; names, reasons and the path are shown on one line each (see [`one_line`]). If
+/// stdout is gone the summary is dropped and the run ends as it would have.
 pub fn report(summary: &Summary, path: &Path, elapsed: Duration, seq: &Sequence) {
-    let mut line = format!(
+    let mut text = format!(
         "{}: {} of {} points ok, {} failed",
-        seq.name,
+        one_line(&seq.name),
         summary.points_ok,
         seq.total_points(),
         summary.points_failed
     );
     if summary.points_aborted > 0 {
-        let _ = write!(line, ", {} aborted", summary.points_aborted);
+        let _ = write!(text, ", {} aborted", summary.points_aborted);
     }
-    let _ = write!(
-        line,
+    let _ = writeln!(
+        text,
         ", {} not run in {} ({})",
         summary.points_not_run,
         format_duration(Duration::from_millis(elapsed.as_millis() as u64)),
         summary.exit_status
     );
-    println!("{line}");
     if summary.retries > 0 {
-        println!(
+        let _ = writeln!(
+            text,
             "retries: {} (connections broke or replies were late; see the run log)",
             summary.retries
         );
     }
     if summary.exit_status != "success" {
-        println!("reason: {}", summary.reason);
+        let _ = writeln!(text, "reason: {}", one_line(&summary.reason));
     }
     if let Some(e) = &summary.log_error {
-        println!("run log incomplete: {e}");
+        let _ = writeln!(text, "run log incomplete: {}", one_line(e));
     }
     let connections: usize = seq.instruments.iter().map(|i| i.max_connections).sum();
     if let Some(line) = parallelism(summary.busy, elapsed, connections) {
-        println!("{line}");
+        let _ = writeln!(text, "{line}");
     }
-    println!("run log: {}", path.display());
+    let _ = writeln!(text, "run log: {}", one_line(&path.display().to_string()));
+    super::stdout::say(&text);
+}
+
+/// The summary of a run that ended with `stop` written by the caller, not the sequencer
+/// (no connection could be opened, or the sequencer died): its counts, and `log_error` if
+/// the stop record could not be written.
+pub fn summary_of(stop: &runlog::Stop<'_>, log_error: Option<String>) -> Summary {
+    Summary {
+        exit_status: stop.exit_status,
+        reason: stop.reason.to_owned(),
+        points_ok: stop.points_ok,
+        points_failed: stop.points_failed,
+        points_aborted: stop.points_aborted,
+        retries: stop.retries,
+        points_not_run: stop.points_not_run,
+        busy: Duration::ZERO,
+        log_error,
+    }
+}
+
+/// `text` on one line: control characters (line breaks, tabs, escapes) written as Rust
+/// escapes (`x\ny` for `"x\ny"`), so a name never splits the summary's lines.
+pub fn one_line(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// `effective parallelism: 2.9 of 4 connections (615ms of point time in 212ms)`: the
@@ -81,6 +120,21 @@ fn parallelism(busy: Duration, elapsed: Duration, connections: usize) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Control characters are escaped, everything else (other scripts too) kept as is.
+    #[test]
+    fn one_line_escapes_control_characters() {
+        let cases = [
+            ("iv-sweep", "iv-sweep"),
+            ("x\ny", "x\\ny"),
+            ("a\tb\r\u{1b}[31m", "a\\tb\\r\\u{1b}[31m"),
+            ("Probe-Ω-温度", "Probe-Ω-温度"),
+            ("back\\slash", "back\\slash"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(one_line(text), want, "{text:?}");
+        }
+    }
 
     /// Parallelism is point time over wall time, with both shown; nothing when no point ran.
     #[test]

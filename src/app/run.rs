@@ -114,10 +114,10 @@ pub async fn resume(args: ResumeArgs) -> Result<i32> {
         );
     }
     if state.last_stop.as_deref() == Some("success") {
-        println!(
-            "nothing to resume: run log `{}` ended with success",
+        super::stdout::say(&format!(
+            "nothing to resume: run log `{}` ended with success\n",
             args.log.display()
-        );
+        ));
         return Ok(EXIT_OK);
     }
     recorded_addresses(
@@ -161,11 +161,11 @@ pub async fn resume(args: ResumeArgs) -> Result<i32> {
     log.write("resume", &record)
         .and_then(|()| log.sync())
         .map_err(log_err)?;
-    println!(
-        "resuming `{}`: {points_done} of {} points already ok",
-        seq.name,
+    super::stdout::say(&format!(
+        "resuming `{}`: {points_done} of {} points already ok\n",
+        super::report::one_line(&seq.name),
         seq.total_points()
-    );
+    ));
     drive(Prepared {
         seq,
         log,

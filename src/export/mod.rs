@@ -62,13 +62,12 @@ pub fn export(log: &Path, format: Option<Format>, output: Option<&Path>) -> Resu
             .and_then(|()| file.flush())
             .map_err(|source| output_error(path, source))?;
     } else {
+        // A closed pipe (`sequencer export run.jsonl | head`) is an error here too: the
+        // caller ends quietly with exit 1 on it, as every command whose product is stdout.
         let mut out = BufWriter::new(io::stdout().lock());
-        // `sequencer export run.jsonl | head` closes the pipe early: not an error.
-        if let Err(e) = write(&mut out).and_then(|()| out.flush())
-            && e.kind() != io::ErrorKind::BrokenPipe
-        {
-            return Err(output_error(Path::new("<stdout>"), e));
-        }
+        write(&mut out)
+            .and_then(|()| out.flush())
+            .map_err(|source| output_error(Path::new("<stdout>"), source))?;
     }
     Ok(table.rows.len())
 }

@@ -1,4 +1,4 @@
-//! How the sequencer stops on request: Ctrl-C/SIGTERM escalation and the deadline.
+//! How the sequencer stops on request: Ctrl-C/SIGTERM escalation, SIGHUP and the deadline.
 
 use actix::prelude::*;
 use tracing::Level;
@@ -17,6 +17,8 @@ impl Handler<Interrupt> for Sequencer {
                 // Points in a `wait` or between polls stop there (teardown never).
                 self.abort.cut();
             }
+            // The terminal is gone, not an operator insisting: only ever a first stage.
+            Interrupt::Hangup => self.stop_for("the terminal hung up (SIGHUP)".into()),
             Interrupt::Signal if self.aborted.is_none() => {
                 self.stop_for("interrupted by the operator".into());
             }

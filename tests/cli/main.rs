@@ -14,7 +14,10 @@
 //! - [`recovery`]: connections lost mid-run: redials, unreachable instruments, stopping.
 //! - [`faults`]: every simulator fault: each point accounted for exactly once, no stale reply.
 //! - [`deadline`]: `--deadline` cuts long waits and polls, teardown still runs.
-//! - [`signals`]: Ctrl-C (SIGINT, SIGTERM) once, twice, three times, and `--deadline`.
+//! - [`signals`]: Ctrl-C (SIGINT, SIGTERM) once, twice, three times, SIGHUP (and `nohup`),
+//!   and `--deadline`.
+//! - [`dead_outputs`]: stdout, stderr or the terminal closed mid-run: the run ends as it
+//!   would have; `export`, `diff`, `schema`, `completions` and `resume` into a closed pipe.
 //! - [`stopping`]: a run stopping on a failure or a deadline with points in flight: no
 //!   waiting point or retry starts, each point counted once, teardown runs.
 //! - [`strays`]: instruments that send lines nobody asked for (double answers, late copies,
@@ -45,6 +48,7 @@
 //! - [`help`]: every subcommand's `--help` has an example; shell completions.
 
 mod connections;
+mod dead_outputs;
 mod deadline;
 mod devices;
 mod diff;

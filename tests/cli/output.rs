@@ -1,7 +1,8 @@
 //! What the operator sees besides the run log: a progress bar only when stderr is a terminal
 //! and `--quiet` is not given, log lines as JSON objects with `--log-format json` (connection
 //! events naming their connection and instrument), and the end-of-run summary with the
-//! effective parallelism.
+//! effective parallelism, printed also when no connection could be opened, its first line
+//! one line whatever the name.
 //!
 //! The terminal tests run the binary under a pseudo-terminal with util-linux's
 //! `script -qfec CMD /dev/null`, whose stdout is everything the terminal was sent; they are
@@ -13,7 +14,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{Output, Running, Scratch, stop};
+use crate::support::{Output, Running, Scratch, dead_port, stop};
 
 /// 16 independent one-query points over 4 connections.
 const SWEEP: &str = r#"
@@ -216,7 +217,7 @@ fn summary_shows_effective_parallelism() {
 }
 
 /// `script` from util-linux, which runs a command under a pseudo-terminal.
-fn script_available() -> bool {
+pub(crate) fn script_available() -> bool {
     Command::new("script")
         .arg("--version")
         .output()
@@ -298,4 +299,71 @@ fn terminal_quiet_has_no_bar() {
     for mark in ["ETA", " conns", "/10 points", "[="] {
         assert!(!screen.contains(mark), "{mark:?} with --quiet\n{screen:?}");
     }
+}
+
+/// No connection can be opened (nothing listens): the summary is printed all the same, its
+/// first line in the documented format (every point not run, `fail`), with the reason and
+/// the run log, whose stop record says the same; exit 1.
+#[test]
+fn unreachable_instrument_still_prints_the_summary() {
+    let scratch = Scratch::new();
+    let yaml = format!(
+        r#"
+name: unreachable
+instrument: {{address: "127.0.0.1:{}", reconnect_attempts: 1}}
+steps:
+  - name: s
+    sweep: {{i: [1, 2, 3]}}
+    commands: ["V{{i}} 1"]
+"#,
+        dead_port()
+    );
+    let (out, records) = scratch.run("unreachable.yaml", &yaml, &[]);
+    assert_eq!(out.code(), 1, "{out}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let first = lines.first().copied().unwrap_or_default();
+    assert!(
+        first.starts_with("unreachable: 0 of 3 points ok, 0 failed, 3 not run in ")
+            && first.ends_with(" (fail)"),
+        "{out}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("reason: cannot connect to instrument `instrument`")),
+        "{out}"
+    );
+    assert!(
+        lines.last().is_some_and(|l| l.starts_with("run log: ")),
+        "{out}"
+    );
+    let stop = stop(&records);
+    assert_eq!(stop["exit_status"], "fail", "{stop}");
+    assert_eq!(stop["points_not_run"].as_u64(), Some(3), "{stop}");
+}
+
+/// A name with a line break (`name: "x\ny"`) keeps the summary's first line one line: the
+/// control character is shown escaped, `x\ny`.
+#[test]
+fn multi_line_name_stays_on_one_summary_line() {
+    let scratch = Scratch::new();
+    let yaml = r#"
+name: "x\ny\tz"
+instrument:
+  max_connections: 1
+steps:
+  - name: s
+    sweep: {i: [1, 2, 3]}
+    commands: [{query: "*OPC?", expect: "1"}]
+"#;
+    let (out, records) = scratch.run("named.yaml", yaml, &["--sim"]);
+    assert_eq!(out.code(), 0, "{out}");
+    let first = out.stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with(r"x\ny\tz: 3 of 3 points ok, 0 failed, 0 not run in ")
+            && first.ends_with(" (success)"),
+        "{out}"
+    );
+    // The log keeps the name as written.
+    assert_eq!(records[0]["name"], "x\ny\tz", "{}", records[0]);
 }

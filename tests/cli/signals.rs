@@ -1,15 +1,17 @@
 //! Ctrl-C, driven for real: the binary runs as a child process and gets SIGINT or SIGTERM
 //! from `kill`. Once: in-flight points finish, teardown runs, the log ends `abort`, exit
 //! 130. Twice: in-flight points are cancelled and recorded `aborted`. Three times: exit at
-//! once, the log still valid JSON Lines. `--deadline` stops a run like a first Ctrl-C.
+//! once, the log still valid JSON Lines. SIGHUP (a closed terminal) and `--deadline` stop a
+//! run like a first Ctrl-C, and never more; under `nohup` SIGHUP is ignored.
 
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::support::{
-    Probe, Run, Scratch, count_lines, of_type, read_complete_lines, sim, step_points, stop,
-    wait_until,
+    Probe, Run, Running, Scratch, count_lines, of_type, read_complete_lines, read_log, sim,
+    step_points, stop, wait_until,
 };
 
 /// 100 independent points over 2 connections, each writing its own value and reading it
@@ -30,18 +32,21 @@ teardown:
   - {query: "*OPC?", as: done}
 "#;
 
-/// Sends `signal` once to a slow run after a few points, and checks the first stage of
-/// Ctrl-C: exit 130, stderr says it finishes the points in flight, nothing new is
-/// dispatched, no point is aborted, teardown runs, and the log ends with stop `abort`.
-fn first_signal_finishes_in_flight_points(signal: &str) {
+/// Sends `signal` to a slow run after a few points (`times` times, each once the run said
+/// it is finishing), and checks the first stage of Ctrl-C: exit 130, stderr says it
+/// finishes the points in flight, nothing new is dispatched, no point is aborted, teardown
+/// runs, and the log ends with stop `abort` for `reason`.
+fn first_signal_finishes_in_flight_points(signal: &str, times: usize, reason: &str) {
     let scratch = Scratch::new();
     let mut run = scratch.start_run("slow.yaml", SLOW, &["--sim", "--sim-latency", "50ms"]);
     let log = run.log().to_owned();
     // The start record and a few points: the run is under way, its signal handlers set.
     wait_until("a few points are recorded", || count_lines(&log) >= 5);
-    run.process().signal(signal);
-    run.process()
-        .wait_for_stderr("interrupted by the operator: finishing");
+    for _ in 0..times {
+        run.process().signal(signal);
+        run.process()
+            .wait_for_stderr(&format!("{reason}: finishing"));
+    }
     // Whatever is recorded from now on was in flight when the signal was handled.
     let recorded_at_signal = read_complete_lines(&log).0.len();
     let (out, records) = run.finish();
@@ -68,7 +73,7 @@ fn first_signal_finishes_in_flight_points(signal: &str) {
     assert_eq!(teardown[0]["status"], "ok", "{}", teardown[0]);
     let stop = stop(&records);
     assert_eq!(stop["exit_status"], "abort", "{stop}");
-    assert_eq!(stop["reason"], "interrupted by the operator", "{stop}");
+    assert_eq!(stop["reason"], reason, "{stop}");
     assert_eq!(
         stop["points_ok"].as_u64(),
         Some(points.len() as u64),
@@ -87,13 +92,57 @@ fn first_signal_finishes_in_flight_points(signal: &str) {
 /// teardown runs, the valid log ends with stop `abort`, exit 130.
 #[test]
 fn sigint_finishes_in_flight_points_then_teardown() {
-    first_signal_finishes_in_flight_points("INT");
+    first_signal_finishes_in_flight_points("INT", 1, "interrupted by the operator");
 }
 
 /// SIGTERM is handled exactly like a first Ctrl-C.
 #[test]
 fn sigterm_behaves_like_sigint() {
-    first_signal_finishes_in_flight_points("TERM");
+    first_signal_finishes_in_flight_points("TERM", 1, "interrupted by the operator");
+}
+
+/// SIGHUP (the SSH session closed) is a first Ctrl-C, exit 130, and stays one: a second
+/// SIGHUP cancels nothing (no point is recorded `aborted`).
+#[test]
+fn sighup_stops_like_a_first_ctrl_c_and_never_more() {
+    first_signal_finishes_in_flight_points("HUP", 2, "the terminal hung up (SIGHUP)");
+}
+
+/// A run started with SIGHUP ignored (`nohup`, here a shell's `trap '' HUP`) keeps ignoring
+/// it: a SIGHUP mid-run changes nothing, every point runs and the run succeeds.
+#[test]
+fn sighup_ignored_at_start_stays_ignored() {
+    let scratch = Scratch::new();
+    scratch.write("slow.yaml", SLOW);
+    let log = scratch.join("slow.jsonl");
+    let mut sh = Command::new("sh");
+    sh.args([
+        "-c",
+        "trap '' HUP; exec \"$0\" \"$@\"",
+        env!("CARGO_BIN_EXE_sequencer"),
+    ]);
+    let run = Running::start(
+        sh,
+        &scratch.join(""),
+        [
+            "run",
+            "slow.yaml",
+            "-o",
+            "slow.jsonl",
+            "--sim",
+            "--sim-latency",
+            "20ms",
+        ],
+    );
+    wait_until("a few points are recorded", || count_lines(&log) >= 5);
+    // The shell exec'd the binary: its pid is the run's.
+    run.signal("HUP");
+    let out = run.wait();
+    assert_eq!(out.code(), 0, "{out}");
+    assert!(!out.stderr.contains("hung up"), "{out}");
+    let records = read_log(&log);
+    assert_eq!(step_points(&records).len(), 100, "{out}");
+    assert_eq!(stop(&records)["exit_status"], "success", "{out}");
 }
 
 /// Two connections; every point (independent of the others) writes `V{i} 1`, then waits 5s
