@@ -63,10 +63,33 @@ fn every_example_validates_against_the_schema() {
     }
 }
 
+/// Names of any script pass the schema's name pattern (`\p{L}`, `\p{N}`, which the
+/// `jsonschema` validator reads as ECMA-262 does) and the loader alike.
+#[test]
+fn unicode_names_validate() {
+    let schema = printed_schema();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let text = "instruments:\n  温度regler: {max_connections: 1024}\nsetup: {温度regler: [\"*RST\"]}\n\
+        steps:\n  - name: Messung_ΔT\n    instrument: 温度regler\n    \
+        sweep: {ΔT: [1, 2], Temp_K: [300], T²: [1]}\n    parallel: [ΔT]\n    \
+        commands: [\"S {ΔT} {Temp_K} {T²}\", {query: \"I?\", as: Strom_µA}]\n";
+    let errors: Vec<String> = validator
+        .iter_errors(&yaml_to_json(text))
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    let scratch = Scratch::new();
+    scratch.write("uni.yaml", text);
+    let out = scratch.sequencer(["check", "uni.yaml"]);
+    assert_eq!(out.code(), 0, "{out}");
+}
+
 /// Mistakes the loader refuses are refused by the schema too: unknown keys at each level,
 /// durations without a unit or with an unknown one, values of the wrong type, counts below
-/// their minimum, a `parallel` that is neither `all` nor a list of distinct names. Each file is also run through `sequencer check`, which must exit 2, so the
-/// table cannot hold a file that is in fact valid.
+/// their minimum or above their maximum, a `parallel` that is neither `all` nor a list of
+/// distinct names, names that break the name rule. Each file is also run through
+/// `sequencer check`, which must exit 2, so the table cannot hold a file that is in fact
+/// valid.
 #[test]
 fn invalid_sequences_are_rejected_by_the_schema_and_the_loader() {
     let schema = printed_schema();
@@ -154,6 +177,31 @@ fn invalid_sequences_are_rejected_by_the_schema_and_the_loader() {
         (
             "unknown sim eom key",
             "instrument: {sim: {eom: {q: LF, r: LF, e: LF}}}\n{steps}",
+        ),
+        (
+            "count above its maximum",
+            "instrument: {max_connections: 4294967296}\n{steps}",
+        ),
+        ("retries above their maximum", "retries: 1001\n{steps}"),
+        (
+            "sweep variable that is no name",
+            "steps:\n  - name: s\n    sweep: {∆T: [1]}\n    commands: [\"V {∆T}\"]\n",
+        ),
+        (
+            "step name that is no name",
+            "steps:\n  - name: iv-296\n    commands: [\"*OPC?\"]\n",
+        ),
+        (
+            "step named setup",
+            "steps:\n  - name: setup\n    commands: [\"*OPC?\"]\n",
+        ),
+        (
+            "instrument name that is no name",
+            "instruments: {my smu: {}}\nsteps:\n  - {name: s, instrument: my smu, commands: [X]}\n",
+        ),
+        (
+            "value name that is no name",
+            "steps:\n  - name: s\n    commands: [{query: \"A?\", as: \"I (A)\"}]\n",
         ),
     ];
     let scratch = Scratch::new();
