@@ -216,3 +216,11 @@ fn bad_names_are_refused_where_they_are() {
         );
     }
 }
+
+/// A count written as a float too large for any count is refused as too large, not as
+/// "not a whole number".
+#[test]
+fn huge_float_counts_are_too_large() {
+    let got = problems(&format!("instrument: {{max_connections: 1e30}}\n{STEP}"));
+    assert_eq!(got, ["1:31: `1e30` is too large for a count"], "{got:?}");
+}
