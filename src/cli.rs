@@ -157,8 +157,9 @@ pub struct RunArgs {
     /// Run log path (default `runs/<name>-<YYYYmmdd-HHMMSS>.jsonl`).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Stop the run like a first Ctrl-C once it has taken this long (e.g. `8h`).
-    #[arg(long, value_name = "DUR", value_parser = duration_arg)]
+    /// Stop the run like a first Ctrl-C once it has taken this long (e.g. `8h`; at most
+    /// `720h`).
+    #[arg(long, value_name = "DUR", value_parser = deadline_arg)]
     pub deadline: Option<Duration>,
 }
 
@@ -177,8 +178,8 @@ pub struct ResumeArgs {
     /// Resume even though the sequence file changed since the run started.
     #[arg(long)]
     pub force: bool,
-    /// Stop like a first Ctrl-C once the resumed run has taken this long.
-    #[arg(long, value_name = "DUR", value_parser = duration_arg)]
+    /// Stop like a first Ctrl-C once the resumed run has taken this long (at most `720h`).
+    #[arg(long, value_name = "DUR", value_parser = deadline_arg)]
     pub deadline: Option<Duration>,
 }
 
@@ -298,6 +299,18 @@ fn duration_arg(text: &str) -> Result<Duration, String> {
     parse_duration(text).map_err(|e| e.to_string())
 }
 
+/// Parses `--deadline`: a duration of at most 30 days, like every duration of a sequence
+/// (so that adding it to the clock cannot overflow).
+fn deadline_arg(text: &str) -> Result<Duration, String> {
+    let d = duration_arg(text)?;
+    match crate::sequence::bounds::duration_problem("the deadline", d) {
+        Some(problem) => Err(format!(
+            "{problem}: leave `--deadline` out for a run without one"
+        )),
+        None => Ok(d),
+    }
+}
+
 /// Parses `--eom Q[,R]`.
 fn eom_arg(text: &str) -> Result<Eom, String> {
     Eom::parse(text).map_err(|e| e.to_string())
@@ -323,5 +336,18 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// `--deadline` takes up to 30 days, like every duration of a sequence, and says so.
+    #[test]
+    fn deadline_is_bounded() {
+        assert_eq!(deadline_arg("8h"), Ok(Duration::from_secs(8 * 3600)));
+        assert_eq!(deadline_arg("720h"), Ok(Duration::from_secs(720 * 3600)));
+        assert_eq!(
+            deadline_arg("1000000000000000h").unwrap_err(),
+            "the deadline must be at most 30 days (`720h`), got `1000000000000000h`: leave \
+             `--deadline` out for a run without one"
+        );
+        assert!(deadline_arg("8").unwrap_err().contains("no unit"));
     }
 }

@@ -50,6 +50,7 @@ mod lanes;
 mod outcomes;
 mod progress;
 mod records;
+mod sync;
 
 use flying::Flying;
 use lanes::Feed;
@@ -121,6 +122,9 @@ pub struct Sequencer {
     log: RunLog,
     /// An fsync of the log is under way on a blocking thread.
     syncing: bool,
+    /// A background fsync found no file descriptor to spare (too many open files) and the
+    /// log was forced to disk in place; said once, on the first time.
+    out_of_files: bool,
     /// Setup steps, steps, teardown steps, flattened in run order.
     stages: Vec<(Kind, Arc<Step>)>,
     /// Current stage.
@@ -213,6 +217,7 @@ impl Sequencer {
             caps,
             log,
             syncing: false,
+            out_of_files: false,
             stages,
             stage: 0,
             feed: None,
@@ -392,29 +397,5 @@ impl Actor for Sequencer {
         // (or a mebibyte of records, `flush_log_after_wakeup`).
         ctx.run_interval(SYNC_EVERY, Sequencer::sync_in_background);
         self.pump(ctx);
-    }
-}
-
-impl Sequencer {
-    /// Forces what the log has written so far to disk on a blocking thread, unless that is
-    /// nothing or an earlier fsync is still under way: the points in flight go on meanwhile.
-    pub(super) fn sync_in_background(&mut self, ctx: &mut Context<Self>) {
-        if self.syncing || self.log.unsynced() == 0 {
-            return;
-        }
-        let file = match self.log.flushed_handle() {
-            Ok(file) => file,
-            Err(e) => return self.log_failed(&e),
-        };
-        self.syncing = true;
-        let synced = tokio::task::spawn_blocking(move || file.sync_data());
-        ctx.spawn(synced.into_actor(self).map(|res, act, _| {
-            act.syncing = false;
-            match res {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => act.log_failed(&e),
-                Err(e) => act.log_failed(&std::io::Error::other(e)),
-            }
-        }));
     }
 }

@@ -8,6 +8,7 @@
 
 mod drive;
 mod generate;
+mod limits;
 mod progress;
 mod report;
 mod run;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use super::drive::{Prepared, drive};
+use super::limits::check_open_files;
 use super::report::run_id;
 use super::signals::Signals;
 use super::{apply_addresses, check_addresses, start_sims};
@@ -21,6 +22,7 @@ pub async fn run(args: RunArgs) -> Result<i32> {
     let mut seq = sequence::load(&args.sequence)?;
     super::warn_about(&seq);
     apply_addresses(&mut seq, &args.address)?;
+    check_open_files(&seq, args.sim.sim || args.sim.model.is_set())?;
     let sims = start_sims(&mut seq, &args.sim)?;
     check_addresses(&seq)?;
     let started_at = SystemTime::now();
@@ -126,6 +128,7 @@ pub async fn resume(args: ResumeArgs) -> Result<i32> {
         args.sim.sim || !args.address.is_empty(),
     )?;
     apply_addresses(&mut seq, &args.address)?;
+    check_open_files(&seq, args.sim.sim || args.sim.model.is_set())?;
     let sims = start_sims(&mut seq, &args.sim)?;
     check_addresses(&seq)?;
     if let Some(bytes) = state.torn {

@@ -3,18 +3,19 @@
 //! Every check that needs more than one node (duplicate step names, placeholders naming no
 //! variable, zip lengths, instrument names, which keys go together in a command) lives here.
 //! Checks do not stop at the first problem: all of them are collected, each with the span
-//! of the offending key or value, and reported together. Commands are checked in
-//! [`commands`], instruments in [`instruments`], sweeps in [`sweeps`], `parallel:` in
-//! [`parallel`]. Warnings (valid, but likely not meant) are collected the same way and
+//! of the offending key or value, and reported together; a value that is wrong stands in
+//! as a valid one (a count as its least value, a sweep with its names), so that it causes
+//! no second problem. Every count and duration has an upper bound ([`super::bounds`]).
+//! Steps are checked in [`steps`], commands in [`commands`], instruments in
+//! [`instruments`], sweeps in [`sweeps`], `parallel:` in [`parallel`]. Warnings (valid, but likely not meant) are collected the same way and
 //! returned in [`Sequence::warnings`].
 
 mod commands;
 mod framing;
 mod instruments;
 mod parallel;
+mod steps;
 mod sweeps;
-
-use std::collections::HashMap;
 
 use self::instruments::Instruments;
 use std::ops::Range;
@@ -22,9 +23,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::bounds::{self, CountBound};
 use super::diagnostic::{Problem, SequenceError, from_yaml_error, location};
-use super::raw::{Count, Dur, RawCommand, RawHook, RawMode, RawSequence, RawStep, Spanned};
-use super::sweep::{Mode, Sweep};
+use super::raw::{Count, Dur, RawCommand, RawHook, RawSequence, Spanned};
+use super::sweep::Sweep;
 use super::{Parallel, RetryPolicy, Sequence, Step};
 
 /// Default pool size.
@@ -163,45 +165,66 @@ impl Cx<'_> {
         }
     }
 
-    /// `retries:` (at least 0).
+    /// `retries:` within [`bounds::RETRIES`].
     fn retries(&mut self, value: Option<Spanned<Count>>, default: u32) -> u32 {
-        let n = self.at_least(value, i64::from(default), 0);
+        let n = self.count(value, i64::from(default), bounds::RETRIES);
         u32::try_from(n).unwrap_or(u32::MAX)
     }
 
-    /// A count that must be at least 1 (`max_connections`, `repeat`, `concurrency`).
-    fn positive(&mut self, value: Option<Spanned<Count>>, default: i64) -> i64 {
-        self.at_least(value, default, 1)
-    }
-
-    /// A count that must be at least `min`.
-    fn at_least(&mut self, value: Option<Spanned<Count>>, default: i64, min: i64) -> i64 {
-        match value {
-            None => default,
-            Some(v) if v.value.0 >= min => v.value.0,
-            Some(v) => {
-                let span = self.span(&v);
-                let key = key_before(self.text, span.start);
-                self.problem(
-                    span,
-                    format!("`{key}` must be at least {min}, got `{}`", v.value.0),
-                    "too small",
-                );
-                min
-            }
+    /// A count within `bound`, or `default` when the file gives none. A value outside the
+    /// range is reported at its position and stands in as the least value accepted, so
+    /// that nothing computed from it (points, lanes) adds a problem of its own.
+    fn count(&mut self, value: Option<Spanned<Count>>, default: i64, bound: CountBound) -> i64 {
+        let Some(v) = value else { return default };
+        let n = v.value.0;
+        if (bound.min..=bound.max).contains(&n) {
+            return n;
         }
+        let span = self.span(&v);
+        let key = key_before(self.text, span.start);
+        if n < bound.min {
+            self.problem(
+                span,
+                format!("`{key}` must be at least {}, got `{n}`", bound.min),
+                "too small",
+            );
+        } else {
+            let max = if bound.max.cast_unsigned() == bounds::MAX_POINTS {
+                bounds::MAX_POINTS_TEXT.to_owned()
+            } else {
+                bound.max.to_string()
+            };
+            self.problems.push(
+                Problem::new(
+                    span,
+                    format!("`{key}` must be at most {max}, got `{n}`"),
+                    "too large",
+                )
+                .help(bound.help),
+            );
+        }
+        bound.min
     }
 
-    /// A duration that must be more than zero (a zero timeout fails every command).
-    fn nonzero(&mut self, value: Option<Spanned<Dur>>) -> Option<Duration> {
+    /// A duration of at most [`bounds::MAX_DURATION`] and, when `nonzero` (a zero timeout
+    /// fails every command), more than zero. `None` when the file gives none or zero (the
+    /// caller's default then applies); a duration too long is reported and stands in as
+    /// the longest accepted.
+    fn duration(&mut self, value: Option<Spanned<Dur>>, nonzero: bool) -> Option<Duration> {
         let value = value?;
-        if value.value.0.is_zero() {
-            let span = self.span(&value);
-            let key = key_before(self.text, span.start);
+        let d = value.value.0;
+        let span = self.span(&value);
+        let key = key_before(self.text, span.start);
+        if nonzero && d.is_zero() {
             self.problem(span, format!("`{key}` must be more than 0"), "too small");
             return None;
         }
-        Some(value.value.0)
+        if let Some(message) = bounds::duration_problem(&format!("`{key}`"), d) {
+            self.problems
+                .push(Problem::new(span, message, "too long").help(bounds::DURATION_HELP));
+            return Some(bounds::MAX_DURATION);
+        }
+        Some(d)
     }
 
     fn hook(
@@ -255,120 +278,6 @@ impl Cx<'_> {
             })
             .collect()
     }
-
-    fn steps(&mut self, raw: Option<Spanned<Vec<RawStep>>>, ins: &Instruments) -> Vec<Arc<Step>> {
-        let Some(raw) = raw.filter(|s| !s.value.is_empty()) else {
-            self.problem(0..0, "the sequence has no `steps`", "add a `steps:` list");
-            return Vec::new();
-        };
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        let mut steps = Vec::new();
-        for step in raw.value {
-            let span = self.span(&step.name);
-            let name = step.name.value.clone();
-            if let Some(first) = seen.get(&name) {
-                let line = self.text[..*first].matches('\n').count() + 1;
-                self.problem(
-                    span.clone(),
-                    format!("duplicate step name `{name}` (first used on line {line})"),
-                    "rename this step",
-                );
-            } else {
-                seen.insert(name.clone(), span.start);
-            }
-            if name.is_empty() || name.contains('/') || name == "setup" || name == "teardown" {
-                self.problem(
-                    span,
-                    format!("bad step name `{name}`: it must be non-empty, without `/`, and not `setup` or `teardown`"),
-                    "rename this step",
-                );
-            }
-            steps.push(Arc::new(self.step(step, ins)));
-        }
-        steps
-    }
-
-    fn step(&mut self, raw: RawStep, ins: &Instruments) -> Step {
-        let instrument = if !ins.single && raw.instrument.is_none() {
-            let span = self.span(&raw.name);
-            self.problem(
-                span,
-                format!(
-                    "step `{}` must name its instrument with `instrument:` (instruments: {})",
-                    raw.name.value,
-                    ins.names()
-                ),
-                "which instrument?",
-            );
-            0
-        } else {
-            self.instrument_ref(raw.instrument.as_ref(), ins)
-        };
-        let mode = match raw.mode {
-            Some(RawMode::Zip) => Mode::Zip,
-            _ => Mode::Product,
-        };
-        let breaking = self.breaking_values(raw.sweep.as_ref(), ins.wire(instrument));
-        let sweep = self.sweep(raw.sweep, mode);
-        let names: Vec<&str> = sweep.names().iter().map(String::as_str).collect();
-        let text_vars: Vec<bool> = sweep.axes().iter().map(|(_, a)| a.has_text()).collect();
-        let repeat = self.positive(raw.repeat, 1);
-        let max_connections = ins.list.get(instrument).map_or(1, |i| i.max_connections);
-        let parallel = self.parallel(
-            raw.parallel,
-            raw.concurrency.as_ref(),
-            &sweep,
-            &raw.name.value,
-        );
-        let concurrency = self.positive(
-            raw.concurrency,
-            i64::try_from(max_connections).unwrap_or(i64::MAX),
-        );
-        // One at a time, whatever the pool size.
-        let concurrency = if parallel == Parallel::Serial {
-            1
-        } else {
-            concurrency
-        };
-        if raw.commands.value.is_empty() {
-            let span = self.span(&raw.commands);
-            self.problem(
-                span,
-                format!("step `{}` has no commands", raw.name.value),
-                "empty",
-            );
-        }
-        let vars = Vars {
-            names: &names,
-            text: &text_vars,
-        };
-        let commands = self.commands(raw.commands.value, vars, ins.wire(instrument));
-        self.check_rendered_values(breaking, &commands, sweep.names());
-        let retries = self.retries(raw.retries, self.retries);
-        let retry_on = raw
-            .retry_on
-            .as_deref()
-            .map_or(self.retry_on, RetryPolicy::from_list);
-        Step {
-            retries,
-            retry_on,
-            name: raw.name.value,
-            instrument,
-            repeat: repeat as u64,
-            concurrency: usize::try_from(concurrency).unwrap_or(usize::MAX),
-            parallel,
-            commands,
-            sweep,
-        }
-    }
-}
-
-fn is_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// `` `a`, `b` `` for messages.
@@ -392,5 +301,7 @@ fn key_before(text: &str, offset: usize) -> &str {
         .unwrap_or("value")
 }
 
+#[cfg(test)]
+mod bounds_tests;
 #[cfg(test)]
 mod tests;

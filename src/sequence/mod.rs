@@ -7,9 +7,11 @@
 //! reported with file, line and column through [`SequenceError`].
 
 pub mod address;
+pub mod bounds;
 mod compile;
 pub mod diagnostic;
 pub mod duration;
+pub mod name;
 pub mod plan;
 pub mod raw;
 pub mod schema;
@@ -67,6 +69,9 @@ pub struct Instrument {
     pub address: Option<Address>,
     /// Pool size.
     pub max_connections: usize,
+    /// Where the file gives `max_connections` (1-based line and column), for messages
+    /// about the pool's size; `None` for the default.
+    pub max_connections_at: Option<(u64, u64)>,
     /// Line framing and timeouts.
     pub io: IoSettings,
     /// What the instrument sends by itself on a new connection (read before `on_connect`).

@@ -1,6 +1,7 @@
 //! The plan `sequencer check` prints: steps, points, what runs at the same time, commands
 //! and the minimum duration the sequence's waits imply. Pure arithmetic over a validated
-//! [`Sequence`]; nothing is expanded.
+//! [`Sequence`]; nothing is expanded. Counts and durations are bounded
+//! ([`super::bounds`]), and the sums and products here saturate all the same.
 
 use std::fmt::Write;
 use std::time::Duration;
@@ -18,7 +19,18 @@ fn waits(step: &Step) -> Duration {
             Command::Wait(d) => *d,
             _ => Duration::ZERO,
         })
-        .sum()
+        .fold(Duration::ZERO, Duration::saturating_add)
+}
+
+/// `d` times `n`, or [`Duration::MAX`] past it. (`Duration::saturating_mul` takes a `u32`,
+/// and a step has up to 10^12 points.)
+fn times(d: Duration, n: u64) -> Duration {
+    let nanos = d.as_nanos().saturating_mul(u128::from(n));
+    let secs = u64::try_from(nanos / 1_000_000_000).unwrap_or(u64::MAX);
+    if secs == u64::MAX {
+        return Duration::MAX;
+    }
+    Duration::new(secs, (nanos % 1_000_000_000) as u32)
 }
 
 /// Commands that send something, per point.
@@ -49,7 +61,7 @@ pub fn minimum_duration(step: &Step, parallel: usize) -> Duration {
         Parallel::Serial => step.points(),
         Parallel::Lanes(slots) => all.max(Lanes::shape(&step.sweep, step.repeat, slots).longest),
     };
-    waits(step).saturating_mul(u32::try_from(waves).unwrap_or(u32::MAX))
+    times(waits(step), waves)
 }
 
 /// What runs at the same time, after the point count: `, one at a time`, `, all
@@ -108,7 +120,7 @@ pub fn describe(seq: &Sequence) -> String {
                 .concurrency
                 .min(seq.instruments[step.instrument].max_connections);
             let min = minimum_duration(step, parallel);
-            total_min += min;
+            total_min = total_min.saturating_add(min);
             total_sends = total_sends.saturating_add(sends(step).saturating_mul(step.points()));
             let _ = write!(out, "{label} `{}`", step.name);
             if seq.instruments.len() > 1 {
@@ -182,6 +194,22 @@ mod tests {
             .find(|l| l.starts_with("step "))
             .unwrap()
             .to_owned()
+    }
+
+    /// Durations multiply exactly up to the largest `Duration`, then saturate.
+    #[test]
+    fn times_saturates() {
+        let ms = Duration::from_millis;
+        assert_eq!(times(ms(10), 22), ms(220));
+        assert_eq!(times(ms(1500), 3), ms(4500));
+        assert_eq!(times(ms(10), 0), Duration::ZERO);
+        let max = super::super::bounds::MAX_DURATION;
+        assert_eq!(
+            times(max, 1_000_000_000_000).as_secs(),
+            2_592_000_000_000_000_000
+        );
+        assert_eq!(times(max, u64::MAX), Duration::MAX);
+        assert_eq!(times(Duration::MAX, 2), Duration::MAX);
     }
 
     /// Each step's line says its points, what runs at once (lanes and their variables, all,

@@ -8,10 +8,11 @@
 //! The same types derive [`JsonSchema`]: `sequencer schema` prints the file format from them,
 //! so the schema cannot drift from what is read here. The `///` lines become the schema's
 //! descriptions (an editor's hover help), so they are written for the person editing a
-//! sequence. The scalar and wrapper types are in [`values`]; they, and the enums with a
-//! hand-written `Deserialize` here, describe exactly what they accept (hand-written schemas
-//! in [`super::schema`], `#[schemars(untagged)]` here).
+//! sequence. Commands are in [`command`], the scalar and wrapper types in [`values`]; they,
+//! and the enums with a hand-written `Deserialize` here, describe exactly what they accept
+//! (hand-written schemas in [`super::schema`], `#[schemars(untagged)]` here).
 
+mod command;
 mod values;
 
 use std::fmt;
@@ -21,7 +22,10 @@ use serde::Deserialize;
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
+pub use command::{RawCommand, RawCommandMap, RawUntil};
 pub use values::{Count, Dur, Num, OrderedMap, Scalar, Spanned};
+
+use super::{bounds, name};
 
 /// The whole file.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -35,6 +39,8 @@ pub struct RawSequence {
     pub instrument: Option<Spanned<RawInstrument>>,
     /// Several instruments: a map of name to the same fields as `instrument:`. Every step
     /// then names its `instrument:`, and `setup:`/`teardown:` are maps of name to commands.
+    /// Names are letters and digits of any script and `_`, not starting with a digit.
+    #[schemars(extend("propertyNames" = {"pattern": name::PATTERN}))]
     pub instruments: Option<Spanned<OrderedMap<RawInstrument>>>,
     /// Commands run once, in order, on one connection, before the steps.
     pub setup: Option<Spanned<RawHook>>,
@@ -46,7 +52,9 @@ pub struct RawSequence {
     /// What a failed point does to the run.
     #[serde(default)]
     pub on_error: OnError,
-    /// Run-wide default of a step's `retries` (setup and teardown too); default 0.
+    /// Run-wide default of a step's `retries` (setup and teardown too); default 0, at
+    /// most 1000.
+    #[schemars(range(max = bounds::RETRIES.max))]
     pub retries: Option<Spanned<Count>>,
     /// Run-wide default of a step's `retry_on`; default none.
     pub retry_on: Option<Vec<RetryOn>>,
@@ -106,8 +114,9 @@ pub struct RawInstrument {
     /// Where it listens: `TCPIP::host::port::SOCKET`, `host:port` or `[::1]:port`. May be
     /// left out when `--address` or `--sim` gives it.
     pub address: Option<Spanned<String>>,
-    /// Pool size: connections opened to the instrument at once (default 4).
-    #[schemars(range(min = 1))]
+    /// Pool size: connections opened to the instrument at once (default 4, at most 1024,
+    /// and at most what the process may open: see `ulimit -n`).
+    #[schemars(range(min = 1, max = bounds::MAX_CONNECTIONS.max))]
     pub max_connections: Option<Spanned<Count>>,
     /// Appended to every command (default `"\n"`).
     pub write_termination: Option<String>,
@@ -116,9 +125,9 @@ pub struct RawInstrument {
     pub read_termination: Option<Spanned<String>>,
     /// Which plain (string) commands read one reply line.
     pub reply: Option<ReplyRule>,
-    /// Per-command reply timeout (default `2s`).
+    /// Per-command reply timeout (default `2s`, at most `720h`).
     pub timeout: Option<Spanned<Dur>>,
-    /// Timeout for opening one connection (default `5s`).
+    /// Timeout for opening one connection (default `5s`, at most `720h`).
     pub connect_timeout: Option<Spanned<Dur>>,
     /// What the instrument sends by itself when a connection opens: `line` (read and
     /// discard exactly one reply line after connecting, waiting up to `connect_timeout`,
@@ -126,8 +135,9 @@ pub struct RawInstrument {
     pub greeting: Option<Greeting>,
     /// Commands sent on every new connection before it takes work (e.g. `["SYST:REM"]`).
     pub on_connect: Option<Vec<Spanned<RawCommand>>>,
-    /// Dials (with backoff) before a lost instrument counts as unreachable (default 5).
-    #[schemars(range(min = 1))]
+    /// Dials (with backoff) before a lost instrument counts as unreachable (default 5, at
+    /// most 1000).
+    #[schemars(range(min = 1, max = bounds::RECONNECT_ATTEMPTS.max))]
     pub reconnect_attempts: Option<Spanned<Count>>,
     /// What `sequencer run --sim` serves for this instrument (default: the generic device).
     pub sim: Option<RawSim>,
@@ -199,18 +209,23 @@ impl<'de> Deserialize<'de> for RawEom {
 #[schemars(rename = "Step")]
 #[serde(deny_unknown_fields)]
 pub struct RawStep {
-    /// Unique name, without `/`, not `setup` or `teardown`; point ids are `name/index`.
+    /// Unique name: letters and digits of any script and `_`, not starting with a digit,
+    /// and not `setup` or `teardown`; point ids are `name/index`.
+    #[schemars(pattern(name::PATTERN))]
+    #[schemars(extend("not" = {"enum": ["setup", "teardown"]}))]
     pub name: Spanned<String>,
     /// Which instrument runs the step (required with `instruments:`).
     pub instrument: Option<Spanned<String>>,
     /// Sweep variables in file order, each a list or a range; `{name}` in a command renders
-    /// the point's value.
-    #[schemars(extend("propertyNames" = {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}))]
+    /// the point's value. Names are letters and digits of any script and `_`, not starting
+    /// with a digit (`volt`, `ΔT`, `Temp_K`). At most 10^12 points.
+    #[schemars(extend("propertyNames" = {"pattern": name::PATTERN}))]
     pub sweep: Option<OrderedMap<Spanned<RawAxis>>>,
     /// How the sweep variables combine (default `product`).
     pub mode: Option<RawMode>,
-    /// How many times the whole point list runs (default 1).
-    #[schemars(range(min = 1))]
+    /// How many times the whole point list runs (default 1); a step has at most 10^12
+    /// points.
+    #[schemars(range(min = 1, max = bounds::REPEAT.max))]
     pub repeat: Option<Spanned<Count>>,
     /// Which points are independent and may run at the same time: `all`, or a list of
     /// sweep variables (`[ch]`): points whose values of these differ may run at once,
@@ -218,15 +233,16 @@ pub struct RawStep {
     /// at a time, in order.
     pub parallel: Option<Spanned<RawParallel>>,
     /// Max points of this step in flight (default with `parallel:`: the instrument's
-    /// `max_connections`). Above 1 without `parallel:`, it declares every point
-    /// independent, as `parallel: all` does.
-    #[schemars(range(min = 1))]
+    /// `max_connections`; at most 1024). Above 1 without `parallel:`, it declares every
+    /// point independent, as `parallel: all` does.
+    #[schemars(range(min = 1, max = bounds::CONCURRENCY.max))]
     pub concurrency: Option<Spanned<Count>>,
     /// Commands run in order on one connection for each point.
     #[schemars(length(min = 1))]
     pub commands: Spanned<Vec<Spanned<RawCommand>>>,
     /// How many times a failed point is run again, on another connection, if its connection
-    /// broke (default: the run-wide `retries`).
+    /// broke (default: the run-wide `retries`; at most 1000).
+    #[schemars(range(max = bounds::RETRIES.max))]
     pub retries: Option<Spanned<Count>>,
     /// Failures retried besides broken connections (default: the run-wide `retry_on`).
     pub retry_on: Option<Vec<RetryOn>>,
@@ -293,7 +309,10 @@ pub enum RawHook {
     /// Commands for the only instrument.
     List(Vec<Spanned<RawCommand>>),
     /// Commands per named instrument.
-    PerInstrument(OrderedMap<Vec<Spanned<RawCommand>>>),
+    PerInstrument(
+        #[schemars(extend("propertyNames" = {"pattern": name::PATTERN}))]
+        OrderedMap<Vec<Spanned<RawCommand>>>,
+    ),
 }
 
 impl<'de> Deserialize<'de> for RawHook {
@@ -337,8 +356,8 @@ pub struct RawRange {
     pub start: Spanned<Num>,
     /// Last value, included (with `step`: included when it is on the grid).
     pub stop: Spanned<Num>,
-    /// Number of points, both ends included (give `num` or `step`).
-    #[schemars(range(min = 1))]
+    /// Number of points, both ends included (give `num` or `step`); at most 10^12.
+    #[schemars(range(min = 1, max = bounds::NUM.max))]
     pub num: Option<Spanned<Count>>,
     /// Increment from `start` towards `stop` (give `num` or `step`).
     pub step: Option<Spanned<Num>>,
@@ -364,85 +383,4 @@ impl<'de> Deserialize<'de> for RawAxis {
         }
         d.deserialize_any(AxisVisitor)
     }
-}
-
-/// One command: a plain string, or a map with exactly one of `write`, `query`, `poll`, `wait`.
-#[derive(Debug, JsonSchema)]
-#[schemars(rename = "Command")]
-#[schemars(untagged)]
-pub enum RawCommand {
-    /// Plain text; the instrument's `reply` rule decides whether a reply is read.
-    Plain(String),
-    /// The map form.
-    Map(Box<RawCommandMap>),
-}
-
-/// A command as a map: one of `write`, `query`, `poll`, `wait`, and the keys that go with it
-/// (`as`, `expect` on a query; `until`, `every`, `timeout`, `as` on a poll). Which keys go
-/// together is checked by `sequencer check` (in `compile`).
-#[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(rename = "CommandMap")]
-#[serde(deny_unknown_fields)]
-pub struct RawCommandMap {
-    /// Send this text and read no reply.
-    pub write: Option<Spanned<String>>,
-    /// Send this text and read one reply line (with optional `as` and `expect`).
-    pub query: Option<Spanned<String>>,
-    /// Send this query every `every` until `until` holds or `timeout` passes.
-    pub poll: Option<Spanned<String>>,
-    /// Pause; the connection stays with this point.
-    pub wait: Option<Spanned<Dur>>,
-    /// Name under which the reply (of a `query`, or a `poll`'s last) is stored in the run
-    /// log's `values`.
-    #[serde(rename = "as")]
-    pub as_name: Option<Spanned<String>>,
-    /// The point fails unless the reply, surrounding spaces trimmed, is exactly this text.
-    pub expect: Option<Spanned<Scalar>>,
-    /// The condition that ends a `poll`.
-    pub until: Option<Spanned<RawUntil>>,
-    /// Pause between a `poll`'s queries (default `100ms`).
-    pub every: Option<Spanned<Dur>>,
-    /// Longest a `poll` may take (default `30s`).
-    pub timeout: Option<Spanned<Dur>>,
-}
-
-impl<'de> Deserialize<'de> for RawCommand {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct CommandVisitor;
-        impl<'de> Visitor<'de> for CommandVisitor {
-            type Value = RawCommand;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(
-                    "a command string, or a map with one of `write`, `query`, `poll`, `wait`",
-                )
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawCommand, E> {
-                Ok(RawCommand::Plain(v.to_owned()))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawCommand, A::Error> {
-                RawCommandMap::deserialize(MapAccessDeserializer::new(map))
-                    .map(|m| RawCommand::Map(Box::new(m)))
-            }
-        }
-        d.deserialize_any(CommandVisitor)
-    }
-}
-
-/// `until:` of a poll: exactly one condition (`within` goes with `of`).
-#[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(rename = "Until")]
-#[serde(deny_unknown_fields)]
-pub struct RawUntil {
-    /// Reply, surrounding spaces trimmed, equals this text.
-    pub equals: Option<Spanned<Scalar>>,
-    /// Reply matches this regular expression (at most 4 KiB).
-    pub matches: Option<Spanned<String>>,
-    /// Numeric reply within this tolerance of `of`.
-    pub within: Option<Spanned<f64>>,
-    /// Target of `within`: a number or `"{var}"`.
-    pub of: Option<Spanned<Scalar>>,
-    /// Numeric reply above this (a number or `"{var}"`).
-    pub above: Option<Spanned<Scalar>>,
-    /// Numeric reply below this (a number or `"{var}"`).
-    pub below: Option<Spanned<Scalar>>,
 }

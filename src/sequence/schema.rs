@@ -7,8 +7,9 @@
 //! get a hand-written [`JsonSchema`] below that accepts what that `Deserialize` accepts.
 //!
 //! The schema follows draft 7, the draft every YAML language server supports. It is as strict
-//! as `sequencer check` where a single value decides (counts at least 1, durations with a
-//! unit, sweep variable names); checks across keys (placeholders naming a variable, which
+//! as `sequencer check` where a single value decides (counts between their bounds,
+//! durations with a unit, names); a duration's 30-day bound is in its description only (a
+//! pattern cannot add up `1h30m`). Checks across keys (placeholders naming a variable, which
 //! keys go together in a command, duplicate step names) are left to `check`.
 
 use std::borrow::Cow;
@@ -102,7 +103,8 @@ impl JsonSchema for Dur {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "description": "A duration with a unit: `500us`, `50ms`, `2s`, `1.5s`, `1m30s`, `2h` \
-                (units ns, us, ms, s, m or min, h). A bare number is an error: write `2s` or `2ms`.",
+                (units ns, us, ms, s, m or min, h), at most 30 days (`720h`). A bare number is \
+                an error: write `2s` or `2ms`.",
             "type": "string",
             "pattern": DURATION_PATTERN,
             "examples": ["50ms", "2s", "1m30s"],
@@ -187,7 +189,7 @@ impl JsonSchema for RawParallel {
                         run at the same time; points with the same values run one after \
                         another, in sweep order.",
                     "type": "array",
-                    "items": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+                    "items": {"type": "string", "pattern": super::name::PATTERN},
                     "minItems": 1,
                     "uniqueItems": true,
                     "examples": [["ch"]],

@@ -71,7 +71,8 @@ pub enum TemplateError {
     },
     /// The name is not an identifier.
     #[error(
-        "placeholder `{text}`: `{name}` is not a variable name (letters, digits and `_`, not starting with a digit)"
+        "placeholder `{text}`: `{name}` is not a variable name ({})",
+        super::name::RULE
     )]
     BadName {
         /// The name as written.
@@ -262,14 +263,16 @@ fn parse_placeholder(
             span,
         });
     }
-    if !is_identifier(name) {
-        return Err(TemplateError::BadName {
-            name: name.to_owned(),
-            text: whole.to_owned(),
-            span,
-        });
-    }
+    // A variable's own name is looked up first: a sweep variable whose name breaks the
+    // rule was reported where it is defined, not again at each placeholder.
     let Some(slot) = vars.iter().position(|v| *v == name) else {
+        if !super::name::is_name(name) {
+            return Err(TemplateError::BadName {
+                name: name.to_owned(),
+                text: whole.to_owned(),
+                span,
+            });
+        }
         return Err(TemplateError::UnknownVariable {
             name: name.to_owned(),
             known: vars.iter().map(|v| (*v).to_owned()).collect(),
@@ -305,15 +308,6 @@ fn parse_decimals(spec: &str, span: &Range<usize>) -> Result<usize, TemplateErro
         });
     }
     Ok(decimals)
-}
-
-/// `[A-Za-z_][A-Za-z0-9_]*`.
-fn is_identifier(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 #[cfg(test)]

@@ -76,7 +76,7 @@ impl Sequencer {
             commands: &out.exchanges,
             values: runlog::PairMap(&out.values),
         };
-        self.busy += out.elapsed;
+        self.busy = self.busy.saturating_add(out.elapsed);
         if let Err(e) = self.log.append_point(&record) {
             self.log_failed(&e);
         }

@@ -25,10 +25,10 @@ setup:
   a: ["WHO alpha"]
   b: ["WHO beta"]
 steps:
-  - name: on-a
+  - name: on_a
     instrument: a
     commands: [{query: "WHO?", as: who}, {query: "SIM:CONN:PEAK?", as: peak}]
-  - name: on-b
+  - name: on_b
     instrument: b
     commands: [{query: "WHO?", as: who}, {query: "SIM:CONN:PEAK?", as: peak}]
 "#;
@@ -57,7 +57,7 @@ fn each_instrument_gets_its_own_pool_and_simulator() {
     let (out, records) = scratch.run("two.yaml", &two("", ""), &["--sim"]);
     assert_eq!(out.code(), 0, "{out}");
     assert_eq!(stop(&records)["exit_status"], "success");
-    let (a, b) = (point(&records, "on-a/0"), point(&records, "on-b/0"));
+    let (a, b) = (point(&records, "on_a/0"), point(&records, "on_b/0"));
     assert_eq!(a["values"]["who"], "alpha", "{a}");
     assert_eq!(b["values"]["who"], "beta", "{b}");
     assert_eq!(
@@ -96,8 +96,8 @@ instruments:
   tc: {{sim: {{device: "{tc}"}}}}
   smu: {{sim: {{device: "{smu}"}}}}
 steps:
-  - {{name: tc-id, instrument: tc, commands: [{{query: "*IDN?", as: idn}}]}}
-  - {{name: smu-id, instrument: smu, commands: [{{query: "*IDN?", as: idn}}]}}
+  - {{name: tc_id, instrument: tc, commands: [{{query: "*IDN?", as: idn}}]}}
+  - {{name: smu_id, instrument: smu, commands: [{{query: "*IDN?", as: idn}}]}}
 "#,
         tc = devices.join("tempcontroller.yaml").display(),
         smu = devices.join("smu.yaml").display(),
@@ -106,11 +106,11 @@ steps:
     let (out, records) = scratch.run("devices.yaml", &yaml, &["--sim"]);
     assert_eq!(out.code(), 0, "{out}");
     assert_eq!(
-        point(&records, "tc-id/0")["values"]["idn"],
+        point(&records, "tc_id/0")["values"]["idn"],
         "SEQUENCER,TC-400,0,1.0"
     );
     assert_eq!(
-        point(&records, "smu-id/0")["values"]["idn"],
+        point(&records, "smu_id/0")["values"]["idn"],
         "SEQUENCER,SMU-2,0,1.0"
     );
 }
@@ -254,16 +254,16 @@ fn the_two_instruments_example_runs() {
     ]);
     assert_eq!(out.code(), 0, "{out}");
     let records = read_log(&log);
-    for (id, setpoint) in [("settle-296/0", 296.0), ("settle-298/0", 298.0)] {
+    for (id, setpoint) in [("settle_296/0", 296.0), ("settle_298/0", 298.0)] {
         let reading: f64 = point(&records, id)["values"]["temperature"]
             .as_str()
             .and_then(|t| t.parse().ok())
             .unwrap_or_else(|| panic!("{id}: no temperature"));
         assert!((reading - setpoint).abs() <= 0.05, "{id}: {reading}");
     }
-    let current: f64 = point(&records, "iv-298/5")["values"]["current"]
+    let current: f64 = point(&records, "iv_298/5")["values"]["current"]
         .as_str()
         .and_then(|t| t.parse().ok())
-        .expect("iv-298/5: a numeric current");
+        .expect("iv_298/5: a numeric current");
     assert!(current > 0.0 && current < 1e-3, "{current}");
 }

@@ -10,6 +10,8 @@
 //! - [`lanes`]: only points declared independent overlap: read-backs, lanes in sweep
 //!   order, `check`'s plan and its warning about `concurrency:` alone.
 //! - [`validation`]: invalid input (or a taken `-o` path) exits 2 and sends nothing.
+//! - [`bounds`]: every count and duration above its bound exits 2 at its position; pools
+//!   beyond the open-file limit, descriptors running out mid-run; Unicode names end to end.
 //! - [`failures`]: unreachable instruments, failing points, reply timeouts.
 //! - [`recovery`]: connections lost mid-run: redials, unreachable instruments, stopping.
 //! - [`faults`]: every simulator fault: each point accounted for exactly once, no stale reply.
@@ -47,6 +49,7 @@
 //! - [`schema`]: `sequencer schema` validates every example and rejects bad files.
 //! - [`help`]: every subcommand's `--help` has an example; shell completions.
 
+mod bounds;
 mod connections;
 mod dead_outputs;
 mod deadline;

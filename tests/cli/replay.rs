@@ -168,10 +168,10 @@ setup:
   tc: ["*IDN?"]
   smu: ["*IDN?"]
 steps:
-  - name: tc-id
+  - name: tc_id
     instrument: tc
     commands: [{query: "*IDN?", expect: "ACME,TC,0,1"}]
-  - name: smu-id
+  - name: smu_id
     instrument: smu
     sweep: {n: [1, 2]}
     commands: [{query: "*IDN?", expect: "ACME,SMU,0,1"}]

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::time::Duration;
 
+use super::super::name;
 use super::super::raw::{RawCommand, RawCommandMap, RawUntil, ReplyRule, Scalar, Spanned};
 use super::super::template::Template;
 use super::super::{Bound, Command, Until};
@@ -34,17 +35,20 @@ impl Cx<'_> {
             let span = self.span(&cmd);
             if let RawCommand::Map(m) = &cmd.value
                 && let Some(name) = &m.as_name
-                && !names.insert(name.value.clone())
             {
-                let span = self.span(name);
-                self.problem(
-                    span,
-                    format!(
-                        "value name `{}` is used twice in one command list",
-                        name.value
-                    ),
-                    "rename",
-                );
+                let at = self.span(name);
+                if let Some(message) = name::problem("value name", &name.value) {
+                    self.problem(at, message, "rename");
+                } else if !names.insert(name.value.clone()) {
+                    self.problem(
+                        at,
+                        format!(
+                            "value name `{}` is used twice in one command list",
+                            name.value
+                        ),
+                        "rename",
+                    );
+                }
             }
             let compiled = match cmd.value {
                 RawCommand::Plain(text) => self.template(&text, span, vars, wire).map(|t| {
@@ -125,7 +129,7 @@ impl Cx<'_> {
         }
         let name = m.as_name.map(|n| n.value);
         let command = match kind {
-            "wait" => m.wait.map(|w| Command::Wait(w.value.0)),
+            "wait" => self.duration(m.wait, false).map(Command::Wait),
             "write" => {
                 let t = m.write?;
                 let span = self.span(&t);
@@ -159,8 +163,10 @@ impl Cx<'_> {
                 Some(Command::Poll {
                     text: text?,
                     until: until?,
-                    every: self.nonzero(m.every).unwrap_or(DEFAULT_POLL_EVERY),
-                    timeout: self.nonzero(m.timeout).unwrap_or(DEFAULT_POLL_TIMEOUT),
+                    every: self.duration(m.every, true).unwrap_or(DEFAULT_POLL_EVERY),
+                    timeout: self
+                        .duration(m.timeout, true)
+                        .unwrap_or(DEFAULT_POLL_TIMEOUT),
                     name,
                 })
             }

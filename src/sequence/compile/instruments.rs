@@ -1,5 +1,5 @@
-//! Validation of instruments: the `instrument:` or `instruments:` section, addresses,
-//! pool sizes, terminations, timeouts, the `sim:` entry (device file and `eom:`), and the
+//! Validation of instruments: the `instrument:` or `instruments:` section, names,
+//! addresses, pool sizes, terminations, timeouts, the `sim:` entry (device file and `eom:`), and the
 //! instrument names steps refer to.
 //!
 //! With `instruments:`, every problem inside an instrument's entry starts with
@@ -13,6 +13,8 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::super::address::Address;
+use super::super::bounds;
+use super::super::name;
 use super::super::raw::{OrderedMap, RawEom, RawInstrument, RawSim, ReplyRule, Spanned};
 use super::super::termination::parse_termination;
 use super::super::{Eom, Instrument, IoSettings, SimDevice, SimSettings};
@@ -85,6 +87,10 @@ impl Cx<'_> {
                     );
                 }
                 for (key, raw) in many.value.0 {
+                    if let Some(message) = name::problem("instrument name", &key.value) {
+                        let span = self.span(&key);
+                        self.problem(span, message, "rename this instrument");
+                    }
                     let first = self.problems.len();
                     self.instrument(&key.value, raw, &mut out);
                     for problem in &mut self.problems[first..] {
@@ -107,9 +113,14 @@ impl Cx<'_> {
                 })
                 .ok()
         });
-        let max_connections = self.positive(
+        let max_connections_at = raw
+            .max_connections
+            .as_ref()
+            .map(|m| (m.referenced.line(), m.referenced.column()));
+        let max_connections = self.count(
             raw.max_connections,
             i64::try_from(DEFAULT_MAX_CONNECTIONS).unwrap_or(i64::MAX),
+            bounds::MAX_CONNECTIONS,
         );
         let mut io = IoSettings::default();
         if let Some(t) = raw.write_termination {
@@ -127,13 +138,17 @@ impl Cx<'_> {
                 io.read_termination = t.value;
             }
         }
-        if let Some(t) = self.nonzero(raw.timeout) {
+        if let Some(t) = self.duration(raw.timeout, true) {
             io.timeout = t;
         }
-        if let Some(t) = self.nonzero(raw.connect_timeout) {
+        if let Some(t) = self.duration(raw.connect_timeout, true) {
             io.connect_timeout = t;
         }
-        let reconnect_attempts = self.positive(raw.reconnect_attempts, DEFAULT_RECONNECT_ATTEMPTS);
+        let reconnect_attempts = self.count(
+            raw.reconnect_attempts,
+            DEFAULT_RECONNECT_ATTEMPTS,
+            bounds::RECONNECT_ATTEMPTS,
+        );
         let rule = raw.reply.unwrap_or_default();
         let wire = Wire {
             reply: rule,
@@ -145,6 +160,7 @@ impl Cx<'_> {
             name: name.to_owned(),
             address,
             max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
+            max_connections_at,
             io,
             greeting: raw.greeting.unwrap_or_default(),
             on_connect,

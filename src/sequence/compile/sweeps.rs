@@ -2,10 +2,13 @@
 
 use std::ops::Range;
 
+use super::super::bounds;
+use super::super::diagnostic::Problem;
+use super::super::name;
 use super::super::raw::{Num, OrderedMap, RawAxis, RawRange, Scalar, Spanned};
-use super::super::sweep::{Axis, AxisError, Mode, Sweep};
+use super::super::sweep::{Axis, AxisError, Mode, Sweep, SweepError};
 use super::super::value::Value;
-use super::{Cx, is_identifier};
+use super::Cx;
 
 impl Cx<'_> {
     pub(super) fn sweep(&mut self, raw: Option<OrderedMap<Spanned<RawAxis>>>, mode: Mode) -> Sweep {
@@ -16,12 +19,8 @@ impl Cx<'_> {
         let mut key_spans = Vec::new();
         for (key, axis) in raw.0 {
             let key_span = self.span(&key);
-            if !is_identifier(&key.value) {
-                self.problem(
-                    key_span.clone(),
-                    format!("bad variable name `{}`: use letters, digits and `_`, not starting with a digit", key.value),
-                    "bad name",
-                );
+            if let Some(message) = name::problem("variable name", &key.value) {
+                self.problem(key_span.clone(), message, "bad name");
             }
             // A bad axis is reported and stood in for, so its name stays known and its
             // placeholders do not add follow-on errors.
@@ -35,8 +34,12 @@ impl Cx<'_> {
             Ok(sweep) => sweep,
             Err(e) => {
                 let span = key_spans.get(e.axis()).cloned().unwrap_or(0..0);
-                self.problem(span, e.to_string(), "here");
-                Sweep::new(axes, Mode::Product).unwrap_or_default()
+                let mut problem = Problem::new(span, e.to_string(), "here");
+                if matches!(e, SweepError::TooManyPoints { .. }) {
+                    problem = problem.help(bounds::NUM.help);
+                }
+                self.problems.push(problem);
+                Sweep::stand_in(axes)
             }
         }
     }
@@ -110,7 +113,14 @@ impl Cx<'_> {
                     _ => None,
                 }
                 .unwrap_or_else(|| whole.clone());
-                self.problem(span, e.to_string(), "here");
+                let mut problem = Problem::new(span, e.to_string(), "here");
+                if matches!(
+                    e,
+                    AxisError::NumTooLarge { .. } | AxisError::TooManyPoints { .. }
+                ) {
+                    problem = problem.help(bounds::NUM.help);
+                }
+                self.problems.push(problem);
                 None
             }
         }

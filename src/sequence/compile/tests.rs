@@ -2,12 +2,12 @@
 use super::*;
 use crate::sequence::{Command, Parallel};
 
-fn compile_str(yaml: &str) -> Result<Sequence, SequenceError> {
+pub(super) fn compile_str(yaml: &str) -> Result<Sequence, SequenceError> {
     compile(yaml, Path::new("t.yaml"))
 }
 
 /// `file:line:col: message` of every problem.
-fn problems(yaml: &str) -> Vec<String> {
+pub(super) fn problems(yaml: &str) -> Vec<String> {
     let err = compile_str(yaml).expect_err("should be invalid");
     let text = err.render();
     text.lines()

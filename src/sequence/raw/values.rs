@@ -105,6 +105,10 @@ impl<'de> Deserialize<'de> for Count {
         match d.deserialize_any(ScalarVisitor)? {
             Scalar::Num(Num::Int(i)) => Ok(Count(i)),
             Scalar::Num(Num::Float(f)) if f.fract() == 0.0 && f.abs() < 9e15 => Ok(Count(f as i64)),
+            // Whole, but too large for any count (every one has a bound far below this).
+            Scalar::Num(Num::Float(f)) if f.fract() == 0.0 => Err(de::Error::custom(format!(
+                "`{f:e}` is too large for a count"
+            ))),
             Scalar::Num(Num::Float(f)) => Err(de::Error::custom(format!(
                 "expected a whole number, found `{f}`"
             ))),

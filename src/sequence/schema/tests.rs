@@ -9,6 +9,7 @@ use super::super::duration::parse_duration;
 use super::super::raw::{
     RawCommandMap, RawEomPair, RawInstrument, RawRange, RawSequence, RawSim, RawStep, RawUntil,
 };
+use super::super::{bounds, name};
 use super::{DURATION_PATTERN, schema};
 
 /// What [`FieldNames`] found: the keys a derived `Deserialize` accepts, or that it did not
@@ -148,22 +149,33 @@ fn schema_is_draft_7_and_described() {
     }
 }
 
-/// Counts are whole numbers; the keys that must be at least 1 say so, `retries` may be 0.
+/// Counts are whole numbers with the loader's range: the keys that must be at least 1 say
+/// so, `retries` may be 0, and each has the maximum of [`bounds`].
 #[test]
-fn counts_have_their_minimum() {
+fn counts_have_their_range() {
     let schema = schema().to_value();
     let table = [
-        ("/definitions/Instrument/properties/max_connections", 1),
-        ("/definitions/Instrument/properties/reconnect_attempts", 1),
-        ("/definitions/Step/properties/repeat", 1),
-        ("/definitions/Step/properties/concurrency", 1),
-        ("/definitions/Range/properties/num", 1),
-        ("/definitions/Step/properties/retries", 0),
-        ("/properties/retries", 0),
+        (
+            "/definitions/Instrument/properties/max_connections",
+            bounds::MAX_CONNECTIONS,
+        ),
+        (
+            "/definitions/Instrument/properties/reconnect_attempts",
+            bounds::RECONNECT_ATTEMPTS,
+        ),
+        ("/definitions/Step/properties/repeat", bounds::REPEAT),
+        (
+            "/definitions/Step/properties/concurrency",
+            bounds::CONCURRENCY,
+        ),
+        ("/definitions/Range/properties/num", bounds::NUM),
+        ("/definitions/Step/properties/retries", bounds::RETRIES),
+        ("/properties/retries", bounds::RETRIES),
     ];
-    for (pointer, minimum) in table {
+    for (pointer, bound) in table {
         let count = schema.pointer(pointer).unwrap();
-        assert_eq!(count["minimum"], minimum, "{pointer}: {count}");
+        assert_eq!(count["minimum"], bound.min, "{pointer}: {count}");
+        assert_eq!(count["maximum"], bound.max, "{pointer}: {count}");
         assert!(
             count["type"]
                 .as_array()
@@ -171,6 +183,32 @@ fn counts_have_their_minimum() {
             "{pointer}: {count}"
         );
     }
+}
+
+/// Every name the file gives (sweep variables, instruments, setup and teardown keys, step
+/// names, `as`, `parallel:` items) has the loader's own name pattern.
+#[test]
+fn names_have_the_loader_pattern() {
+    let schema = schema().to_value();
+    let table = [
+        "/definitions/Step/properties/sweep/propertyNames/pattern",
+        "/properties/instruments/propertyNames/pattern",
+        "/definitions/Hook/anyOf/1/propertyNames/pattern",
+        "/definitions/Step/properties/name/pattern",
+        "/definitions/CommandMap/properties/as/pattern",
+        "/definitions/Step/properties/parallel/anyOf/0/oneOf/1/items/pattern",
+    ];
+    for pointer in table {
+        assert_eq!(
+            schema.pointer(pointer).and_then(Value::as_str),
+            Some(name::PATTERN),
+            "{pointer}"
+        );
+    }
+    assert_eq!(
+        schema["definitions"]["Step"]["properties"]["name"]["not"]["enum"],
+        serde_json::json!(["setup", "teardown"])
+    );
 }
 
 /// The duration pattern accepts exactly what the loader's duration parser accepts, on a

@@ -6,9 +6,10 @@
 
 use crate::sequence::value::Value;
 
-/// Most points one formula axis may have: beyond 2^53 the index no longer converts to `f64`
-/// exactly, so neighbouring points would collide.
-pub const MAX_AXIS_POINTS: u64 = 1 << 53;
+/// Most points one formula axis may have: the bound of every point count
+/// ([`crate::sequence::bounds::MAX_POINTS`], 10^12), well below 2^53, past which an index no
+/// longer converts to `f64` exactly and neighbouring points would collide.
+pub const MAX_AXIS_POINTS: u64 = crate::sequence::bounds::MAX_POINTS;
 
 /// Relative tolerance (in steps) for a `range` stop to count as landing on the grid.
 const GRID_TOLERANCE: f64 = 1e-9;
@@ -100,10 +101,16 @@ pub enum AxisError {
         /// The stop given.
         stop: f64,
     },
-    /// More than [`MAX_AXIS_POINTS`] points.
-    #[error("`{field}` gives more than 2^53 points")]
+    /// `num` above [`MAX_AXIS_POINTS`].
+    #[error("`num` must be at most 10^12, got `{num}`")]
+    NumTooLarge {
+        /// The value given.
+        num: i64,
+    },
+    /// A `step` so small that the range has more than [`MAX_AXIS_POINTS`] points.
+    #[error("`step` gives more than 10^12 points")]
     TooManyPoints {
-        /// Which key makes it too many: `num` or `step`.
+        /// Which key makes it too many: `step`.
         field: &'static str,
     },
 }
@@ -119,7 +126,7 @@ impl AxisError {
     pub fn field(&self) -> &'static str {
         match self {
             AxisError::EmptyList | AxisError::SpanOverflow { .. } => "",
-            AxisError::NumTooSmall { .. } => "num",
+            AxisError::NumTooSmall { .. } | AxisError::NumTooLarge { .. } => "num",
             AxisError::ZeroStep | AxisError::StepAway { .. } => "step",
             AxisError::LogNonPositive { start, .. } => {
                 if *start > 0.0 {
@@ -146,7 +153,7 @@ fn finite(field: &'static str, value: f64) -> Result<(), AxisError> {
 fn point_count(num: i64) -> Result<u64, AxisError> {
     match u64::try_from(num) {
         Ok(0) | Err(_) => Err(AxisError::NumTooSmall { num }),
-        Ok(n) if n > MAX_AXIS_POINTS => Err(AxisError::TooManyPoints { field: "num" }),
+        Ok(n) if n > MAX_AXIS_POINTS => Err(AxisError::NumTooLarge { num }),
         Ok(n) => Ok(n),
     }
 }
@@ -242,6 +249,41 @@ impl Axis {
         let mut value = Value::Int(0);
         self.write(i, &mut value);
         value
+    }
+
+    /// The axis cut to one value, whether it takes text kept: a list keeps its first text
+    /// value if it has one, else its first value; a formula its first point. For a sweep
+    /// that stands in for one reported as invalid ([`super::Sweep::stand_in`]).
+    pub(super) fn one_value(self) -> Axis {
+        match self {
+            Axis::List(mut values) => {
+                let keep = values.iter().position(Value::is_text).unwrap_or(0);
+                values.truncate(keep + 1);
+                values.drain(..keep);
+                Axis::List(values)
+            }
+            Axis::Linspace { start, stop, .. } => Axis::Linspace {
+                start,
+                stop,
+                num: 1,
+            },
+            Axis::Range {
+                start,
+                step,
+                integers,
+                ..
+            } => Axis::Range {
+                start,
+                step,
+                num: 1,
+                integers,
+            },
+            Axis::Log { start, stop, .. } => Axis::Log {
+                start,
+                stop,
+                num: 1,
+            },
+        }
     }
 
     /// True when any value can be text (List with a Str).

@@ -132,13 +132,13 @@ fn errors_and_spans() {
             "{1x}",
             VARS,
             0..4,
-            "placeholder `{1x}`: `1x` is not a variable name (letters, digits and `_`, not starting with a digit)",
+            "placeholder `{1x}`: `1x` is not a variable name (names are letters and digits of any script and `_`, not starting with a digit)",
         ),
         (
             "{ volt }",
             VARS,
             0..8,
-            "placeholder `{ volt }`: ` volt ` is not a variable name (letters, digits and `_`, not starting with a digit)",
+            "placeholder `{ volt }`: ` volt ` is not a variable name (names are letters and digits of any script and `_`, not starting with a digit)",
         ),
         (
             "V {vlt}",
@@ -200,21 +200,24 @@ fn huge_decimals_saturate() {
     );
 }
 
-/// Identifiers follow `[A-Za-z_][A-Za-z0-9_]*`, ASCII only.
+/// Placeholders name variables by the sequence's name rule: letters and digits of any
+/// script, so `{ΔT}` and `{Temp_K}` render, and their spans are byte ranges of the text.
 #[test]
-fn identifier_rule() {
-    let cases = [
-        ("a", true),
-        ("_", true),
-        ("_x9", true),
-        ("Volt_2", true),
-        ("", false),
-        ("9a", false),
-        ("a-b", false),
-        ("a.b", false),
-        ("é", false),
-    ];
-    for (name, want) in cases {
-        assert_eq!(is_identifier(name), want, "{name:?}");
-    }
+fn unicode_placeholders() {
+    let vars: &[&str] = &["ΔT", "Temp_K", "温度"];
+    let t = Template::parse("SET {ΔT:.1} {Temp_K} {温度}µ", vars).unwrap();
+    let values = [Value::Float(0.25), Value::Int(300), Value::Str("低".into())];
+    assert_eq!(t.render_to_string(&values), "SET 0.2 300 低µ");
+    let spans: Vec<_> = t
+        .placeholders()
+        .map(|(slot, _, span)| (slot, span))
+        .collect();
+    assert_eq!(spans, [(0, 4..12), (1, 13..21), (2, 22..30)]);
+    let err = Template::parse("V {∆T}", vars).unwrap_err();
+    assert!(matches!(err, TemplateError::BadName { .. }), "{err:?}");
+    let err = Template::parse("V {ΔU}", vars).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "placeholder `{ΔU}` names no sweep variable (variables: `ΔT`, `Temp_K`, `温度`)"
+    );
 }

@@ -1,0 +1,95 @@
+//! One command of the sequence file as written: a plain string, or a `write`/`query`/
+//! `poll`/`wait` map with the keys that go with it, and a poll's `until:`. Which keys go
+//! together is checked by [`super::super::compile`].
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+
+use super::super::name;
+use super::{Dur, Scalar, Spanned};
+
+/// One command: a plain string, or a map with exactly one of `write`, `query`, `poll`, `wait`.
+#[derive(Debug, JsonSchema)]
+#[schemars(rename = "Command")]
+#[schemars(untagged)]
+pub enum RawCommand {
+    /// Plain text; the instrument's `reply` rule decides whether a reply is read.
+    Plain(String),
+    /// The map form.
+    Map(Box<RawCommandMap>),
+}
+
+/// A command as a map: one of `write`, `query`, `poll`, `wait`, and the keys that go with it
+/// (`as`, `expect` on a query; `until`, `every`, `timeout`, `as` on a poll). Which keys go
+/// together is checked by `sequencer check` (in `compile`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "CommandMap")]
+#[serde(deny_unknown_fields)]
+pub struct RawCommandMap {
+    /// Send this text and read no reply.
+    pub write: Option<Spanned<String>>,
+    /// Send this text and read one reply line (with optional `as` and `expect`).
+    pub query: Option<Spanned<String>>,
+    /// Send this query every `every` until `until` holds or `timeout` passes.
+    pub poll: Option<Spanned<String>>,
+    /// Pause; the connection stays with this point (at most `720h`).
+    pub wait: Option<Spanned<Dur>>,
+    /// Name under which the reply (of a `query`, or a `poll`'s last) is stored in the run
+    /// log's `values`: letters and digits of any script and `_`, not starting with a digit.
+    #[serde(rename = "as")]
+    #[schemars(pattern(name::PATTERN))]
+    pub as_name: Option<Spanned<String>>,
+    /// The point fails unless the reply, surrounding spaces trimmed, is exactly this text.
+    pub expect: Option<Spanned<Scalar>>,
+    /// The condition that ends a `poll`.
+    pub until: Option<Spanned<RawUntil>>,
+    /// Pause between a `poll`'s queries (default `100ms`, at most `720h`).
+    pub every: Option<Spanned<Dur>>,
+    /// Longest a `poll` may take (default `30s`, at most `720h`).
+    pub timeout: Option<Spanned<Dur>>,
+}
+
+impl<'de> Deserialize<'de> for RawCommand {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct CommandVisitor;
+        impl<'de> Visitor<'de> for CommandVisitor {
+            type Value = RawCommand;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a command string, or a map with one of `write`, `query`, `poll`, `wait`",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawCommand, E> {
+                Ok(RawCommand::Plain(v.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawCommand, A::Error> {
+                RawCommandMap::deserialize(MapAccessDeserializer::new(map))
+                    .map(|m| RawCommand::Map(Box::new(m)))
+            }
+        }
+        d.deserialize_any(CommandVisitor)
+    }
+}
+
+/// `until:` of a poll: exactly one condition (`within` goes with `of`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "Until")]
+#[serde(deny_unknown_fields)]
+pub struct RawUntil {
+    /// Reply, surrounding spaces trimmed, equals this text.
+    pub equals: Option<Spanned<Scalar>>,
+    /// Reply matches this regular expression (at most 4 KiB).
+    pub matches: Option<Spanned<String>>,
+    /// Numeric reply within this tolerance of `of`.
+    pub within: Option<Spanned<f64>>,
+    /// Target of `within`: a number or `"{var}"`.
+    pub of: Option<Spanned<Scalar>>,
+    /// Numeric reply above this (a number or `"{var}"`).
+    pub above: Option<Spanned<Scalar>>,
+    /// Numeric reply below this (a number or `"{var}"`).
+    pub below: Option<Spanned<Scalar>>,
+}
