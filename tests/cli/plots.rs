@@ -10,7 +10,7 @@ use crate::support::Scratch;
 const FOREIGN: &str = r#"
 name: Probe-Ω-温度
 steps:
-  - name: 温度-scan
+  - name: 温度_scan
     sweep: {x: [0, 1, 2]}
     commands:
       - "MEAS:CURR {x}"
