@@ -174,6 +174,10 @@ pub struct ResumeArgs {
     /// Simulator options.
     #[command(flatten)]
     pub sim: SimOpts,
+    /// The sequence file, when it is no longer at the path the run log records (moved,
+    /// renamed, another checkout); its sha256 is checked as usual (see `--force`).
+    #[arg(long, value_name = "FILE")]
+    pub sequence: Option<PathBuf>,
     /// Resume even though the sequence file changed since the run started.
     #[arg(long)]
     pub force: bool,

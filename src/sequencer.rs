@@ -393,22 +393,26 @@ impl Actor for Sequencer {
 }
 
 impl Sequencer {
-    /// Forces what the log has written so far to disk on a blocking thread, unless that is
-    /// nothing or an earlier fsync is still under way: the points in flight go on meanwhile.
+    /// Forces what the log has written so far to disk on a blocking thread, then checks
+    /// there that the log is still whole at its path (not deleted, moved or truncated: see
+    /// `runlog/intact.rs`), unless an earlier fsync is still under way: the points in flight
+    /// go on meanwhile. Runs every [`SYNC_EVERY`] even when nothing was written, so a log
+    /// lost during a long wait is noticed within a second too.
     pub(super) fn sync_in_background(&mut self, ctx: &mut Context<Self>) {
-        if self.syncing || self.log.unsynced() == 0 {
+        if self.syncing || (self.log_error.is_some() && self.log.unsynced() == 0) {
             return;
         }
-        let file = match self.log.flushed_handle() {
-            Ok(file) => file,
+        let checkpoint = match self.log.checkpoint() {
+            Ok(checkpoint) => checkpoint,
             Err(e) => return self.log_failed(&e),
         };
         self.syncing = true;
-        let synced = tokio::task::spawn_blocking(move || file.sync_data());
-        ctx.spawn(synced.into_actor(self).map(|res, act, _| {
+        let done = tokio::task::spawn_blocking(move || checkpoint.run());
+        ctx.spawn(done.into_actor(self).map(|res, act, _| {
             act.syncing = false;
             match res {
-                Ok(Ok(())) => {}
+                Ok(Ok(None)) => {}
+                Ok(Ok(Some(lost))) => act.log_lost(&lost),
                 Ok(Err(e)) => act.log_failed(&e),
                 Err(e) => act.log_failed(&std::io::Error::other(e)),
             }
