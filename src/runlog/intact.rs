@@ -67,8 +67,8 @@ impl fmt::Display for LostLog {
             ),
             Lost::Truncated { len, written } => write!(
                 f,
-                "`{path}` was truncated while the run was writing it ({len} bytes left of \
-                 {written} written): records are lost"
+                "`{path}` was truncated while the run was writing it (it holds {len} of the \
+                 {written} bytes written): records are lost"
             ),
         }
     }

@@ -199,21 +199,7 @@ impl RunLog {
     /// `runs/<name>-<YYYYmmdd-HHMMSS>.jsonl` ([`default_file_name`]), with `-2`, `-3`...
     /// before the extension when that is taken.
     pub fn create_default(name: &str, now: SystemTime) -> Result<RunLog, OpenError> {
-        let file = default_file_name(name, now);
-        let base = file.trim_end_matches(".jsonl");
-        let first = Path::new("runs").join(&file);
-        make_folders(&first)?;
-        let mut path = first;
-        for n in 2..=MAX_TRIES + 1 {
-            match create_new(&path) {
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    path = Path::new("runs").join(format!("{base}-{n}.jsonl"));
-                }
-                Err(e) => return Err(OpenError::from_io(&path, e)),
-                Ok(log) => return Ok(log),
-            }
-        }
-        Err(OpenError::new(&path, Problem::NotEmpty))
+        create_numbered(Path::new("runs"), &default_file_name(name, now))
     }
 
     /// Opens an existing log to append to it, first cutting it to `valid_len` bytes (a torn
@@ -225,6 +211,24 @@ impl RunLog {
         file.set_len(valid_len)?;
         Ok(RunLog::new(file, path, valid_len))
     }
+}
+
+/// Makes a new log named `file` in `folder`, or `NAME-2.jsonl`, `NAME-3.jsonl`... when
+/// that is taken.
+fn create_numbered(folder: &Path, file: &str) -> Result<RunLog, OpenError> {
+    let base = file.trim_end_matches(".jsonl");
+    let mut path = folder.join(file);
+    make_folders(&path)?;
+    for n in 2..=MAX_TRIES + 1 {
+        match create_new(&path) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                path = folder.join(format!("{base}-{n}.jsonl"));
+            }
+            Err(e) => return Err(OpenError::from_io(&path, e)),
+            Ok(log) => return Ok(log),
+        }
+    }
+    Err(OpenError::new(&path, Problem::NotEmpty))
 }
 
 /// Makes the folders of `path`.
@@ -344,3 +348,6 @@ pub fn default_file_name(name: &str, now: SystemTime) -> String {
     }
     format!("{safe}-{stamp}.jsonl")
 }
+
+#[cfg(test)]
+mod tests;
