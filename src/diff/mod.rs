@@ -22,11 +22,13 @@
 //!
 //! # Layout
 //! - `mod.rs`: [`Diff`], [`diff`], the comparison.
+//! - `compare.rs`: the differences between two records of one point.
 //! - `listing.rs`: the listing, `Display` of a [`Diff`] and its parts.
 //!
 //! The run log is read by [`crate::runlog::read`], shared with replays, `export` and
 //! `resume`.
 
+mod compare;
 mod listing;
 #[cfg(test)]
 mod tests;
@@ -34,10 +36,12 @@ mod tests;
 use std::collections::HashMap;
 use std::path::Path;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::Result;
 use crate::runlog::read::{CommandRecord, GIVE_A_LOG, PointRecord, Records, for_each_point};
+
+use compare::compare;
 
 /// Most differing points the listing shows; the rest are counted in one line.
 pub const MAX_POINTS: usize = 50;
@@ -274,7 +278,7 @@ fn is_hook(step: &str) -> bool {
 /// Where a point goes in the listing, as `export` orders its rows: sweep points by step
 /// (in the order the steps first appear in A's log, then B's: the order they ran), then
 /// by index; setup before teardown, each by index.
-fn order<'a>(runs: [&'a Run; 2]) -> impl Fn(&PointRecord) -> (usize, u64) + 'a {
+fn order(runs: [&Run; 2]) -> impl Fn(&PointRecord) -> (usize, u64) + '_ {
     let mut steps: HashMap<&str, usize> = HashMap::new();
     for p in runs.iter().flat_map(|r| &r.points) {
         let next = steps.len();
@@ -338,84 +342,4 @@ fn compare_runs(a: &Run, b: &Run) -> Diff {
         hooks,
         notes: Vec::new(),
     }
-}
-
-/// The differences between two records of one point, in listing order: status, vars,
-/// commands, values.
-fn compare(a: &PointRecord, b: &PointRecord) -> Vec<Change> {
-    let mut changes = Vec::new();
-    if a.status != b.status {
-        changes.push(Change::Status {
-            a: a.status.clone(),
-            b: b.status.clone(),
-            error_a: a.error.clone(),
-            error_b: b.error.clone(),
-        });
-    }
-    for (name, va, vb) in map_changes(&a.vars, &b.vars) {
-        changes.push(Change::Var { name, a: va, b: vb });
-    }
-    compare_commands(&a.commands, &b.commands, &mut changes);
-    for (name, va, vb) in map_changes(&a.values, &b.values) {
-        changes.push(Change::Value { name, a: va, b: vb });
-    }
-    changes
-}
-
-/// Commands compared by position (a poll that ran longer shows as extra commands at the end).
-fn compare_commands(a: &[CommandRecord], b: &[CommandRecord], changes: &mut Vec<Change>) {
-    if a.len() != b.len() {
-        changes.push(Change::CommandCount {
-            a: a.len(),
-            b: b.len(),
-        });
-    }
-    for (i, (ca, cb)) in a.iter().zip(b).enumerate() {
-        if ca.sent != cb.sent {
-            changes.push(Change::Sent {
-                n: i + 1,
-                a: ca.sent.clone(),
-                b: cb.sent.clone(),
-            });
-        } else if ca.reply != cb.reply {
-            changes.push(Change::Reply {
-                n: i + 1,
-                sent: ca.sent.clone(),
-                a: ca.reply.clone(),
-                b: cb.reply.clone(),
-            });
-        }
-    }
-    let (longer, side) = if a.len() > b.len() {
-        (a, Side::A)
-    } else {
-        (b, Side::B)
-    };
-    let common = a.len().min(b.len());
-    for (i, command) in longer.iter().enumerate().skip(common) {
-        changes.push(Change::Extra {
-            n: i + 1,
-            side,
-            command: command.clone(),
-        });
-    }
-}
-
-/// Keys whose values differ between two JSON objects (A's keys in order, then B's only),
-/// each with A's and B's value (`None` when absent). Key order does not matter.
-fn map_changes(
-    a: &Map<String, Value>,
-    b: &Map<String, Value>,
-) -> Vec<(String, Option<Value>, Option<Value>)> {
-    let mut out = Vec::new();
-    for (key, va) in a {
-        let vb = b.get(key);
-        if vb != Some(va) {
-            out.push((key.clone(), Some(va.clone()), vb.cloned()));
-        }
-    }
-    for (key, vb) in b.iter().filter(|(k, _)| !a.contains_key(*k)) {
-        out.push((key.clone(), None, Some(vb.clone())));
-    }
-    out
 }

@@ -12,7 +12,7 @@
 //! run (a copy-truncate), a write lands at its end, never behind a hole of zero bytes, and
 //! the file's length tells how much of what was written is still there (`intact.rs`).
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -343,7 +343,7 @@ pub fn default_file_name(name: &str, now: SystemTime) -> String {
         let hash = Sha256::digest(name.as_bytes());
         safe.push('-');
         for byte in &hash[..4] {
-            safe.push_str(&format!("{byte:02x}"));
+            let _ = write!(safe, "{byte:02x}");
         }
     }
     format!("{safe}-{stamp}.jsonl")

@@ -292,10 +292,12 @@ fn default_file_name_is_safe() {
 /// Hex SHA-256 of a text.
 fn sha_hex(text: &str) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    use std::fmt::Write as _;
+    let mut hex = String::new();
+    for b in sha2::Sha256::digest(text.as_bytes()) {
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
 }
 
 /// Durations round half up to the microsecond, across the second, and saturate.
