@@ -408,14 +408,18 @@ impl Sequencer {
         };
         self.syncing = true;
         let done = tokio::task::spawn_blocking(move || checkpoint.run());
-        ctx.spawn(done.into_actor(self).map(|res, act, _| {
+        ctx.spawn(done.into_actor(self).map(|res, act, ctx| {
             act.syncing = false;
             match res {
-                Ok(Ok(None)) => {}
+                Ok(Ok(None)) => return,
                 Ok(Ok(Some(lost))) => act.log_lost(&lost),
                 Ok(Err(e)) => act.log_failed(&e),
                 Err(e) => act.log_failed(&std::io::Error::other(e)),
             }
+            // Stopping may have taken back points dispatched in this wake-up and not sent
+            // yet, the last ones in flight: no outcome will come to move the run on to
+            // teardown, so this does.
+            act.pump(ctx);
         }));
     }
 }

@@ -125,7 +125,12 @@ pub async fn resume(args: ResumeArgs) -> Result<i32> {
                 args.log.display()
             ))
         } else {
-            log_err(source)
+            // Nothing was sent yet: a log that cannot be appended to is invalid input.
+            Error::usage(format!(
+                "cannot append to run log `{}`: {source}; make it writable, or resume a copy \
+                 of it (nothing was sent)",
+                args.log.display()
+            ))
         }
     })?;
     let points_done = state.resume.ok_points(&seq);
