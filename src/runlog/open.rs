@@ -122,7 +122,7 @@ impl fmt::Display for OpenError {
                 "it exists and is not a regular file; give the path of a new `.jsonl` file with `-o`",
             )?,
             Problem::NotEmpty => f.write_str(
-                "it already exists and is not empty; choose another `-o` path (a run log is never overwritten)",
+                "it already exists and is not empty, and a run log is never overwritten; choose another `-o` path",
             )?,
             Problem::InUse => f.write_str(
                 "it is in use by another sequencer process (is that run still going?); choose another `-o` path",
@@ -143,11 +143,13 @@ impl fmt::Display for OpenError {
             )?,
             Problem::Other(e) => write!(
                 f,
-                "{e}; choose another `-o` path, in a directory you may write to"
+                "{}; choose another `-o` path, in a directory you may write to",
+                lowercase(e)
             )?,
             Problem::Write(e) => write!(
                 f,
-                "writing its start record failed: {e}; choose another `-o` path"
+                "writing its start record failed: {}; choose another `-o` path",
+                lowercase(e)
             )?,
         }
         f.write_str(" (nothing was sent)")
@@ -155,6 +157,15 @@ impl fmt::Display for OpenError {
 }
 
 impl std::error::Error for OpenError {}
+
+/// The operating system's message, first letter lowercase (`no such file or directory`).
+fn lowercase(e: &io::Error) -> String {
+    let text = e.to_string();
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_lowercase().chain(chars).collect()
+    })
+}
 
 /// What is too long in `path`: its longest name if that passes 255 bytes, else the path.
 fn too_long(path: &Path) -> String {

@@ -61,7 +61,10 @@ fn bad_log_paths_exit_2_and_send_nothing() {
         ),
         (
             PathBuf::from("/proc/x.jsonl"),
-            vec!["choose another `-o` path".into()],
+            vec![
+                "no such file or directory".into(),
+                "choose another `-o` path".into(),
+            ],
         ),
         (
             long.clone(),
@@ -239,7 +242,7 @@ fn empty_log_is_reused_by_run() {
     assert_eq!(out.code(), 2, "{out}");
     assert!(
         out.stderr_flat()
-            .contains("it already exists and is not empty; choose another `-o` path"),
+            .contains("it already exists and is not empty, and a run log is never overwritten"),
         "{out}"
     );
     assert_eq!(std::fs::read(&log).unwrap(), before, "the log was changed");
