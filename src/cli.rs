@@ -63,7 +63,8 @@ pub enum Command {
     /// `ok` yet and appends to the same log.
     #[command(after_help = "Examples:\n  \
         sequencer resume runs/iv-sweep-20261125-021627.jsonl\n  \
-        sequencer resume runs/today.jsonl --address 127.0.0.1:5025\n\n\
+        sequencer resume runs/today.jsonl --address 127.0.0.1:5025\n  \
+        sequencer resume runs/today.jsonl --sequence ~/moved/sweep.yaml   # the sequence file moved\n\n\
         The sequence file must be unchanged (its sha256 is in the log) unless --force is given.")]
     Resume(ResumeArgs),
     /// Validate a sequence and print its plan; sends nothing.
@@ -175,6 +176,10 @@ pub struct ResumeArgs {
     /// Simulator options.
     #[command(flatten)]
     pub sim: SimOpts,
+    /// The sequence file, when it is no longer at the path the run log records (moved,
+    /// renamed, another checkout); its sha256 is checked as usual (see `--force`).
+    #[arg(long, value_name = "FILE")]
+    pub sequence: Option<PathBuf>,
     /// Resume even though the sequence file changed since the run started.
     #[arg(long)]
     pub force: bool,

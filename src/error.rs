@@ -71,6 +71,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A new run's log could not be made at its path; nothing was sent.
+    #[error(transparent)]
+    LogPath(#[from] crate::runlog::OpenError),
+
     /// A file made from a run log (`export -o`, `plot -o`) could not be written.
     #[error("cannot write `{path}`")]
     Output {
@@ -119,7 +123,8 @@ impl Error {
             Error::Sequence(_)
             | Error::ReadSequence { .. }
             | Error::ReadDevice { .. }
-            | Error::Usage { .. } => EXIT_INVALID,
+            | Error::Usage { .. }
+            | Error::LogPath(_) => EXIT_INVALID,
             Error::RunLog { .. }
             | Error::Output { .. }
             | Error::Connect { .. }

@@ -182,9 +182,23 @@ fn step_sizes(seq: &Sequence) -> HashMap<&str, u64> {
 }
 
 /// Opens the run log at `path` to resume it. A file that is not a run log is invalid
-/// input; a log whose run never began has nothing to resume: that run is started again.
+/// input; a log whose run never began has nothing to resume: that run is started again
+/// (an empty log may be given to `run -o` again, a torn start record may not).
 pub(crate) fn open(path: &Path) -> Result<Records> {
-    Records::open(path).map_err(|e| e.advise("start it again with `sequencer run`", GIVE_A_LOG))
+    Records::open(path).map_err(|e| {
+        let again = if e.empty {
+            format!(
+                "start it again with `sequencer run SEQUENCE -o {}` (`-o` may reuse this empty \
+                 file)",
+                path.display()
+            )
+        } else {
+            "start it again with `sequencer run` (with another `-o` path: a log that is not \
+             empty is never overwritten)"
+                .to_owned()
+        };
+        e.advise(&again, GIVE_A_LOG)
+    })
 }
 
 /// Reads the rest of the log `records` for a resume of `seq`; malformed logs are invalid
@@ -328,7 +342,8 @@ mod tests {
         let cases = [
             (
                 "",
-                "is empty: the run stopped before it began; start it again with `sequencer run`",
+                "is empty: the run never started (it stopped before writing its start record); \
+                 start it again with `sequencer run SEQUENCE -o ",
             ),
             ("{\"type\":\"point\"}\n", "not a start record"),
             ("garbage\n", "not a start record"),

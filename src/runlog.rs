@@ -9,20 +9,28 @@
 //! complete line valid JSON (at worst a torn last line, which the reader cuts off) and loses
 //! at most the batch it had not flushed. Point records, the bulk of a log, skip serde's map
 //! machinery (`point_json.rs`). Record shapes are the structs below; the README documents them
-//! for users. `read.rs` reads the records back.
+//! for users. `open.rs` makes or opens the file (checking a new log's path before anything
+//! is sent), `intact.rs` notices a log deleted or cut short under its run, and `read.rs`
+//! reads the records back.
 
+mod intact;
+mod open;
 mod point_json;
 pub(crate) mod read;
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::{Serialize, Serializer};
 
 use crate::exec::Exchange;
 use crate::sequence::value::Value;
+
+pub use intact::{Checkpoint, Lost, LostLog};
+pub use open::{OpenError, Problem, default_file_name};
 
 /// Serialises a duration as milliseconds with microsecond resolution.
 pub fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -185,6 +193,8 @@ pub struct ResumeRecord<'a> {
     /// When the resume started.
     #[serde(serialize_with = "rfc3339")]
     pub resumed_at: SystemTime,
+    /// Absolute path of the sequence file resumed (the start record's, or `--sequence`).
+    pub sequence: String,
     /// Hex SHA-256 of the sequence file now.
     pub sequence_sha256: &'a str,
     /// True when the sequence changed and `--force` was given.
@@ -216,87 +226,33 @@ const KEEP_CAPACITY: usize = 1 << 20;
 /// The open run log.
 #[derive(Debug)]
 pub struct RunLog {
-    /// Unbuffered: one `write` per [`RunLog::flush`].
-    file: File,
+    /// Unbuffered and opened for appending: one `write` per [`RunLog::flush`]. Shared with
+    /// the blocking thread that forces it to disk ([`RunLog::checkpoint`]).
+    file: Arc<File>,
     /// Where it is.
     path: PathBuf,
     /// Whole lines appended and not yet written; emptied by `flush`, its allocation reused.
     buf: Vec<u8>,
-    /// Bytes written since the last [`RunLog::sync`] or [`RunLog::flushed_handle`].
+    /// Bytes written since the last [`RunLog::sync`] or [`RunLog::checkpoint`].
     unsynced: u64,
+    /// Bytes the file holds: its length when opened plus every byte written since (what
+    /// `intact.rs` compares the file's length with).
+    written: u64,
     /// The encoded head of the last step's point records.
     head: point_json::StepHead,
 }
 
 impl RunLog {
-    /// Creates a new log at `path` (parent folders too); refuses to overwrite a file.
-    pub fn create(path: &Path) -> io::Result<RunLog> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        let file = OpenOptions::new().write(true).create_new(true).open(path)?;
-        lock(&file)?;
-        // The new directory entry must survive a power cut too.
-        if let Some(dir) = path.parent() {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
-        Ok(RunLog {
-            file,
+    /// The log open in `file` at `path`, holding `len` bytes.
+    fn new(file: File, path: &Path, len: u64) -> RunLog {
+        RunLog {
+            file: Arc::new(file),
             path: path.to_owned(),
             buf: Vec::with_capacity(4096),
             unsynced: 0,
+            written: len,
             head: point_json::StepHead::default(),
-        })
-    }
-
-    /// Opens an existing log to append to it, first cutting it to `valid_len` bytes (a torn
-    /// last line must not be glued to the next record).
-    pub fn append(path: &Path, valid_len: u64) -> io::Result<RunLog> {
-        let file = OpenOptions::new().write(true).open(path)?;
-        // Locked before cutting: another process may still be writing this log.
-        lock(&file)?;
-        file.set_len(valid_len)?;
-        let mut log = RunLog {
-            file,
-            path: path.to_owned(),
-            buf: Vec::with_capacity(4096),
-            unsynced: 0,
-            head: point_json::StepHead::default(),
-        };
-        io::Seek::seek(&mut log.file, io::SeekFrom::End(0))?;
-        Ok(log)
-    }
-
-    /// `runs/<name>-<YYYYmmdd-HHMMSS>.jsonl` (UTC), with `-2`, `-3`... if it already exists.
-    pub fn default_path(name: &str, now: SystemTime) -> PathBuf {
-        let stamp = humantime::format_rfc3339_seconds(now).to_string();
-        // 2026-11-25T02:16:27Z -> 20261125-021627
-        let digits: String = stamp.chars().filter(char::is_ascii_digit).collect();
-        let stamp = format!("{}-{}", &digits[..8], &digits[8..14]);
-        let safe: String = name
-            .chars()
-            .map(|c| {
-                if c.is_alphanumeric() || "-_.".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let mut path = PathBuf::from(format!("runs/{safe}-{stamp}.jsonl"));
-        let mut n = 2;
-        while path.exists() {
-            path = PathBuf::from(format!("runs/{safe}-{stamp}-{n}.jsonl"));
-            n += 1;
         }
-        path
     }
 
     /// The log's path.
@@ -334,8 +290,11 @@ impl RunLog {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let written = self.file.write_all(&self.buf);
+        let written = (&*self.file).write_all(&self.buf);
         self.unsynced += self.buf.len() as u64;
+        if written.is_ok() {
+            self.written += self.buf.len() as u64;
+        }
         self.buf.clear();
         if self.buf.capacity() > KEEP_CAPACITY {
             self.buf.shrink_to(KEEP_CAPACITY);
@@ -349,7 +308,7 @@ impl RunLog {
     }
 
     /// Bytes appended or written since the log was last forced to disk (or last handed out
-    /// to be, by [`RunLog::flushed_handle`]).
+    /// to be, by [`RunLog::checkpoint`]).
     pub fn unsynced(&self) -> u64 {
         self.unsynced + self.buf.len() as u64
     }
@@ -361,22 +320,21 @@ impl RunLog {
         self.flush()
     }
 
+    /// Empties the log, best effort, dropping what is pending: for a log whose start record
+    /// could not be written, which holds nothing of the run.
+    pub fn discard(&mut self) {
+        self.buf.clear();
+        if self.file.set_len(0).is_ok() {
+            self.written = 0;
+        }
+    }
+
     /// Writes what is pending, then forces the log to disk.
     pub fn sync(&mut self) -> io::Result<()> {
         self.flush()?;
         self.file.sync_data()?;
         self.unsynced = 0;
         Ok(())
-    }
-
-    /// Writes what is pending and returns a handle to the same open file, whose
-    /// `sync_data` forces it all to disk: for a caller that must not wait for the disk
-    /// (an fsync takes 10 ms on this machine's disk, more on a network share).
-    pub fn flushed_handle(&mut self) -> io::Result<File> {
-        self.flush()?;
-        let file = self.file.try_clone()?;
-        self.unsynced = 0;
-        Ok(file)
     }
 }
 
@@ -385,19 +343,6 @@ impl Drop for RunLog {
     /// (or syncs) before letting go.
     fn drop(&mut self) {
         let _ = self.flush();
-    }
-}
-
-/// Takes an exclusive lock on the log for as long as it is open, so two processes never
-/// write one log; `WouldBlock` if another holds it.
-fn lock(file: &File) -> io::Result<()> {
-    match file.try_lock() {
-        Ok(()) => Ok(()),
-        Err(std::fs::TryLockError::WouldBlock) => Err(io::Error::new(
-            io::ErrorKind::WouldBlock,
-            "the run log is in use by another process",
-        )),
-        Err(std::fs::TryLockError::Error(e)) => Err(e),
     }
 }
 

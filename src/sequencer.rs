@@ -122,9 +122,6 @@ pub struct Sequencer {
     log: RunLog,
     /// An fsync of the log is under way on a blocking thread.
     syncing: bool,
-    /// A background fsync found no file descriptor to spare (too many open files) and the
-    /// log was forced to disk in place; said once, on the first time.
-    out_of_files: bool,
     /// Setup steps, steps, teardown steps, flattened in run order.
     stages: Vec<(Kind, Arc<Step>)>,
     /// Current stage.
@@ -217,7 +214,6 @@ impl Sequencer {
             caps,
             log,
             syncing: false,
-            out_of_files: false,
             stages,
             stage: 0,
             feed: None,

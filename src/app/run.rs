@@ -13,7 +13,7 @@ use super::{apply_addresses, check_addresses, start_sims};
 use crate::cli::{ResumeArgs, RunArgs};
 use crate::error::{EXIT_OK, Error, Result};
 use crate::resume::{self, Resume};
-use crate::runlog::{self, RunLog};
+use crate::runlog::{self, OpenError, RunLog};
 use crate::sequence::{self, Address, Sequence};
 
 /// `sequencer run`.
@@ -26,33 +26,18 @@ pub async fn run(args: RunArgs) -> Result<i32> {
     let sims = start_sims(&mut seq, &args.sim)?;
     check_addresses(&seq)?;
     let started_at = SystemTime::now();
-    let path = args
-        .output
-        .clone()
-        .unwrap_or_else(|| RunLog::default_path(&seq.name, started_at));
-    let mut log = RunLog::create(&path).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::AlreadyExists {
-            // Nothing was sent: a clash of names is invalid input, not a failed run.
-            Error::usage(format!(
-                "run log `{}` already exists; choose another `-o` path (logs are never overwritten)",
-                path.display()
-            ))
-        } else {
-            Error::RunLog {
-                path: path.clone(),
-                source,
-            }
-        }
-    })?;
+    // Before any instrument is dialled: a bad path is invalid input, nothing was sent.
+    let mut log = match &args.output {
+        Some(path) => RunLog::create(path)?,
+        None => RunLog::create_default(&seq.name, started_at)?,
+    };
+    let path = log.path().to_owned();
     let run_id = run_id(&seq.name, started_at);
     let start = runlog::Start {
         run_id: &run_id,
         name: &seq.name,
         // Absolute, so `resume` finds the file from any directory.
-        sequence: std::path::absolute(&args.sequence)
-            .unwrap_or_else(|_| args.sequence.clone())
-            .display()
-            .to_string(),
+        sequence: absolute(&args.sequence),
         sequence_sha256: &seq.sha256,
         metadata: &seq.metadata,
         instruments: instrument_entries(&seq, args.sim.sim),
@@ -60,12 +45,11 @@ pub async fn run(args: RunArgs) -> Result<i32> {
         started_at,
         version: env!("CARGO_PKG_VERSION"),
     };
-    log.write("start", &start)
-        .and_then(|()| log.sync())
-        .map_err(|source| Error::RunLog {
-            path: path.clone(),
-            source,
-        })?;
+    if let Err(e) = log.write("start", &start).and_then(|()| log.sync()) {
+        // Nothing of the run is in it: left empty, so that `run -o` may use it again.
+        log.discard();
+        return Err(OpenError::write(&path, e).into());
+    }
     drive(Prepared {
         seq,
         log,
@@ -82,23 +66,19 @@ pub async fn run(args: RunArgs) -> Result<i32> {
 pub async fn resume(args: ResumeArgs) -> Result<i32> {
     let signals = Signals::new();
     let records = resume::open(&args.log)?;
-    let seq_path = records.start()["sequence"]
-        .as_str()
-        .map(PathBuf::from)
-        .ok_or_else(|| {
-            Error::usage(format!(
-                "run log `{}` names no sequence",
-                args.log.display()
-            ))
-        })?;
-    let mut seq = sequence::load(&seq_path)?;
+    let (seq_path, mut seq) = resume_sequence(&args, records.start())?;
     super::warn_about(&seq);
     let mut state = resume::read_log(records, &seq, false)?;
     let recorded = state.sha256().unwrap_or_default().to_owned();
     let forced = recorded != seq.sha256;
     if forced && !args.force {
+        let what = if args.sequence.is_some() {
+            "is not the sequence this run started with"
+        } else {
+            "changed since this run started"
+        };
         return Err(Error::usage(format!(
-            "sequence `{}` changed since this run started (sha256 {} then, {} now): resuming could mix two experiments; pass --force to resume anyway",
+            "sequence `{}` {what} (sha256 {} then, {} now): resuming could mix two experiments; pass --force to resume anyway",
             seq_path.display(),
             short(&recorded),
             short(&seq.sha256)
@@ -141,19 +121,11 @@ pub async fn resume(args: ResumeArgs) -> Result<i32> {
         path: args.log.clone(),
         source,
     };
-    let mut log = RunLog::append(&args.log, state.valid_len).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::WouldBlock {
-            Error::usage(format!(
-                "run log `{}` is in use by another sequencer process: is that run still going?",
-                args.log.display()
-            ))
-        } else {
-            log_err(source)
-        }
-    })?;
+    let mut log = append_to(&args.log, state.valid_len)?;
     let points_done = state.resume.ok_points(&seq);
     let record = runlog::ResumeRecord {
         resumed_at: SystemTime::now(),
+        sequence: absolute(&seq_path),
         sequence_sha256: &seq.sha256,
         forced,
         instruments: instrument_entries(&seq, args.sim.sim),
@@ -179,6 +151,60 @@ pub async fn resume(args: ResumeArgs) -> Result<i32> {
         signals,
     })
     .await
+}
+
+/// Opens the run log at `path` to append after its first `valid_len` bytes; a log that
+/// cannot be (in use, not writable) is invalid input, as nothing was sent yet.
+fn append_to(path: &std::path::Path, valid_len: u64) -> Result<RunLog> {
+    RunLog::append(path, valid_len).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::WouldBlock {
+            Error::usage(format!(
+                "run log `{}` is in use by another sequencer process: is that run still going?",
+                path.display()
+            ))
+        } else {
+            Error::usage(format!(
+                "cannot append to run log `{}`: {source}; make it writable, or resume a copy \
+                 of it (nothing was sent)",
+                path.display()
+            ))
+        }
+    })
+}
+
+/// The sequence a resume runs: `--sequence`, else the file the start record names, loaded.
+/// A recorded file that cannot be read (moved, deleted) is invalid input that suggests
+/// `--sequence`.
+fn resume_sequence(args: &ResumeArgs, start: &serde_json::Value) -> Result<(PathBuf, Sequence)> {
+    if let Some(path) = &args.sequence {
+        return Ok((path.clone(), sequence::load(path)?));
+    }
+    let path = start["sequence"]
+        .as_str()
+        .map(PathBuf::from)
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "run log `{}` names no sequence; give it with `--sequence PATH`",
+                args.log.display()
+            ))
+        })?;
+    match sequence::load(&path) {
+        Err(Error::ReadSequence { path, source }) => Err(Error::usage(format!(
+            "cannot read sequence file `{}`, which run log `{}` was started with: {source}; \
+             if it moved, give its new path with `--sequence PATH` (its sha256 is checked)",
+            path.display(),
+            args.log.display()
+        ))),
+        loaded => Ok((path, loaded?)),
+    }
+}
+
+/// `path` made absolute (as given if that fails), as text for a record.
+fn absolute(path: &std::path::Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_owned())
+        .display()
+        .to_string()
 }
 
 /// Gives each instrument the address recorded in the start record. A run that used `--sim`

@@ -1,14 +1,15 @@
 //! The listing `sequencer diff` prints: `Display` of a [`Diff`] and of its parts.
 //!
 //! Texts from the log (replies, `as` values, variables) are shown as JSON, as in the log;
-//! command texts are shown as sent. Points beyond [`MAX_POINTS`] and changes of one point
+//! command texts are shown as sent. Sweep points come first, then setup and teardown under
+//! a heading of their own; points beyond [`MAX_POINTS`] in each and changes of one point
 //! beyond [`MAX_CHANGES`] are counted, not listed; the summary line always ends the listing.
 
 use std::fmt;
 
 use serde_json::Value;
 
-use super::{Change, Diff, Entry, MAX_CHANGES, MAX_POINTS, Side};
+use super::{Change, Diff, Entry, MAX_CHANGES, MAX_POINTS, Section, Side};
 
 impl fmt::Display for Side {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -120,18 +121,9 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-impl fmt::Display for Diff {
-    /// The listing: each differing point (at most [`MAX_POINTS`]), then the summary line;
-    /// equal runs are the summary line alone. No trailing newline.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_equal() {
-            return write!(
-                f,
-                "runs match: {} {}",
-                self.total,
-                plural(self.total, "point")
-            );
-        }
+impl Section {
+    /// Each differing point of the section, at most [`MAX_POINTS`], one per line.
+    fn list(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for entry in self.entries.iter().take(MAX_POINTS) {
             writeln!(f, "{entry}")?;
         }
@@ -139,14 +131,59 @@ impl fmt::Display for Diff {
             let more = self.entries.len() - MAX_POINTS;
             writeln!(f, "... and {more} more {}", plural(more, "point"))?;
         }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Diff {
+    /// The listing: each differing sweep point, then (under a heading) each differing setup
+    /// or teardown point, then the summary line; equal runs are the summary line alone. No
+    /// trailing newline.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (points, hooks) = (&self.points, &self.hooks);
+        if self.is_equal() {
+            write!(
+                f,
+                "runs match: {} {}",
+                points.total,
+                plural(points.total, "point")
+            )?;
+            if hooks.total > 0 {
+                write!(
+                    f,
+                    " (and {} setup/teardown {})",
+                    hooks.total,
+                    plural(hooks.total, "point")
+                )?;
+            }
+            return Ok(());
+        }
+        points.list(f)?;
+        if !hooks.entries.is_empty() {
+            writeln!(f, "setup and teardown (not counted as points):")?;
+            hooks.list(f)?;
+        }
         write!(
             f,
             "{} of {} {} differ; {} only in A, {} only in B",
-            self.entries.len(),
-            self.total,
-            plural(self.total, "point"),
-            self.only_in_a(),
-            self.only_in_b()
-        )
+            points.entries.len(),
+            points.total,
+            plural(points.total, "point"),
+            points.only_in(Side::A),
+            points.only_in(Side::B)
+        )?;
+        if hooks.total > 0 {
+            write!(
+                f,
+                "; setup/teardown: {} of {} differ",
+                hooks.entries.len(),
+                hooks.total
+            )?;
+            let (only_a, only_b) = (hooks.only_in(Side::A), hooks.only_in(Side::B));
+            if only_a + only_b > 0 {
+                write!(f, " ({only_a} only in A, {only_b} only in B)")?;
+            }
+        }
+        Ok(())
     }
 }

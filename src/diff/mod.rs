@@ -9,8 +9,11 @@
 //! ids; they are shown, not compared, when the status differs).
 //!
 //! The [`Diff`] keeps every difference; its `Display` is the listing `sequencer diff`
-//! prints: the differing points in run order (A's log order, then the points only B has),
-//! capped at [`MAX_POINTS`], and a one-line summary. Its [`notes`](Diff::notes) are what
+//! prints: the differing sweep points in sweep order (steps in the order they ran, points
+//! by index, as `export` orders its rows; never the order points completed in), then the
+//! differing setup and teardown points in a section of their own (they are not sweep
+//! points, and are not counted as such), each capped at [`MAX_POINTS`], and a one-line
+//! summary. Its [`notes`](Diff::notes) are what
 //! the user should know about the comparison itself, for stderr: a log that ends with a torn
 //! line (ignored, as `resume` does), and runs of different sequences (different `name` or
 //! `sequence_sha256` in the start records; still compared). `connect` records (the
@@ -19,11 +22,13 @@
 //!
 //! # Layout
 //! - `mod.rs`: [`Diff`], [`diff`], the comparison.
+//! - `compare.rs`: the differences between two records of one point.
 //! - `listing.rs`: the listing, `Display` of a [`Diff`] and its parts.
 //!
 //! The run log is read by [`crate::runlog::read`], shared with replays, `export` and
 //! `resume`.
 
+mod compare;
 mod listing;
 #[cfg(test)]
 mod tests;
@@ -31,10 +36,12 @@ mod tests;
 use std::collections::HashMap;
 use std::path::Path;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::Result;
 use crate::runlog::read::{CommandRecord, GIVE_A_LOG, PointRecord, Records, for_each_point};
+
+use compare::compare;
 
 /// Most differing points the listing shows; the rest are counted in one line.
 pub const MAX_POINTS: usize = 50;
@@ -45,14 +52,34 @@ pub const MAX_CHANGES: usize = 10;
 /// The comparison of two runs, A and B. `Display` gives the listing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Diff {
-    /// Distinct point ids over both runs.
-    total: usize,
-    /// Points that differ or that one run only has, in run order: A's log order, then the
-    /// points only B has in B's log order.
-    entries: Vec<Entry>,
+    /// The sweep points: what `total_points` counts.
+    points: Section,
+    /// Setup and teardown: compared too, but listed and counted apart.
+    hooks: Section,
     /// What the user should know about the comparison itself (torn lines, different
     /// sequences); not part of the listing.
     notes: Vec<String>,
+}
+
+/// The points of one kind (sweep points, or setup and teardown) of both runs.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Section {
+    /// Distinct point ids over both runs.
+    total: usize,
+    /// Points that differ or that one run only has, in sweep order (see [`order`]).
+    entries: Vec<Entry>,
+}
+
+impl Section {
+    /// Entries for which `pred` holds.
+    fn count(&self, pred: impl Fn(&Entry) -> bool) -> usize {
+        self.entries.iter().filter(|e| pred(e)).count()
+    }
+
+    /// Points only `side` has.
+    fn only_in(&self, side: Side) -> usize {
+        self.count(|e| matches!(e, Entry::Only { side: s, .. } if *s == side))
+    }
 }
 
 /// One point of the listing.
@@ -113,40 +140,41 @@ enum Change {
 }
 
 impl Diff {
-    /// True when both runs have the same points with the same outcomes.
+    /// True when both runs have the same points, setup and teardown included, with the
+    /// same outcomes.
     pub fn is_equal(&self) -> bool {
-        self.entries.is_empty()
+        self.points.entries.is_empty() && self.hooks.entries.is_empty()
     }
 
-    /// Distinct point ids over both runs.
+    /// Distinct sweep point ids over both runs (setup and teardown not counted).
     pub fn total(&self) -> usize {
-        self.total
+        self.points.total
     }
 
-    /// Points in both runs whose outcomes differ.
+    /// Sweep points in both runs whose outcomes differ.
     pub fn changed(&self) -> usize {
-        self.count(|e| matches!(e, Entry::Changed { .. }))
+        self.points.count(|e| matches!(e, Entry::Changed { .. }))
     }
 
-    /// Points only run A has.
+    /// Sweep points only run A has.
     pub fn only_in_a(&self) -> usize {
-        self.count(|e| matches!(e, Entry::Only { side: Side::A, .. }))
+        self.points.only_in(Side::A)
+    }
+
+    /// Sweep points only run B has.
+    pub fn only_in_b(&self) -> usize {
+        self.points.only_in(Side::B)
+    }
+
+    /// Setup and teardown points over both runs, and how many of them differ.
+    pub fn hooks(&self) -> (usize, usize) {
+        (self.hooks.total, self.hooks.entries.len())
     }
 
     /// Notes about the comparison for stderr: a log ending with a torn line, runs of
     /// different sequences. They never make the runs differ.
     pub fn notes(&self) -> &[String] {
         &self.notes
-    }
-
-    /// Points only run B has.
-    pub fn only_in_b(&self) -> usize {
-        self.count(|e| matches!(e, Entry::Only { side: Side::B, .. }))
-    }
-
-    /// Entries for which `pred` holds.
-    fn count(&self, pred: impl Fn(&Entry) -> bool) -> usize {
-        self.entries.iter().filter(|e| pred(e)).count()
     }
 }
 
@@ -242,117 +270,76 @@ fn different_sequences(a: &(Value, Value), b: &(Value, Value)) -> Option<String>
     })
 }
 
+/// True for the points of setup and teardown, which are not sweep points.
+fn is_hook(step: &str) -> bool {
+    step == "setup" || step == "teardown"
+}
+
+/// Where a point goes in the listing, as `export` orders its rows: sweep points by step
+/// (in the order the steps first appear in A's log, then B's: the order they ran), then
+/// by index; setup before teardown, each by index.
+fn order(runs: [&Run; 2]) -> impl Fn(&PointRecord) -> (usize, u64) + '_ {
+    let mut steps: HashMap<&str, usize> = HashMap::new();
+    for p in runs.iter().flat_map(|r| &r.points) {
+        let next = steps.len();
+        steps.entry(p.step.as_str()).or_insert(next);
+    }
+    move |p| {
+        let step = match p.step.as_str() {
+            "setup" => 0,
+            "teardown" => 1,
+            other => steps.get(other).copied().unwrap_or(usize::MAX),
+        };
+        (step, p.index)
+    }
+}
+
 /// The differences between two runs already read.
 fn compare_runs(a: &Run, b: &Run) -> Diff {
-    let mut entries = Vec::new();
+    let order = order([a, b]);
+    // Each section's entries with their place in the listing, sorted at the end.
+    let mut sections: [(Section, Vec<(usize, u64)>); 2] = Default::default();
+    let mut add = |p: &PointRecord, entry: Option<Entry>| {
+        let (section, keys) = &mut sections[usize::from(is_hook(&p.step))];
+        section.total += 1;
+        if let Some(entry) = entry {
+            section.entries.push(entry);
+            keys.push(order(p));
+        }
+    };
     for pa in &a.points {
-        match b.get(&pa.id) {
+        let entry = match b.get(&pa.id) {
             Some(pb) => {
                 let changes = compare(pa, pb);
-                if !changes.is_empty() {
-                    entries.push(Entry::Changed {
-                        id: pa.id.clone(),
-                        changes,
-                    });
-                }
+                (!changes.is_empty()).then(|| Entry::Changed {
+                    id: pa.id.clone(),
+                    changes,
+                })
             }
-            None => entries.push(Entry::Only {
+            None => Some(Entry::Only {
                 id: pa.id.clone(),
                 side: Side::A,
             }),
-        }
+        };
+        add(pa, entry);
     }
-    let mut only_b = 0;
     for pb in b.points.iter().filter(|p| a.get(&p.id).is_none()) {
-        only_b += 1;
-        entries.push(Entry::Only {
+        let entry = Entry::Only {
             id: pb.id.clone(),
             side: Side::B,
-        });
+        };
+        add(pb, Some(entry));
     }
+    let [points, hooks] = sections.map(|(mut section, keys)| {
+        let mut keyed: Vec<_> = keys.into_iter().zip(section.entries).collect();
+        // Stable: two records of one step and index (hand-edited logs) keep A's order.
+        keyed.sort_by_key(|(key, _)| *key);
+        section.entries = keyed.into_iter().map(|(_, e)| e).collect();
+        section
+    });
     Diff {
-        total: a.points.len() + only_b,
-        entries,
+        points,
+        hooks,
         notes: Vec::new(),
     }
-}
-
-/// The differences between two records of one point, in listing order: status, vars,
-/// commands, values.
-fn compare(a: &PointRecord, b: &PointRecord) -> Vec<Change> {
-    let mut changes = Vec::new();
-    if a.status != b.status {
-        changes.push(Change::Status {
-            a: a.status.clone(),
-            b: b.status.clone(),
-            error_a: a.error.clone(),
-            error_b: b.error.clone(),
-        });
-    }
-    for (name, va, vb) in map_changes(&a.vars, &b.vars) {
-        changes.push(Change::Var { name, a: va, b: vb });
-    }
-    compare_commands(&a.commands, &b.commands, &mut changes);
-    for (name, va, vb) in map_changes(&a.values, &b.values) {
-        changes.push(Change::Value { name, a: va, b: vb });
-    }
-    changes
-}
-
-/// Commands compared by position (a poll that ran longer shows as extra commands at the end).
-fn compare_commands(a: &[CommandRecord], b: &[CommandRecord], changes: &mut Vec<Change>) {
-    if a.len() != b.len() {
-        changes.push(Change::CommandCount {
-            a: a.len(),
-            b: b.len(),
-        });
-    }
-    for (i, (ca, cb)) in a.iter().zip(b).enumerate() {
-        if ca.sent != cb.sent {
-            changes.push(Change::Sent {
-                n: i + 1,
-                a: ca.sent.clone(),
-                b: cb.sent.clone(),
-            });
-        } else if ca.reply != cb.reply {
-            changes.push(Change::Reply {
-                n: i + 1,
-                sent: ca.sent.clone(),
-                a: ca.reply.clone(),
-                b: cb.reply.clone(),
-            });
-        }
-    }
-    let (longer, side) = if a.len() > b.len() {
-        (a, Side::A)
-    } else {
-        (b, Side::B)
-    };
-    let common = a.len().min(b.len());
-    for (i, command) in longer.iter().enumerate().skip(common) {
-        changes.push(Change::Extra {
-            n: i + 1,
-            side,
-            command: command.clone(),
-        });
-    }
-}
-
-/// Keys whose values differ between two JSON objects (A's keys in order, then B's only),
-/// each with A's and B's value (`None` when absent). Key order does not matter.
-fn map_changes(
-    a: &Map<String, Value>,
-    b: &Map<String, Value>,
-) -> Vec<(String, Option<Value>, Option<Value>)> {
-    let mut out = Vec::new();
-    for (key, va) in a {
-        let vb = b.get(key);
-        if vb != Some(va) {
-            out.push((key.clone(), Some(va.clone()), vb.cloned()));
-        }
-    }
-    for (key, vb) in b.iter().filter(|(k, _)| !a.contains_key(*k)) {
-        out.push((key.clone(), None, Some(vb.clone())));
-    }
-    out
 }

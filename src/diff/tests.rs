@@ -165,6 +165,80 @@ fn missing_points() {
     );
 }
 
+/// Differing points are listed in sweep order, as `export` orders rows: steps in the order
+/// they ran (first seen in A, then in B), points by index; never in completion order.
+#[test]
+fn listing_is_in_sweep_order() {
+    let step = |id: &str, reply| P::ok(id, 0.0, reply);
+    let a = [
+        step("iv/10", "1"),
+        step("iv/2", "1"),
+        step("iv/0", "1"),
+        step("cv/1", "1"),
+        step("cv/0", "1"),
+    ];
+    let b = [
+        step("cv/0", "2"),
+        step("iv/0", "2"),
+        step("late/0", "2"),
+        step("cv/1", "2"),
+        step("iv/10", "2"),
+        step("iv/2", "2"),
+    ];
+    let text = run(&a, &b).to_string();
+    let ids: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .filter_map(|l| l.split(':').next())
+        .collect();
+    let want = [
+        "iv/0",
+        "iv/2",
+        "iv/10",
+        "cv/0",
+        "cv/1",
+        "late/0",
+        "6 of 6 points differ; 0 only in A, 1 only in B",
+    ];
+    assert_eq!(ids, want, "{text}");
+}
+
+/// Setup and teardown are compared, but not counted as points: a match says how many
+/// there were apart, and differences are listed under their own heading and counted apart.
+#[test]
+fn setup_and_teardown_apart() {
+    let hooks = |reply| [P::ok("teardown/0", 0.0, reply), P::ok("setup/0", 0.0, "1")];
+    let sweep = [P::ok("iv/0", 0.0, "1"), P::ok("iv/1", 0.1, "1")];
+    let a: Vec<P> = sweep.iter().cloned().chain(hooks("1")).collect();
+    let d = run(&a, &a);
+    assert_eq!(
+        d.to_string(),
+        "runs match: 2 points (and 2 setup/teardown points)"
+    );
+    assert_eq!((d.total(), d.hooks()), (2, (2, 0)));
+
+    let mut b: Vec<P> = sweep.iter().cloned().chain(hooks("0")).collect();
+    b.push(P::ok("setup/1", 0.0, "1"));
+    let d = run(&a, &b);
+    assert!(!d.is_equal());
+    assert_eq!((d.total(), d.changed(), d.hooks()), (2, 0, (3, 2)));
+    assert_eq!(
+        d.to_string(),
+        "setup and teardown (not counted as points):
+\
+         setup/1: only in B
+\
+         teardown/0:
+  \
+         - reply of MEAS1:CURR? (command 2): \"1\" -> \"0\"
+  \
+         - value current: \"1\" -> \"0\"
+\
+         0 of 2 points differ; 0 only in A, 0 only in B; setup/teardown: 2 of 3 differ (0 only \
+         in A, 1 only in B)"
+    );
+}
+
 /// The last record of a point decides: a failed attempt then an ok retry equals an ok.
 #[test]
 fn retried_point_collapses() {
@@ -272,7 +346,10 @@ fn empty_log_gets_diff_advice() {
     let empty = TempLog::new("");
     let err = diff(&good.path, &empty.path).unwrap_err().to_string();
     assert!(
-        err.ends_with("it is empty: the run stopped before it began; it holds no point to compare"),
+        err.ends_with(
+            "it is empty: the run never started (it stopped before writing its start record); \
+             it holds no point to compare"
+        ),
         "{err}"
     );
     assert!(!err.contains("start it again"), "{err}");

@@ -55,6 +55,8 @@ pub(crate) struct NotALog {
     /// It is a run log of a run that stopped before its start record was written whole
     /// (empty, or a torn first line): no point ran.
     pub(crate) never_began: bool,
+    /// It is empty (a run that never began): `run -o` may reuse it.
+    pub(crate) empty: bool,
 }
 
 impl NotALog {
@@ -83,6 +85,7 @@ impl Records {
             path: path.to_owned(),
             why,
             never_began,
+            empty: false,
         };
         let file = File::open(path).map_err(|e| not(format!("cannot open it: {e}"), false))?;
         let mut reader = BufReader::new(file);
@@ -91,10 +94,15 @@ impl Records {
             .read_until(b'\n', &mut line)
             .map_err(|e| not(format!("cannot read it: {e}"), false))?;
         if n == 0 {
-            return Err(not(
-                "it is empty: the run stopped before it began".into(),
-                true,
-            ));
+            return Err(NotALog {
+                empty: true,
+                ..not(
+                    "it is empty: the run never started (it stopped before writing its start \
+                     record)"
+                        .into(),
+                    true,
+                )
+            });
         }
         if line.last() != Some(&b'\n') {
             return Err(not(

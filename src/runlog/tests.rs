@@ -183,13 +183,13 @@ fn unsynced_counts_until_sync_or_handle() {
     assert_eq!(log.unsynced(), one, "written is not synced");
     log.write("stop", &stop(2)).unwrap();
     assert_eq!(log.unsynced(), one + line("stop", &stop(2)).len() as u64);
-    let handle = log.flushed_handle().unwrap();
+    let checkpoint = log.checkpoint().unwrap();
     assert_eq!(
         log.unsynced(),
         0,
-        "the handle's owner syncs what was written"
+        "the checkpoint's owner syncs what was written"
     );
-    handle.sync_data().unwrap();
+    assert_eq!(checkpoint.run().unwrap(), None, "the log is whole");
     log.append_record("stop", &stop(3)).unwrap();
     assert!(log.unsynced() > 0);
     log.sync().unwrap();
@@ -224,7 +224,7 @@ fn failed_flush_drops_pending() {
     let mut log = RunLog::create(&tmp.path).unwrap();
     log.append_record("stop", &stop(1)).unwrap();
     // A read-only handle on the same file: every write to it fails.
-    log.file = File::open(&tmp.path).unwrap();
+    log.file = Arc::new(File::open(&tmp.path).unwrap());
     assert!(log.flush().is_err());
     assert_eq!(log.pending(), 0);
     assert!(log.sync().is_ok(), "nothing left to write");
@@ -252,12 +252,52 @@ fn buffer_stays_bounded() {
     assert_eq!(tmp.text().len(), one * (KEEP_CAPACITY / one + 2));
 }
 
-/// The default path is `runs/<name>-<YYYYmmdd-HHMMSS>.jsonl`.
+/// The default file name is `<name>-<YYYYmmdd-HHMMSS>.jsonl`, the name made safe: every
+/// character that is not a letter, a digit, `-`, `_` or a `.` after the first becomes `_`,
+/// and a long name is cut, ending with 8 hex digits of its hash.
 #[test]
-fn default_path_shape() {
+fn default_file_name_is_safe() {
     let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_036_987);
-    let p = RunLog::default_path("iv sweep", t);
-    assert_eq!(p, PathBuf::from("runs/iv_sweep-20251125-021627.jsonl"));
+    let long = "x".repeat(300);
+    let cut = format!("{}-{}", "x".repeat(55), &sha_hex(&long)[..8]);
+    let long_unicode = "温度".repeat(40);
+    let cases: [(&str, String); 9] = [
+        ("iv sweep", "iv_sweep".into()),
+        ("x\ny", "x_y".into()),
+        ("a/b\\c:d\u{7}e\r", "a_b_c_d_e_".into()),
+        ("../up", "_._up".into()),
+        (".hidden", "_hidden".into()),
+        ("", "run".into()),
+        ("Probe-Ω-温度_2.5", "Probe-Ω-温度_2.5".into()),
+        (&long, cut),
+        // Cut on a character boundary: 18 whole characters of 3 bytes, then the hash.
+        (
+            &long_unicode,
+            format!("{}-{}", "温度".repeat(9), &sha_hex(&long_unicode)[..8]),
+        ),
+    ];
+    for (name, want) in cases {
+        let file = default_file_name(name, t);
+        assert_eq!(file, format!("{want}-20251125-021627.jsonl"), "{name:?}");
+        assert!(file.len() < 100, "{name:?}: {} bytes", file.len());
+    }
+    let other = format!("{long}y");
+    assert_ne!(
+        default_file_name(&long, t),
+        default_file_name(&other, t),
+        "long names that begin alike get different files"
+    );
+}
+
+/// Hex SHA-256 of a text.
+fn sha_hex(text: &str) -> String {
+    use sha2::Digest;
+    use std::fmt::Write as _;
+    let mut hex = String::new();
+    for b in sha2::Sha256::digest(text.as_bytes()) {
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
 }
 
 /// Durations round half up to the microsecond, across the second, and saturate.

@@ -13,14 +13,14 @@ impl Handler<Interrupt> for Sequencer {
     fn handle(&mut self, msg: Interrupt, ctx: &mut Self::Context) {
         match msg {
             Interrupt::Deadline(why) => {
-                self.stop_for(why);
+                self.stop_for(why, ctx);
                 // Points in a `wait` or between polls stop there (teardown never).
                 self.abort.cut();
             }
             // The terminal is gone, not an operator insisting: only ever a first stage.
-            Interrupt::Hangup => self.stop_for("the terminal hung up (SIGHUP)".into()),
+            Interrupt::Hangup => self.stop_for("the terminal hung up (SIGHUP)".into(), ctx),
             Interrupt::Signal if self.aborted.is_none() => {
-                self.stop_for("interrupted by the operator".into());
+                self.stop_for("interrupted by the operator".into(), ctx);
             }
             Interrupt::Signal if !self.cancelled => self.cancel(ctx),
             Interrupt::Signal => {
@@ -58,7 +58,7 @@ impl Sequencer {
     }
 
     /// First stage: no new points; in-flight ones finish; teardown runs.
-    fn stop_for(&mut self, why: String) {
+    fn stop_for(&mut self, why: String, ctx: &mut Context<Self>) {
         if self.aborted.is_some() {
             return;
         }
@@ -71,6 +71,9 @@ impl Sequencer {
         );
         self.aborted = Some(why);
         self.stop_dispatch();
+        // Stopping may have taken back every point in flight (dispatched in this wake-up,
+        // not sent yet): no outcome would then come to move the run on to teardown.
+        self.pump(ctx);
     }
 
     /// Second stage: cancel the points in flight (not teardown), then teardown with a short

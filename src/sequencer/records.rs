@@ -110,10 +110,30 @@ impl Sequencer {
         }
     }
 
+    /// The log is no longer whole at its path (deleted, moved, truncated): says so, and
+    /// stops the run like a failure (teardown still runs); the summary and the stop record
+    /// (written wherever the file now is) say why.
+    pub(super) fn log_lost(&mut self, lost: &runlog::LostLog) {
+        if self.log_error.is_none() {
+            tracing::warn!("run log {lost}; stopping: no new points, teardown still runs");
+            self.log_error = Some(lost.to_string());
+            self.stop_dispatch();
+        }
+    }
+
     /// Writes the stop record, forces the log to disk, reports the summary and stops.
     pub(super) fn finish(&mut self, ctx: &mut Context<Self>) {
         let Some(done) = self.done.take() else { return };
         self.drop_again();
+        // A run shorter than a second may end before any background check.
+        self.flush_log();
+        if self.log_error.is_none() {
+            match self.log.check_intact() {
+                Ok(Some(lost)) => self.log_lost(&lost),
+                Ok(None) => {}
+                Err(e) => self.log_failed(&e),
+            }
+        }
         if self.shown {
             // Ended by force in the middle of a step: its progress ends here.
             self.shown = false;

@@ -27,11 +27,14 @@
 //! - [`output`]: the progress bar only on a terminal, `--quiet`, JSON log lines naming the
 //!   connection and instrument, the summary's effective parallelism.
 //! - [`resume`]: `kill -9` at any moment then `resume`; torn lines; logs resume refuses.
+//! - [`log_paths`]: bad `-o` paths exit 2 and send nothing; safe default names; empty logs
+//!   reused by `run -o`; `resume --sequence` for a sequence file that moved.
+//! - [`log_lost`]: a log deleted or truncated mid-run: noticed, teardown, exit 1.
 //! - [`devices`]: device files: ramping setpoints polled until settled, limits, bad files.
 //! - [`replay`]: a recorded run replayed and compared with `sequencer diff`; several
 //!   instruments, terminations, `on_connect`, the simulator's report.
 //! - [`diff`]: `diff`'s notes on torn lines and different sequences; advice per command for
-//!   a log that is not one.
+//!   a log that is not one; differences in sweep order, setup and teardown apart.
 //! - [`export`]: `export` as CSV and JSON Lines (exact text of a known run), `plot` to SVG
 //!   (labels, one line per series) and PNG, unknown names.
 //! - [`plots`]: plot text: characters the PNG's font lacks reported once, legend values
@@ -64,6 +67,8 @@ mod help;
 mod instruments;
 mod lanes;
 mod log_content;
+mod log_lost;
+mod log_paths;
 mod output;
 mod plots;
 mod pyvisa_clients;

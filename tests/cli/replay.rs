@@ -67,7 +67,11 @@ fn replayed_run_matches_the_recording() {
     assert_eq!(out.code(), 0, "{out}");
     let out = diff(&scratch, &golden, &replayed);
     assert_eq!(out.code(), 0, "{out}");
-    assert!(out.stdout.contains("runs match: 13 points"), "{out}");
+    assert!(
+        out.stdout
+            .contains("runs match: 12 points (and 1 setup/teardown point)"),
+        "{out}"
+    );
 }
 
 /// `run --replay` does the same in one command, and the simulator reports commands it had
@@ -144,7 +148,7 @@ fn diff_reports_a_changed_reply() {
     assert_eq!(out.code(), 1, "{out}");
     assert!(out.stdout.contains("iv/3"), "{out}");
     assert!(out.stdout.contains("0.61"), "{out}");
-    assert!(out.stdout.contains("1 of 13 points differ"), "{out}");
+    assert!(out.stdout.contains("1 of 12 points differ"), "{out}");
     // Unreadable input is exit 2, not "different".
     let out = diff(&scratch, &golden, &scratch.join("missing.jsonl"));
     assert_eq!(out.code(), 2, "{out}");

@@ -163,7 +163,7 @@ fn malformed_logs_are_errors() {
     let cases = [
         (
             "",
-            "it is empty: the run stopped before it began; NEVER BEGAN",
+            "it is empty: the run never started (it stopped before writing its start record); NEVER BEGAN",
         ),
         (
             "{\"type\":\"start\"",
