@@ -274,8 +274,15 @@ fn running_out_of_descriptors_mid_run_is_not_a_broken_log() {
     let log = scratch.join("slow.jsonl");
     let args = ["run", "slow.yaml", "-o", "slow.jsonl", "--sim"];
     let run = Running::start(limited(48), &scratch.join(""), args);
-    wait_until("the start record", || {
-        !read_complete_lines(&log).0.is_empty()
+    // Both of the run's connections served (a point done on each) before the flood: a
+    // connection still in the simulator's backlog would never be accepted, and the run
+    // would rightly fail.
+    wait_until("a point on each connection", || {
+        let conns: std::collections::HashSet<u64> = step_points(&read_complete_lines(&log).0)
+            .iter()
+            .filter_map(|p| p["conn"].as_u64())
+            .collect();
+        conns.len() == 2
     });
     let start = read_complete_lines(&log).0.remove(0);
     let address = start["instruments"][0]["address"]
