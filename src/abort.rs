@@ -47,6 +47,11 @@ impl Abort {
         }
     }
 
+    /// True once the deadline has passed ([`Abort::cut`]).
+    pub fn cut_passed(&self) -> bool {
+        self.1.epoch.get() > 0
+    }
+
     /// Resolves once the deadline has passed (never for `epoch` `u64::MAX`, teardown's).
     pub fn cut_past(&self, epoch: u64) -> Past {
         Past {

@@ -13,9 +13,9 @@ impl Handler<Interrupt> for Sequencer {
     fn handle(&mut self, msg: Interrupt, ctx: &mut Self::Context) {
         match msg {
             Interrupt::Deadline(why) => {
-                self.stop_for(why, ctx);
                 // Points in a `wait` or between polls stop there (teardown never).
                 self.abort.cut();
+                self.stop_for(why, ctx);
             }
             // The terminal is gone, not an operator insisting: only ever a first stage.
             Interrupt::Hangup => self.stop_for("the terminal hung up (SIGHUP)".into(), ctx),
@@ -62,12 +62,15 @@ impl Sequencer {
         if self.aborted.is_some() {
             return;
         }
+        let how = if self.abort.cut_passed() {
+            "stopping {} point(s) in flight at their next wait (a reply awaited is still taken)"
+        } else {
+            "finishing {} point(s) in flight"
+        }
+        .replace("{}", &self.running().to_string());
         notice(
             Level::WARN,
-            &format!(
-                "{why}: finishing {} point(s) in flight, then teardown (Ctrl-C again to cancel them)",
-                self.running()
-            ),
+            &format!("{why}: {how}, then teardown (Ctrl-C again to cancel them)"),
         );
         self.aborted = Some(why);
         self.stop_dispatch();

@@ -285,7 +285,7 @@ fn deadline_stops_like_a_first_ctrl_c() {
     assert_eq!(out.code(), 130, "{out}");
     assert!(
         out.stderr_flat()
-            .contains("deadline of 300ms exceeded: finishing"),
+            .contains("deadline of 300ms exceeded: stopping"),
         "{out}"
     );
     for p in step_points(&records) {
