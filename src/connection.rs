@@ -1,21 +1,24 @@
 //! Connection actor: one TCP session to an instrument, running one point at a time.
 //!
-//! The [`Pool`](crate::pool::Pool) dials with [`open`] (which also returns the `on_connect`
-//! exchanges as a run log record, for the pool to forward) and starts a `Connection` around
-//! the framed stream.
-//! It reads its points ([`Execute`]) from its [`Inbox`] and runs each as a future the actor
-//! waits for (`ctx.wait`), so no second point can interleave its commands on the same
-//! socket; the outcome goes back to the pool's channel as [`Finished`]. The connection
-//! stops when the pool drops the sending end of its inbox.
-//! When a point leaves the connection broken (timeout, EOF, I/O error, malformed reply) the
-//! actor stops itself and the socket is closed: a late reply must never answer the next
-//! command.
+//! The [`Pool`](crate::pool::Pool) dials with [`open()`] (`connection/open.rs`, which also
+//! returns the connect record, for the pool to forward) and starts a `Connection` around
+//! the framed stream. It reads its points ([`Execute`]) from its [`Inbox`] and runs each as
+//! a future the actor waits for (`ctx.wait`), so no second point can interleave its
+//! commands on the same socket; what became of the point, and of the session, goes back to
+//! the pool as a [`Done`]. `Done` is declared here, beside its sender, although the pool
+//! handles it: a connection knows nothing of the pool above it (the layering rule of
+//! `lib.rs`), and a report is part of the interface of what reports it. The connection
+//! stops when the pool drops the sending end of its inbox, or when a point leaves the
+//! session out of step (timeout, end of file, I/O error, malformed or unsolicited data, a
+//! mismatch): a late reply must never answer the next command.
 //!
-//! Refused sessions: instruments that allow fewer sessions than asked accept the TCP
-//! connection and close it at once. A connection of the first dials is watched for a few
-//! milliseconds (`FIRST_WATCH`) instead of [`SETTLE`] before it takes work. Before its
-//! first point sends anything, it also takes what arrived since: the instrument's close
-//! means the session was refused (`refused`: the point did not run and goes out again
+//! The session's state is a [`Session`]: `Fresh` until its first point is over (the
+//! refusal checks below apply only then), `InUse` after, `Closed` with the reason once
+//! out of step. Refused sessions: instruments that allow fewer sessions than asked accept
+//! the TCP connection and close it at once. A connection of the first dials is watched for
+//! a few milliseconds (`FIRST_WATCH`) instead of [`SETTLE`] before it takes work. Before
+//! its first point sends anything, it also takes what arrived since: the instrument's
+//! close means the session was refused (the point did not run and goes out again
 //! unrecorded; the pool keeps one connection fewer), and anything else is an unsolicited
 //! greeting, dropped. A first point of writes only (which could not notice a dead socket)
 //! first watches the rest of [`SETTLE`] for that close. If the instrument closes the
@@ -29,6 +32,8 @@
 //! (the timeout, end of file or malformed reply that broke it, or the end of the run), both
 //! at info with `conn` and `instrument`; the pool logs dials, failed attempts and giving up.
 
+mod open;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,11 +42,11 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::abort::Abort;
-use crate::exec::{self, Conn, FailKind, Outcome, ReplyTimer, Stops, run_commands};
-use crate::pool::{Execute, Finished, Inbox, Outlet};
-use crate::protocol::{LineIo, Look, ReadError, Unread};
-use crate::runlog;
-use crate::sequence::{Address, Command, Greeting, Instrument, render_all};
+use crate::exec::{Conn, FailKind, Ran, ReplyTimer, Stops, run_commands};
+use crate::protocol::LineIo;
+use crate::sequence::value::Value;
+use crate::sequence::{Command, Greeting, Instrument, Step};
+pub use open::{Opened, SessionError, open};
 
 /// How long after connecting an immediate close by the instrument means a refused session
 /// (instruments that allow fewer sessions than asked accept the connection and close it at
@@ -58,17 +63,90 @@ const FIRST_WATCH: Duration = Duration::from_millis(5);
 /// attempt is recorded as failed and the point runs again without using up a retry.
 const REFUSAL_WINDOW: Duration = SETTLE;
 
-/// A session [`open`] returned, for [`Connection::new`].
-pub struct Opened {
-    /// The framed socket.
-    pub io: LineIo<TcpStream>,
-    /// The `on_connect` record, when there were `on_connect` commands.
-    pub record: Option<runlog::Connect>,
-    /// The instrument is known to have taken the session (it answered, or it was watched
-    /// for [`SETTLE`] without closing it).
-    pub accepted: bool,
-    /// When the TCP connection was made.
-    pub at: Instant,
+/// The receiving end of a channel between two actors of the run's thread, read as a stream
+/// (`ctx.add_stream`): a connection's [`Execute`], the pool's [`Done`]. Single-thread
+/// channels (the actix team's `local-channel`) instead of mailboxes: a mailbox message
+/// costs two allocations (envelope and queue node) and a strong address of the receiver;
+/// measured with callgrind over 20,000 points, the change took the run from 259.1 M to
+/// 239.3 M instructions (BENCHMARKS.md, commit 4ce95cc).
+pub type Inbox<T> = local_channel::mpsc::Receiver<T>;
+
+/// The sending end of an [`Inbox`].
+pub type Outlet<T> = local_channel::mpsc::Sender<T>;
+
+/// One point to run, from the pool.
+pub struct Execute {
+    /// The dispatcher's number for this point, echoed in its [`Done`].
+    pub serial: u64,
+    /// The step whose commands to run.
+    pub step: Arc<Step>,
+    /// Rendered text of each command.
+    pub texts: Vec<String>,
+    /// The point's sweep variables (poll bounds may name one; empty when none does).
+    pub vars: Vec<Value>,
+    /// The abort epoch when the point was dispatched: the point is cancelled as soon as the
+    /// run's epoch moves past it (second Ctrl-C), and cut at its next wait once the
+    /// deadline passes; `u64::MAX` for neither (teardown).
+    pub epoch: u64,
+    /// Per-command reply timeout to use instead of the instrument's, when shorter (the
+    /// teardown of an aborted run).
+    pub timeout_cap: Option<Duration>,
+}
+
+/// What a connection reports about the point dispatched as `serial`: its result, and the
+/// fate of the session.
+pub struct Done {
+    /// The [`Execute::serial`] it answers.
+    pub serial: u64,
+    /// The connection (the run log's `conn`).
+    pub conn: usize,
+    /// What ran, or why nothing could.
+    pub result: Result<Ran, NotRun>,
+    /// Whether the connection takes another point.
+    pub session: Fate,
+}
+
+/// What became of a session after a point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// In step and open: it takes the next point.
+    Kept,
+    /// Out of step, closed or failed: the connection stops.
+    Closed,
+    /// The instrument refused the session (closed it at once, before or under its first
+    /// point, having sent nothing): it allows fewer than asked. The connection stops.
+    Refused,
+}
+
+/// Why a point handed to a connection did not run.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum NotRun {
+    /// The session went before the point sent anything: refused, or lost before its first
+    /// use. Nothing was sent; the point can run elsewhere.
+    #[error("{0}")]
+    Session(SessionError),
+    /// The actor went away in the middle of the point (its pool is gone, or a bug): what it
+    /// sent is unknown.
+    #[error("connection {conn} stopped while running it")]
+    Stopped { conn: usize },
+}
+
+/// Where a session is in its life.
+enum Session {
+    /// No point has run yet: the next one first takes what already arrived, and its
+    /// failures may mean the instrument refused the session.
+    Fresh {
+        /// When the TCP connection was made: a write-only first point waits out
+        /// [`SETTLE`], and a close within [`REFUSAL_WINDOW`] is a late refusal.
+        opened_at: Instant,
+        /// The instrument is known to have taken this session (it answered, or it was
+        /// watched for [`SETTLE`]).
+        accepted: bool,
+    },
+    /// A point has run on it and left it in step.
+    InUse,
+    /// Out of step or closed, with the reason (logged when the actor stops).
+    Closed(String),
 }
 
 /// One live TCP session.
@@ -77,27 +155,18 @@ pub struct Connection {
     id: usize,
     /// The instrument at the other end (named in log lines).
     instrument: Arc<Instrument>,
-    /// The framed socket; taken out while a point runs, `None` once broken.
+    /// The framed socket; taken out while a point runs.
     io: Option<LineIo<TcpStream>>,
-    /// Per-command reply timeout.
-    timeout: Duration,
     /// The reply timer of this session's commands; taken out while a point runs.
     timer: Option<ReplyTimer>,
     /// The run's abort epoch (see [`Execute::epoch`]).
     abort: Abort,
-    /// Why the connection broke, set by the point that broke it; logged when it closes.
-    broken: Option<String>,
-    /// The pool's channel for outcomes.
-    pool: Outlet<Finished>,
+    /// Where the session is in its life; changed once a point is over.
+    session: Session,
+    /// The pool's channel for reports.
+    pool: Outlet<Done>,
     /// The points to run, read as a stream from `started` on.
     inbox: Option<Inbox<Execute>>,
-    /// The instrument is known to have taken this session; until then, a close before any
-    /// byte on the first point is a refused session (see the module doc).
-    accepted: bool,
-    /// When the TCP connection was made: a write-only first point waits out [`SETTLE`].
-    opened_at: Instant,
-    /// No point has run yet: the next one first takes what already arrived.
-    first: bool,
     /// Serial of the point running, so that its outcome still reaches the pool if the
     /// actor is dropped in the middle of it.
     running: Option<u64>,
@@ -114,32 +183,84 @@ impl Connection {
         id: usize,
         instrument: Arc<Instrument>,
         opened: Opened,
-        pool: Outlet<Finished>,
+        pool: Outlet<Done>,
         inbox: Inbox<Execute>,
         abort: Abort,
         alive: mpsc::Sender<()>,
     ) -> Self {
         Connection {
             id,
-            timeout: instrument.io.timeout,
             timer: None,
             instrument,
             io: Some(opened.io),
             abort,
-            broken: None,
+            session: Session::Fresh {
+                opened_at: opened.at,
+                accepted: opened.accepted,
+            },
             pool,
             inbox: Some(inbox),
-            accepted: opened.accepted,
-            opened_at: opened.at,
-            first: true,
             running: None,
             _alive: alive,
         }
     }
 
-    /// Sends the outcome of point `serial` to the pool (gone, if the run is over).
-    fn report(&self, serial: u64, outcome: Outcome) {
-        let _ = self.pool.send(Finished { serial, outcome });
+    /// Sends what became of point `serial` to the pool (gone, if the run is over).
+    fn report(&self, serial: u64, result: Result<Ran, NotRun>, session: Fate) {
+        let _ = self.pool.send(Done {
+            serial,
+            conn: self.id,
+            result,
+            session,
+        });
+    }
+
+    /// The session's state once a point is over: `result` is what ran, `io` what is left
+    /// of the socket. Returns the session's fate for the pool.
+    fn after_point(
+        &mut self,
+        result: &Result<Ran, NotRun>,
+        io: Option<&LineIo<TcpStream>>,
+    ) -> Fate {
+        let fresh = match self.session {
+            Session::Fresh {
+                opened_at,
+                accepted,
+            } => Some((opened_at, accepted)),
+            _ => None,
+        };
+        let (fate, why) = match result {
+            Err(NotRun::Session(e)) => {
+                let refused = fresh.is_some_and(|(_, accepted)| !accepted);
+                let fate = if refused { Fate::Refused } else { Fate::Closed };
+                (fate, e.to_string())
+            }
+            Err(e @ NotRun::Stopped { .. }) => (Fate::Closed, e.to_string()),
+            Ok(ran) => {
+                // Closed at once under the first point, the instrument having sent nothing:
+                // a session refused a little late (the commands went out, and are recorded).
+                let late_refusal = fresh.is_some_and(|(opened_at, accepted)| {
+                    !accepted
+                        && ran.kind() == Some(FailKind::Connection)
+                        && opened_at.elapsed() < REFUSAL_WINDOW
+                        && io.is_some_and(|io| io.peer_closed() && !io.received_any())
+                });
+                let why = ran.error.as_ref().map_or_else(
+                    || "the instrument closed it after a point".to_owned(),
+                    ToString::to_string,
+                );
+                match (late_refusal, ran.in_step) {
+                    (true, _) => (Fate::Refused, why),
+                    (false, true) => (Fate::Kept, String::new()),
+                    (false, false) => (Fate::Closed, why),
+                }
+            }
+        };
+        self.session = match fate {
+            Fate::Kept => Session::InUse,
+            Fate::Closed | Fate::Refused => Session::Closed(why),
+        };
+        fate
     }
 }
 
@@ -153,7 +274,10 @@ impl Actor for Connection {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        let why = self.broken.as_deref().unwrap_or("no longer needed");
+        let why = match &self.session {
+            Session::Closed(why) => why.as_str(),
+            Session::Fresh { .. } | Session::InUse => "no longer needed",
+        };
         tracing::info!(
             conn = self.id,
             instrument = %self.instrument.name,
@@ -167,11 +291,8 @@ impl Drop for Connection {
         // Only when the actor went away in the middle of a point (its pool is gone, or a
         // bug): the pool must still hear of the point, or the run would wait for it forever.
         if let Some(serial) = self.running.take() {
-            let id = self.id;
-            self.report(
-                serial,
-                Outcome::not_run(id, format!("connection {id} stopped while running it")),
-            );
+            let stopped = NotRun::Stopped { conn: self.id };
+            self.report(serial, Err(stopped), Fate::Closed);
         }
     }
 }
@@ -182,9 +303,8 @@ impl StreamHandler<Execute> for Connection {
     fn handle(&mut self, msg: Execute, ctx: &mut Self::Context) {
         let (id, serial) = (self.id, msg.serial);
         self.running = Some(serial);
-        let timeout = msg
-            .timeout_cap
-            .map_or(self.timeout, |cap| cap.min(self.timeout));
+        let own = self.instrument.io.timeout;
+        let timeout = msg.timeout_cap.map_or(own, |cap| cap.min(own));
         let stops = Stops {
             cancel: self.abort.past(msg.epoch),
             cut: self.abort.cut_past(msg.epoch),
@@ -196,43 +316,42 @@ impl StreamHandler<Execute> for Connection {
             .unwrap_or_else(|| ReplyTimer::new(timeout));
         timer.timeout = timeout;
         let instrument = self.instrument.clone();
-        let accepted = self.accepted;
         // Before the first point sends anything: take what already arrived (a greeting, or
         // the instrument's close of a refused session). Writes alone would not notice a
         // session closed at once, so a first point of writes only watches the rest of
-        // SETTLE for that close.
-        let watch = self.first.then(|| {
-            let writes_only = !msg.step.commands.iter().any(Command::reads);
-            if !self.accepted && writes_only {
-                SETTLE.saturating_sub(self.opened_at.elapsed())
-            } else {
-                Duration::ZERO
+        // SETTLE for that close. A first point with no greeting declared is also watched a
+        // little after its end (`watch_after_first_point`).
+        let (watch, linger) = match self.session {
+            Session::Fresh {
+                opened_at,
+                accepted,
+            } => {
+                let writes_only = !msg.step.commands.iter().any(Command::reads);
+                let watch = if !accepted && writes_only {
+                    SETTLE.saturating_sub(opened_at.elapsed())
+                } else {
+                    Duration::ZERO
+                };
+                (Some(watch), instrument.greeting == Greeting::None)
             }
-        });
-        // A connection's first point, with no greeting declared, is watched a little after
-        // its end (see `linger`).
-        let linger = self.first && self.instrument.greeting == Greeting::None;
-        self.first = false;
+            Session::InUse | Session::Closed(_) => (None, false),
+        };
         // Boxed on its own, so that the wrappers below move a pointer, not the whole I/O
         // state machine (it was the largest memcpy per point).
         let run = Box::pin(async move {
             let Some(mut io) = io else {
-                let out = Outcome::not_run(id, format!("connection {id} is closed"));
-                return (None, timer, out);
+                // Never: a connection whose session closed stops before its next point.
+                let lost = NotRun::Session(SessionError::ClosedAtOnce);
+                return (None, timer, Err(lost));
             };
             if let Some(wait) = watch
-                && let Err(e) = watch_for_close(&mut io, wait, id, &instrument.name).await
+                && let Err(e) = open::watch_for_close(&mut io, wait, id, &instrument.name).await
             {
                 // Nothing was sent: the session was refused, or (one the instrument had
                 // taken) lost before any use; either way the point runs elsewhere.
-                let out = Outcome {
-                    refused: !accepted,
-                    again: accepted,
-                    ..Outcome::not_run(id, e)
-                };
-                return (Some(io), timer, out);
+                return (Some(io), timer, Err(NotRun::Session(e)));
             }
-            let mut out = run_commands(
+            let mut ran = run_commands(
                 &mut io,
                 &msg.step.commands,
                 msg.texts,
@@ -245,215 +364,25 @@ impl StreamHandler<Execute> for Connection {
                 stops,
             )
             .await;
-            if linger && out.error.is_none() && out.exchanges.iter().any(|e| e.reply.is_some()) {
-                watch_after_first_point(&mut io, &mut out, id).await;
+            if linger && ran.error.is_none() && ran.exchanges.iter().any(|e| e.reply.is_some()) {
+                open::watch_after_first_point(&mut io, &mut ran, id).await;
             }
-            (Some(io), timer, out)
+            (Some(io), timer, Ok(ran))
         });
         // Waited for: the actor reads no other point until this one is over.
         ctx.wait(
             run.into_actor(self)
-                .map(move |(io, timer, mut out), act, ctx| {
+                .map(move |(io, timer, result), act, ctx| {
                     act.running = None;
                     act.timer = Some(timer);
-                    // Closed at once under the first point, the instrument having sent nothing:
-                    // a session refused a little late (the commands went out, and are recorded).
-                    if !act.accepted
-                        && out.kind == Some(FailKind::Connection)
-                        && act.opened_at.elapsed() < REFUSAL_WINDOW
-                        && io
-                            .as_ref()
-                            .is_some_and(|io| io.peer_closed() && !io.received_any())
-                    {
-                        out.refused = true;
-                    }
-                    act.accepted = !out.refused;
-                    if out.broken || out.refused {
-                        // Logged once, as the reason in `stopped`.
-                        act.broken = Some(out.error.clone().unwrap_or_default());
-                        out.broken = true;
-                        ctx.stop();
-                    } else {
+                    let fate = act.after_point(&result, io.as_ref());
+                    if fate == Fate::Kept {
                         act.io = io;
+                    } else {
+                        ctx.stop();
                     }
-                    act.report(serial, out);
+                    act.report(serial, result, fate);
                 }),
         );
     }
-}
-
-/// Watches a fresh session for `wait` for the instrument closing it; what it sends in the
-/// meantime is an unsolicited greeting and is dropped (logged). What already arrived is
-/// read at once, without waiting ([`LineIo::take_unread`]), so a close or a greeting that
-/// is there is seen even with no `wait`. `Err` with why when the session is closed or
-/// failed.
-async fn watch_for_close(
-    io: &mut LineIo<TcpStream>,
-    wait: Duration,
-    id: usize,
-    instrument: &str,
-) -> Result<(), String> {
-    const CLOSED: &str =
-        "the instrument closed the connection at once (it may allow fewer sessions)";
-    let greeting = |unread: &Unread| exec::greeting(Conn { id, instrument }, unread);
-    match io.take_unread(Look::Kernel) {
-        Ok(unread) => unread.iter().for_each(greeting),
-        Err(e) => return Err(e.to_string()),
-    }
-    if io.peer_closed() {
-        return Err(CLOSED.into());
-    }
-    if wait.is_zero() {
-        return Ok(());
-    }
-    match tokio::time::timeout(wait, io.fill()).await {
-        Err(_) => Ok(()),
-        Ok(Ok(0)) => Err(CLOSED.into()),
-        Ok(Ok(_)) => {
-            match io.take_unread(Look::Kernel) {
-                Ok(unread) => unread.iter().for_each(greeting),
-                Err(e) => return Err(e.to_string()),
-            }
-            if io.peer_closed() {
-                return Err(CLOSED.into());
-            }
-            Ok(())
-        }
-        Ok(Err(e)) => Err(e.to_string()),
-    }
-}
-
-/// Watches a connection for [`FIRST_WATCH`] after its first point, which read a reply:
-/// an instrument that greets without `greeting:` declared, a little too late for the watch
-/// before the first command, had its greeting taken as that reply, and the true reply
-/// follows it. Data seen now fails the point (the connection is out of step); a close
-/// marks the connection broken.
-async fn watch_after_first_point(io: &mut LineIo<TcpStream>, out: &mut Outcome, id: usize) {
-    match tokio::time::timeout(FIRST_WATCH, io.fill()).await {
-        Err(_) => {}
-        Ok(Ok(0) | Err(_)) => out.broken = true,
-        Ok(Ok(_)) => match io.take_unread(Look::Kernel) {
-            Ok(Some(unread)) => out.fail_unsolicited_after(&unread, id),
-            Ok(None) | Err(_) => out.broken = true,
-        },
-    }
-}
-
-/// Reads the greeting of an instrument declared with `greeting: line`: one line, within
-/// `connect_timeout`. A close before it is a refused session.
-async fn read_greeting(
-    io: &mut LineIo<TcpStream>,
-    connect_timeout: Duration,
-) -> Result<String, String> {
-    match tokio::time::timeout(connect_timeout, io.read_line()).await {
-        Ok(Ok(line)) => Ok(line),
-        Ok(Err(ReadError::Closed)) => Err(
-            "the instrument closed the connection before its greeting (it may allow fewer sessions)"
-                .into(),
-        ),
-        Ok(Err(e)) => Err(format!("cannot read the greeting: {e}")),
-        Err(_) => Err(format!(
-            "no greeting within {} (connect_timeout); the instrument is declared with \
-             `greeting: line`: does it greet on connect?",
-            crate::sequence::duration::format_duration(connect_timeout)
-        )),
-    }
-}
-
-/// Dials `address`, drops any greeting already received, and sends the instrument's
-/// `on_connect` commands. With `watch` (a redial), or when `on_connect` is writes only, the
-/// session is first watched for [`SETTLE`] for the instrument closing it at once; otherwise
-/// the first reply proves the session (see the module doc).
-pub async fn open(
-    id: usize,
-    address: &Address,
-    instrument: &Instrument,
-    watch: bool,
-) -> Result<Opened, String> {
-    let io_cfg = &instrument.io;
-    let target = address.to_string();
-    let stream =
-        match tokio::time::timeout(io_cfg.connect_timeout, TcpStream::connect(&target)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => return Err(e.to_string()),
-            Err(_) => {
-                return Err(format!(
-                    "no answer within {} (connect_timeout)",
-                    crate::sequence::duration::format_duration(io_cfg.connect_timeout)
-                ));
-            }
-        };
-    let at = Instant::now();
-    // Commands are small and latency matters more than packet count.
-    let _ = stream.set_nodelay(true);
-    let mut io = LineIo::new(stream, &io_cfg.write_termination, &io_cfg.read_termination);
-    let on_connect = &instrument.on_connect;
-    let mut accepted;
-    let greeting = if instrument.greeting == Greeting::Line {
-        // The greeting proves the session; a close before it is a refusal.
-        let line = read_greeting(&mut io, io_cfg.connect_timeout).await?;
-        accepted = true;
-        Some((line, std::time::SystemTime::now()))
-    } else {
-        let writes_only = !on_connect.is_empty() && !on_connect.iter().any(Command::reads);
-        let wait = if watch || writes_only {
-            SETTLE
-        } else {
-            FIRST_WATCH
-        };
-        watch_for_close(&mut io, wait, id, &instrument.name).await?;
-        accepted = wait == SETTLE || io.received_any();
-        None
-    };
-    let mut record = greeting.map(|(line, at)| runlog::Connect {
-        instrument: instrument.name.clone(),
-        conn: id,
-        greeting: Some(line),
-        commands: Vec::new(),
-        at,
-    });
-    if !on_connect.is_empty() {
-        let texts = render_all(on_connect, &[]);
-        let out = run_commands(
-            &mut io,
-            on_connect,
-            texts,
-            &[],
-            &mut ReplyTimer::new(io_cfg.timeout),
-            Conn {
-                id,
-                instrument: &instrument.name,
-            },
-            Stops::none(),
-        )
-        .await;
-        if let Some(err) = out.error {
-            return Err(format!("on_connect failed: {err}"));
-        }
-        accepted |= io.received_any();
-        match &mut record {
-            Some(record) => record.commands = out.exchanges,
-            None => {
-                record = Some(runlog::Connect {
-                    instrument: instrument.name.clone(),
-                    conn: id,
-                    greeting: None,
-                    commands: out.exchanges,
-                    at: out.started_at,
-                });
-            }
-        }
-    }
-    tracing::info!(
-        conn = id,
-        instrument = %instrument.name,
-        address = %address,
-        "connection open"
-    );
-    Ok(Opened {
-        io,
-        record,
-        accepted,
-        at,
-    })
 }

@@ -3,7 +3,8 @@
 //!
 //! Plain async Rust over any [`LineIo`], so it is tested without actors or sockets. The
 //! connection actor calls [`run_commands`] with the texts the sequencer rendered; the result
-//! says whether the connection may be reused ([`Outcome::broken`]).
+//! ([`Ran`]) is what ran and whether the session is still in step ([`Ran::in_step`]);
+//! failures are typed ([`PointError`], in `error.rs`).
 //!
 //! Every reply must be the answer to its own command. Before each command that reads a
 //! reply, and when the point ends, everything the instrument sent unasked is taken off the
@@ -13,12 +14,12 @@
 //! the connection is closed. Only before a connection's very first command is data a
 //! greeting, dropped. A reply other than `expect`'s closes the connection too.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::abort::Past;
 use crate::protocol::{LineIo, Look, ReadError, Transport, Unread};
 use crate::sequence::Command;
-use crate::sequence::duration::format_duration;
 use crate::sequence::value::Value;
 
 /// One command sent and its reply.
@@ -43,12 +44,10 @@ pub struct Conn<'a> {
     pub instrument: &'a str,
 }
 
-/// What running a point's commands produced.
+/// What running a point's commands produced: what went out and came back, how it ended,
+/// and whether the session may run another point. Nothing about pools or retries.
 #[derive(Debug, Clone)]
-#[allow(clippy::struct_excessive_bools)] // independent facts about one point, each documented
-pub struct Outcome {
-    /// Connection that ran it.
-    pub conn: usize,
+pub struct Ran {
     /// Wall-clock start.
     pub started_at: SystemTime,
     /// Duration of the whole point, waits included.
@@ -57,114 +56,49 @@ pub struct Outcome {
     pub exchanges: Vec<Exchange>,
     /// Replies named with `as`, in command order.
     pub values: Vec<(String, String)>,
-    /// Why the point failed; `None` when it succeeded.
-    pub error: Option<String>,
-    /// What kind of failure, when the point failed (decides retries).
-    pub kind: Option<FailKind>,
-    /// The connection is unusable (timeout, EOF, I/O error, abort) and must be closed.
-    pub broken: bool,
-    /// The instrument is unreachable (every reconnect attempt failed): the run must stop.
-    pub unreachable: bool,
-    /// Never started: the run stopped while the point waited for a connection. Not a
-    /// point outcome at all; it is not recorded.
-    pub skipped: bool,
-    /// The instrument closed a fresh connection, having sent nothing, before or under its
-    /// first point: it refused the session (it allows fewer than asked). Set by the
-    /// connection; the pool then keeps fewer connections and sets `again`.
-    pub refused: bool,
-    /// Not a final outcome: the point goes back to the sequencer to be dispatched again
-    /// when a connection is free, without using up a retry (its session was refused, or the
-    /// pool has fewer connections than points given to it). Recorded first, as a failed
-    /// attempt, only if commands went out (`exchanges` is not empty).
-    pub again: bool,
-    /// Set by the pool: after this failed point it starts none of its waiting points until
-    /// the sequencer has judged the failure and answers with a
-    /// [`Proceed`](crate::pool::Proceed).
-    pub held: bool,
-    /// Set by the pool: how many connections it now keeps, which bounds how many points
-    /// the sequencer lets run at once.
-    pub pool_cap: Option<usize>,
+    /// Why the commands stopped before their end; `None` when they all ran. Boxed: the
+    /// result travels by value through two actors for every point.
+    pub error: Option<Box<PointError>>,
+    /// The session is still in step and open: no failure that breaks it, nothing
+    /// unsolicited, not closed by the instrument. Otherwise it must be closed.
+    pub in_step: bool,
 }
 
-impl Outcome {
-    /// A point that never reached an instrument (no connection could run it).
-    pub fn not_run(conn: usize, error: String) -> Self {
-        Outcome {
-            conn,
+impl Ran {
+    /// Nothing ran yet, from now.
+    fn start(capacity: usize) -> Ran {
+        Ran {
             started_at: SystemTime::now(),
             elapsed: Duration::ZERO,
-            exchanges: Vec::new(),
+            exchanges: Vec::with_capacity(capacity),
             values: Vec::new(),
-            error: Some(error),
-            kind: Some(FailKind::NoConnection),
-            broken: true,
-            unreachable: false,
-            skipped: false,
-            refused: false,
-            again: false,
-            held: false,
-            pool_cap: None,
+            error: None,
+            in_step: true,
         }
     }
 
-    /// A point handed back unstarted because the run is stopping.
-    pub fn skipped() -> Self {
-        Outcome {
-            skipped: true,
-            ..Outcome::not_run(0, "not started: the run is stopping".into())
-        }
-    }
-}
-
-impl Outcome {
-    /// Marks the point failed with `error` of `kind` (closing the connection if the kind
-    /// breaks it).
-    fn fail(&mut self, error: String, kind: FailKind) {
-        self.error = Some(error);
-        self.kind = Some(kind);
-        self.broken |= kind.breaks_connection();
+    /// What kind of failure, when the point failed.
+    pub fn kind(&self) -> Option<FailKind> {
+        self.error.as_ref().map(|e| e.kind())
     }
 
-    /// Fails a point that ended cleanly because `unread` came after its last command on
-    /// connection `conn` (see [`unsolicited`]).
-    pub fn fail_unsolicited_after(&mut self, unread: &Unread, conn: usize) {
-        let after = self.exchanges.last().map(|e| e.sent.as_str());
-        let Failure(msg, kind) = unsolicited(after, false, conn, unread);
-        self.fail(msg, kind);
+    /// Marks the point failed with `error` (the session out of step if the error breaks
+    /// it).
+    fn fail(&mut self, error: PointError) {
+        self.in_step &= !error.kind().breaks_connection();
+        self.error = Some(Box::new(error));
+    }
+
+    /// Fails a point that ended cleanly because `data` came after its last command on
+    /// connection `conn`: the session is out of step.
+    pub fn fail_unsolicited_after(&mut self, data: Unread, conn: usize) {
+        let at = self
+            .exchanges
+            .last()
+            .map_or(StrayAt::End, |e| StrayAt::After(e.sent.clone()));
+        self.fail(PointError::Unsolicited { at, conn, data });
     }
 }
-
-/// Why a point failed, as far as retrying is concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailKind {
-    /// The connection broke: I/O error, end of file, or no reply in time. Retried.
-    Connection,
-    /// A poll did not reach its condition in time. Retried only with `retry_on: [timeout]`.
-    PollTimeout,
-    /// A reply differed from `expect`. Retried only with `retry_on: [mismatch]`.
-    Mismatch,
-    /// Cancelled by the operator (second Ctrl-C).
-    Aborted,
-    /// Stopped at a `wait` or between polls because the run's deadline passed.
-    Deadline,
-    /// No connection could run it.
-    NoConnection,
-}
-
-impl FailKind {
-    /// Whether the connection must be closed after this failure.
-    /// A reply other than the expected one may be a connection out of step (a reply that
-    /// answered the command before), so the connection is not trusted with another point.
-    fn breaks_connection(self) -> bool {
-        matches!(
-            self,
-            FailKind::Connection | FailKind::Aborted | FailKind::Mismatch
-        )
-    }
-}
-
-/// A failure while running commands: the message and its kind.
-struct Failure(String, FailKind);
 
 /// What may end a point early.
 pub struct Stops<C> {
@@ -198,27 +132,11 @@ pub async fn run_commands<S: Transport>(
     timer: &mut ReplyTimer,
     conn: Conn<'_>,
     stops: Stops<impl std::future::Future<Output = ()>>,
-) -> Outcome {
+) -> Ran {
     let Stops { cancel, mut cut } = stops;
     tokio::pin!(cancel);
-    let started_at = SystemTime::now();
     let start = Instant::now();
-    let mut out = Outcome {
-        conn: conn.id,
-        started_at,
-        elapsed: Duration::ZERO,
-        exchanges: Vec::with_capacity(commands.len()),
-        values: Vec::new(),
-        error: None,
-        kind: None,
-        broken: false,
-        unreachable: false,
-        skipped: false,
-        refused: false,
-        again: false,
-        held: false,
-        pool_cap: None,
-    };
+    let mut out = Ran::start(commands.len());
     let mut ex = Exec {
         io,
         cut: &mut cut,
@@ -232,8 +150,8 @@ pub async fn run_commands<S: Transport>(
     };
     for (command, text) in commands.iter().zip(texts) {
         let before = ex.out.exchanges.len();
-        if let Err(Failure(msg, kind)) = ex.before(command, &text) {
-            ex.out.fail(msg, kind);
+        if let Err(e) = ex.before(command, &text) {
+            ex.out.fail(e);
             break;
         }
         let result = tokio::select! {
@@ -245,16 +163,16 @@ pub async fn run_commands<S: Transport>(
                 if let Some(t) = ex.awaiting.take() {
                     ex.record(None, t);
                 }
-                Err(Failure("aborted by the operator".into(), FailKind::Aborted))
+                Err(PointError::Aborted)
             }
         };
         fill_sent(&mut ex.out.exchanges[before..], text);
-        if let Err(Failure(msg, kind)) = result {
-            ex.out.fail(msg, kind);
+        if let Err(e) = result {
+            ex.out.fail(e);
             break;
         }
     }
-    if !ex.out.broken {
+    if ex.out.in_step {
         // A late copy of a reply is charged to the point it belongs to, never handed to
         // the next point on this connection.
         ex.after();
@@ -294,7 +212,7 @@ struct Exec<'a, S> {
     /// The connection's reply timer, with the timeout for each command.
     timer: &'a mut ReplyTimer,
     conn: Conn<'a>,
-    out: &'a mut Outcome,
+    out: &'a mut Ran,
     /// When the command being run was sent, while its reply is awaited, so a cancel can
     /// record it as sent.
     awaiting: Option<Instant>,
@@ -308,7 +226,7 @@ impl<S: Transport> Exec<'_, S> {
     /// connection's first command ever, data the instrument sent is a greeting and is
     /// dropped; before any later command that reads a reply, it means the connection is
     /// out of step.
-    fn before(&mut self, command: &Command, text: &str) -> Result<(), Failure> {
+    fn before(&mut self, command: &Command, text: &str) -> Result<(), PointError> {
         let (greeting, reads) = (!self.io.sent_any(), command.reads());
         if !greeting && !reads {
             return Ok(());
@@ -320,18 +238,24 @@ impl<S: Transport> Exec<'_, S> {
                 self::greeting(self.conn, &unread);
                 Ok(())
             }
-            Ok(Some(unread)) => Err(unsolicited(Some(text), true, conn, &unread)),
-            Err(e) => Err(Failure(
-                format!("cannot read from connection {conn} before `{text}`: {e}"),
-                FailKind::Connection,
-            )),
+            Ok(Some(data)) => Err(PointError::Unsolicited {
+                at: StrayAt::Before(text.to_owned()),
+                conn,
+                data,
+            }),
+            Err(e) => Err(PointError::Look {
+                command: text.to_owned(),
+                conn,
+                source: Arc::new(e),
+            }),
         }
     }
 
     /// Checks the connection once the point's commands are done (or failed without
     /// breaking it): data the instrument sent after the last reply fails the point (a point
     /// that failed already keeps its first error) and closes the connection; the
-    /// instrument's close marks the connection broken (the point's own replies stand).
+    /// instrument's close marks the connection out of step (the point's own replies
+    /// stand).
     fn after(&mut self) {
         let conn = self.conn.id;
         match self.io.take_unread(Look::Ready) {
@@ -339,7 +263,7 @@ impl<S: Transport> Exec<'_, S> {
             // Nothing sent on the connection yet (`on_connect` of waits only).
             Ok(Some(unread)) if !self.io.sent_any() => greeting(self.conn, &unread),
             Ok(Some(unread)) if self.out.error.is_none() => {
-                self.out.fail_unsolicited_after(&unread, conn);
+                self.out.fail_unsolicited_after(unread, conn);
             }
             Ok(Some(unread)) => {
                 tracing::warn!(
@@ -347,18 +271,22 @@ impl<S: Transport> Exec<'_, S> {
                     instrument = self.conn.instrument,
                     "closing the connection: unsolicited data after a failed point: {unread}"
                 );
-                self.out.broken = true;
+                self.out.in_step = false;
             }
-            Err(_) => self.out.broken = true,
+            Err(_) => self.out.in_step = false,
         }
         if self.io.peer_closed() {
-            self.out.broken = true;
+            self.out.in_step = false;
         }
     }
 
     /// Sleeps `d`, unless the run's deadline has passed or passes meanwhile: then the
-    /// point stops, `during` naming what it was doing.
-    async fn pause(&mut self, d: Duration, during: impl FnOnce() -> String) -> Result<(), Failure> {
+    /// point stops, `during` saying what it was doing.
+    async fn pause(
+        &mut self,
+        d: Duration,
+        during: impl FnOnce() -> Pause,
+    ) -> Result<(), PointError> {
         let cut = if self.cut.passed() {
             true
         } else {
@@ -369,19 +297,15 @@ impl<S: Transport> Exec<'_, S> {
             }
         };
         if cut {
-            return Err(Failure(
-                format!("deadline: the run's deadline passed during {}", during()),
-                FailKind::Deadline,
-            ));
+            return Err(PointError::Deadline { during: during() });
         }
         Ok(())
     }
 
-    async fn command(&mut self, command: &Command, text: &str) -> Result<(), Failure> {
+    async fn command(&mut self, command: &Command, text: &str) -> Result<(), PointError> {
         match command {
             Command::Wait(d) => {
-                self.pause(*d, || format!("a `wait: {}`", format_duration(*d)))
-                    .await?;
+                self.pause(*d, || Pause::Wait(*d)).await?;
                 self.last = Instant::now();
                 Ok(())
             }
@@ -398,10 +322,11 @@ impl<S: Transport> Exec<'_, S> {
                     self.out.values.push((name.clone(), reply.to_owned()));
                 }
                 match expect {
-                    Some(want) if reply.trim() != want => Err(Failure(
-                        format!("reply `{reply}` to `{text}` is not the expected `{want}`"),
-                        FailKind::Mismatch,
-                    )),
+                    Some(want) if reply.trim() != want => Err(PointError::Mismatch {
+                        reply: reply.to_owned(),
+                        command: text.to_owned(),
+                        expected: want.clone(),
+                    }),
                     _ => Ok(()),
                 }
             }
@@ -428,25 +353,27 @@ impl<S: Transport> Exec<'_, S> {
                         if done {
                             return Ok(());
                         }
-                        return Err(Failure(
-                            format!(
-                                "poll `{text}` did not reach {} within {} (last reply `{reply}`, {polls} queries)",
-                                until.describe(self.vars),
-                                format_duration(*timeout)
-                            ),
-                            FailKind::PollTimeout,
-                        ));
+                        return Err(PointError::PollTimeout {
+                            command: text.to_owned(),
+                            condition: until.describe(self.vars),
+                            timeout: *timeout,
+                            reply: reply.to_owned(),
+                            polls,
+                        });
                     }
                     let left =
                         deadline.map_or(*every, |d| d.saturating_duration_since(Instant::now()));
-                    let during =
-                        format!("the poll `{text}` (last reply `{reply}`, {polls} queries)");
-                    if let Err(failure) = self.pause((*every).min(left), move || during).await {
+                    let during = Pause::Poll {
+                        command: text.to_owned(),
+                        reply: reply.to_owned(),
+                        polls,
+                    };
+                    if let Err(e) = self.pause((*every).min(left), move || during).await {
                         if let Some(name) = name {
                             let reply = reply_text(&self.out.exchanges, reply_at).to_owned();
                             self.out.values.push((name.clone(), reply));
                         }
-                        return Err(failure);
+                        return Err(e);
                     }
                     self.last = Instant::now();
                 }
@@ -454,7 +381,7 @@ impl<S: Transport> Exec<'_, S> {
         }
     }
 
-    async fn send(&mut self, text: &str) -> Result<(), Failure> {
+    async fn send(&mut self, text: &str) -> Result<(), PointError> {
         let conn = self.conn.id;
         let timeout = self.timer.timeout;
         self.timer.arm(deadline(self.last, timeout));
@@ -462,14 +389,22 @@ impl<S: Transport> Exec<'_, S> {
         let sent = tokio::select! {
             biased;
             r = self.io.write_line(text) => r,
-            () = timer.expired() => return Err(send_timed_out(text, conn, timeout)),
+            () = timer.expired() => return Err(PointError::SendTimeout {
+                command: text.to_owned(),
+                conn,
+                after: timeout,
+            }),
         };
-        sent.map_err(|e| send_failed(text, conn, &e))
+        sent.map_err(|e| PointError::Send {
+            command: text.to_owned(),
+            conn,
+            source: Arc::new(e),
+        })
     }
 
     /// Sends `text` and reads its reply, under one timeout for both; records the exchange
     /// and returns its index in the outcome's exchanges.
-    async fn query(&mut self, text: &str) -> Result<usize, Failure> {
+    async fn query(&mut self, text: &str) -> Result<usize, PointError> {
         let t = self.last;
         let conn = self.conn.id;
         self.awaiting = Some(t);
@@ -487,6 +422,7 @@ impl<S: Transport> Exec<'_, S> {
             } => Ok(r),
             () = timer.expired() => Err(()),
         };
+        let command = || text.to_owned();
         let failure = match exchange {
             Ok(Ok(reply)) if !is_malformed(&reply) => {
                 self.record(Some(reply), t);
@@ -495,33 +431,48 @@ impl<S: Transport> Exec<'_, S> {
             Ok(Ok(reply)) => {
                 // A text instrument never sends control characters or invalid UTF-8: the
                 // stream is out of step or corrupted, so this connection is not trusted.
-                let msg = format!(
-                    "malformed reply `{}` to `{text}` on connection {conn} (control characters or invalid UTF-8)",
-                    reply.escape_debug()
-                );
+                let e = PointError::Malformed {
+                    reply: reply.clone(),
+                    command: command(),
+                    conn,
+                };
                 self.record(Some(reply), t);
-                return Err(Failure(msg, FailKind::Connection));
+                return Err(e);
             }
             Ok(Err(Err(e))) => {
                 self.awaiting = None;
-                return Err(send_failed(text, conn, &e));
+                return Err(PointError::Send {
+                    command: command(),
+                    conn,
+                    source: Arc::new(e),
+                });
             }
-            Ok(Err(Ok(ReadError::Closed))) => format!(
-                "connection {conn} closed by the instrument while waiting for reply to `{text}`"
-            ),
-            Ok(Err(Ok(e))) => format!("cannot read reply to `{text}` on connection {conn}: {e}"),
+            Ok(Err(Ok(ReadError::Closed))) => PointError::Closed {
+                command: command(),
+                conn,
+            },
+            Ok(Err(Ok(e))) => PointError::Read {
+                command: command(),
+                conn,
+                source: Arc::new(e),
+            },
             Err(()) if !sent => {
                 self.awaiting = None;
-                return Err(send_timed_out(text, conn, timeout));
+                return Err(PointError::SendTimeout {
+                    command: command(),
+                    conn,
+                    after: timeout,
+                });
             }
-            Err(()) => format!(
-                "timeout after {} waiting for reply to `{text}` on connection {conn}",
-                format_duration(timeout)
-            ),
+            Err(()) => PointError::ReplyTimeout {
+                command: command(),
+                conn,
+                after: timeout,
+            },
         };
         // The query went out: the log shows it, without a reply.
         self.record(None, t);
-        Err(Failure(failure, FailKind::Connection))
+        Err(failure)
     }
 
     /// Records an exchange that started at `t` and ends now; its `sent` text is filled in
@@ -557,43 +508,6 @@ pub fn greeting(conn: Conn<'_>, unread: &Unread) {
     );
 }
 
-/// Data nobody asked for, found before (`before`) or after the command `text` (the last
-/// one sent, if any) on connection `conn`: the connection is out of step, so it is closed
-/// and the point fails (retried as `retries` allows).
-fn unsolicited(text: Option<&str>, before: bool, conn: usize, unread: &Unread) -> Failure {
-    let at = match (text, before) {
-        (Some(text), true) => format!("before `{text}`"),
-        (Some(text), false) => format!("after `{text}`"),
-        (None, _) => "at the end of the point".to_owned(),
-    };
-    Failure(
-        format!(
-            "unsolicited data {at} on connection {conn}: {unread} (a reply nobody asked for: \
-             the connection is out of step and was closed)"
-        ),
-        FailKind::Connection,
-    )
-}
-
-/// A command whose write did not finish within `timeout`.
-fn send_timed_out(text: &str, conn: usize, timeout: Duration) -> Failure {
-    Failure(
-        format!(
-            "timeout after {} sending `{text}` on connection {conn}",
-            format_duration(timeout)
-        ),
-        FailKind::Connection,
-    )
-}
-
-/// A command that could not be written.
-fn send_failed(text: &str, conn: usize, e: &std::io::Error) -> Failure {
-    Failure(
-        format!("cannot send `{text}` on connection {conn}: {e}"),
-        FailKind::Connection,
-    )
-}
-
 /// True for a reply no text instrument sends: control characters (tab excepted), DEL, or
 /// bytes that were not UTF-8.
 pub fn is_malformed(reply: &str) -> bool {
@@ -602,7 +516,9 @@ pub fn is_malformed(reply: &str) -> bool {
         .any(|c| (c.is_control() && c != '\t') || c == char::REPLACEMENT_CHARACTER)
 }
 
+mod error;
 mod timer;
+pub use error::{FailKind, Pause, PointError, StrayAt};
 pub use timer::ReplyTimer;
 use timer::deadline;
 

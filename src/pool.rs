@@ -42,17 +42,17 @@ use tokio::sync::{mpsc, oneshot};
 
 mod dial;
 use crate::abort::Abort;
-use crate::exec::Outcome;
+use crate::connection::{Done, Execute, Fate, Inbox, NotRun, Outlet, SessionError};
+use crate::exec::Ran;
 use crate::runlog;
-use crate::sequence::value::Value;
-use crate::sequence::{Address, Instrument, Step};
+use crate::sequence::{Address, Instrument};
 use crate::wakeup::EveryWakeup;
 pub use dial::backoff;
 
 /// Dials every connection; replies as soon as one is open with how many the pool will
 /// keep (at most `max_connections`), or with the last connect error when none could be.
 #[derive(Message)]
-#[rtype(result = "Result<usize, String>")]
+#[rtype(result = "Result<usize, SessionError>")]
 pub struct Open;
 
 /// Names the actor that receives the points' outcomes ([`Outcomes`]); sent once, before
@@ -65,72 +65,123 @@ pub struct Subscribe(pub Recipient<Outcomes>);
 /// handled one batch of its mailbox (one message for them all, not one each).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Work(pub Vec<Execute>);
+pub struct Work(pub Vec<Job>);
 
-/// What became of several points: those whose outcome reached the pool while it handled
-/// one batch of its mailbox, each with [`Outcome::pool_cap`] set.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Outcomes(pub Vec<Finished>);
-
-/// One point to run: part of [`Work`] for the pool, which passes it on to a connection
-/// (over the connection's [`Inbox`]).
-pub struct Execute {
-    /// The sender's number for this dispatch, echoed in its [`Finished`].
-    pub serial: u64,
-    /// The step whose commands to run.
-    pub step: Arc<Step>,
-    /// Rendered text of each command.
-    pub texts: Vec<String>,
-    /// The point's sweep variables (poll bounds may name one; empty when none does).
-    pub vars: Vec<Value>,
+/// One point to run, and how many points of its stage may run at once.
+pub struct Job {
+    /// The point, passed on to a connection.
+    pub point: Execute,
     /// Most points of its stage to run at once (the step's `concurrency`, at most the
     /// connections): the sender may dispatch more, which wait in the pool's queue.
     pub limit: usize,
-    /// The abort epoch when the point was dispatched: the point is cancelled as soon as the
-    /// run's epoch moves past it (second Ctrl-C).
-    pub epoch: u64,
-    /// Per-command reply timeout to use instead of the instrument's, when shorter (the
-    /// teardown of an aborted run).
-    pub timeout_cap: Option<Duration>,
 }
 
-/// What became of the point dispatched as `serial`: from a connection to its pool (over the
-/// pool's [`Inbox`]), and (in [`Outcomes`]) from the pool to its subscriber. After a failed
-/// point (an error other than a refused session) the pool starts no waiting point until it
-/// gets [`Proceed`].
-pub struct Finished {
-    /// The [`Execute::serial`] it answers.
+/// What became of several points: those whose outcome reached the pool while it handled
+/// one batch of its mailbox. Declared beside the pool, which sends it (the sequencer above
+/// handles it: see the layering rule in `lib.rs`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Outcomes(pub Vec<Outcome>);
+
+/// What became of the point dispatched as `serial`.
+pub struct Outcome {
+    /// The dispatcher's number of the point ([`Execute::serial`]).
     pub serial: u64,
-    /// What happened.
-    pub outcome: Outcome,
+    /// The connection that had it (0 if none did).
+    pub conn: usize,
+    /// How many connections the pool keeps now: points in flight on the instrument should
+    /// not outnumber them.
+    pub cap: usize,
+    /// What became of it.
+    pub verdict: Verdict,
+}
+
+/// What became of a point, in the pool's words.
+pub enum Verdict {
+    /// It ran on a connection: this attempt, ok or failed.
+    Ran(Ran),
+    /// To run again when a connection is free, without using up a retry: its session was
+    /// refused or lost. The commands that did go out (a session refused a little late),
+    /// if any, are a failed attempt to record first.
+    Again(Option<Ran>),
+    /// Never started: handed back because the run is stopping ([`DropQueued`]).
+    NotStarted,
+    /// It could not run at all.
+    Failed(Unrun),
+}
+
+impl Verdict {
+    /// After a failed point, the pool starts none of its waiting points until the
+    /// subscriber has judged the failure and answers with a [`Proceed`]: the one rule both
+    /// sides read here.
+    pub fn holds_the_pool(&self) -> bool {
+        match self {
+            Verdict::Ran(ran) => ran.error.is_some(),
+            Verdict::Failed(_) => true,
+            Verdict::Again(_) | Verdict::NotStarted => false,
+        }
+    }
+}
+
+/// Why a point could not run at all.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Unrun {
+    /// Every reconnect attempt failed and no connection is left: the run must stop.
+    #[error("instrument at `{address}` unreachable: {attempts} reconnect attempts failed, the last with: {}", cause.as_ref().map_or_else(|| "refused".to_owned(), ToString::to_string))]
+    Unreachable {
+        address: String,
+        attempts: u32,
+        cause: Option<SessionError>,
+    },
+    /// The connection went away under it.
+    #[error(transparent)]
+    Connection(NotRun),
 }
 
 /// The subscriber has judged a failed point and the run goes on (or only teardown is left):
-/// waiting points may start again (see [`Finished`]).
+/// waiting points may start again (see [`Verdict::holds_the_pool`]).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Proceed;
 
-/// Hands back every point still waiting for a connection, unstarted ([`Outcome::skipped`]):
-/// the run is stopping and must not start them.
+/// Hands back every point still waiting for a connection, unstarted
+/// ([`Verdict::NotStarted`]): the run is stopping and must not start them.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct DropQueued;
 
-/// The receiving end of a channel between two actors of the run's thread, read as a stream
-/// (`ctx.add_stream`): the pool's [`Finished`], a connection's [`Execute`]. Single-thread
-/// channels (the actix team's `local-channel`): no atomics, no allocation per message.
-pub type Inbox<T> = local_channel::mpsc::Receiver<T>;
-
-/// The sending end of an [`Inbox`].
-pub type Outlet<T> = local_channel::mpsc::Sender<T>;
-
 /// A connection as the pool knows it: its id, and where its points go.
 type Member = (usize, Outlet<Execute>);
 
+/// Where the pool is in redialling after failed dials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Redial {
+    /// No dial failed since the last one that succeeded: dial as soon as work waits.
+    Clear,
+    /// This many dials failed in a row; the next one waits for its backoff.
+    Failed(u32),
+    /// Waiting out the backoff after this many failed dials.
+    BackingOff(u32),
+    /// The backoff after this many failed dials is over: the next dial may start.
+    Ready(u32),
+}
+
+impl Redial {
+    /// Failed dials in a row.
+    fn failures(self) -> u32 {
+        match self {
+            Redial::Clear => 0,
+            Redial::Failed(n) | Redial::BackingOff(n) | Redial::Ready(n) => n,
+        }
+    }
+
+    /// After a dial of attempt `attempt` failed.
+    fn failed(self, attempt: u32) -> Redial {
+        Redial::Failed(self.failures().max(attempt))
+    }
+}
+
 /// The connections to one instrument.
-#[allow(clippy::struct_excessive_bools)] // independent flags, each with its own doc
 pub struct Pool {
     /// Settings and `on_connect` commands of the instrument.
     instrument: Arc<Instrument>,
@@ -148,12 +199,8 @@ pub struct Pool {
     dialing: usize,
     /// First dials ([`Open`]) in progress.
     first_dials: usize,
-    /// Failed dials since the last successful one (drives the backoff).
-    failures: u32,
-    /// A backoff timer is pending; no dial starts until it fires.
-    backing_off: bool,
-    /// The backoff after the last failure has elapsed: the next dial may start.
-    retry_ready: bool,
+    /// Where the pool is in redialling after failures (drives the backoff).
+    redial: Redial,
     /// The cap went below `max_connections` at opening and the warning saying so is due
     /// (given once, a little later, so that it counts every refusal of the first dials).
     shortfall_due: bool,
@@ -162,11 +209,11 @@ pub struct Pool {
     /// Connections running a point.
     busy: Vec<Member>,
     /// Where connections send their outcomes, cloned into each.
-    finished: Outlet<Finished>,
+    finished: Outlet<Done>,
     /// The other end, read as a stream from `started` on.
-    finished_rx: Option<Inbox<Finished>>,
+    finished_rx: Option<Inbox<Done>>,
     /// Points waiting for a connection, in dispatch order.
-    queue: VecDeque<Execute>,
+    queue: VecDeque<Job>,
     /// Failed points not yet judged by the subscriber: while any, no waiting point starts
     /// (each failure's [`Proceed`] lifts its own; a stopping run sends [`DropQueued`]
     /// first). Otherwise a waiting point could start on the connection freed by a failure
@@ -176,11 +223,11 @@ pub struct Pool {
     client: Option<Recipient<Outcomes>>,
     /// Outcomes not yet sent to the client: sent together by `send_outcomes`, spawned
     /// when the first one is put here.
-    outbox: Vec<Finished>,
+    outbox: Vec<Outcome>,
     /// Answer to a pending [`Open`], sent when the first connection is open (or none can be).
-    opening: Option<oneshot::Sender<Result<usize, String>>>,
+    opening: Option<oneshot::Sender<Result<usize, SessionError>>>,
     /// Most recent dial error, reported if no connection can be had.
-    last_error: Option<String>,
+    last_error: Option<SessionError>,
     /// Connection id of the dial that failed last (named when giving up).
     last_failed: usize,
     /// The run's abort epoch, handed to every connection.
@@ -217,9 +264,7 @@ impl Pool {
             live: 0,
             dialing: 0,
             first_dials: 0,
-            failures: 0,
-            backing_off: false,
-            retry_ready: false,
+            redial: Redial::Clear,
             shortfall_due: false,
             idle: VecDeque::new(),
             busy: Vec::new(),
@@ -254,12 +299,14 @@ impl Pool {
                 break;
             };
             if let Some(job) = self.queue.pop_front() {
-                match conn.send(job) {
+                let limit = job.limit;
+                match conn.send(job.point) {
                     Ok(()) => self.busy.push((id, conn)),
                     Err(lost) => {
                         // The connection stopped while idle: the point waits for another.
                         self.live -= 1;
-                        self.queue.push_front(lost.into_inner());
+                        let point = lost.into_inner();
+                        self.queue.push_front(Job { point, limit });
                     }
                 }
             }
@@ -268,50 +315,55 @@ impl Pool {
             return;
         }
         while self.queue.len() > self.dialing && self.live + self.dialing < self.cap {
-            if self.failures == 0 {
-                self.dial(false, ctx);
-                continue;
-            }
             // After a failure: one attempt at a time, each after its backoff.
-            if self.dialing > 0 || self.backing_off {
-                return;
+            match self.redial {
+                Redial::Clear => self.dial(false, ctx),
+                _ if self.dialing > 0 => return,
+                Redial::BackingOff(_) => return,
+                r if r.failures() >= self.instrument.reconnect_attempts => {
+                    self.give_up(ctx);
+                    return;
+                }
+                Redial::Ready(n) => {
+                    self.redial = Redial::Failed(n);
+                    self.dial(false, ctx);
+                    return;
+                }
+                Redial::Failed(n) => {
+                    self.redial = Redial::BackingOff(n);
+                    let delay = backoff(n);
+                    tracing::info!(
+                        instrument = %self.instrument.name,
+                        address = %self.address,
+                        "redialling in {}",
+                        crate::sequence::duration::format_duration(Duration::from_millis(
+                            delay.as_millis() as u64
+                        ))
+                    );
+                    ctx.run_later(delay, move |act, ctx| {
+                        if act.redial == Redial::BackingOff(n) {
+                            act.redial = Redial::Ready(n);
+                        }
+                        act.pump(ctx);
+                    });
+                    return;
+                }
             }
-            if self.failures >= self.instrument.reconnect_attempts {
-                self.give_up(ctx);
-                return;
-            }
-            if self.retry_ready {
-                self.retry_ready = false;
-                self.dial(false, ctx);
-                return;
-            }
-            self.backing_off = true;
-            let delay = backoff(self.failures);
-            tracing::info!(
-                instrument = %self.instrument.name,
-                address = %self.address,
-                "redialling in {}",
-                crate::sequence::duration::format_duration(Duration::from_millis(
-                    delay.as_millis() as u64
-                ))
-            );
-            ctx.run_later(delay, |act, ctx| {
-                act.backing_off = false;
-                act.retry_ready = true;
-                act.pump(ctx);
-            });
-            return;
         }
     }
 
-    /// Queues the outcome of point `serial` for the subscriber, with the current cap.
-    fn deliver(&mut self, serial: u64, mut outcome: Outcome, ctx: &mut Context<Self>) {
-        outcome.pool_cap = Some(self.cap);
+    /// Queues what became of point `serial` for the subscriber, with the current cap.
+    fn deliver(&mut self, serial: u64, conn: usize, verdict: Verdict, ctx: &mut Context<Self>) {
         if self.outbox.is_empty() {
             // Polled once the mailbox is handled, in this same wake-up of the actor.
             ctx.spawn(actix::fut::ready(()).map(|(), act: &mut Self, _| act.send_outcomes()));
         }
-        self.outbox.push(Finished { serial, outcome });
+        self.outbox.push(Outcome {
+            serial,
+            conn,
+            cap: self.cap,
+            verdict,
+        });
     }
 
     /// Sends the queued outcomes to the subscriber, as one message.
@@ -354,7 +406,7 @@ impl Actor for Pool {
 }
 
 impl Handler<Open> for Pool {
-    type Result = ResponseFuture<Result<usize, String>>;
+    type Result = ResponseFuture<Result<usize, SessionError>>;
 
     fn handle(&mut self, _: Open, ctx: &mut Context<Self>) -> Self::Result {
         let (tx, rx) = oneshot::channel();
@@ -362,7 +414,7 @@ impl Handler<Open> for Pool {
         for _ in 0..self.cap.max(1) {
             self.dial(true, ctx);
         }
-        Box::pin(async move { rx.await.unwrap_or_else(|_| Err("pool stopped".into())) })
+        Box::pin(async move { rx.await.unwrap_or(Err(SessionError::Ended)) })
     }
 }
 
@@ -383,30 +435,38 @@ impl Handler<Work> for Pool {
     }
 }
 
-impl StreamHandler<Finished> for Pool {
-    /// A connection's outcome: the connection is idle again or forgotten, and the outcome
-    /// goes on to the subscriber.
-    fn handle(&mut self, msg: Finished, ctx: &mut Context<Self>) {
-        let id = msg.outcome.conn;
+impl StreamHandler<Done> for Pool {
+    /// A connection's report: the connection is idle again or forgotten, and what became
+    /// of the point goes on to the subscriber.
+    fn handle(&mut self, msg: Done, ctx: &mut Context<Self>) {
+        let id = msg.conn;
         if let Some(i) = self.busy.iter().position(|(c, _)| *c == id) {
             let member = self.busy.swap_remove(i);
-            if msg.outcome.broken {
-                self.live -= 1;
-            } else {
+            if msg.session == Fate::Kept {
                 self.idle.push_back(member);
+            } else {
+                self.live -= 1;
             }
         }
-        let mut outcome = msg.outcome;
-        if outcome.kind.is_some() && !outcome.refused && !outcome.again {
+        let verdict = match (msg.result, msg.session) {
+            (result, Fate::Refused) => {
+                let why = match &result {
+                    Err(NotRun::Session(e)) => Some(e),
+                    _ => None,
+                };
+                self.refused(id, why, ctx);
+                Verdict::Again(result.ok().filter(|ran| !ran.exchanges.is_empty()))
+            }
+            (Ok(ran), _) => Verdict::Ran(ran),
+            // Nothing was sent: the point runs on another connection.
+            (Err(NotRun::Session(_)), _) => Verdict::Again(None),
+            (Err(e @ NotRun::Stopped { .. }), _) => Verdict::Failed(Unrun::Connection(e)),
+        };
+        if verdict.holds_the_pool() {
             // One hold per failure, each lifted by its own `Proceed`.
             self.holds += 1;
-            outcome.held = true;
         }
-        if outcome.refused {
-            self.refused(id, outcome.error.as_deref(), ctx);
-            outcome.again = true;
-        }
-        self.deliver(msg.serial, outcome, ctx);
+        self.deliver(msg.serial, id, verdict, ctx);
         self.pump(ctx);
     }
 
@@ -428,7 +488,7 @@ impl Handler<DropQueued> for Pool {
 
     fn handle(&mut self, _: DropQueued, ctx: &mut Context<Self>) {
         for job in std::mem::take(&mut self.queue) {
-            self.deliver(job.serial, Outcome::skipped(), ctx);
+            self.deliver(job.point.serial, 0, Verdict::NotStarted, ctx);
         }
     }
 }

@@ -36,7 +36,8 @@ use actix::prelude::*;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::abort::Abort;
-use crate::pool::{Execute, Pool, Subscribe, Work};
+use crate::connection::Execute;
+use crate::pool::{Job, Pool, Subscribe, Work};
 use crate::resume::Resume;
 use crate::runlog::{self, RunLog};
 use crate::sequence::value::Value;
@@ -134,7 +135,7 @@ pub struct Sequencer {
     in_flight: usize,
     /// Points dispatched and not yet sent, per instrument: sent to the pools together once
     /// the mailbox is handled (see `send_work`).
-    outbox: Vec<Vec<Execute>>,
+    outbox: Vec<Vec<Job>>,
     /// Those points, by dispatch serial, so that a run ended by force can still record them.
     flying: Flying,
     /// Pools (by instrument) to send a `Proceed` once the current batch of outcomes is
@@ -338,9 +339,8 @@ impl Sequencer {
         let teardown = d.kind == Kind::Teardown;
         let serial = self.serial;
         self.serial += 1;
-        let msg = Execute {
+        let point = Execute {
             serial,
-            limit: self.limit(&d.step),
             step: d.step.clone(),
             texts,
             // Only polls bounded by a variable read the vars: no copy per point otherwise.
@@ -356,6 +356,10 @@ impl Sequencer {
                 self.abort.epoch()
             },
             timeout_cap: (self.cancelled && teardown).then_some(ABORT_TEARDOWN_TIMEOUT),
+        };
+        let msg = Job {
+            point,
+            limit: self.limit(&d.step),
         };
         if self.outbox.iter().all(Vec::is_empty) {
             // Polled once the mailbox is handled, in this same wake-up of the actor.

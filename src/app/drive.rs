@@ -239,7 +239,7 @@ async fn open_pools(
             .map_err(|reason| Error::Connect {
                 instrument: ins.name.clone(),
                 address: address.to_string(),
-                reason,
+                reason: reason.to_string(),
             })?;
         pools.push((pool, opened));
     }

@@ -4,6 +4,11 @@ use crate::sequence::template::Template;
 use crate::sequence::{Bound, Until};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, duplex};
 
+/// The point's error as recorded.
+fn err(out: &Ran) -> Option<String> {
+    out.error.as_ref().map(ToString::to_string)
+}
+
 fn t(s: &str) -> Template {
     Template::parse(s, &[]).unwrap()
 }
@@ -35,7 +40,7 @@ async fn run(
     commands: Vec<Command>,
     replies: Vec<&'static str>,
     timeout_ms: u64,
-) -> (Outcome, Vec<String>) {
+) -> (Ran, Vec<String>) {
     let (a, b) = duplex(1024);
     let server = instrument(b, replies);
     let mut io = LineIo::new(a, "\n", "\n");
@@ -69,14 +74,14 @@ async fn writes_and_queries_are_recorded() {
         },
     ];
     let (out, seen) = run(cmds, vec!["1.5e-3"], 1000).await;
-    assert_eq!(out.error, None);
+    assert_eq!(err(&out), None);
     assert_eq!(seen, ["SOUR1:VOLT 0.5", "MEAS1:CURR?"]);
     let sent: Vec<&str> = out.exchanges.iter().map(|e| e.sent.as_str()).collect();
     assert_eq!(sent, seen, "each exchange records the text it sent");
     assert_eq!(out.exchanges[0].reply, None);
     assert_eq!(out.exchanges[1].reply.as_deref(), Some("1.5e-3"));
     assert_eq!(out.values, [("current".to_owned(), "1.5e-3".to_owned())]);
-    assert!(!out.broken);
+    assert!(out.in_step);
 }
 
 /// A wrong reply to an `expect` query fails the point and closes the connection (it may be
@@ -93,10 +98,10 @@ async fn expect_mismatch_fails_the_point_and_its_connection() {
     ];
     let (out, seen) = run(cmds, vec!["0"], 1000).await;
     assert_eq!(
-        out.error.as_deref(),
+        err(&out).as_deref(),
         Some("reply `0` to `*OPC?` is not the expected `1`")
     );
-    assert!(out.broken);
+    assert!(!out.in_step);
     assert_eq!(seen, ["*OPC?"], "nothing is sent after a failure");
 }
 
@@ -110,10 +115,10 @@ async fn timeout_breaks_connection() {
     }];
     let (out, _) = run(cmds, vec![], 50).await;
     assert_eq!(
-        out.error.as_deref(),
+        err(&out).as_deref(),
         Some("timeout after 50ms waiting for reply to `MEAS1:CURR?` on connection 7")
     );
-    assert!(out.broken);
+    assert!(!out.in_step);
     assert_eq!(out.exchanges[0].sent, "MEAS1:CURR?");
     assert!(out.exchanges[0].elapsed_ms >= Duration::from_millis(50));
     assert!(out.elapsed >= out.exchanges[0].elapsed_ms);
@@ -130,7 +135,7 @@ async fn poll_until_equals() {
         name: Some("state".into()),
     }];
     let (out, _) = run(cmds, vec!["BUSY", "BUSY", "IDLE"], 1000).await;
-    assert_eq!(out.error, None);
+    assert_eq!(err(&out), None);
     assert_eq!(out.exchanges.len(), 3);
     assert!(
         out.exchanges.iter().all(|e| e.sent == "STAT?"),
@@ -157,12 +162,12 @@ async fn poll_times_out() {
         name: None,
     }];
     let (out, _) = run(cmds, vec!["300"; 100], 1000).await;
-    let err = out.error.unwrap();
+    let err = err(&out).unwrap();
     assert!(
         err.starts_with("poll `TEMP?` did not reach below `10` within 30ms (last reply `300`"),
         "{err}"
     );
-    assert!(!out.broken);
+    assert!(out.in_step);
 }
 
 /// Cancelling stops the point at once as aborted and marks the connection broken.
@@ -193,8 +198,8 @@ async fn cancel_aborts_the_point() {
         },
     )
     .await;
-    assert_eq!(out.kind, Some(FailKind::Aborted));
-    assert!(out.broken);
+    assert_eq!(out.kind(), Some(FailKind::Aborted));
+    assert!(!out.in_step);
     assert_eq!(
         out.exchanges.len(),
         1,
@@ -325,7 +330,7 @@ async fn each_command_gets_its_own_full_timeout() {
     let replies: Vec<Option<&str>> = out.exchanges.iter().map(|e| e.reply.as_deref()).collect();
     assert_eq!(replies, [Some("one"), Some("two"), None], "{out:?}");
     assert_eq!(
-        out.error.as_deref(),
+        err(&out).as_deref(),
         Some("timeout after 200ms waiting for reply to `C?` on connection 3")
     );
     assert!(
@@ -398,14 +403,14 @@ impl StrayCase {
         )
         .await;
         match self.error {
-            None => assert_eq!(out.error, None, "{name}"),
+            None => assert_eq!(err(&out), None, "{name}"),
             Some(prefix) => {
-                let err = out.error.clone().unwrap_or_default();
+                let err = err(&out).unwrap_or_default();
                 assert!(err.starts_with(prefix), "{name}: {err}");
-                assert_eq!(out.kind, Some(FailKind::Connection), "{name}");
+                assert_eq!(out.kind(), Some(FailKind::Connection), "{name}");
             }
         }
-        assert_eq!(out.broken, self.broken, "{name}");
+        assert_eq!(!out.in_step, self.broken, "{name}");
         drop(io);
         server.await.unwrap();
     }
@@ -488,7 +493,7 @@ async fn unsolicited_data_fails_the_point() {
 
 /// Runs `cmds` against an instrument answering each query with `1` after `delay`, with
 /// the run's deadline passing after `cut_after`.
-async fn run_with_deadline(cmds: Vec<Command>, delay: Duration, cut_after: Duration) -> Outcome {
+async fn run_with_deadline(cmds: Vec<Command>, delay: Duration, cut_after: Duration) -> Ran {
     let (a, b) = duplex(1024);
     let server = tokio::spawn(async move {
         let (r, mut w) = tokio::io::split(b);
@@ -552,17 +557,17 @@ async fn the_deadline_cuts_waits_and_polls_not_replies() {
     };
     let ms = Duration::from_millis;
     let out = run_with_deadline(vec![long.clone(), q.clone()], ms(0), ms(20)).await;
-    assert_eq!(out.kind, Some(FailKind::Deadline), "{out:?}");
+    assert_eq!(out.kind(), Some(FailKind::Deadline), "{out:?}");
     assert_eq!(
-        out.error.as_deref(),
+        err(&out).as_deref(),
         Some("deadline: the run's deadline passed during a `wait: 30s`")
     );
-    assert!(!out.broken);
+    assert!(out.in_step);
     assert!(out.exchanges.is_empty(), "nothing sent after the wait");
 
     let out = run_with_deadline(vec![poll], ms(0), ms(20)).await;
-    assert_eq!(out.kind, Some(FailKind::Deadline), "{out:?}");
-    let err = out.error.clone().unwrap_or_default();
+    assert_eq!(out.kind(), Some(FailKind::Deadline), "{out:?}");
+    let err = err(&out).unwrap_or_default();
     assert!(
         err.starts_with(
             "deadline: the run's deadline passed during the poll `P?` (last reply `1`, 1 queries)"
@@ -570,10 +575,10 @@ async fn the_deadline_cuts_waits_and_polls_not_replies() {
         "{err}"
     );
     assert_eq!(out.values, [("p".to_owned(), "1".to_owned())]);
-    assert!(!out.broken);
+    assert!(out.in_step);
 
     let out = run_with_deadline(vec![q, long], ms(60), ms(10)).await;
-    assert_eq!(out.kind, Some(FailKind::Deadline), "{out:?}");
+    assert_eq!(out.kind(), Some(FailKind::Deadline), "{out:?}");
     assert_eq!(
         out.values,
         [("q".to_owned(), "1".to_owned())],

@@ -7,8 +7,9 @@ use std::time::Duration;
 use actix::prelude::*;
 
 use super::Pool;
+use super::{Redial, Unrun, Verdict};
+use crate::connection::SessionError;
 use crate::connection::{self, Connection, SETTLE};
-use crate::exec::Outcome;
 
 /// First pause before redialling after a failed dial; doubles per failure.
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
@@ -38,7 +39,7 @@ impl Pool {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         // Dials started together (several connections lost at once) fail together: they
         // count as one attempt, so a short outage does not use up every attempt at once.
-        let attempt = self.failures + 1;
+        let attempt = self.redial.failures() + 1;
         let name = &self.instrument.name;
         if first {
             tracing::debug!(conn = id, instrument = %name, address = %self.address, "connecting");
@@ -65,16 +66,16 @@ impl Pool {
                         let _ = tx.send(record);
                     }
                     act.live += 1;
-                    if act.failures > 0 {
+                    let failures = act.redial.failures();
+                    if failures > 0 {
                         tracing::info!(
                             conn = id,
                             instrument = %act.instrument.name,
                             address = %act.address,
-                            "reconnected after {} failed attempt(s)",
-                            act.failures
+                            "reconnected after {failures} failed attempt(s)",
                         );
                     }
-                    act.failures = 0;
+                    act.redial = Redial::Clear;
                     let (work, inbox) = local_channel::mpsc::channel();
                     Connection::new(
                         id,
@@ -102,14 +103,14 @@ impl Pool {
                     act.one_fewer(ctx);
                 }
                 Err(e) => {
-                    act.failures = act.failures.max(attempt);
+                    act.redial = act.redial.failed(attempt);
                     act.last_failed = id;
                     tracing::warn!(
                         conn = id,
                         instrument = %act.instrument.name,
                         address = %act.address,
                         "reconnect attempt {} of {} failed: {e}",
-                        act.failures,
+                        act.redial.failures(),
                         act.instrument.reconnect_attempts
                     );
                     act.last_error = Some(e);
@@ -129,7 +130,10 @@ impl Pool {
             let result = if self.live > 0 {
                 Ok(self.cap)
             } else {
-                Err(self.last_error.clone().unwrap_or_default())
+                Err(self
+                    .last_error
+                    .clone()
+                    .unwrap_or(SessionError::ClosedAtOnce))
             };
             let _ = tx.send(result);
         }
@@ -165,9 +169,13 @@ impl Pool {
     /// A first connection was closed at once by the instrument (a refused session): with
     /// others open or opening, keep one fewer; with none left, count it as a failed dial, so
     /// the redial is watched and backs off.
-    pub(super) fn refused(&mut self, id: usize, error: Option<&str>, ctx: &mut Context<Self>) {
-        let why = "the instrument closed the connection at once (it may allow fewer sessions)";
-        self.last_error = Some(why.to_owned());
+    pub(super) fn refused(
+        &mut self,
+        id: usize,
+        error: Option<&SessionError>,
+        ctx: &mut Context<Self>,
+    ) {
+        let why = SessionError::ClosedAtOnce;
         self.last_failed = id;
         if self.live + self.dialing > 0 {
             tracing::debug!(
@@ -175,11 +183,11 @@ impl Pool {
                 instrument = %self.instrument.name,
                 address = %self.address,
                 "session refused: {}",
-                error.unwrap_or(why)
+                error.unwrap_or(&why)
             );
             self.one_fewer(ctx);
         } else {
-            self.failures = self.failures.max(1);
+            self.redial = self.redial.failed(1);
             tracing::warn!(
                 conn = id,
                 instrument = %self.instrument.name,
@@ -187,41 +195,41 @@ impl Pool {
                 "session refused, no connection left: {why}"
             );
         }
+        self.last_error = Some(why);
     }
 
     /// Every reconnect attempt failed: with connections left, keep those; with none, the
     /// instrument is unreachable and every waiting point fails with the reason.
     pub(super) fn give_up(&mut self, ctx: &mut Context<Self>) {
-        let attempts = self.failures;
-        self.failures = 0;
-        let cause = self.last_error.as_deref().unwrap_or("refused");
+        let attempts = self.redial.failures();
+        self.redial = Redial::Clear;
+        let cause = self.last_error.clone();
         if self.live > 0 {
             tracing::warn!(
                 conn = self.last_failed,
                 instrument = %self.instrument.name,
                 address = %self.address,
-                "instrument takes no more connections ({cause}); continuing with {}",
+                "instrument takes no more connections ({}); continuing with {}",
+                cause.as_ref().map_or_else(|| "refused".to_owned(), ToString::to_string),
                 self.live
             );
             self.cap = self.live;
             return;
         }
-        let reason = format!(
-            "instrument at `{}` unreachable: {attempts} reconnect attempts failed, the last with: {cause}",
-            self.address
-        );
+        let unreachable = Unrun::Unreachable {
+            address: self.address.to_string(),
+            attempts,
+            cause,
+        };
         tracing::error!(
             conn = self.last_failed,
             instrument = %self.instrument.name,
             address = %self.address,
-            "{reason}"
+            "{unreachable}"
         );
         for job in std::mem::take(&mut self.queue) {
-            let lost = Outcome {
-                unreachable: true,
-                ..Outcome::not_run(0, reason.clone())
-            };
-            self.deliver(job.serial, lost, ctx);
+            let verdict = Verdict::Failed(unreachable.clone());
+            self.deliver(job.point.serial, 0, verdict, ctx);
         }
     }
 }

@@ -3,8 +3,9 @@
 use actix::prelude::*;
 use tracing::Level;
 
+use super::records::Attempt;
 use super::{ABORT_TEARDOWN_TIMEOUT, CANCEL_GRACE, Interrupt, Sequencer};
-use crate::exec::{FailKind, Outcome};
+use crate::exec::FailKind;
 use crate::logging::notice;
 
 impl Handler<Interrupt> for Sequencer {
@@ -47,10 +48,8 @@ impl Sequencer {
     /// Records every point still in flight as `aborted` (the run is ending by force).
     fn abandon_in_flight(&mut self) {
         for d in self.flying.take_all() {
-            let out = Outcome {
-                kind: Some(FailKind::Aborted),
-                ..Outcome::not_run(0, "still running when the run was ended by force".into())
-            };
+            let why = "still running when the run was ended by force".to_owned();
+            let out = Attempt::unrun(0, why, FailKind::Aborted);
             self.write_point(&d, &out);
             self.failed_finally(&d, "ended by force", false, true);
         }

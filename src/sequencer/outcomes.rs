@@ -5,44 +5,50 @@
 
 use actix::prelude::*;
 
+use super::records::Attempt;
 use super::{Dispatch, Kind, Sequencer};
-use crate::exec::{FailKind, Outcome};
-use crate::pool::{DropQueued, Outcomes, Proceed};
+use crate::exec::FailKind;
+use crate::pool::{DropQueued, Outcome, Outcomes, Proceed, Unrun, Verdict};
 use crate::sequence::OnError;
 
 impl Sequencer {
-    /// The outcome of dispatch `serial` came back from its pool (the caller pumps after).
-    pub(super) fn finished(&mut self, serial: u64, out: &Outcome, ctx: &mut Context<Self>) {
-        let Some(d) = self.flying.remove(serial) else {
+    /// What became of a dispatch came back from its pool (the caller pumps after).
+    pub(super) fn finished(&mut self, out: Outcome, ctx: &mut Context<Self>) {
+        let Some(d) = self.flying.remove(out.serial) else {
             return;
         };
         self.in_flight -= 1;
-        if let Some(cap) = out.pool_cap {
-            self.caps[d.step.instrument] = cap;
+        self.caps[d.step.instrument] = out.cap;
+        if out.verdict.holds_the_pool() {
+            // The pool holds its waiting points until this failure is judged: it hears so
+            // once the whole batch is (`Handler<Outcomes>`), after any `DropQueued`.
+            self.proceed.push(d.step.instrument);
         }
-        if out.again {
-            // The point goes out again when a connection is free (`pump` drops it if the
-            // run is stopping). Commands that went out are recorded first, as an attempt.
-            let d = if out.exchanges.is_empty() {
-                d
-            } else {
-                self.write_point(&d, out);
-                Dispatch {
-                    attempt: d.attempt.saturating_add(1),
-                    recorded: true,
-                    ..d
-                }
-            };
-            self.again.push_back(d);
-        } else if !out.skipped {
-            if out.held {
-                // The pool holds its waiting points until this failure is judged: it hears
-                // so once the whole batch is (`Handler<Outcomes>`), after any `DropQueued`.
-                self.proceed.push(d.step.instrument);
+        match out.verdict {
+            Verdict::Again(ran) => {
+                // The point goes out again when a connection is free (`pump` drops it if
+                // the run is stopping). Commands that went out are recorded first, as an
+                // attempt.
+                let d = match ran {
+                    None => d,
+                    Some(ran) => {
+                        self.write_point(&d, &Attempt::ran(out.conn, &ran));
+                        Dispatch {
+                            attempt: d.attempt.saturating_add(1),
+                            recorded: true,
+                            ..d
+                        }
+                    }
+                };
+                self.again.push_back(d);
             }
-            self.complete(d, out, ctx);
-        } else {
-            self.not_started(&d);
+            Verdict::NotStarted => self.not_started(&d),
+            Verdict::Ran(ran) => self.complete(d, &Attempt::ran(out.conn, &ran), false, ctx),
+            Verdict::Failed(e) => {
+                let unreachable = matches!(e, Unrun::Unreachable { .. });
+                let attempt = Attempt::unrun(out.conn, e.to_string(), FailKind::NoConnection);
+                self.complete(d, &attempt, unreachable, ctx);
+            }
         }
     }
 
@@ -67,7 +73,13 @@ impl Sequencer {
     }
 
     /// Records a finished attempt; retries it, or applies the failure policy.
-    pub(super) fn complete(&mut self, d: Dispatch, out: &Outcome, ctx: &mut Context<Self>) {
+    pub(super) fn complete(
+        &mut self,
+        d: Dispatch,
+        out: &Attempt<'_>,
+        unreachable: bool,
+        ctx: &mut Context<Self>,
+    ) {
         let status = self.write_point(&d, out).1;
         let (Some(kind), Some(err)) = (out.kind, &out.error) else {
             self.lane_free(&d);
@@ -103,7 +115,7 @@ impl Sequencer {
         self.failed_finally(
             &d,
             err,
-            out.unreachable,
+            unreachable,
             matches!(kind, FailKind::Aborted | FailKind::Deadline),
         );
     }
@@ -158,7 +170,7 @@ impl Sequencer {
             .outbox
             .iter_mut()
             .flat_map(std::mem::take)
-            .map(|job| job.serial)
+            .map(|job| job.point.serial)
             .collect();
         for serial in unsent {
             if let Some(d) = self.flying.remove(serial) {
@@ -177,7 +189,7 @@ impl Handler<Outcomes> for Sequencer {
 
     fn handle(&mut self, msg: Outcomes, ctx: &mut Self::Context) {
         for done in msg.0 {
-            self.finished(done.serial, &done.outcome, ctx);
+            self.finished(done, ctx);
         }
         // Once for the batch: every outcome in it is judged (a failure that stops the run
         // included) before anything new is dispatched.

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use actix::prelude::*;
 
 use super::{Dispatch, Sequencer};
-use crate::exec::{FailKind, Outcome};
+use crate::exec::{FailKind, Ran};
 use crate::runlog;
 use crate::sequence::value::push_decimal;
 
@@ -42,9 +42,56 @@ pub struct Summary {
     pub log_error: Option<String>,
 }
 
+/// One attempt of a point as the run log records it: what ran on a connection, or why
+/// nothing could. The error's text is made here, once, for the record.
+pub(super) struct Attempt<'a> {
+    /// The connection (0 if none had it).
+    pub conn: usize,
+    /// Wall-clock start.
+    pub started_at: SystemTime,
+    /// How long it took.
+    pub elapsed: Duration,
+    /// Every command sent, with replies.
+    pub exchanges: &'a [crate::exec::Exchange],
+    /// The `as`-named replies.
+    pub values: &'a [(String, String)],
+    /// Why it failed, as recorded.
+    pub error: Option<String>,
+    /// What kind of failure (decides retries and the status).
+    pub kind: Option<FailKind>,
+}
+
+impl<'a> Attempt<'a> {
+    /// What ran on connection `conn`.
+    pub(super) fn ran(conn: usize, ran: &'a Ran) -> Self {
+        Attempt {
+            conn,
+            started_at: ran.started_at,
+            elapsed: ran.elapsed,
+            exchanges: &ran.exchanges,
+            values: &ran.values,
+            error: ran.error.as_ref().map(ToString::to_string),
+            kind: ran.kind(),
+        }
+    }
+
+    /// A point that could not run (`kind` why, `error` the text).
+    pub(super) fn unrun(conn: usize, error: String, kind: FailKind) -> Self {
+        Attempt {
+            conn,
+            started_at: SystemTime::now(),
+            elapsed: Duration::ZERO,
+            exchanges: &[],
+            values: &[],
+            error: Some(error),
+            kind: Some(kind),
+        }
+    }
+}
+
 impl Sequencer {
     /// Writes the point record of one attempt; returns its id and status.
-    pub(super) fn write_point(&mut self, d: &Dispatch, out: &Outcome) -> (&str, &'static str) {
+    pub(super) fn write_point(&mut self, d: &Dispatch, out: &Attempt<'_>) -> (&str, &'static str) {
         // Reused: no allocation per point.
         let mut id = std::mem::take(&mut self.id);
         id.clear();
@@ -73,8 +120,8 @@ impl Sequencer {
             error: out.error.as_deref(),
             started_at: out.started_at,
             elapsed_ms: out.elapsed,
-            commands: &out.exchanges,
-            values: runlog::PairMap(&out.values),
+            commands: out.exchanges,
+            values: runlog::PairMap(out.values),
         };
         self.busy = self.busy.saturating_add(out.elapsed);
         if let Err(e) = self.log.append_point(&record) {
