@@ -23,8 +23,8 @@
 //! off (100 ms doubling to 5 s, with jitter) after failed dials. After `reconnect_attempts`
 //! failures with no connection left, waiting points fail as `unreachable` and the sequencer
 //! stops the run. [`DropQueued`] hands back points that have not started when the run stops.
-//! The sequencer, not the pool, bounds points in flight. Each new connection's `on_connect`
-//! record goes to the sequencer over the channel given to [`Pool::recording_connects`].
+//! The sequencer, not the pool, bounds points in flight. Each new connection's connect
+//! record goes to the subscriber as [`Connected`], before the connection takes work.
 //!
 //! Logging, every line with `instrument` and `address`, and `conn` when it is about one
 //! connection: each dial (debug at opening, info for a reconnect attempt), its failure
@@ -55,11 +55,30 @@ pub use dial::backoff;
 #[rtype(result = "Result<usize, SessionError>")]
 pub struct Open;
 
-/// Names the actor that receives the points' outcomes ([`Outcomes`]); sent once, before
-/// any [`Work`] (a pool without one has nowhere to send outcomes).
+/// Names the actor that receives the points' outcomes ([`Outcomes`]) and the new
+/// connections' records ([`Connected`]); sent once, before any [`Work`] (a pool without one
+/// has nowhere to send outcomes). The records of the connections opened before it arrive
+/// first.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Subscribe(pub Recipient<Outcomes>);
+pub struct Subscribe {
+    /// Where outcomes go.
+    pub outcomes: Recipient<Outcomes>,
+    /// Where connect records go.
+    pub connected: Recipient<Connected>,
+}
+
+/// A new connection's connect record (its greeting and `on_connect` exchanges), sent
+/// before the connection takes work, so it is logged before its points.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Connected(pub runlog::Connect);
+
+/// Hands over the connect records of the connections opened before anyone subscribed
+/// (for a run that ends while connecting, to log them).
+#[derive(Message)]
+#[rtype(result = "Vec<runlog::Connect>")]
+pub struct TakeConnects;
 
 /// Points to run, in dispatch order: those the sender dispatched to this pool while it
 /// handled one batch of its mailbox (one message for them all, not one each).
@@ -236,9 +255,10 @@ pub struct Pool {
     /// run's receiver sees every sender gone, every close has been logged. The pool holds
     /// it too, so a due shortfall warning is logged before the run ends.
     alive: mpsc::Sender<()>,
-    /// Where the connect record of each new connection's `on_connect` goes (to the
-    /// sequencer, the run log's writer); set by [`Pool::recording_connects`].
-    connects: Option<mpsc::UnboundedSender<runlog::Connect>>,
+    /// Where connect records go ([`Subscribe`]).
+    connected: Option<Recipient<Connected>>,
+    /// Connect records of connections opened before [`Subscribe`], sent with it.
+    early_connects: Vec<runlog::Connect>,
 }
 
 impl Pool {
@@ -275,15 +295,17 @@ impl Pool {
             opening: None,
             last_error: None,
             last_failed: 0,
-            connects: None,
+            connected: None,
+            early_connects: Vec::new(),
         }
     }
 
-    /// The same pool sending the connect record of every connection it opens to `connects`.
-    #[must_use]
-    pub fn recording_connects(mut self, connects: mpsc::UnboundedSender<runlog::Connect>) -> Self {
-        self.connects = Some(connects);
-        self
+    /// Sends a new connection's connect record on (or keeps it until [`Subscribe`]).
+    fn record_connect(&mut self, record: runlog::Connect) {
+        match &self.connected {
+            Some(to) => to.do_send(Connected(record)),
+            None => self.early_connects.push(record),
+        }
     }
 
     /// Hands waiting points to idle connections, and dials more (with backoff after
@@ -422,7 +444,19 @@ impl Handler<Subscribe> for Pool {
     type Result = ();
 
     fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) {
-        self.client = Some(msg.0);
+        for record in self.early_connects.drain(..) {
+            msg.connected.do_send(Connected(record));
+        }
+        self.client = Some(msg.outcomes);
+        self.connected = Some(msg.connected);
+    }
+}
+
+impl Handler<TakeConnects> for Pool {
+    type Result = MessageResult<TakeConnects>;
+
+    fn handle(&mut self, _: TakeConnects, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(std::mem::take(&mut self.early_connects))
     }
 }
 

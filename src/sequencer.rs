@@ -15,7 +15,7 @@
 //! mebibyte of records: the fsync at the end then has little left to write). Steps run one after
 //! another: the next starts when the last point of the current one has come back. The
 //! pools' connect records (each new connection's `on_connect` exchanges) are written here
-//! too, as they arrive ([`Sequencer::with_connects`]).
+//! too, as they arrive (`connects.rs`, [`Connected`](crate::pool::Connected)).
 //!
 //! Stopping: after a failure under `on_error: stop`, an unreachable instrument, or a first
 //! [`Interrupt`], no new point is dispatched (points waiting in a pool are handed back), in-
@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::abort::Abort;
 use crate::connection::Execute;
@@ -49,14 +49,17 @@ mod flying;
 mod interrupt;
 mod lanes;
 mod outcomes;
+mod phase;
 mod progress;
 mod records;
 mod sync;
 
 use flying::Flying;
 use lanes::Feed;
+use phase::Phase;
 pub use progress::{Progress, Silent};
 pub use records::Summary;
+use records::Tally;
 
 /// Per-command reply timeout of teardown after a second interrupt.
 pub const ABORT_TEARDOWN_TIMEOUT: Duration = Duration::from_secs(2);
@@ -110,7 +113,6 @@ struct Dispatch {
 }
 
 /// The sequencer's state.
-#[allow(clippy::struct_excessive_bools)] // independent flags of one run, each set once
 pub struct Sequencer {
     /// The validated sequence.
     seq: Arc<Sequence>,
@@ -146,26 +148,10 @@ pub struct Sequencer {
     again: VecDeque<Dispatch>,
     /// Serial of the next dispatch.
     serial: u64,
-    /// No new setup or step points; set by a stopping failure or an interrupt.
-    stopping: bool,
-    /// Why the run was interrupted (Ctrl-C, deadline); the stop record says `abort`.
-    aborted: Option<String>,
-    /// A second interrupt cancelled the points in flight.
-    cancelled: bool,
-    /// First reason the run is failing.
-    reason: Option<String>,
-    /// A setup or teardown point failed.
-    hook_failed: bool,
-    /// The reason already says the instrument is unreachable.
-    unreachable_said: bool,
-    /// Sweep points finally ok (including those a resumed log already had).
-    ok: u64,
-    /// Sweep points finally failed.
-    failed: u64,
-    /// Sweep points finally aborted (second Ctrl-C).
-    aborted_points: u64,
-    /// Attempts run again.
-    retried: u64,
+    /// Where the run is; changed only in `phase.rs` (and to `Finished` by `finish`).
+    phase: Phase,
+    /// The points' final outcomes counted so far, for the stop record and the summary.
+    tally: Tally,
     /// Scratch for a point's variable values.
     vars: Vec<Value>,
     /// Scratch for a point's id (`step/index`) while its record is written.
@@ -182,11 +168,6 @@ pub struct Sequencer {
     progress: Box<dyn Progress>,
     /// The progress sink was told the current stage started (and must hear it end).
     shown: bool,
-    /// Elapsed time of every point record written, added up (see [`Summary::busy`]).
-    busy: Duration,
-    /// Connect records from the pools, to write (see `connects.rs`); `None` once the stop
-    /// record is due, or without [`Sequencer::with_connects`].
-    connects: Option<mpsc::UnboundedReceiver<runlog::Connect>>,
 }
 
 impl Sequencer {
@@ -225,16 +206,8 @@ impl Sequencer {
             proceed: Vec::new(),
             again: VecDeque::new(),
             serial: 0,
-            stopping: false,
-            aborted: None,
-            cancelled: false,
-            reason: None,
-            hook_failed: false,
-            unreachable_said: false,
-            ok: 0,
-            failed: 0,
-            aborted_points: 0,
-            retried: 0,
+            phase: Phase::Running,
+            tally: Tally::default(),
             vars: Vec::new(),
             id: String::new(),
             done: Some(done),
@@ -243,8 +216,6 @@ impl Sequencer {
             resume,
             progress: Box::new(Silent),
             shown: false,
-            busy: Duration::ZERO,
-            connects: None,
         }
     }
 
@@ -265,7 +236,7 @@ impl Sequencer {
                 }
                 return;
             };
-            let skip = self.stopping && kind != Kind::Teardown;
+            let skip = !self.phase.dispatching() && kind != Kind::Teardown;
             let limit = self.limit(&step);
             // A sweep step's next points wait in the pool, so that a connection gets its
             // next point as soon as it reports (the pool runs at most `limit` at once). In
@@ -355,7 +326,8 @@ impl Sequencer {
             } else {
                 self.abort.epoch()
             },
-            timeout_cap: (self.cancelled && teardown).then_some(ABORT_TEARDOWN_TIMEOUT),
+            timeout_cap: (matches!(self.phase, Phase::Cancelled(_)) && teardown)
+                .then_some(ABORT_TEARDOWN_TIMEOUT),
         };
         let msg = Job {
             point,
@@ -387,11 +359,12 @@ impl Actor for Sequencer {
     fn started(&mut self, ctx: &mut Self::Context) {
         // Before any point: where the pools send outcomes.
         for pool in &self.pools {
-            pool.do_send(Subscribe(ctx.address().recipient()));
+            pool.do_send(Subscribe {
+                outcomes: ctx.address().recipient(),
+                connected: ctx.address().recipient(),
+            });
         }
         // The connections opened so far come before any point; later ones as they open.
-        self.write_connects();
-        ctx.spawn(connects::WriteConnects);
         ctx.spawn(EveryWakeup::new(Sequencer::flush_log_after_wakeup));
         // Records are written at once; this bounds what a machine crash can lose to a second
         // (or a mebibyte of records, `flush_log_after_wakeup`).

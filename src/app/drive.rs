@@ -17,7 +17,7 @@ use super::signals::{Caught, Signals};
 use super::tally::tally;
 use crate::abort::Abort;
 use crate::error::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Error, Result};
-use crate::pool::{Open, Pool};
+use crate::pool::{Open, Pool, TakeConnects};
 use crate::resume::Resume;
 use crate::runlog::{self, RunLog};
 use crate::sequence::Sequence;
@@ -77,21 +77,24 @@ async fn run_to_end(run: Prepared) -> Result<i32> {
     let abort = Abort::default();
     // Every connection holds a clone of `alive_tx`: `alive` ends when all are closed.
     let (alive_tx, mut alive) = mpsc::channel::<()>(1);
-    // The pools send each new connection's `on_connect` record here, for the log.
-    let (connects_tx, mut connects) = mpsc::unbounded_channel();
+    // Every pool gets its `Open` before any answer is awaited, so the instruments are
+    // dialled at the same time, not one after another.
+    let (pools, opening) = start_pools(&seq, &abort, &alive_tx)?;
     // Ctrl-C (or the deadline) while connecting still ends the log with a stop record.
     let opened = tokio::select! {
-        opened = open_pools(&seq, &abort, &alive_tx, &connects_tx) => opened,
+        opened = await_open(opening) => opened,
         caught = signals.recv() => Err(Error::Interrupted(caught.reason().into())),
         () = until(deadline_at) => Err(Error::Interrupted(deadline_reason(deadline_at))),
     };
     let pools = match opened {
-        Ok(pools) => pools,
+        Ok(caps) => pools.into_iter().zip(caps).collect(),
         Err(err) => {
             // The connections that did open sent their `on_connect` commands: log them.
             let mut written = Ok(());
-            while let Ok(record) = connects.try_recv() {
-                written = written.and_then(|()| log.write("connect", &record));
+            for pool in &pools {
+                for record in pool.send(TakeConnects).await.unwrap_or_default() {
+                    written = written.and_then(|()| log.write("connect", &record));
+                }
             }
             let interrupted = matches!(err, Error::Interrupted(_));
             let already = resume.ok_points(&seq);
@@ -118,7 +121,7 @@ async fn run_to_end(run: Prepared) -> Result<i32> {
             return Err(err);
         }
     };
-    drop((alive_tx, connects_tx));
+    drop(alive_tx);
     let (tx, rx) = oneshot::channel();
     // A bar per step on a terminal; nothing otherwise (piped, `--quiet`).
     let progress: Box<dyn Progress> = match crate::logging::bars() {
@@ -127,7 +130,6 @@ async fn run_to_end(run: Prepared) -> Result<i32> {
     };
     let sequencer = Sequencer::new(seq.clone(), pools, log, abort, resume, tx)
         .with_progress(progress)
-        .with_connects(connects)
         .start();
     let interrupts = actix::spawn(watch_interrupts(signals, sequencer.clone()));
     let timer = deadline_at.map(|at| {
@@ -199,18 +201,15 @@ fn deadline_reason(deadline: Option<(tokio::time::Instant, Duration)>) -> String
     format!("deadline of {} exceeded", format_duration(d))
 }
 
-/// Opens every instrument's pool, returning each with the connections it will keep, as
-/// soon as each has one open (the pools warn when an instrument accepts fewer than asked);
-/// fails when one accepts none.
-async fn open_pools(
+/// Starts every instrument's pool and asks each to open its connections ([`Open`]); returns
+/// the pools, and their answers to await with [`await_open`].
+fn start_pools(
     seq: &Sequence,
     abort: &Abort,
     alive: &mpsc::Sender<()>,
-    connects: &mpsc::UnboundedSender<runlog::Connect>,
-) -> Result<Vec<(Addr<Pool>, usize)>> {
+) -> Result<(Vec<Addr<Pool>>, Vec<Opening>)> {
     let ids = Arc::new(AtomicUsize::new(0));
-    // Every pool gets its `Open` before any answer is awaited, so the instruments are
-    // dialled at the same time, not one after another.
+    let mut pools = Vec::new();
     let mut opening = Vec::new();
     for ins in &seq.instruments {
         let Some(address) = ins.address.clone() else {
@@ -226,24 +225,45 @@ async fn open_pools(
             abort.clone(),
             alive.clone(),
         )
-        .recording_connects(connects.clone())
         .start();
-        let open = pool.send(Open);
-        opening.push((ins, address, pool, open));
+        opening.push(Opening {
+            instrument: ins.name.clone(),
+            address: address.to_string(),
+            answer: pool.send(Open),
+        });
+        pools.push(pool);
     }
-    let mut pools = Vec::new();
-    for (ins, address, pool, open) in opening {
-        let opened = open
+    Ok((pools, opening))
+}
+
+/// One pool's pending answer to [`Open`].
+struct Opening {
+    /// The instrument's name.
+    instrument: String,
+    /// Where it is dialled.
+    address: String,
+    /// The answer: the connections the pool will keep, or why none opened.
+    answer: actix::dev::Request<Pool, Open>,
+}
+
+/// Awaits every pool's answer to [`Open`] (each comes as soon as one connection is open;
+/// the pools warn when an instrument accepts fewer than asked): the connections each will
+/// keep, or the first instrument that accepts none.
+async fn await_open(opening: Vec<Opening>) -> Result<Vec<usize>> {
+    let mut caps = Vec::new();
+    for o in opening {
+        let cap = o
+            .answer
             .await
             .map_err(|e| Error::Internal(e.to_string()))?
             .map_err(|reason| Error::Connect {
-                instrument: ins.name.clone(),
-                address: address.to_string(),
+                instrument: o.instrument,
+                address: o.address,
                 reason: reason.to_string(),
             })?;
-        pools.push((pool, opened));
+        caps.push(cap);
     }
-    Ok(pools)
+    Ok(caps)
 }
 
 /// Forwards every Ctrl-C (or SIGTERM) to the sequencer, which escalates: stop dispatching,

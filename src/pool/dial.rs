@@ -62,8 +62,8 @@ impl Pool {
             match res {
                 Ok(mut opened) => {
                     // Sent before the connection takes work, so it is logged before its points.
-                    if let (Some(tx), Some(record)) = (&act.connects, opened.record.take()) {
-                        let _ = tx.send(record);
+                    if let Some(record) = opened.record.take() {
+                        act.record_connect(record);
                     }
                     act.live += 1;
                     let failures = act.redial.failures();

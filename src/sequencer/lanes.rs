@@ -87,7 +87,7 @@ impl Sequencer {
             // Teardown always runs again: the instrument must be left safe.
             if kind != Kind::Teardown && self.already_ok(kind, step, index) {
                 if kind == Kind::Step {
-                    self.ok += 1;
+                    self.tally.ok += 1;
                     self.progress.point_done(true);
                 }
                 self.free(lane);

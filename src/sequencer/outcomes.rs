@@ -8,7 +8,7 @@ use actix::prelude::*;
 use super::records::Attempt;
 use super::{Dispatch, Kind, Sequencer};
 use crate::exec::FailKind;
-use crate::pool::{DropQueued, Outcome, Outcomes, Proceed, Unrun, Verdict};
+use crate::pool::{Outcome, Outcomes, Proceed, Unrun, Verdict};
 use crate::sequence::OnError;
 
 impl Sequencer {
@@ -58,7 +58,7 @@ impl Sequencer {
         self.lane_free(d);
         if d.try_no > 1 {
             // Counted when it was dispatched; it never ran.
-            self.retried = self.retried.saturating_sub(1);
+            self.tally.retried = self.tally.retried.saturating_sub(1);
         }
         if d.recorded {
             self.failed_finally(d, "the run stopped before the retry started", false, false);
@@ -84,7 +84,7 @@ impl Sequencer {
         let (Some(kind), Some(err)) = (out.kind, &out.error) else {
             self.lane_free(&d);
             if d.kind == Kind::Step {
-                self.ok += 1;
+                self.tally.ok += 1;
                 self.progress.point_done(true);
             }
             return;
@@ -97,10 +97,10 @@ impl Sequencer {
             FailKind::Aborted | FailKind::Deadline | FailKind::NoConnection => false,
         };
         // Teardown keeps its retries while the run stops: that is when connections break.
-        let may_start = !self.stopping || d.kind == Kind::Teardown;
+        let may_start = self.phase.dispatching() || d.kind == Kind::Teardown;
         if retry && d.try_no <= d.step.retries && may_start {
             tracing::warn!(point = %id, attempt = d.attempt, conn = out.conn, "retrying: {err}");
-            self.retried += 1;
+            self.tally.retried += 1;
             let again = Dispatch {
                 attempt: d.attempt.saturating_add(1),
                 try_no: d.try_no + 1,
@@ -129,57 +129,24 @@ impl Sequencer {
         aborted: bool,
     ) {
         match d.kind {
-            Kind::Step if aborted => self.aborted_points += 1,
-            Kind::Step => self.failed += 1,
-            Kind::Setup | Kind::Teardown => self.hook_failed = true,
+            Kind::Step if aborted => self.tally.aborted_points += 1,
+            Kind::Step => self.tally.failed += 1,
+            Kind::Setup | Kind::Teardown => self.tally.hook_failed = true,
         }
         if d.kind == Kind::Step {
             self.progress.point_done(false);
         }
         // The first failure explains the run; a lost instrument explains it better, unless
         // it only showed at teardown after a sweep point already said so.
-        let better = unreachable && (d.kind != Kind::Teardown || !self.unreachable_said);
+        let better = unreachable && (d.kind != Kind::Teardown || !self.tally.unreachable_said);
         if unreachable {
-            self.unreachable_said = true;
+            self.tally.unreachable_said = true;
         }
-        if better || self.reason.is_none() {
-            self.reason = Some(format!("point `{}/{}` failed: {err}", d.step.name, d.index));
+        if better || self.tally.reason.is_none() {
+            self.tally.reason = Some(format!("point `{}/{}` failed: {err}", d.step.name, d.index));
         }
         if d.kind == Kind::Setup || unreachable || self.seq.on_error == OnError::Stop {
             self.stop_dispatch();
-        }
-    }
-
-    /// No new setup or step points from now on; points waiting in a pool for a connection
-    /// are handed back unstarted. In-flight points finish; teardown still runs.
-    pub(super) fn stop_dispatch(&mut self) {
-        if self.stopping {
-            return;
-        }
-        self.stopping = true;
-        // Teardown always runs: its points are neither taken back nor held back.
-        if self
-            .stages
-            .get(self.stage)
-            .is_some_and(|(k, _)| *k == Kind::Teardown)
-        {
-            return;
-        }
-        // Dispatched in this turn but not sent yet: they never start either.
-        let unsent: Vec<u64> = self
-            .outbox
-            .iter_mut()
-            .flat_map(std::mem::take)
-            .map(|job| job.point.serial)
-            .collect();
-        for serial in unsent {
-            if let Some(d) = self.flying.remove(serial) {
-                self.in_flight -= 1;
-                self.not_started(&d);
-            }
-        }
-        for pool in &self.pools {
-            pool.do_send(DropQueued);
         }
     }
 }

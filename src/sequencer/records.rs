@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use actix::prelude::*;
 
+use super::phase::Phase;
 use super::{Dispatch, Sequencer};
 use crate::exec::{FailKind, Ran};
 use crate::runlog;
@@ -89,6 +90,27 @@ impl<'a> Attempt<'a> {
     }
 }
 
+/// The points' final outcomes counted so far, and what explains the run's end.
+#[derive(Debug, Default)]
+pub(super) struct Tally {
+    /// Sweep points finally ok (including those a resumed log already had).
+    pub ok: u64,
+    /// Sweep points finally failed.
+    pub failed: u64,
+    /// Sweep points finally aborted (second Ctrl-C, the deadline).
+    pub aborted_points: u64,
+    /// Attempts run again.
+    pub retried: u64,
+    /// Elapsed time of every point record written, added up (see [`Summary::busy`]).
+    pub busy: Duration,
+    /// A setup or teardown point failed.
+    pub hook_failed: bool,
+    /// The reason already says the instrument is unreachable.
+    pub unreachable_said: bool,
+    /// First reason the run is failing.
+    pub reason: Option<String>,
+}
+
 impl Sequencer {
     /// Writes the point record of one attempt; returns its id and status.
     pub(super) fn write_point(&mut self, d: &Dispatch, out: &Attempt<'_>) -> (&str, &'static str) {
@@ -123,7 +145,7 @@ impl Sequencer {
             commands: out.exchanges,
             values: runlog::PairMap(out.values),
         };
-        self.busy = self.busy.saturating_add(out.elapsed);
+        self.tally.busy = self.tally.busy.saturating_add(out.elapsed);
         if let Err(e) = self.log.append_point(&record) {
             self.log_failed(&e);
         }
@@ -171,6 +193,8 @@ impl Sequencer {
     /// Writes the stop record, forces the log to disk, reports the summary and stops.
     pub(super) fn finish(&mut self, ctx: &mut Context<Self>) {
         let Some(done) = self.done.take() else { return };
+        let abort_reason = self.phase.abort_reason().map(ToOwned::to_owned);
+        self.phase = Phase::Finished;
         self.drop_again();
         // A run shorter than a second may end before any background check.
         self.flush_log();
@@ -187,11 +211,13 @@ impl Sequencer {
             self.progress.step_ended();
         }
         let total = self.seq.total_points();
-        let not_run = total.saturating_sub(self.ok + self.failed + self.aborted_points);
-        let (exit_status, reason) = if let Some(why) = &self.aborted {
-            ("abort", why.clone())
-        } else if self.failed > 0 || self.hook_failed || self.log_error.is_some() {
+        let not_run =
+            total.saturating_sub(self.tally.ok + self.tally.failed + self.tally.aborted_points);
+        let (exit_status, reason) = if let Some(why) = abort_reason {
+            ("abort", why)
+        } else if self.tally.failed > 0 || self.tally.hook_failed || self.log_error.is_some() {
             let reason = self
+                .tally
                 .reason
                 .clone()
                 .or_else(|| self.log_error.clone())
@@ -200,15 +226,14 @@ impl Sequencer {
         } else {
             ("success", format!("all {total} points ok"))
         };
-        self.close_connects();
         let stop = runlog::Stop {
             exit_status,
             reason: &reason,
-            points_ok: self.ok,
-            points_failed: self.failed,
-            points_aborted: self.aborted_points,
+            points_ok: self.tally.ok,
+            points_failed: self.tally.failed,
+            points_aborted: self.tally.aborted_points,
             points_not_run: not_run,
-            retries: self.retried,
+            retries: self.tally.retried,
             ended_at: SystemTime::now(),
         };
         if let Err(e) = self.log.write("stop", &stop).and_then(|()| self.log.sync()) {
@@ -217,12 +242,12 @@ impl Sequencer {
         let _ = done.send(Summary {
             exit_status,
             reason,
-            points_ok: self.ok,
-            points_failed: self.failed,
-            points_aborted: self.aborted_points,
+            points_ok: self.tally.ok,
+            points_failed: self.tally.failed,
+            points_aborted: self.tally.aborted_points,
             points_not_run: not_run,
-            retries: self.retried,
-            busy: self.busy,
+            retries: self.tally.retried,
+            busy: self.tally.busy,
             log_error: self.log_error.clone(),
         });
         ctx.stop();
