@@ -38,15 +38,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::abort::Abort;
 use crate::exec::{Conn, FailKind, Ran, ReplyTimer, Stops, run_commands};
-use crate::protocol::LineIo;
+use crate::protocol::{LineIo, Stream};
 use crate::sequence::value::Value;
 use crate::sequence::{Command, Greeting, Instrument, Step};
-pub use open::{Opened, SessionError, open};
+pub use open::{Dialer, Opened, SessionError, Tcp, open};
 
 /// How long after connecting an immediate close by the instrument means a refused session
 /// (instruments that allow fewer sessions than asked accept the connection and close it at
@@ -156,7 +155,7 @@ pub struct Connection {
     /// The instrument at the other end (named in log lines).
     instrument: Arc<Instrument>,
     /// The framed socket; taken out while a point runs.
-    io: Option<LineIo<TcpStream>>,
+    io: Option<LineIo<Stream>>,
     /// The reply timer of this session's commands; taken out while a point runs.
     timer: Option<ReplyTimer>,
     /// The run's abort epoch (see [`Execute::epoch`]).
@@ -217,11 +216,7 @@ impl Connection {
 
     /// The session's state once a point is over: `result` is what ran, `io` what is left
     /// of the socket. Returns the session's fate for the pool.
-    fn after_point(
-        &mut self,
-        result: &Result<Ran, NotRun>,
-        io: Option<&LineIo<TcpStream>>,
-    ) -> Fate {
+    fn after_point(&mut self, result: &Result<Ran, NotRun>, io: Option<&LineIo<Stream>>) -> Fate {
         let fresh = match self.session {
             Session::Fresh {
                 opened_at,

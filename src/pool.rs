@@ -33,6 +33,7 @@
 //! connection is left).
 
 use std::collections::VecDeque;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
@@ -42,7 +43,7 @@ use tokio::sync::{mpsc, oneshot};
 
 mod dial;
 use crate::abort::Abort;
-use crate::connection::{Done, Execute, Fate, Inbox, NotRun, Outlet, SessionError};
+use crate::connection::{Dialer, Done, Execute, Fate, Inbox, NotRun, Outlet, SessionError};
 use crate::exec::Ran;
 use crate::runlog;
 use crate::sequence::{Address, Instrument};
@@ -206,6 +207,8 @@ pub struct Pool {
     instrument: Arc<Instrument>,
     /// Where to dial.
     address: Address,
+    /// How: TCP in a run, an in-memory pipe in tests.
+    dialer: Rc<dyn Dialer>,
     /// Connection id source shared by all pools of the run, so ids are unique in the log.
     next_id: Arc<AtomicUsize>,
     /// Most connections to keep: `max_connections`, one fewer for each first dial that
@@ -266,6 +269,7 @@ impl Pool {
     /// `alive` is cloned into every connection (see [`crate::connection::Connection::new`]).
     pub fn new(
         instrument: Arc<Instrument>,
+        dialer: Rc<dyn Dialer>,
         address: Address,
         next_id: Arc<AtomicUsize>,
         abort: Abort,
@@ -279,6 +283,7 @@ impl Pool {
             alive,
             cap: instrument.max_connections,
             instrument,
+            dialer,
             address,
             next_id,
             live: 0,

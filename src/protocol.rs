@@ -85,6 +85,16 @@ impl Transport for tokio::net::TcpStream {
     }
 }
 
+/// A transport of any kind behind one type: what a connection holds, whatever dialled it
+/// (TCP, or an in-memory pipe in tests); one virtual call per read or write.
+pub type Stream = Box<dyn Transport>;
+
+impl Transport for Stream {
+    fn read_now(&mut self, buf: &mut Vec<u8>, look: Look) -> io::Result<usize> {
+        (**self).read_now(buf, look)
+    }
+}
+
 impl Transport for tokio::io::DuplexStream {
     /// In-memory pipes (tests) hold no bytes outside tokio: one poll says what is there.
     fn read_now(&mut self, buf: &mut Vec<u8>, _: Look) -> io::Result<usize> {

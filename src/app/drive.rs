@@ -4,6 +4,7 @@
 //! reports.
 
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant, SystemTime};
@@ -16,6 +17,7 @@ use super::report::{report, summary_of};
 use super::signals::{Caught, Signals};
 use super::tally::tally;
 use crate::abort::Abort;
+use crate::connection::{Dialer, Tcp};
 use crate::error::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Error, Result};
 use crate::pool::{Open, Pool, TakeConnects};
 use crate::resume::Resume;
@@ -209,6 +211,7 @@ fn start_pools(
     alive: &mpsc::Sender<()>,
 ) -> Result<(Vec<Addr<Pool>>, Vec<Opening>)> {
     let ids = Arc::new(AtomicUsize::new(0));
+    let tcp: Rc<dyn Dialer> = Rc::new(Tcp);
     let mut pools = Vec::new();
     let mut opening = Vec::new();
     for ins in &seq.instruments {
@@ -220,6 +223,7 @@ fn start_pools(
         };
         let pool = Pool::new(
             Arc::new(ins.clone()),
+            tcp.clone(),
             address.clone(),
             ids.clone(),
             abort.clone(),

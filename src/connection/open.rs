@@ -2,22 +2,50 @@
 //! dropped), the instrument's close of a refused session, and the `on_connect` commands.
 //! What goes wrong is a [`SessionError`].
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::net::TcpStream;
-
 use super::{FIRST_WATCH, SETTLE};
 use crate::exec::{self, Conn, PointError, Ran, ReplyTimer, Stops, run_commands};
-use crate::protocol::{LineIo, Look, ReadError, Unread};
+use crate::protocol::{LineIo, Look, ReadError, Stream, Unread};
 use crate::runlog;
 use crate::sequence::duration::format_duration;
 use crate::sequence::{Address, Command, Greeting, Instrument, render_all};
 
+/// How a connection reaches its instrument: makes the byte stream a session runs on.
+/// [`Tcp`] in a run; tests give an in-memory one.
+pub trait Dialer {
+    /// Connects to `address`.
+    fn dial<'a>(
+        &'a self,
+        address: &'a Address,
+    ) -> Pin<Box<dyn Future<Output = std::io::Result<Stream>> + 'a>>;
+}
+
+/// Dials TCP, with `TCP_NODELAY` (commands are small, and latency matters more than the
+/// number of packets).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tcp;
+
+impl Dialer for Tcp {
+    fn dial<'a>(
+        &'a self,
+        address: &'a Address,
+    ) -> Pin<Box<dyn Future<Output = std::io::Result<Stream>> + 'a>> {
+        Box::pin(async move {
+            let stream = tokio::net::TcpStream::connect(address.to_string()).await?;
+            let _ = stream.set_nodelay(true);
+            Ok(Box::new(stream) as Stream)
+        })
+    }
+}
+
 /// A session [`open`] returned, for [`super::Connection::new`].
 pub struct Opened {
     /// The framed socket.
-    pub io: LineIo<TcpStream>,
+    pub io: LineIo<Stream>,
     /// The connect record (greeting, `on_connect` exchanges), when there was either.
     pub record: Option<runlog::Connect>,
     /// The instrument is known to have taken the session (it answered, or it was watched
@@ -80,7 +108,7 @@ impl SessionError {
 /// is there is seen even with no `wait`. `Err` with why when the session is closed or
 /// failed.
 pub(super) async fn watch_for_close(
-    io: &mut LineIo<TcpStream>,
+    io: &mut LineIo<Stream>,
     wait: Duration,
     id: usize,
     instrument: &str,
@@ -118,7 +146,7 @@ pub(super) async fn watch_for_close(
 /// before the first command, had its greeting taken as that reply, and the true reply
 /// follows it. Data seen now fails the point (the connection is out of step); a close
 /// marks the connection broken.
-pub(super) async fn watch_after_first_point(io: &mut LineIo<TcpStream>, out: &mut Ran, id: usize) {
+pub(super) async fn watch_after_first_point(io: &mut LineIo<Stream>, out: &mut Ran, id: usize) {
     match tokio::time::timeout(FIRST_WATCH, io.fill()).await {
         Err(_) => {}
         Ok(Ok(0) | Err(_)) => out.in_step = false,
@@ -132,7 +160,7 @@ pub(super) async fn watch_after_first_point(io: &mut LineIo<TcpStream>, out: &mu
 /// Reads the greeting of an instrument declared with `greeting: line`: one line, within
 /// `connect_timeout`. A close before it is a refused session.
 async fn read_greeting(
-    io: &mut LineIo<TcpStream>,
+    io: &mut LineIo<Stream>,
     connect_timeout: Duration,
 ) -> Result<String, SessionError> {
     match tokio::time::timeout(connect_timeout, io.read_line()).await {
@@ -149,21 +177,18 @@ async fn read_greeting(
 /// the first reply proves the session (see the module doc).
 pub async fn open(
     id: usize,
+    dialer: &dyn Dialer,
     address: &Address,
     instrument: &Instrument,
     watch: bool,
 ) -> Result<Opened, SessionError> {
     let io_cfg = &instrument.io;
-    let target = address.to_string();
-    let stream =
-        match tokio::time::timeout(io_cfg.connect_timeout, TcpStream::connect(&target)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => return Err(SessionError::Connect(Arc::new(e))),
-            Err(_) => return Err(SessionError::ConnectTimeout(io_cfg.connect_timeout)),
-        };
+    let stream = match tokio::time::timeout(io_cfg.connect_timeout, dialer.dial(address)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Err(SessionError::Connect(Arc::new(e))),
+        Err(_) => return Err(SessionError::ConnectTimeout(io_cfg.connect_timeout)),
+    };
     let at = Instant::now();
-    // Commands are small and latency matters more than packet count.
-    let _ = stream.set_nodelay(true);
     let mut io = LineIo::new(stream, &io_cfg.write_termination, &io_cfg.read_termination);
     let on_connect = &instrument.on_connect;
     let mut accepted;

@@ -53,9 +53,11 @@ impl Pool {
             );
         }
         let (instrument, address) = (self.instrument.clone(), self.address.clone());
+        let dialer = self.dialer.clone();
         // A redial is watched before it takes work; first dials are checked by their
         // first point (see `connection`).
-        let fut = async move { connection::open(id, &address, &instrument, !first).await };
+        let fut =
+            async move { connection::open(id, &*dialer, &address, &instrument, !first).await };
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
             act.dialing -= 1;
             act.first_dials -= usize::from(first);
