@@ -320,6 +320,13 @@ impl RunLog {
         self.flush()
     }
 
+    /// Writes the stop record, always the log's last, and forces the whole log to disk:
+    /// the one way a stop record is written.
+    pub fn write_stop(&mut self, stop: &Stop<'_>) -> io::Result<()> {
+        self.write("stop", stop)?;
+        self.sync()
+    }
+
     /// Empties the log, best effort, dropping what is pending: for a log whose start record
     /// could not be written, which holds nothing of the run.
     pub fn discard(&mut self) {

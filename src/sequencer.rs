@@ -45,6 +45,7 @@ use crate::sequence::{Command, Sequence, Step, render_all};
 use crate::wakeup::EveryWakeup;
 
 mod connects;
+mod cursor;
 mod flying;
 mod interrupt;
 mod lanes;
@@ -54,8 +55,8 @@ mod progress;
 mod records;
 mod sync;
 
+use cursor::Cursor;
 use flying::Flying;
-use lanes::Feed;
 use phase::Phase;
 pub use progress::{Progress, Silent};
 pub use records::Summary;
@@ -125,14 +126,8 @@ pub struct Sequencer {
     log: RunLog,
     /// An fsync of the log is under way on a blocking thread.
     syncing: bool,
-    /// Setup steps, steps, teardown steps, flattened in run order.
-    stages: Vec<(Kind, Arc<Step>)>,
-    /// Current stage.
-    stage: usize,
-    /// Where the current stage's next point comes from; made when the stage starts.
-    feed: Option<Feed>,
-    /// Point index offset of the current stage (setup/teardown number on across instruments).
-    offset: u64,
+    /// Where the run is in its sequence: the current stage and its next point.
+    cursor: Cursor,
     /// Points dispatched and not yet finally recorded.
     in_flight: usize,
     /// Points dispatched and not yet sent, per instrument: sent to the pools together once
@@ -181,25 +176,15 @@ impl Sequencer {
         resume: Resume,
         done: oneshot::Sender<Summary>,
     ) -> Self {
-        let stages = seq
-            .setup
-            .iter()
-            .map(|s| (Kind::Setup, s.clone()))
-            .chain(seq.steps.iter().map(|s| (Kind::Step, s.clone())))
-            .chain(seq.teardown.iter().map(|s| (Kind::Teardown, s.clone())))
-            .collect();
         let (pools, caps): (Vec<_>, _) = pools.into_iter().unzip();
         let outbox = pools.iter().map(|_| Vec::new()).collect();
         Sequencer {
+            cursor: Cursor::new(&seq),
             seq,
             pools,
             caps,
             log,
             syncing: false,
-            stages,
-            stage: 0,
-            feed: None,
-            offset: 0,
             in_flight: 0,
             outbox,
             flying: Flying::default(),
@@ -230,7 +215,7 @@ impl Sequencer {
     /// the run after the last.
     fn pump(&mut self, ctx: &mut Context<Self>) {
         loop {
-            let Some((kind, step)) = self.stages.get(self.stage).cloned() else {
+            let Some((kind, step)) = self.cursor.stage().map(|(k, s)| (k, s.clone())) else {
                 if self.in_flight == 0 {
                     self.finish(ctx);
                 }
@@ -261,7 +246,7 @@ impl Sequencer {
             if self.shown {
                 self.progress.in_flight(self.in_flight.min(limit), limit);
             }
-            let more = self.feed.as_ref().is_none_or(Feed::has_more);
+            let more = self.cursor.has_more();
             if self.in_flight > 0 || !self.again.is_empty() || (!skip && more) {
                 return;
             }
@@ -270,17 +255,7 @@ impl Sequencer {
                 self.progress.step_ended();
             }
             // Stage done (or skipped): on to the next one.
-            let same_hook = self
-                .stages
-                .get(self.stage + 1)
-                .is_some_and(|(k, _)| *k == kind && kind != Kind::Step);
-            self.offset = if same_hook {
-                self.offset + step.points()
-            } else {
-                0
-            };
-            self.stage += 1;
-            self.feed = None;
+            self.cursor.advance();
         }
     }
 

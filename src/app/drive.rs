@@ -110,9 +110,7 @@ async fn run_to_end(run: Prepared) -> Result<i32> {
                 retries: 0,
                 ended_at: SystemTime::now(),
             };
-            let written = written
-                .and_then(|()| log.write("stop", &stop))
-                .and_then(|()| log.sync());
+            let written = written.and_then(|()| log.write_stop(&stop));
             // Scripts read the summary's first line whatever happened.
             let log_error = written.as_ref().err().map(ToString::to_string);
             report(&summary_of(&stop, log_error), &path, clock.elapsed(), &seq);
@@ -179,8 +177,7 @@ fn died(path: &Path, seq: &Sequence, elapsed: Duration) -> Error {
         retries: counts.retries,
         ended_at: SystemTime::now(),
     };
-    let written = RunLog::append(path, len)
-        .and_then(|mut log| log.write("stop", &stop).and_then(|()| log.sync()));
+    let written = RunLog::append(path, len).and_then(|mut log| log.write_stop(&stop));
     let log_error = written.err().map(|e| e.to_string());
     report(&summary_of(&stop, log_error), path, elapsed, seq);
     err

@@ -42,8 +42,8 @@ impl Sequencer {
     /// waiting in a pool (more than the current stage may run at once).
     pub(super) fn running(&self) -> usize {
         let limit = self
-            .stages
-            .get(self.stage)
+            .cursor
+            .stage()
             .map_or(usize::MAX, |(_, step)| self.limit(step));
         self.in_flight.min(limit)
     }

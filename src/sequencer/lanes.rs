@@ -46,13 +46,20 @@ impl Feed {
 
     /// The next point to dispatch (its index within the stage) and its lane, if any; for
     /// lanes, at most `window` of them open at once.
-    fn next(&mut self, window: usize) -> Option<(u64, Option<u64>)> {
+    pub(super) fn next(&mut self, window: usize) -> Option<(u64, Option<u64>)> {
         match self {
             Feed::InOrder { next, total } => (*next < *total).then(|| {
                 *next += 1;
                 (*next - 1, None)
             }),
             Feed::Lanes(lanes) => lanes.next(window).map(|t| (t.index, Some(t.lane))),
+        }
+    }
+
+    /// Frees `lane` for its next point (nothing for points in order).
+    pub(super) fn release(&mut self, lane: u64) {
+        if let Feed::Lanes(lanes) = self {
+            lanes.release(lane);
         }
     }
 
@@ -76,21 +83,19 @@ impl Sequencer {
         window: usize,
         ctx: &mut Context<Self>,
     ) {
-        self.feed.get_or_insert_with(|| Feed::new(kind, step));
         while self.in_flight < window {
-            let Some((at, lane)) = self.feed.as_mut().and_then(|f| f.next(window)) else {
+            let Some(next) = self.cursor.next(window) else {
                 break;
             };
-            let index = self.offset + at;
-            let sweep_index = at % step.sweep.len().max(1);
-            step.sweep.point_into(sweep_index, &mut self.vars);
+            let (index, lane) = (next.index, next.lane);
+            step.sweep.point_into(next.sweep_index, &mut self.vars);
             // Teardown always runs again: the instrument must be left safe.
             if kind != Kind::Teardown && self.already_ok(kind, step, index) {
                 if kind == Kind::Step {
                     self.tally.ok += 1;
                     self.progress.point_done(true);
                 }
-                self.free(lane);
+                self.cursor.release(lane);
                 continue;
             }
             let attempt = self
@@ -114,13 +119,6 @@ impl Sequencer {
     /// The point of `d` reached its final outcome, or will never start: its lane is free
     /// for the lane's next point.
     pub(super) fn lane_free(&mut self, d: &Dispatch) {
-        self.free(d.lane);
-    }
-
-    /// Frees `lane` of the current stage's feed.
-    fn free(&mut self, lane: Option<u64>) {
-        if let (Some(lane), Some(Feed::Lanes(lanes))) = (lane, &mut self.feed) {
-            lanes.release(lane);
-        }
+        self.cursor.release(d.lane);
     }
 }

@@ -58,9 +58,9 @@ impl Sequencer {
     fn take_back(&mut self) {
         // Teardown always runs: its points are neither taken back nor held back.
         if self
-            .stages
-            .get(self.stage)
-            .is_some_and(|(k, _)| *k == Kind::Teardown)
+            .cursor
+            .stage()
+            .is_some_and(|(k, _)| k == Kind::Teardown)
         {
             return;
         }

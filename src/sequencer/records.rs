@@ -236,7 +236,7 @@ impl Sequencer {
             retries: self.tally.retried,
             ended_at: SystemTime::now(),
         };
-        if let Err(e) = self.log.write("stop", &stop).and_then(|()| self.log.sync()) {
+        if let Err(e) = self.log.write_stop(&stop) {
             self.log_failed(&e);
         }
         let _ = done.send(Summary {
