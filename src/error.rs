@@ -7,7 +7,8 @@
 
 use std::path::PathBuf;
 
-use crate::sequence::SequenceError;
+use crate::sequence::LoadError;
+use crate::yaml::InvalidFile;
 
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -24,10 +25,11 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 /// Everything that can end a `sequencer` command early.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum Error {
-    /// The sequence file is not valid; the diagnostic points into the file.
+    /// The sequence file (or a device file it names) is not valid; the diagnostic points
+    /// into the file.
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Sequence(#[from] Box<SequenceError>),
+    Sequence(#[from] Box<InvalidFile>),
 
     /// The sequence file could not be read at all.
     #[error("cannot read sequence file `{path}`")]
@@ -142,8 +144,17 @@ impl Error {
     }
 }
 
-impl From<SequenceError> for Error {
-    fn from(err: SequenceError) -> Self {
+impl From<InvalidFile> for Error {
+    fn from(err: InvalidFile) -> Self {
         Error::Sequence(Box::new(err))
+    }
+}
+
+impl From<LoadError> for Error {
+    fn from(err: LoadError) -> Self {
+        match err {
+            LoadError::Read { path, source } => Error::ReadSequence { path, source },
+            LoadError::Invalid(err) => Error::Sequence(err),
+        }
     }
 }

@@ -51,5 +51,6 @@ pub mod sequence;
 pub mod sequencer;
 pub mod sim;
 mod wakeup;
+pub mod yaml;
 
 pub use error::{Error, Result};

@@ -80,10 +80,10 @@ use self::build::Cx;
 use self::device::PyDevice;
 use self::spec::DeviceSpec;
 use crate::error::{Error, Result};
-use crate::sequence::diagnostic::MAX_SHOWN;
-use crate::sequence::{Eom, SequenceError, read_yaml_text};
+use crate::sequence::Eom;
 use crate::sim::device::Counters;
 use crate::sim::model::{Blueprint, Framing, Model};
+use crate::yaml::{InvalidFile, MAX_SHOWN};
 
 /// Largest device file read: a device file lists commands, a few kilobytes; a bigger file
 /// is the wrong file.
@@ -105,7 +105,7 @@ impl DeviceFile {
     /// file's devices ([`Error::Usage`]). An invalid file is an [`Error::Sequence`] whose
     /// problems point into the file.
     pub fn load(path: &Path, name: Option<&str>) -> Result<DeviceFile> {
-        let text = read_yaml_text(path, MAX_BYTES, "a device file").map_err(|source| {
+        let text = crate::yaml::read_text(path, MAX_BYTES, "a device file").map_err(|source| {
             Error::ReadDevice {
                 path: path.to_owned(),
                 source,
@@ -118,7 +118,7 @@ impl DeviceFile {
     pub fn parse(text: &str, file: &str, name: Option<&str>) -> Result<DeviceFile> {
         let invalid = |problems| {
             Error::from(
-                SequenceError::new(file, text, problems)
+                InvalidFile::new(file, text, problems)
                     .with_consequence("the device was not loaded"),
             )
         };
