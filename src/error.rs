@@ -73,6 +73,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A run log could not be read back (`resume`, `diff`, `export`, `plot`, `--replay`).
+    #[error(transparent)]
+    ReadLog(#[from] crate::runlog::read::ReadError),
+
     /// A new run's log could not be made at its path; nothing was sent.
     #[error(transparent)]
     LogPath(#[from] crate::runlog::OpenError),
@@ -126,6 +130,7 @@ impl Error {
             | Error::ReadSequence { .. }
             | Error::ReadDevice { .. }
             | Error::Usage { .. }
+            | Error::ReadLog(_)
             | Error::LogPath(_) => EXIT_INVALID,
             Error::RunLog { .. }
             | Error::Output { .. }

@@ -110,10 +110,7 @@ impl Recording {
             )
         })?;
         let mut loader = Loader::new(path, speed, records.start());
-        let points = for_each_record(&mut records, |record| {
-            loader.take(record);
-            Ok(())
-        })?;
+        let points = for_each_record(&mut records, |record| loader.take(record))?;
         let recording = loader.finish();
         if recording.points() == 0 && recording.connects() == 0 {
             return Err(nothing(&if points == 0 {
