@@ -81,8 +81,7 @@ use self::device::PyDevice;
 use self::spec::DeviceSpec;
 use crate::error::{Error, Result};
 use crate::sequence::Eom;
-use crate::sim::device::Counters;
-use crate::sim::model::{Blueprint, Framing, Model};
+use crate::sim::model::{Blueprint, Counters, Framing, Model};
 use crate::yaml::{InvalidFile, MAX_SHOWN};
 
 /// Largest device file read: a device file lists commands, a few kilobytes; a bigger file

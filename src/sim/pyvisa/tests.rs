@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::DeviceFile;
 use crate::error::Error;
-use crate::sim::device::Counters;
+use crate::sim::model::Counters;
 use crate::sim::model::{Blueprint, Model};
 
 /// Dialogues, properties, string `error:`, a second device with a delimiter.

@@ -46,7 +46,7 @@ use std::sync::Arc;
 
 use self::player::Player;
 use self::tape::{Tape, TapeBuilder};
-use super::device::Counters;
+use super::model::Counters;
 use super::model::{Blueprint, Framing, Model};
 use crate::error::{Error, Result};
 use crate::runlog::read::{GIVE_A_LOG, LoggedInstrument, Record, Records, for_each_record};
