@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 
 use crate::sequence::LoadError;
+use crate::sequence::address::AddressError;
 use crate::yaml::InvalidFile;
 
 /// Result alias used throughout the crate.
@@ -62,6 +63,25 @@ pub enum Error {
     Usage {
         /// What is wrong and how to fix it.
         message: String,
+    },
+
+    /// An `--address` value is not an address.
+    #[error("--address: {}{reason}", for_instrument(.instrument.as_deref()))]
+    Address {
+        /// The instrument it was given for (`NAME=ADDR`), if named.
+        instrument: Option<String>,
+        /// Why it is not an address.
+        reason: AddressError,
+    },
+
+    /// A command-line value that a module above this one refused (`--fault`), in that
+    /// module's typed words.
+    #[error("{flag}: {reason}")]
+    Flag {
+        /// The flag, as written on the command line.
+        flag: &'static str,
+        /// Why its value was refused (a `sim::faults::FaultError`, ...).
+        reason: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// The run log could not be created or written.
@@ -130,6 +150,8 @@ impl Error {
             | Error::ReadSequence { .. }
             | Error::ReadDevice { .. }
             | Error::Usage { .. }
+            | Error::Address { .. }
+            | Error::Flag { .. }
             | Error::ReadLog(_)
             | Error::LogPath(_) => EXIT_INVALID,
             Error::RunLog { .. }
@@ -147,6 +169,11 @@ impl Error {
             message: message.into(),
         }
     }
+}
+
+/// `instrument `NAME`: ` for an `--address NAME=ADDR`, nothing for a bare address.
+fn for_instrument(instrument: Option<&str>) -> String {
+    instrument.map_or_else(String::new, |name| format!("instrument `{name}`: "))
 }
 
 impl From<InvalidFile> for Error {

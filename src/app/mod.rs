@@ -177,9 +177,9 @@ pub(crate) fn apply_addresses(seq: &mut Sequence, values: &[String]) -> Result<(
             Some((name, addr)) => (Some(name), addr),
             None => (None, value.as_str()),
         };
-        let address = Address::parse(addr).map_err(|m| match name {
-            Some(name) => Error::usage(format!("--address: instrument `{name}`: {m}")),
-            None => Error::usage(format!("--address: {m}")),
+        let address = Address::parse(addr).map_err(|reason| Error::Address {
+            instrument: name.map(str::to_owned),
+            reason,
         })?;
         let index = match name {
             Some(name) => seq
@@ -215,7 +215,10 @@ fn instrument_names(seq: &Sequence) -> String {
 
 /// Parses `--fault` values.
 fn faults(specs: &[String]) -> Result<Faults> {
-    Faults::parse(specs).map_err(|m| Error::usage(format!("--fault: {m}")))
+    Faults::parse(specs).map_err(|reason| Error::Flag {
+        flag: "--fault",
+        reason: Box::new(reason),
+    })
 }
 
 /// With `--sim`, starts one simulator per instrument and points the instrument at it. The
