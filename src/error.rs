@@ -84,6 +84,11 @@ pub enum Error {
         reason: Box<dyn std::error::Error + Send + Sync>,
     },
 
+    /// Input that a module above this one refused (a recording to replay, a device file's
+    /// device), in that module's typed words.
+    #[error(transparent)]
+    Input(Box<dyn std::error::Error + Send + Sync>),
+
     /// The run log could not be created or written.
     #[error("cannot write run log `{path}`")]
     RunLog {
@@ -152,6 +157,7 @@ impl Error {
             | Error::Usage { .. }
             | Error::Address { .. }
             | Error::Flag { .. }
+            | Error::Input(_)
             | Error::ReadLog(_)
             | Error::LogPath(_) => EXIT_INVALID,
             Error::RunLog { .. }
