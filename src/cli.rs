@@ -8,8 +8,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::sequence::Eom;
-use crate::sequence::duration::parse_duration;
-use crate::sequence::termination::unescape;
+use crate::sequence::bounds::{MAX_DURATION, MAX_DURATION_TEXT};
+use crate::sequence::duration::{DurationError, format_duration, parse_duration};
+use crate::sequence::termination::{TerminationError, unescape};
 
 /// Run YAML experiment sequences against lab instruments over a pool of TCP connections.
 #[derive(Debug, Parser)]
@@ -299,36 +300,55 @@ pub struct PlotArgs {
     pub output: Option<PathBuf>,
 }
 
+/// Why a flag's value was refused: clap prints it after the flag and the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArgError {
+    /// Not a duration.
+    #[error(transparent)]
+    Duration(#[from] DurationError),
+    /// A `--deadline` past the longest duration a sequence may have.
+    #[error(
+        "the deadline must be at most {MAX_DURATION_TEXT}, got `{}`: leave `--deadline` out \
+         for a run without one",
+        format_duration(*.got)
+    )]
+    DeadlineTooLong {
+        /// The deadline given.
+        got: Duration,
+    },
+    /// Not a termination (`--eom`, `--greeting`'s escapes).
+    #[error(transparent)]
+    Termination(#[from] TerminationError),
+    /// `--greeting` with nothing in it.
+    #[error("the greeting is empty: leave `--greeting` out for none")]
+    EmptyGreeting,
+}
+
 /// Parses a `--latency`-style duration.
-fn duration_arg(text: &str) -> Result<Duration, String> {
-    parse_duration(text).map_err(|e| e.to_string())
+fn duration_arg(text: &str) -> Result<Duration, ArgError> {
+    Ok(parse_duration(text)?)
 }
 
 /// Parses `--deadline`: a duration of at most 30 days, like every duration of a sequence
 /// (so that adding it to the clock cannot overflow).
-fn deadline_arg(text: &str) -> Result<Duration, String> {
+fn deadline_arg(text: &str) -> Result<Duration, ArgError> {
     let d = duration_arg(text)?;
-    match crate::sequence::bounds::duration_problem("the deadline", d) {
-        Some(problem) => Err(format!(
-            "{problem}: leave `--deadline` out for a run without one"
-        )),
-        None => Ok(d),
+    if d > MAX_DURATION {
+        return Err(ArgError::DeadlineTooLong { got: d });
     }
+    Ok(d)
 }
 
 /// Parses `--eom Q[,R]`.
-fn eom_arg(text: &str) -> Result<Eom, String> {
-    Eom::parse(text).map_err(|e| e.to_string())
+fn eom_arg(text: &str) -> Result<Eom, ArgError> {
+    Ok(Eom::parse(text)?)
 }
 
 /// Parses `--greeting`: escapes decoded, never empty.
-fn greeting_arg(text: &str) -> Result<String, String> {
-    match unescape(text) {
-        Ok(greeting) if greeting.is_empty() => {
-            Err("the greeting is empty: leave `--greeting` out for none".into())
-        }
-        Ok(greeting) => Ok(greeting),
-        Err(e) => Err(e.to_string()),
+fn greeting_arg(text: &str) -> Result<String, ArgError> {
+    match unescape(text)? {
+        greeting if greeting.is_empty() => Err(ArgError::EmptyGreeting),
+        greeting => Ok(greeting),
     }
 }
 
@@ -349,10 +369,15 @@ mod tests {
         assert_eq!(deadline_arg("8h"), Ok(Duration::from_secs(8 * 3600)));
         assert_eq!(deadline_arg("720h"), Ok(Duration::from_secs(720 * 3600)));
         assert_eq!(
-            deadline_arg("1000000000000000h").unwrap_err(),
+            deadline_arg("1000000000000000h").unwrap_err().to_string(),
             "the deadline must be at most 30 days (`720h`), got `1000000000000000h`: leave \
              `--deadline` out for a run without one"
         );
-        assert!(deadline_arg("8").unwrap_err().contains("no unit"));
+        assert!(
+            deadline_arg("8")
+                .unwrap_err()
+                .to_string()
+                .contains("no unit")
+        );
     }
 }

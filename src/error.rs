@@ -7,7 +7,9 @@
 
 use std::path::PathBuf;
 
-use crate::sequence::SequenceError;
+use crate::sequence::LoadError;
+use crate::sequence::address::AddressError;
+use crate::yaml::InvalidFile;
 
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -24,10 +26,11 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 /// Everything that can end a `sequencer` command early.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum Error {
-    /// The sequence file is not valid; the diagnostic points into the file.
+    /// The sequence file (or a device file it names) is not valid; the diagnostic points
+    /// into the file.
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Sequence(#[from] Box<SequenceError>),
+    Sequence(#[from] Box<InvalidFile>),
 
     /// The sequence file could not be read at all.
     #[error("cannot read sequence file `{path}`")]
@@ -62,6 +65,30 @@ pub enum Error {
         message: String,
     },
 
+    /// An `--address` value is not an address.
+    #[error("--address: {}{reason}", for_instrument(.instrument.as_deref()))]
+    Address {
+        /// The instrument it was given for (`NAME=ADDR`), if named.
+        instrument: Option<String>,
+        /// Why it is not an address.
+        reason: AddressError,
+    },
+
+    /// A command-line value that a module above this one refused (`--fault`), in that
+    /// module's typed words.
+    #[error("{flag}: {reason}")]
+    Flag {
+        /// The flag, as written on the command line.
+        flag: &'static str,
+        /// Why its value was refused (a `sim::faults::FaultError`, ...).
+        reason: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// Input that a module above this one refused (a recording to replay, a device file's
+    /// device), in that module's typed words.
+    #[error(transparent)]
+    Input(Box<dyn std::error::Error + Send + Sync>),
+
     /// The run log could not be created or written.
     #[error("cannot write run log `{path}`")]
     RunLog {
@@ -70,6 +97,10 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+
+    /// A run log could not be read back (`resume`, `diff`, `export`, `plot`, `--replay`).
+    #[error(transparent)]
+    ReadLog(#[from] crate::runlog::read::ReadError),
 
     /// A new run's log could not be made at its path; nothing was sent.
     #[error(transparent)]
@@ -124,6 +155,10 @@ impl Error {
             | Error::ReadSequence { .. }
             | Error::ReadDevice { .. }
             | Error::Usage { .. }
+            | Error::Address { .. }
+            | Error::Flag { .. }
+            | Error::Input(_)
+            | Error::ReadLog(_)
             | Error::LogPath(_) => EXIT_INVALID,
             Error::RunLog { .. }
             | Error::Output { .. }
@@ -142,8 +177,22 @@ impl Error {
     }
 }
 
-impl From<SequenceError> for Error {
-    fn from(err: SequenceError) -> Self {
+/// `instrument `NAME`: ` for an `--address NAME=ADDR`, nothing for a bare address.
+fn for_instrument(instrument: Option<&str>) -> String {
+    instrument.map_or_else(String::new, |name| format!("instrument `{name}`: "))
+}
+
+impl From<InvalidFile> for Error {
+    fn from(err: InvalidFile) -> Self {
         Error::Sequence(Box::new(err))
+    }
+}
+
+impl From<LoadError> for Error {
+    fn from(err: LoadError) -> Self {
+        match err {
+            LoadError::Read { path, source } => Error::ReadSequence { path, source },
+            LoadError::Invalid(err) => Error::Sequence(err),
+        }
     }
 }

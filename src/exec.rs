@@ -19,21 +19,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::abort::Past;
 use crate::protocol::{LineIo, Look, ReadError, Transport, Unread};
+use crate::runlog::Exchange;
 use crate::sequence::Command;
 use crate::sequence::value::Value;
-
-/// One command sent and its reply.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Exchange {
-    /// The text sent (without termination).
-    pub sent: String,
-    /// The reply line; absent for writes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reply: Option<String>,
-    /// From just before sending to the reply (or the write) completing, in ms.
-    #[serde(serialize_with = "crate::runlog::millis")]
-    pub elapsed_ms: Duration,
-}
 
 /// Which connection runs the commands: named in log lines and error messages.
 #[derive(Debug, Clone, Copy)]

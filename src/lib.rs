@@ -39,6 +39,8 @@ pub mod diff;
 pub mod error;
 pub mod exec;
 pub mod export;
+#[cfg(test)]
+mod layers;
 pub mod logging;
 pub mod plot;
 pub mod pool;
@@ -49,5 +51,6 @@ pub mod sequence;
 pub mod sequencer;
 pub mod sim;
 mod wakeup;
+pub mod yaml;
 
 pub use error::{Error, Result};

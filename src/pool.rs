@@ -43,7 +43,9 @@ use tokio::sync::{mpsc, oneshot};
 
 mod dial;
 use crate::abort::Abort;
-use crate::connection::{Dialer, Done, Execute, Fate, Inbox, NotRun, Outlet, SessionError};
+/// A point to run, as the sequencer hands it over: the pool passes it to a connection as is.
+pub use crate::connection::Execute;
+use crate::connection::{Dialer, Done, Fate, Inbox, NotRun, Outlet, SessionError};
 use crate::exec::Ran;
 use crate::runlog;
 use crate::sequence::{Address, Instrument};

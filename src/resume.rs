@@ -197,7 +197,7 @@ pub(crate) fn open(path: &Path) -> Result<Records> {
              empty is never overwritten)"
                 .to_owned()
         };
-        e.advise(&again, GIVE_A_LOG)
+        e.advise(&again, GIVE_A_LOG).into()
     })
 }
 

@@ -26,11 +26,24 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Serialize, Serializer};
 
-use crate::exec::Exchange;
 use crate::sequence::value::Value;
 
 pub use intact::{Checkpoint, Lost, LostLog};
 pub use open::{OpenError, Problem, default_file_name};
+
+/// One command sent and its reply: an entry of a point's (or a connect record's)
+/// `commands`, made by the connection that ran it ([`crate::exec`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Exchange {
+    /// The text sent (without termination).
+    pub sent: String,
+    /// The reply line; absent for writes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply: Option<String>,
+    /// From just before sending to the reply (or the write) completing, in ms.
+    #[serde(serialize_with = "millis")]
+    pub elapsed_ms: Duration,
+}
 
 /// Serialises a duration as milliseconds with microsecond resolution.
 pub fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

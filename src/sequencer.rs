@@ -36,8 +36,7 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use crate::abort::Abort;
-use crate::connection::Execute;
-use crate::pool::{Job, Pool, Subscribe, Work};
+use crate::pool::{Execute, Job, Pool, Subscribe, Work};
 use crate::resume::Resume;
 use crate::runlog::{self, RunLog};
 use crate::sequence::value::Value;
@@ -163,6 +162,22 @@ pub struct Sequencer {
     progress: Box<dyn Progress>,
     /// The progress sink was told the current stage started (and must hear it end).
     shown: bool,
+    /// Tells the operator how the run is stopping; [`log_notice`] unless set by
+    /// `with_notices`.
+    notify: Notify,
+}
+
+/// Tells the operator something about the run as a whole (how it is stopping), at a level.
+/// The app passes its stderr writer; the sequencer does not know where its operator is.
+pub type Notify = fn(tracing::Level, &str);
+
+/// The default [`Notify`]: a `tracing` event at that level.
+pub fn log_notice(level: tracing::Level, text: &str) {
+    match level {
+        tracing::Level::ERROR => tracing::error!("{text}"),
+        tracing::Level::WARN => tracing::warn!("{text}"),
+        _ => tracing::info!("{text}"),
+    }
 }
 
 impl Sequencer {
@@ -201,6 +216,7 @@ impl Sequencer {
             resume,
             progress: Box::new(Silent),
             shown: false,
+            notify: log_notice,
         }
     }
 
@@ -208,6 +224,13 @@ impl Sequencer {
     #[must_use]
     pub fn with_progress(mut self, progress: Box<dyn Progress>) -> Self {
         self.progress = progress;
+        self
+    }
+
+    /// The same sequencer telling the operator how the run stops through `notify`.
+    #[must_use]
+    pub fn with_notices(mut self, notify: Notify) -> Self {
+        self.notify = notify;
         self
     }
 

@@ -130,6 +130,7 @@ async fn run_to_end(run: Prepared) -> Result<i32> {
     };
     let sequencer = Sequencer::new(seq.clone(), pools, log, abort, resume, tx)
         .with_progress(progress)
+        .with_notices(crate::logging::notice)
         .start();
     let interrupts = actix::spawn(watch_interrupts(signals, sequencer.clone()));
     let timer = deadline_at.map(|at| {

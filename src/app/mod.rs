@@ -22,7 +22,7 @@ use std::sync::Arc;
 use crate::cli::{Command, ModelArgs, SimArgs, SimOpts};
 use crate::error::{EXIT_FAILED, EXIT_OK, Error, Result};
 use crate::sequence::{self, Address, Greeting, Sequence, SimDevice, plan};
-use crate::sim::pyvisa::DeviceFile;
+use crate::sim::pyvisa::{DeviceError, DeviceFile};
 use crate::sim::replay::Recording;
 use crate::sim::{self, Blueprint, Faults, SimConfig, SimThread};
 
@@ -158,14 +158,16 @@ fn sim_device(seq: &Sequence, instrument: &str, sim: &SimDevice) -> Result<Arc<d
         sim.column
     );
     let device = DeviceFile::load(&path, sim.name.as_deref()).map_err(|e| match e {
-        Error::ReadDevice { source, .. } => {
+        DeviceError::Read { source, .. } => {
             Error::usage(format!("{origin} cannot be read: {source}"))
         }
-        Error::Sequence(problems) => {
+        DeviceError::Invalid(problems) => {
             Error::from((*problems).with_origin(format!("{origin} is not valid")))
         }
-        Error::Usage { message } => Error::usage(format!("{origin}: {message}")),
-        other => other,
+        e @ (DeviceError::NoDevice { .. } | DeviceError::Several { .. }) => {
+            Error::usage(format!("{origin}: {e}"))
+        }
+        e @ DeviceError::Unexplained { .. } => e.into(),
     })?;
     Ok(Arc::new(device))
 }
@@ -177,9 +179,9 @@ pub(crate) fn apply_addresses(seq: &mut Sequence, values: &[String]) -> Result<(
             Some((name, addr)) => (Some(name), addr),
             None => (None, value.as_str()),
         };
-        let address = Address::parse(addr).map_err(|m| match name {
-            Some(name) => Error::usage(format!("--address: instrument `{name}`: {m}")),
-            None => Error::usage(format!("--address: {m}")),
+        let address = Address::parse(addr).map_err(|reason| Error::Address {
+            instrument: name.map(str::to_owned),
+            reason,
         })?;
         let index = match name {
             Some(name) => seq
@@ -215,7 +217,10 @@ fn instrument_names(seq: &Sequence) -> String {
 
 /// Parses `--fault` values.
 fn faults(specs: &[String]) -> Result<Faults> {
-    Faults::parse(specs).map_err(|m| Error::usage(format!("--fault: {m}")))
+    Faults::parse(specs).map_err(|reason| Error::Flag {
+        flag: "--fault",
+        reason: Box::new(reason),
+    })
 }
 
 /// With `--sim`, starts one simulator per instrument and points the instrument at it. The

@@ -189,7 +189,7 @@ fn resume_sequence(args: &ResumeArgs, start: &serde_json::Value) -> Result<(Path
             ))
         })?;
     match sequence::load(&path) {
-        Err(Error::ReadSequence { path, source }) => Err(Error::usage(format!(
+        Err(sequence::LoadError::Read { path, source }) => Err(Error::usage(format!(
             "cannot read sequence file `{}`, which run log `{}` was started with: {source}; \
              if it moved, give its new path with `--sequence PATH` (its sha256 is checked)",
             path.display(),

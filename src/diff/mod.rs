@@ -209,7 +209,6 @@ impl Run {
                 run.index.insert(record.id.clone(), run.points.len());
                 run.points.push(record);
             }
-            Ok(())
         })?;
         run.torn = records.torn();
         Ok(run)

@@ -13,8 +13,7 @@
 use std::io;
 use std::time::{Duration, SystemTime};
 
-use super::{PairMap, Point, Tagged, VarMap};
-use crate::exec::Exchange;
+use super::{Exchange, PairMap, Point, Tagged, VarMap};
 use crate::sequence::value::{Value, digits};
 
 /// What the records of one step share, encoded once: consecutive records mostly come from

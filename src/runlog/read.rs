@@ -21,7 +21,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
+mod error;
+use error::Why;
+pub use error::{NotALog, ReadError};
 
 /// The advice for a file that is not a run log, for commands that read one.
 pub(crate) const GIVE_A_LOG: &str = "give the path of a `.jsonl` log written by `sequencer run`";
@@ -45,77 +47,29 @@ pub(crate) struct Records {
     torn: Option<u64>,
 }
 
-/// Why a file is not a run log that can be read, worded for any command.
-#[derive(Debug)]
-pub(crate) struct NotALog {
-    /// The file.
-    path: PathBuf,
-    /// What is wrong with it.
-    why: String,
-    /// It is a run log of a run that stopped before its start record was written whole
-    /// (empty, or a torn first line): no point ran.
-    pub(crate) never_began: bool,
-    /// It is empty (a run that never began): `run -o` may reuse it.
-    pub(crate) empty: bool,
-}
-
-impl NotALog {
-    /// The error to show: `run log `PATH`: WHY; ADVICE`, with the caller's advice for a run
-    /// that never began or for any other problem (such as [`GIVE_A_LOG`]).
-    pub(crate) fn advise(self, never_began: &str, otherwise: &str) -> Error {
-        let advice = if self.never_began {
-            never_began
-        } else {
-            otherwise
-        };
-        Error::usage(format!("{self}; {advice}"))
-    }
-}
-
-impl std::fmt::Display for NotALog {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "run log `{}`: {}", self.path.display(), self.why)
-    }
-}
-
 impl Records {
     /// Opens the run log at `path` and reads its start record.
     pub(crate) fn open(path: &Path) -> Result<Records, NotALog> {
-        let not = |why: String, never_began| NotALog {
+        let not = |why| NotALog {
             path: path.to_owned(),
+            empty: matches!(why, Why::Empty),
             why,
-            never_began,
-            empty: false,
         };
-        let file = File::open(path).map_err(|e| not(format!("cannot open it: {e}"), false))?;
+        let file = File::open(path).map_err(|e| not(Why::Open(e)))?;
         let mut reader = BufReader::new(file);
         let mut line = Vec::new();
         let n = reader
             .read_until(b'\n', &mut line)
-            .map_err(|e| not(format!("cannot read it: {e}"), false))?;
+            .map_err(|e| not(Why::Read(e)))?;
         if n == 0 {
-            return Err(NotALog {
-                empty: true,
-                ..not(
-                    "it is empty: the run never started (it stopped before writing its start \
-                     record)"
-                        .into(),
-                    true,
-                )
-            });
+            return Err(not(Why::Empty));
         }
         if line.last() != Some(&b'\n') {
-            return Err(not(
-                "its first line is incomplete: the run stopped while writing its start \
-                 record, so no point ran"
-                    .into(),
-                true,
-            ));
+            return Err(not(Why::TornStart));
         }
-        let start: Value = serde_json::from_slice(&line)
-            .map_err(|e| not(format!("line 1 is not a start record: {e}"), false))?;
+        let start: Value = serde_json::from_slice(&line).map_err(|e| not(Why::NotJson(e)))?;
         if start["type"] != "start" {
-            return Err(not("line 1 is not a start record".into(), false));
+            return Err(not(Why::NotStart));
         }
         Ok(Records {
             path: path.to_owned(),
@@ -136,12 +90,15 @@ impl Records {
     /// The next complete record, parsed as `T` (which names the fields it wants; a line
     /// that is not such a JSON object is an error naming its line); `None` at the end of the
     /// log or at a torn last line.
-    pub(crate) fn next<T: DeserializeOwned>(&mut self) -> Result<Option<T>> {
+    pub(crate) fn next<T: DeserializeOwned>(&mut self) -> Result<Option<T>, ReadError> {
         self.line.clear();
         let n = self
             .reader
             .read_until(b'\n', &mut self.line)
-            .map_err(|e| self.error(&format!("cannot read it: {e}")))?;
+            .map_err(|cause| ReadError::Read {
+                path: self.path.clone(),
+                cause,
+            })?;
         if n == 0 {
             return Ok(None);
         }
@@ -153,7 +110,11 @@ impl Records {
         self.valid_len += n as u64;
         serde_json::from_slice(&self.line)
             .map(Some)
-            .map_err(|e| self.error(&format!("line {} is not a valid record: {e}", self.number)))
+            .map_err(|cause| ReadError::BadRecord {
+                path: self.path.clone(),
+                line: self.number,
+                cause,
+            })
     }
 
     /// The text of the record [`next`](Self::next) returned last, newline included.
@@ -174,11 +135,6 @@ impl Records {
     /// The length of the torn last line, once the reading has reached it.
     pub(crate) fn torn(&self) -> Option<u64> {
         self.torn
-    }
-
-    /// An error about this log: `run log `PATH`: MESSAGE`.
-    pub(crate) fn error(&self, message: &str) -> Error {
-        Error::usage(format!("run log `{}`: {message}", self.path.display()))
     }
 }
 
@@ -332,20 +288,20 @@ struct Line {
 
 /// Calls `visit` with every complete point, connect and resume record of `records`, in log
 /// order, and returns how many point records there were. A line that is not a record, or a
-/// point record without an `id`, is an [`Error::Usage`] naming the path and the line.
+/// point record without an `id`, is a [`ReadError`] naming the path and the line.
 pub(crate) fn for_each_record(
     records: &mut Records,
-    mut visit: impl FnMut(Record) -> Result<()>,
-) -> Result<u64> {
+    mut visit: impl FnMut(Record),
+) -> Result<u64, ReadError> {
     let mut points = 0u64;
     while let Some(line) = records.next::<Line>()? {
         let record = match line.kind.as_str() {
             "point" => {
                 let Some(id) = line.id else {
-                    return Err(records.error(&format!(
-                        "line {} is a point record without an `id`",
-                        records.number()
-                    )));
+                    return Err(ReadError::NoId {
+                        path: records.path.clone(),
+                        line: records.number(),
+                    });
                 };
                 points += 1;
                 Record::Point(PointRecord {
@@ -372,7 +328,7 @@ pub(crate) fn for_each_record(
             "resume" => Record::Resume(LoggedInstrument::list(&line.instruments)),
             _ => continue,
         };
-        visit(record)?;
+        visit(record);
     }
     Ok(points)
 }
@@ -381,11 +337,12 @@ pub(crate) fn for_each_record(
 /// how many there were (see [`for_each_record`]).
 pub(crate) fn for_each_point(
     records: &mut Records,
-    mut visit: impl FnMut(PointRecord) -> Result<()>,
-) -> Result<u64> {
-    for_each_record(records, |record| match record {
-        Record::Point(point) => visit(point),
-        Record::Connect(_) | Record::Resume(_) => Ok(()),
+    mut visit: impl FnMut(PointRecord),
+) -> Result<u64, ReadError> {
+    for_each_record(records, |record| {
+        if let Record::Point(point) = record {
+            visit(point);
+        }
     })
 }
 

@@ -6,6 +6,40 @@
 
 use std::fmt;
 
+/// Why a text is not an address; each names the text as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    /// A `TCPIP...` resource other than `TCPIP[n]::host::port::SOCKET`.
+    #[error(
+        "address `{text}` is not a VISA socket resource: write `TCPIP::host::port::SOCKET` \
+         (INSTR/VXI-11 and HiSLIP are not supported)"
+    )]
+    NotSocket {
+        /// The address as written (trimmed).
+        text: String,
+    },
+    /// No `:` before a port.
+    #[error("address `{text}` has no port: write `host:port` or `TCPIP::host::port::SOCKET`")]
+    NoPort {
+        /// The address as written (trimmed).
+        text: String,
+    },
+    /// No host, or an IPv6 host without brackets.
+    #[error("address `{text}` is not `host:port` (write IPv6 as `[::1]:5025`)")]
+    NotHostPort {
+        /// The address as written (trimmed).
+        text: String,
+    },
+    /// A port that is not a number from 0 to 65535.
+    #[error("address `{text}` has a bad port `{port}` (0-65535)")]
+    BadPort {
+        /// The address as written (trimmed).
+        text: String,
+        /// The port as written.
+        port: String,
+    },
+}
+
 /// Where an instrument listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Address {
@@ -17,7 +51,7 @@ pub struct Address {
 
 impl Address {
     /// Parses a VISA `TCPIP[n]::host::port::SOCKET` resource or `host:port`.
-    pub fn parse(text: &str) -> Result<Address, String> {
+    pub fn parse(text: &str) -> Result<Address, AddressError> {
         let text = text.trim();
         let upper = text.to_ascii_uppercase();
         if upper.starts_with("TCPIP") {
@@ -29,23 +63,17 @@ impl Address {
                     port: parse_port(parts[2], text)?,
                 });
             }
-            return Err(format!(
-                "address `{text}` is not a VISA socket resource: write `TCPIP::host::port::SOCKET` (INSTR/VXI-11 and HiSLIP are not supported)"
-            ));
+            return Err(AddressError::NotSocket { text: text.into() });
         }
-        let (host, port) = text.rsplit_once(':').ok_or_else(|| {
-            format!(
-                "address `{text}` has no port: write `host:port` or `TCPIP::host::port::SOCKET`"
-            )
-        })?;
+        let (host, port) = text
+            .rsplit_once(':')
+            .ok_or_else(|| AddressError::NoPort { text: text.into() })?;
         let host = host
             .strip_prefix('[')
             .and_then(|h| h.strip_suffix(']'))
             .unwrap_or(host);
         if host.is_empty() || (host.contains(':') && !text.starts_with('[')) {
-            return Err(format!(
-                "address `{text}` is not `host:port` (write IPv6 as `[::1]:5025`)"
-            ));
+            return Err(AddressError::NotHostPort { text: text.into() });
         }
         Ok(Address {
             host: host.to_owned(),
@@ -54,9 +82,12 @@ impl Address {
     }
 }
 
-fn parse_port(port: &str, text: &str) -> Result<u16, String> {
-    port.parse::<u16>()
-        .map_err(|_| format!("address `{text}` has a bad port `{port}` (0-65535)"))
+/// The port `port` of the address `text`.
+fn parse_port(port: &str, text: &str) -> Result<u16, AddressError> {
+    port.parse::<u16>().map_err(|_| AddressError::BadPort {
+        text: text.into(),
+        port: port.into(),
+    })
 }
 
 impl fmt::Display for Address {
@@ -111,7 +142,7 @@ mod tests {
             ("::1:5025", "is not `host:port`"),
         ];
         for (text, msg) in cases {
-            let err = Address::parse(text).unwrap_err();
+            let err = Address::parse(text).unwrap_err().to_string();
             assert!(err.contains(msg), "{text}: {err}");
         }
     }

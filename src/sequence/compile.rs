@@ -24,10 +24,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::bounds::{self, CountBound};
-use super::diagnostic::{Problem, SequenceError, from_yaml_error, location};
 use super::raw::{Count, Dur, RawCommand, RawHook, RawSequence, Spanned};
 use super::sweep::Sweep;
 use super::{Parallel, RetryPolicy, Sequence, Step};
+use crate::yaml::{InvalidFile, Problem, from_yaml_error, location};
 
 /// Default pool size.
 const DEFAULT_MAX_CONNECTIONS: usize = 4;
@@ -37,7 +37,7 @@ const DEFAULT_RECONNECT_ATTEMPTS: i64 = 5;
 pub const DEFAULT_INSTRUMENT: &str = "instrument";
 
 /// Parses and validates `text`, naming it `path` in errors.
-pub(super) fn compile(text: &str, path: &Path) -> Result<Sequence, SequenceError> {
+pub(super) fn compile(text: &str, path: &Path) -> Result<Sequence, InvalidFile> {
     let file = path.display().to_string();
     let raw: RawSequence =
         serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| {
@@ -48,7 +48,7 @@ pub(super) fn compile(text: &str, path: &Path) -> Result<Sequence, SequenceError
             {
                 problem.message = format!("instrument `{name}`: {}", problem.message);
             }
-            SequenceError::new(&file, text, vec![problem])
+            InvalidFile::new(&file, text, vec![problem])
         })?;
     let mut cx = Cx {
         text,
@@ -67,7 +67,7 @@ pub(super) fn compile(text: &str, path: &Path) -> Result<Sequence, SequenceError
             .collect();
         Ok(seq)
     } else {
-        Err(SequenceError::new(&file, text, cx.problems))
+        Err(InvalidFile::new(&file, text, cx.problems))
     }
 }
 
@@ -83,8 +83,8 @@ fn yaml_options() -> serde_saphyr::Options {
         with_snippet: false,
         strict_booleans: true,
         budget: serde_saphyr::budget! {
-            max_depth: super::diagnostic::MAX_DEPTH,
-            flow_nesting_limit: super::diagnostic::MAX_DEPTH,
+            max_depth: crate::yaml::MAX_DEPTH,
+            flow_nesting_limit: crate::yaml::MAX_DEPTH,
             max_nodes: 50_000,
             max_events: 120_000,
             max_anchors: 1_000,
@@ -122,7 +122,7 @@ pub(super) struct Vars<'a> {
 impl Cx<'_> {
     #[allow(clippy::unused_self)] // a method so call sites read `self.span(x)` like the others
     fn span<T>(&self, s: &Spanned<T>) -> Range<usize> {
-        super::diagnostic::byte_range(s.referenced)
+        crate::yaml::byte_range(s.referenced)
     }
 
     fn problem(&mut self, span: Range<usize>, message: impl Into<String>, label: &str) {

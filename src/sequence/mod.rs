@@ -4,12 +4,12 @@
 //! [`load`] reads a file, [`raw`] mirrors its YAML, [`compile`] validates it into a
 //! [`Sequence`] whose every step has a lazily expanded [`sweep::Sweep`] and parsed
 //! [`template::Template`]s, so nothing here grows with the number of points. Every problem is
-//! reported with file, line and column through [`SequenceError`].
+//! reported with file, line and column through an [`InvalidFile`]; [`load`] says why a file
+//! could not be loaded with a [`LoadError`].
 
 pub mod address;
 pub mod bounds;
 mod compile;
-pub mod diagnostic;
 pub mod duration;
 pub mod name;
 pub mod plan;
@@ -25,12 +25,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use address::Address;
-pub use diagnostic::SequenceError;
 pub use raw::{Greeting, OnError, ReplyRule};
 use sha2::{Digest, Sha256};
 pub use termination::Eom;
 
-use crate::error::{Error, Result};
+use crate::yaml::InvalidFile;
 use sweep::Sweep;
 use template::Template;
 
@@ -377,56 +376,44 @@ impl Sequence {
     }
 }
 
+/// Why a sequence file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read at all.
+    #[error("cannot read sequence file `{}`", path.display())]
+    Read {
+        /// The path given.
+        path: PathBuf,
+        /// Why reading failed.
+        source: std::io::Error,
+    },
+    /// The file is not a valid sequence: the problems point into it.
+    #[error(transparent)]
+    Invalid(#[from] Box<InvalidFile>),
+}
+
 /// Reads, parses and validates the sequence file at `path`.
 ///
 /// Files over 1 MiB are refused unread: a sequence is a few kilobytes (sweeps are ranges,
 /// not lists), so a bigger file is the wrong file, and parsing it would only cost time and
 /// memory. The read stops there too, so a device or a pipe that never ends is refused.
-pub fn load(path: &Path) -> Result<Sequence> {
+pub fn load(path: &Path) -> Result<Sequence, LoadError> {
     /// Largest sequence file accepted.
     const MAX_BYTES: u64 = 1 << 20;
-    let text =
-        read_yaml_text(path, MAX_BYTES, "a sequence").map_err(|source| Error::ReadSequence {
+    let text = crate::yaml::read_text(path, MAX_BYTES, "a sequence").map_err(|source| {
+        LoadError::Read {
             path: path.to_owned(),
             source,
-        })?;
-    let mut seq = parse(&text, path)?;
+        }
+    })?;
+    let mut seq = parse(&text, path).map_err(Box::new)?;
     seq.sha256 = hex(&Sha256::digest(text.as_bytes()));
     Ok(seq)
 }
 
-/// Reads the YAML text file at `path` for `what` (`a sequence`, `a device file`), refusing
-/// files over `max_bytes` unread (the read stops there, so a pipe that never ends is
-/// refused too) and bytes that are not UTF-8, with the line they are on.
-pub(crate) fn read_yaml_text(path: &Path, max_bytes: u64, what: &str) -> std::io::Result<String> {
-    use std::io::{Error as IoError, ErrorKind, Read};
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(max_bytes + 1)
-        .read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > max_bytes {
-        return Err(IoError::new(
-            ErrorKind::FileTooLarge,
-            format!("larger than {} MiB, the limit for {what}", max_bytes >> 20),
-        ));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let line = e.as_bytes()[..at].split(|&b| b == b'\n').count();
-        IoError::new(
-            ErrorKind::InvalidData,
-            format!(
-                "not UTF-8 text: invalid byte 0x{:02x} at line {line} (byte offset {at}); \
-                 {what} is a YAML text file",
-                e.as_bytes()[at]
-            ),
-        )
-    })
-}
-
 /// Parses and validates sequence text; `path` names it in errors and gives the default name.
-pub fn parse(text: &str, path: &Path) -> Result<Sequence> {
-    compile::compile(text, path).map_err(Error::from)
+pub fn parse(text: &str, path: &Path) -> Result<Sequence, InvalidFile> {
+    compile::compile(text, path)
 }
 
 /// Lowercase hex of a digest.

@@ -7,7 +7,6 @@ use super::phase::Phase;
 use super::records::Attempt;
 use super::{Interrupt, Sequencer};
 use crate::exec::FailKind;
-use crate::logging::notice;
 
 impl Handler<Interrupt> for Sequencer {
     type Result = ();
@@ -27,7 +26,7 @@ impl Handler<Interrupt> for Sequencer {
                 }
                 Phase::Interrupted(_) => self.cancel(ctx),
                 Phase::Cancelled(_) | Phase::Finished => {
-                    notice(Level::WARN, "interrupted three times: exiting now");
+                    (self.notify)(Level::WARN, "interrupted three times: exiting now");
                     // Every record written so far is a whole line; make it durable first.
                     let _ = self.log.sync();
                     std::process::exit(crate::error::EXIT_INTERRUPTED);

@@ -7,7 +7,6 @@ use actix::prelude::*;
 use tracing::Level;
 
 use super::{ABORT_TEARDOWN_TIMEOUT, CANCEL_GRACE, Kind, Sequencer};
-use crate::logging::notice;
 use crate::pool::DropQueued;
 
 /// Where the run is.
@@ -95,7 +94,7 @@ impl Sequencer {
             "finishing {} point(s) in flight"
         }
         .replace("{}", &self.running().to_string());
-        notice(
+        (self.notify)(
             Level::WARN,
             &format!("{why}: {how}, then teardown (Ctrl-C again to cancel them)"),
         );
@@ -115,7 +114,7 @@ impl Sequencer {
             return;
         };
         let why = std::mem::take(why);
-        notice(
+        (self.notify)(
             Level::WARN,
             &format!(
                 "cancelling {} point(s) in flight, then teardown with a {}s timeout (Ctrl-C again to quit at once)",

@@ -53,7 +53,7 @@ pub(super) struct Attempt<'a> {
     /// How long it took.
     pub elapsed: Duration,
     /// Every command sent, with replies.
-    pub exchanges: &'a [crate::exec::Exchange],
+    pub exchanges: &'a [crate::runlog::Exchange],
     /// The `as`-named replies.
     pub values: &'a [(String, String)],
     /// Why it failed, as recorded.

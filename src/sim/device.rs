@@ -3,9 +3,8 @@
 //! [`Device`] owns the instrument's stored values and turns one command line into at most
 //! one reply line. It is the [`Model`] the server in [`crate::sim`] serves when no device
 //! file or replay is given (its [`Blueprint`] is [`Generic`]): one `Device` shared by every
-//! connection (one instrument, many sessions), asked for each line read. [`Counters`] is
-//! written by the server when a connection opens or closes and read by the device to
-//! answer `SIM:CONN?` and `SIM:CONN:PEAK?`.
+//! connection (one instrument, many sessions), asked for each line read. It reads the
+//! server's [`Counters`] to answer `SIM:CONN?` and `SIM:CONN:PEAK?`.
 //!
 //! Rules, in the order they are applied to each `;`-separated part of a line:
 //! - the header is the text before the first whitespace, uppercased, with a leading `:`
@@ -23,50 +22,9 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use super::model::{Blueprint, Model, ReplyBudget, Response};
-
-/// Connection counters shared by the server and the device (`SIM:CONN?`, `SIM:CONN:PEAK?`).
-///
-/// The server calls [`Counters::open`] for every connection it actually serves (not for
-/// connections closed at once for exceeding the maximum) and [`Counters::close`] when that
-/// connection ends.
-#[derive(Debug, Default)]
-pub struct Counters {
-    /// Connections being served right now.
-    current: AtomicUsize,
-    /// Highest value `current` has reached since the server started; never reset.
-    peak: AtomicUsize,
-}
-
-impl Counters {
-    /// Records a newly served connection and returns the number now open.
-    pub fn open(&self) -> usize {
-        let now = self.current.fetch_add(1, Ordering::SeqCst) + 1;
-        self.peak.fetch_max(now, Ordering::SeqCst);
-        now
-    }
-
-    /// Records the end of a served connection; must pair with one earlier [`Counters::open`].
-    pub fn close(&self) {
-        // Saturate rather than wrap if a caller ever closes more than it opened.
-        let _ = self
-            .current
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-    }
-
-    /// Number of connections being served right now.
-    pub fn current(&self) -> usize {
-        self.current.load(Ordering::SeqCst)
-    }
-
-    /// Highest number of connections served at the same time.
-    pub fn peak(&self) -> usize {
-        self.peak.load(Ordering::SeqCst)
-    }
-}
+use super::model::{Blueprint, Counters, Model, ReplyBudget, Response};
 
 /// The blueprint of the generic SCPI instrument: nothing to configure.
 #[derive(Debug, Clone, Copy, Default)]

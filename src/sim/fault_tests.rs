@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::conn_faults::GARBAGE;
-use super::device::{Counters, Device};
+use super::device::Device;
+use super::model::Counters;
 use super::test_support::{Client, Server};
 use super::{Blueprint, Faults, Framing, Model, SimConfig};
 

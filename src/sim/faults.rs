@@ -10,7 +10,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::sequence::duration::{format_duration, parse_duration};
+use crate::sequence::duration::{DurationError, format_duration, parse_duration};
 
 /// Every key [`Faults::parse`] accepts, in the order [`Faults`] prints them.
 const KEYS: &str =
@@ -57,6 +57,77 @@ pub struct DropRate {
     pub probability: f64,
 }
 
+/// Why `--fault` values were refused; each names the key or the pair at fault.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FaultError {
+    /// An empty pair: nothing between two commas, or an empty `--fault`.
+    #[error("empty fault in `{spec}`: write `key=value` pairs separated by commas; known: {KEYS}")]
+    Empty {
+        /// The `--fault` value it is in.
+        spec: String,
+    },
+    /// A pair without `=`.
+    #[error("fault `{pair}` has no value: write `key=value`, like `drop-after=5`; known: {KEYS}")]
+    NoValue {
+        /// The pair as written.
+        pair: String,
+    },
+    /// A key that is no fault.
+    #[error("unknown fault `{key}`; known: {KEYS}")]
+    Unknown {
+        /// The key as written.
+        key: String,
+    },
+    /// A key given a second time.
+    #[error("fault `{key}` is given twice")]
+    Twice {
+        /// The key.
+        key: String,
+    },
+    /// A value the key cannot take.
+    #[error("bad value `{value}` for fault `{key}`: {expected}")]
+    BadValue {
+        /// The key.
+        key: String,
+        /// The value as written.
+        value: String,
+        /// What the key takes.
+        expected: Expected,
+    },
+    /// `late-by` without `late-every`.
+    #[error(
+        "fault `late-by` needs `late-every` to say which replies are late, like \
+         `late-every=3,late-by=3s`"
+    )]
+    LateByAlone,
+    /// `seed` without `drop-rate`.
+    #[error(
+        "fault `seed` needs `drop-rate`: the seed only chooses which commands drop-rate \
+         drops, like `seed=7,drop-rate=0.1`"
+    )]
+    SeedAlone,
+}
+
+/// What a fault's value must be, said after a bad one.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Expected {
+    /// A count.
+    #[error("expected a whole number of 1 or more")]
+    Count,
+    /// A seed.
+    #[error("expected a whole number, like `7`")]
+    Seed,
+    /// A probability.
+    #[error("expected a probability from 0 to 1, like `0.1`")]
+    Probability,
+    /// A duration of zero.
+    #[error("expected a duration above zero, like `3s`")]
+    AboveZero,
+    /// Not a duration at all.
+    #[error(transparent)]
+    Duration(#[from] DurationError),
+}
+
 /// Keys seen so far while parsing, before the pairs that depend on each other are checked.
 #[derive(Default)]
 struct Seen {
@@ -78,7 +149,7 @@ impl Faults {
     /// Unknown keys, a missing `=`, a key given twice, bad numbers, counts of 0, rates
     /// outside 0..=1, bad or zero durations, `late-by` without `late-every` and `seed`
     /// without `drop-rate` are errors naming the key.
-    pub fn parse(specs: &[String]) -> Result<Faults, String> {
+    pub fn parse(specs: &[String]) -> Result<Faults, FaultError> {
         let mut seen = Seen::default();
         for spec in specs {
             for pair in spec.split(',') {
@@ -96,17 +167,12 @@ impl Faults {
 
 impl Seen {
     /// Records one `key=value` pair of `spec`.
-    fn pair(&mut self, pair: &str, spec: &str) -> Result<(), String> {
+    fn pair(&mut self, pair: &str, spec: &str) -> Result<(), FaultError> {
         if pair.is_empty() {
-            return Err(format!(
-                "empty fault in `{spec}`: write `key=value` pairs separated by commas; \
-                 known: {KEYS}"
-            ));
+            return Err(FaultError::Empty { spec: spec.into() });
         }
         let Some((key, value)) = pair.split_once('=') else {
-            return Err(format!(
-                "fault `{pair}` has no value: write `key=value`, like `drop-after=5`; known: {KEYS}"
-            ));
+            return Err(FaultError::NoValue { pair: pair.into() });
         };
         let (key, value) = (key.trim(), value.trim());
         let f = &mut self.faults;
@@ -119,12 +185,12 @@ impl Seen {
             "refuse-after" => set(key, &mut f.refuse_after, count(key, value)?),
             "seed" => set(key, &mut self.seed, seed(key, value)?),
             "drop-rate" => set(key, &mut self.drop_rate, probability(key, value)?),
-            _ => Err(format!("unknown fault `{key}`; known: {KEYS}")),
+            _ => Err(FaultError::Unknown { key: key.into() }),
         }
     }
 
     /// Checks the pairs that need each other and builds the settings.
-    fn finish(self) -> Result<Faults, String> {
+    fn finish(self) -> Result<Faults, FaultError> {
         let mut faults = self.faults;
         faults.late = match (self.late_every, self.late_by) {
             (Some(every), by) => Some(Late {
@@ -132,11 +198,7 @@ impl Seen {
                 by: by.unwrap_or(DEFAULT_LATE_BY),
             }),
             (None, Some(_)) => {
-                return Err(
-                    "fault `late-by` needs `late-every` to say which replies are late, \
-                     like `late-every=3,late-by=3s`"
-                        .to_owned(),
-                );
+                return Err(FaultError::LateByAlone);
             }
             (None, None) => None,
         };
@@ -146,11 +208,7 @@ impl Seen {
                 probability,
             }),
             (Some(_), None) => {
-                return Err(
-                    "fault `seed` needs `drop-rate`: the seed only chooses which commands \
-                     drop-rate drops, like `seed=7,drop-rate=0.1`"
-                        .to_owned(),
-                );
+                return Err(FaultError::SeedAlone);
             }
             (None, None) => None,
         };
@@ -159,49 +217,52 @@ impl Seen {
 }
 
 /// Stores `value` in `slot`, refusing a key given twice.
-fn set<T>(key: &str, slot: &mut Option<T>, value: T) -> Result<(), String> {
+fn set<T>(key: &str, slot: &mut Option<T>, value: T) -> Result<(), FaultError> {
     if slot.is_some() {
-        return Err(format!("fault `{key}` is given twice"));
+        return Err(FaultError::Twice { key: key.into() });
     }
     *slot = Some(value);
     Ok(())
 }
 
+/// A bad `value` for `key`, which takes what `expected` says.
+fn bad(key: &str, value: &str, expected: Expected) -> FaultError {
+    FaultError::BadValue {
+        key: key.into(),
+        value: value.into(),
+        expected,
+    }
+}
+
 /// A count of 1 or more.
-fn count(key: &str, value: &str) -> Result<u64, String> {
+fn count(key: &str, value: &str) -> Result<u64, FaultError> {
     match value.parse::<u64>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!(
-            "bad value `{value}` for fault `{key}`: expected a whole number of 1 or more"
-        )),
+        _ => Err(bad(key, value, Expected::Count)),
     }
 }
 
 /// Any whole number, zero included.
-fn seed(key: &str, value: &str) -> Result<u64, String> {
-    value.parse::<u64>().map_err(|_| {
-        format!("bad value `{value}` for fault `{key}`: expected a whole number, like `7`")
-    })
+fn seed(key: &str, value: &str) -> Result<u64, FaultError> {
+    value
+        .parse::<u64>()
+        .map_err(|_| bad(key, value, Expected::Seed))
 }
 
 /// A probability from 0 to 1.
-fn probability(key: &str, value: &str) -> Result<f64, String> {
+fn probability(key: &str, value: &str) -> Result<f64, FaultError> {
     match value.parse::<f64>() {
         Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
-        _ => Err(format!(
-            "bad value `{value}` for fault `{key}`: expected a probability from 0 to 1, like `0.1`"
-        )),
+        _ => Err(bad(key, value, Expected::Probability)),
     }
 }
 
 /// A duration above zero, with a unit.
-fn delay(key: &str, value: &str) -> Result<Duration, String> {
+fn delay(key: &str, value: &str) -> Result<Duration, FaultError> {
     match parse_duration(value) {
         Ok(d) if !d.is_zero() => Ok(d),
-        Ok(_) => Err(format!(
-            "bad value `{value}` for fault `{key}`: expected a duration above zero, like `3s`"
-        )),
-        Err(error) => Err(format!("bad value `{value}` for fault `{key}`: {error}")),
+        Ok(_) => Err(bad(key, value, Expected::AboveZero)),
+        Err(error) => Err(bad(key, value, error.into())),
     }
 }
 
@@ -240,7 +301,7 @@ mod tests {
     use super::*;
 
     /// Parses `specs` given as `&str`.
-    fn parse(specs: &[&str]) -> Result<Faults, String> {
+    fn parse(specs: &[&str]) -> Result<Faults, FaultError> {
         let specs: Vec<String> = specs.iter().map(|s| (*s).to_owned()).collect();
         Faults::parse(&specs)
     }
@@ -388,7 +449,9 @@ mod tests {
             (&["late-by=1s,late-by=2s"], "fault `late-by` is given twice"),
         ];
         for (specs, expected) in cases {
-            let error = parse(specs).expect_err(&format!("{specs:?} was accepted"));
+            let error = parse(specs)
+                .expect_err(&format!("{specs:?} was accepted"))
+                .to_string();
             assert!(error.starts_with(expected), "{specs:?}: got {error}");
             assert!(error.starts_with(char::is_lowercase), "{error}");
         }

@@ -14,11 +14,12 @@
 //!
 //! # Layout
 //! - `mod.rs`: [`SimConfig`] and the accept loop ([`run_with`]).
-//! - [`model`]: the [`Model`] and [`Blueprint`] seam, [`Framing`], the reply-size cap.
+//! - [`model`]: the [`Model`] and [`Blueprint`] seam, [`Framing`], the reply-size cap, the
+//!   connection [`Counters`] every model is built with.
 //! - `session.rs`: one connection: greeting, message framing, latency, replies, injected
 //!   faults; `quickack.rs`: acknowledging what it reads at once (`TCP_QUICKACK`), for
 //!   clients with Nagle's algorithm on.
-//! - [`device`]: the generic instrument model and the connection [`Counters`].
+//! - [`device`]: the generic instrument model.
 //! - [`pyvisa`]: pyvisa-sim device files; [`replay`]: replaying a recorded run.
 //! - [`faults`]: [`Faults`], the `--fault` settings: parsing, checks, display.
 //! - `conn_faults.rs`: the pure per-connection fault decisions (what to drop, ignore,
@@ -61,7 +62,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use self::conn_faults::ConnFaults;
-use self::device::{Counters, Generic};
+use self::device::Generic;
+use self::model::Counters;
 use self::session::{OpenGuard, Session};
 use crate::sequence::Eom;
 

@@ -15,13 +15,57 @@
 //! A message can ask for the same reply many times (`A?;A?;...`), so a model counts the
 //! bytes of its replies to one message with a [`ReplyBudget`] and stops at
 //! [`MAX_REPLY_BYTES`]: a small message must not make the simulator build gigabytes.
+//!
+//! The server counts the connections it serves in [`Counters`], which every model is built
+//! with; the seam owns them, so it knows no model.
 
 use std::fmt::Debug;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use super::device::Counters;
 use crate::sequence::Eom;
+
+/// Connection counters the server keeps and hands to every model it builds
+/// ([`Blueprint::build`]); the generic device answers `SIM:CONN?` and `SIM:CONN:PEAK?` from them.
+///
+/// The server calls [`Counters::open`] for every connection it actually serves (not for
+/// connections closed at once for exceeding the maximum) and [`Counters::close`] when that
+/// connection ends.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Connections being served right now.
+    current: AtomicUsize,
+    /// Highest value `current` has reached since the server started; never reset.
+    peak: AtomicUsize,
+}
+
+impl Counters {
+    /// Records a newly served connection and returns the number now open.
+    pub fn open(&self) -> usize {
+        let now = self.current.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        now
+    }
+
+    /// Records the end of a served connection; must pair with one earlier [`Counters::open`].
+    pub fn close(&self) {
+        // Saturate rather than wrap if a caller ever closes more than it opened.
+        let _ = self
+            .current
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+    }
+
+    /// Number of connections being served right now.
+    pub fn current(&self) -> usize {
+        self.current.load(Ordering::SeqCst)
+    }
+
+    /// Highest number of connections served at the same time.
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::SeqCst)
+    }
+}
 
 /// Most reply bytes one message gets (terminations not counted). Like a real instrument
 /// whose output buffer overflows, the simulator then stops: the reply that would pass the

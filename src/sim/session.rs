@@ -27,7 +27,7 @@ use tokio::net::TcpStream;
 
 use super::MAX_LINE;
 use super::conn_faults::{ConnFaults, Delivery, GARBAGE, Verdict};
-use super::device::Counters;
+use super::model::Counters;
 use super::model::{Framing, MAX_REPLY_BYTES, Model, ReplyBudget, Response};
 use super::quickack::Acking;
 use crate::sequence::duration::format_duration;

@@ -37,14 +37,11 @@ pub(crate) const START: &str = "{\"type\":\"start\",\"run_id\":\"r\",\"name\":\"
 
 /// Every record of `text` handed on, or the first error (with a test advice added to a
 /// start record problem).
-fn read(text: &str) -> Result<Vec<Record>> {
+fn read(text: &str) -> Result<Vec<Record>, ReadError> {
     let log = TempLog::new(text);
     let mut records = Records::open(&log.path).map_err(|e| e.advise("NEVER BEGAN", "NOT A LOG"))?;
     let mut out = Vec::new();
-    for_each_record(&mut records, |r| {
-        out.push(r);
-        Ok(())
-    })?;
+    for_each_record(&mut records, |r| out.push(r))?;
     Ok(out)
 }
 
@@ -127,11 +124,7 @@ fn connect_and_resume_records() {
     assert!(matches!(&records[2], Record::Point(p) if p.id == "s/0"));
     let log = TempLog::new(&text);
     let mut seen = 0;
-    let n = for_each_point(&mut log.records(), |_| {
-        seen += 1;
-        Ok(())
-    })
-    .unwrap();
+    let n = for_each_point(&mut log.records(), |_| seen += 1).unwrap();
     assert_eq!((n, seen), (1, 1));
 }
 
@@ -193,7 +186,7 @@ fn malformed_logs_are_errors() {
     }
     let missing = Path::new("/nonexistent/run.jsonl");
     let err = Records::open(missing).unwrap_err();
-    assert!(!err.never_began);
+    assert!(!err.never_began());
     let err = err.advise("NEVER BEGAN", GIVE_A_LOG).to_string();
     assert!(err.contains("/nonexistent/run.jsonl") && err.contains("cannot open"));
     assert!(err.ends_with(GIVE_A_LOG), "{err}");

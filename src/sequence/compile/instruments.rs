@@ -107,9 +107,9 @@ impl Cx<'_> {
     fn instrument(&mut self, name: &str, raw: RawInstrument, out: &mut Instruments) {
         let address = raw.address.and_then(|a| {
             Address::parse(&a.value)
-                .map_err(|msg| {
+                .map_err(|err| {
                     let span = self.span(&a);
-                    self.problem(span, msg, "bad address");
+                    self.problem(span, err.to_string(), "bad address");
                 })
                 .ok()
         });
@@ -307,13 +307,12 @@ mod tests {
 
     use super::super::compile;
     use super::*;
+    use crate::yaml::InvalidFile;
 
     /// The `sim:` entry of a one-step sequence whose instrument is `instrument`.
-    fn sim_of(instrument: &str) -> Result<SimSettings, String> {
+    fn sim_of(instrument: &str) -> Result<SimSettings, InvalidFile> {
         let yaml = format!("instrument: {instrument}\nsteps: [{{name: a, commands: [X]}}]\n");
-        compile(&yaml, Path::new("t.yaml"))
-            .map(|seq| seq.instruments[0].sim.clone())
-            .map_err(|e| e.render())
+        compile(&yaml, Path::new("t.yaml")).map(|seq| seq.instruments[0].sim.clone())
     }
 
     fn eom(q: &str, r: &str) -> Eom {
@@ -339,7 +338,7 @@ mod tests {
             ("{sim: {device: d.yaml}}", None),
         ];
         for (instrument, want) in table {
-            let sim = sim_of(instrument).unwrap_or_else(|e| panic!("{instrument}: {e}"));
+            let sim = sim_of(instrument).unwrap_or_else(|e| panic!("{instrument}: {}", e.render()));
             assert_eq!(sim.eom, want, "{instrument}");
         }
         let sim = sim_of("{sim: {device: d.yaml, name: tc, eom: LF}}").unwrap();
@@ -383,7 +382,7 @@ mod tests {
             ),
         ];
         for (instrument, at, says) in table {
-            let report = sim_of(instrument).expect_err(instrument);
+            let report = sim_of(instrument).expect_err(instrument).render();
             assert!(report.contains(at), "{instrument}: no `{at}` in\n{report}");
             assert!(
                 report.contains(says),

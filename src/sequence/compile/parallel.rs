@@ -5,10 +5,10 @@
 //! its old meaning, every point independent, with a warning that suggests `parallel:`.
 
 use super::super::Parallel;
-use super::super::diagnostic::Problem;
 use super::super::raw::{Count, RawParallel, Scalar, Spanned};
 use super::super::sweep::Sweep;
 use super::{Cx, quoted_list};
+use crate::yaml::Problem;
 
 impl Cx<'_> {
     /// The step's [`Parallel`]: from its `parallel:` (checked against its `sweep`), else

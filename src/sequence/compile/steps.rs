@@ -7,13 +7,13 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use super::super::bounds::{self, MAX_POINTS, MAX_POINTS_TEXT};
-use super::super::diagnostic::Problem;
 use super::super::name;
 use super::super::raw::{RawMode, RawStep, Spanned};
 use super::super::sweep::Mode;
 use super::super::{Parallel, RetryPolicy, Step};
 use super::instruments::Instruments;
 use super::{Cx, Vars};
+use crate::yaml::Problem;
 
 impl Cx<'_> {
     pub(super) fn steps(

@@ -3,12 +3,12 @@
 use std::ops::Range;
 
 use super::super::bounds;
-use super::super::diagnostic::Problem;
 use super::super::name;
 use super::super::raw::{Num, OrderedMap, RawAxis, RawRange, Scalar, Spanned};
 use super::super::sweep::{Axis, AxisError, Mode, Sweep, SweepError};
 use super::super::value::Value;
 use super::Cx;
+use crate::yaml::Problem;
 
 impl Cx<'_> {
     pub(super) fn sweep(&mut self, raw: Option<OrderedMap<Spanned<RawAxis>>>, mode: Mode) -> Sweep {

@@ -2,7 +2,7 @@
 use super::*;
 use crate::sequence::{Command, Parallel};
 
-pub(super) fn compile_str(yaml: &str) -> Result<Sequence, SequenceError> {
+pub(super) fn compile_str(yaml: &str) -> Result<Sequence, InvalidFile> {
     compile(yaml, Path::new("t.yaml"))
 }
 

@@ -25,8 +25,8 @@ use std::time::Duration;
 use super::node::{Key, Kind, Node};
 use super::pyfmt::PyType;
 use super::spec::{ComponentSpec, DeviceSpec, ErrorSpec, unescape};
-use crate::sequence::diagnostic::Problem;
 use crate::sequence::duration::parse_duration;
+use crate::yaml::Problem;
 
 /// The newest spec version read (pyvisa-sim's `SPEC_VERSION`).
 const SPEC_VERSION: (i64, i64) = (1, 1);

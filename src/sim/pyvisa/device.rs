@@ -268,7 +268,7 @@ mod tests {
     use std::sync::Arc;
     use std::time::Instant;
 
-    use crate::sim::device::Counters;
+    use crate::sim::model::Counters;
     use crate::sim::model::{Blueprint, MAX_REPLY_BYTES};
 
     /// A device with a text property `l` and a number `n`.

@@ -3,13 +3,12 @@
 
 use std::fmt::Write as _;
 
-use super::DeviceFile;
-use crate::error::Error;
+use super::{DeviceError, DeviceFile};
 
 /// The rendered report of `text` (named `test.yaml`), which must be refused.
 fn refused(text: &str) -> String {
     match DeviceFile::parse(text, "test.yaml", None) {
-        Err(Error::Sequence(e)) => format!("{e}\n{}", e.render()),
+        Err(DeviceError::Invalid(e)) => format!("{e}\n{}", e.render()),
         Err(other) => panic!("not a file error: {other}"),
         Ok(file) => panic!("loaded device `{}`", file.name()),
     }

@@ -73,21 +73,80 @@ mod spec;
 #[cfg(test)]
 mod tests;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use self::build::Cx;
 use self::device::PyDevice;
 use self::spec::DeviceSpec;
-use crate::error::{Error, Result};
-use crate::sequence::diagnostic::MAX_SHOWN;
-use crate::sequence::{Eom, SequenceError, read_yaml_text};
-use crate::sim::device::Counters;
-use crate::sim::model::{Blueprint, Framing, Model};
+use crate::sequence::Eom;
+use crate::sim::model::{Blueprint, Counters, Framing, Model};
+use crate::yaml::{InvalidFile, MAX_SHOWN};
 
 /// Largest device file read: a device file lists commands, a few kilobytes; a bigger file
 /// is the wrong file.
 const MAX_BYTES: u64 = 1 << 20;
+
+/// Why a device file's device cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    /// The file could not be read at all.
+    #[error("cannot read device file `{}`", path.display())]
+    Read {
+        /// The path as given.
+        path: PathBuf,
+        /// Why reading failed.
+        source: std::io::Error,
+    },
+    /// The file is not valid: the problems point into it.
+    #[error(transparent)]
+    Invalid(Box<InvalidFile>),
+    /// No device of the name asked for.
+    #[error(
+        "`{file}` has no device `{name}`; its devices: {names}; choose one with `--name \
+         DEVICE` (in a sequence: `sim: {{device: FILE, name: DEVICE}}`)"
+    )]
+    NoDevice {
+        /// The file, as named.
+        file: String,
+        /// The name asked for.
+        name: String,
+        /// The file's devices: `` `a`, `b` ``.
+        names: String,
+    },
+    /// No name asked for, and several devices.
+    #[error(
+        "`{file}` defines {count} devices ({names}); choose one with `--name DEVICE` (in a \
+         sequence: `sim: {{device: FILE, name: DEVICE}}`)"
+    )]
+    Several {
+        /// The file, as named.
+        file: String,
+        /// How many devices it defines.
+        count: usize,
+        /// The file's devices: `` `a`, `b` ``.
+        names: String,
+    },
+    /// The checks refused the device without saying why (a bug).
+    #[error("device `{device}` of `{file}` was refused without a reason")]
+    Unexplained {
+        /// The file, as named.
+        file: String,
+        /// The device.
+        device: String,
+    },
+}
+
+impl From<DeviceError> for crate::Error {
+    fn from(err: DeviceError) -> Self {
+        match err {
+            DeviceError::Read { path, source } => crate::Error::ReadDevice { path, source },
+            DeviceError::Invalid(problems) => crate::Error::Sequence(problems),
+            DeviceError::Unexplained { .. } => crate::Error::Internal(err.to_string()),
+            other => crate::Error::Input(Box::new(other)),
+        }
+    }
+}
 
 /// One device of a pyvisa-sim device file, checked and ready to serve.
 #[derive(Debug, Clone)]
@@ -102,11 +161,11 @@ impl DeviceFile {
     /// Reads the file at `path` and picks device `name`, or its only device.
     ///
     /// A file with several devices needs `name`; an unknown name is an error listing the
-    /// file's devices ([`Error::Usage`]). An invalid file is an [`Error::Sequence`] whose
-    /// problems point into the file.
-    pub fn load(path: &Path, name: Option<&str>) -> Result<DeviceFile> {
-        let text = read_yaml_text(path, MAX_BYTES, "a device file").map_err(|source| {
-            Error::ReadDevice {
+    /// file's devices. An invalid file is a [`DeviceError::Invalid`] whose problems point
+    /// into the file.
+    pub fn load(path: &Path, name: Option<&str>) -> Result<DeviceFile, DeviceError> {
+        let text = crate::yaml::read_text(path, MAX_BYTES, "a device file").map_err(|source| {
+            DeviceError::Read {
                 path: path.to_owned(),
                 source,
             }
@@ -115,12 +174,12 @@ impl DeviceFile {
     }
 
     /// Same from the file's text; `file` names it in errors.
-    pub fn parse(text: &str, file: &str, name: Option<&str>) -> Result<DeviceFile> {
+    pub fn parse(text: &str, file: &str, name: Option<&str>) -> Result<DeviceFile, DeviceError> {
         let invalid = |problems| {
-            Error::from(
-                SequenceError::new(file, text, problems)
+            DeviceError::Invalid(Box::new(
+                InvalidFile::new(file, text, problems)
                     .with_consequence("the device was not loaded"),
-            )
+            ))
         };
         let root = node::parse(text).map_err(|p| invalid(vec![p]))?;
         let mut cx = Cx::new();
@@ -137,20 +196,22 @@ impl DeviceFile {
             list.join(", ")
         };
         let chosen = match name {
-            Some(name) => devices.iter().find(|(k, _)| k.text == name).ok_or_else(|| {
-                Error::usage(format!(
-                    "`{file}` has no device `{name}`; its devices: {}; choose one with `--name DEVICE` (in a sequence: `sim: {{device: FILE, name: DEVICE}}`)",
-                    names()
-                ))
-            })?,
+            Some(name) => devices
+                .iter()
+                .find(|(k, _)| k.text == name)
+                .ok_or_else(|| DeviceError::NoDevice {
+                    file: file.to_owned(),
+                    name: name.to_owned(),
+                    names: names(),
+                })?,
             None => match devices {
                 [only] => only,
                 _ => {
-                    return Err(Error::usage(format!(
-                        "`{file}` defines {} devices ({}); choose one with `--name DEVICE` (in a sequence: `sim: {{device: FILE, name: DEVICE}}`)",
-                        devices.len(),
-                        names()
-                    )));
+                    return Err(DeviceError::Several {
+                        file: file.to_owned(),
+                        count: devices.len(),
+                        names: names(),
+                    });
                 }
             },
         };
@@ -167,10 +228,10 @@ impl DeviceFile {
                 spec: Arc::new(spec),
                 file: file.to_owned(),
             }),
-            _ if cx.problems.is_empty() => Err(Error::Internal(format!(
-                "device `{}` of `{file}` was refused without a reason",
-                chosen.0.text
-            ))),
+            _ if cx.problems.is_empty() => Err(DeviceError::Unexplained {
+                file: file.to_owned(),
+                device: chosen.0.text.clone(),
+            }),
             _ => Err(invalid(cx.problems)),
         }
     }

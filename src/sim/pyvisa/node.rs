@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
-use crate::sequence::diagnostic::{MAX_DEPTH, Problem, byte_range, from_yaml_error};
+use crate::yaml::{MAX_DEPTH, Problem, byte_range, from_yaml_error};
 
 /// One YAML node and where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,9 +5,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::DeviceFile;
-use crate::error::Error;
-use crate::sim::device::Counters;
+use super::{DeviceError, DeviceFile};
+use crate::sim::model::Counters;
 use crate::sim::model::{Blueprint, Model};
 
 /// Dialogues, properties, string `error:`, a second device with a delimiter.
@@ -23,7 +22,7 @@ const EXTENSIONS: &str = include_str!("testdata/extensions.yaml");
 pub(super) fn load(text: &str, name: Option<&str>) -> DeviceFile {
     match DeviceFile::parse(text, "test.yaml", name) {
         Ok(file) => file,
-        Err(Error::Sequence(e)) => panic!("{}", e.render()),
+        Err(DeviceError::Invalid(e)) => panic!("{}", e.render()),
         Err(e) => panic!("{e}"),
     }
 }
@@ -358,7 +357,7 @@ fn ramp_over_time() {
 #[test]
 fn device_selection() {
     let usage = |name: Option<&str>| match DeviceFile::parse(BASIC, "basic.yaml", name) {
-        Err(Error::Usage { message }) => message,
+        Err(e @ (DeviceError::NoDevice { .. } | DeviceError::Several { .. })) => e.to_string(),
         other => panic!("{other:?}"),
     };
     let several = usage(None);

@@ -58,7 +58,7 @@ fn load_errors() {
         (&good.path, -0.5, "not `-0.5`"),
     ];
     for (path, speed, want) in cases {
-        let err = Recording::load(path, speed).unwrap_err();
+        let err = crate::Error::from(Recording::load(path, speed).unwrap_err());
         assert!(err.to_string().contains(want), "{path:?} {speed}: {err}");
         assert_eq!(err.exit_code(), crate::error::EXIT_INVALID);
     }
@@ -116,7 +116,7 @@ fn several_instruments_are_replayed_apart() {
         err.contains("records several instruments (`tc`, `smu`)") && err.contains("--instrument"),
         "{err}"
     );
-    let err = recording.instrument(Some("dmm")).unwrap_err();
+    let err = crate::Error::from(recording.instrument(Some("dmm")).unwrap_err());
     assert_eq!(err.exit_code(), crate::error::EXIT_INVALID);
     assert!(
         err.to_string()

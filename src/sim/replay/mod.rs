@@ -32,6 +32,7 @@
 //! - `player.rs`: the model: per-connection point matching, fallback; `player/report.rs`:
 //!   its report.
 
+mod error;
 #[cfg(test)]
 mod load_tests;
 mod player;
@@ -40,17 +41,17 @@ mod tape;
 mod tests;
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use self::player::Player;
 use self::tape::{Tape, TapeBuilder};
-use super::device::Counters;
+use super::model::Counters;
 use super::model::{Blueprint, Framing, Model};
-use crate::error::{Error, Result};
 use crate::runlog::read::{GIVE_A_LOG, LoggedInstrument, Record, Records, for_each_record};
 use crate::sequence::IoSettings;
+
+pub use error::{Names, Nothing, ReplayError, Unframeable};
 
 /// The replay's device error: the reply to a query the recording has no reply for.
 pub const DEVICE_ERROR: &str = "ERROR";
@@ -88,21 +89,11 @@ pub struct Replay {
 impl Recording {
     /// Reads the run log at `path`; replies will come after the recorded latency divided by
     /// `speed` (0: at once). A negative or NaN `speed`, a file that is not a run log, or a
-    /// log without recorded commands is an [`Error::Usage`]. A torn last line is ignored.
-    pub fn load(path: &Path, speed: f64) -> Result<Recording> {
+    /// log without recorded commands is a [`ReplayError`]. A torn last line is ignored.
+    pub fn load(path: &Path, speed: f64) -> Result<Recording, ReplayError> {
         if speed.is_nan() || speed < 0.0 {
-            return Err(Error::usage(format!(
-                "`--replay-speed` must be 0 or more (1 replays at the recorded pace, 0 without \
-                 delays), not `{speed}`"
-            )));
+            return Err(ReplayError::Speed { speed });
         }
-        let nothing = |why: &str| {
-            Error::usage(format!(
-                "run log `{}`: nothing to replay: {why}; replay the log of a run that sent \
-                 commands",
-                path.display()
-            ))
-        };
         let mut records = Records::open(path).map_err(|e| {
             e.advise(
                 "there is nothing to replay; replay the log of a run that sent commands",
@@ -110,17 +101,17 @@ impl Recording {
             )
         })?;
         let mut loader = Loader::new(path, speed, records.start());
-        let points = for_each_record(&mut records, |record| {
-            loader.take(record);
-            Ok(())
-        })?;
+        let points = for_each_record(&mut records, |record| loader.take(record))?;
         let recording = loader.finish();
         if recording.points() == 0 && recording.connects() == 0 {
-            return Err(nothing(&if points == 0 {
-                "it has no point records: the run stopped before any point ran".to_owned()
-            } else {
-                format!("its {points} point records sent no command")
-            }));
+            return Err(ReplayError::Nothing {
+                path: path.to_owned(),
+                why: if points == 0 {
+                    Nothing::NoPoints
+                } else {
+                    Nothing::NoCommands { points }
+                },
+            });
         }
         Ok(recording)
     }
@@ -148,36 +139,36 @@ impl Recording {
 
     /// For `sim --replay`: the replay of the instrument `name`, framed as the log recorded
     /// it. Without a name the log must hold one instrument; a name the log does not have
-    /// is an [`Error::Usage`] listing the names it has.
-    pub fn instrument(&self, name: Option<&str>) -> Result<Replay> {
+    /// is a [`ReplayError`] listing the names it has.
+    pub fn instrument(&self, name: Option<&str>) -> Result<Replay, ReplayError> {
         let found = match name {
             Some(name) => self.named(name).or_else(|| self.unnamed()),
             None => match self.instruments.as_slice() {
                 [only] => Some(only),
                 _ => {
-                    return Err(Error::usage(format!(
-                        "run log `{}` records several instruments ({}): choose the one to \
-                         replay with `--instrument NAME`",
-                        self.path.display(),
-                        self.listing()
-                    )));
+                    return Err(ReplayError::Several {
+                        path: self.path.clone(),
+                        names: self.names(),
+                    });
                 }
             },
         };
         let Some(recorded) = found else {
-            return Err(Error::usage(format!(
-                "--instrument: run log `{}` has no instrument `{}` (instruments: {})",
-                self.path.display(),
-                name.unwrap_or_default(),
-                self.listing()
-            )));
+            return Err(ReplayError::NoInstrument {
+                path: self.path.clone(),
+                name: name.unwrap_or_default().to_owned(),
+                names: self.names(),
+            });
         };
         let (write, read) = &recorded.terminations;
         let framing = framing(
             write.as_deref().unwrap_or("\n"),
             read.as_deref().unwrap_or("\n"),
         )
-        .map_err(|why| Error::usage(format!("run log `{}`: {why}", self.path.display())))?;
+        .map_err(|reason| ReplayError::LogUnframeable {
+            path: self.path.clone(),
+            reason,
+        })?;
         Ok(Replay {
             tape: Arc::clone(&recorded.tape),
             framing,
@@ -187,22 +178,30 @@ impl Recording {
     /// For `run --replay`: the replay of the sequence's instrument `name` (`alone` when it
     /// is the sequence's only one), framed with its `io` settings. It gets the log's
     /// instrument of that name, or the log's only instrument when the log does not name it
-    /// or both have just one; else the name is an [`Error::Usage`] listing the log's names.
-    pub fn replay_of(&self, name: &str, alone: bool, io: &IoSettings) -> Result<Replay> {
+    /// or both have just one; else the name is a [`ReplayError`] listing the log's names.
+    pub fn replay_of(
+        &self,
+        name: &str,
+        alone: bool,
+        io: &IoSettings,
+    ) -> Result<Replay, ReplayError> {
         let only = match self.instruments.as_slice() {
             [only] if alone || only.name.is_none() => Some(only),
             _ => None,
         };
         let Some(recorded) = self.named(name).or(only) else {
-            return Err(Error::usage(format!(
-                "--replay: run log `{}` has no records of instrument `{name}` (instruments: \
-                 {})",
-                self.path.display(),
-                self.listing()
-            )));
+            return Err(ReplayError::NoRecords {
+                path: self.path.clone(),
+                name: name.to_owned(),
+                names: self.names(),
+            });
         };
-        let framing = framing(&io.write_termination, &io.read_termination)
-            .map_err(|why| Error::usage(format!("--replay: instrument `{name}`: {why}")))?;
+        let framing = framing(&io.write_termination, &io.read_termination).map_err(|reason| {
+            ReplayError::SequenceUnframeable {
+                name: name.to_owned(),
+                reason,
+            }
+        })?;
         Ok(Replay {
             tape: Arc::clone(&recorded.tape),
             framing,
@@ -224,17 +223,9 @@ impl Recording {
         }
     }
 
-    /// The recorded names for messages: `` `a`, `b` ``.
-    fn listing(&self) -> String {
-        let mut text = String::new();
-        for (i, recorded) in self.instruments.iter().enumerate() {
-            let sep = if i == 0 { "" } else { ", " };
-            let _ = match &recorded.name {
-                Some(name) => write!(text, "{sep}`{name}`"),
-                None => write!(text, "{sep}one without a name"),
-            };
-        }
-        text
+    /// The recorded names, for messages.
+    fn names(&self) -> Names {
+        Names(self.instruments.iter().map(|i| i.name.clone()).collect())
     }
 
     /// Every instrument's tape.
@@ -246,11 +237,9 @@ impl Recording {
 /// The framing of a replay for a client that ends its commands with `write_termination`
 /// and expects replies to end with `read_termination`; lenient for `\n` commands, as the
 /// generic device is. An empty write termination cannot be framed.
-fn framing(write_termination: &str, read_termination: &str) -> Result<Framing, String> {
+fn framing(write_termination: &str, read_termination: &str) -> Result<Framing, Unframeable> {
     if write_termination.is_empty() {
-        return Err(
-            "its `write_termination` is empty: a replay cannot tell commands apart".to_owned(),
-        );
+        return Err(Unframeable);
     }
     Ok(Framing {
         read_termination: write_termination.as_bytes().to_vec(),

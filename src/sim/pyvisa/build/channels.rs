@@ -104,7 +104,7 @@ impl Cx {
         if text == "False" {
             if !has_selected {
                 self.problems.push(
-                    crate::sequence::diagnostic::Problem::new(
+                    crate::yaml::Problem::new(
                         node.span.clone(),
                         format!("{what} has `can_select: False` but the device has no `selected_channel` property"),
                         "which channel?",

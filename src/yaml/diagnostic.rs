@@ -1,28 +1,20 @@
-//! Validation errors that point into the sequence file.
+//! An invalid YAML file: its problems, each pointing into the file.
 //!
-//! A [`SequenceError`] holds the file's text and one or more [`Problem`]s, each with a byte
+//! An [`InvalidFile`] holds the file's text and one or more [`Problem`]s, each with a byte
 //! span, so miette can print `file:line:col` and a snippet with the offending key or value
-//! underlined. YAML syntax and type errors from serde-saphyr become the same kind of problem,
-//! so every invalid file reads alike; its resource limits (the budgets set where the file is
-//! parsed, against alias bombs, runaway nesting and huge files) are worded here in terms of
-//! the file, with a hint.
+//! underlined. Sequence files and the simulator's device files report their problems alike
+//! through it.
 
 use std::fmt::{self, Write as _};
 use std::ops::Range;
 use std::sync::Arc;
-
-mod yaml;
-pub use yaml::from_yaml_error;
 
 use miette::{
     Diagnostic, LabeledSpan, MietteError, MietteSpanContents, NamedSource, SourceCode, SourceSpan,
     SpanContents,
 };
 
-/// Deepest nesting of lists and mappings accepted in a sequence file (block and flow
-/// style). Real sequences need a handful of levels; the limit keeps a `[[[[...` file from
-/// exhausting the parser.
-pub(crate) const MAX_DEPTH: usize = 32;
+use super::{MAX_SHOWN, char_floor};
 
 /// Most of the file shown either side of a problem, in bytes; also the longest underline.
 /// A file with very long lines (a minified blob, the wrong file) is otherwise printed whole
@@ -32,33 +24,6 @@ const SNIPPET_BYTES: usize = 400;
 /// Longest message printed, in characters; a longer one (which quotes a huge value from the
 /// file) keeps its start and its end, where the cause is.
 const MESSAGE_CHARS: usize = 600;
-
-/// Most problems kept and shown; the rest are only counted ("and N more problems"). A file
-/// generated wrong can have thousands, and rendering each (with its snippet) costs time
-/// and screens nobody reads; the first ones show what is wrong.
-pub const MAX_SHOWN: usize = 50;
-
-/// Byte range in the file of a serde-saphyr location, empty when the location is unknown.
-pub(crate) fn byte_range(location: serde_saphyr::Location) -> Range<usize> {
-    let span = location.span();
-    match span.byte_offset() {
-        Some(start) if location.line() > 0 => {
-            let start = start as usize;
-            start..start + span.byte_len().unwrap_or(0) as usize
-        }
-        _ => 0..0,
-    }
-}
-
-/// `file:line:col` (1-based; the column in characters) of byte `offset` in `text`.
-pub(crate) fn location(file: &str, text: &str, offset: usize) -> String {
-    let offset = char_floor(text, offset.min(text.len()));
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let start = before.rfind('\n').map_or(0, |i| i + 1);
-    let col = before[start..].chars().count() + 1;
-    format!("{file}:{line}:{col}")
-}
 
 /// One thing wrong with the file, at one place.
 #[derive(Debug, Clone)]
@@ -92,9 +57,9 @@ impl Problem {
     }
 }
 
-/// An invalid sequence file: every problem found, in file order.
+/// An invalid YAML file (a sequence, a device file): every problem found, in file order.
 #[derive(Debug)]
-pub struct SequenceError {
+pub struct InvalidFile {
     /// The file, named as the user gave it, with its text (for snippets).
     source: Arc<Snippets>,
     /// The file name as given.
@@ -120,11 +85,11 @@ struct ProblemDiagnostic {
     source: Arc<Snippets>,
 }
 
-impl SequenceError {
+impl InvalidFile {
     /// Builds the error for `file` (as named by the user) with text `text`; keeps the
     /// first [`MAX_SHOWN`] problems in file order and counts the rest.
     pub fn new(file: &str, text: &str, mut problems: Vec<Problem>) -> Self {
-        assert!(!problems.is_empty(), "a sequence error needs a problem");
+        assert!(!problems.is_empty(), "an invalid file needs a problem");
         problems.sort_by_key(|p| p.span.start);
         let total = problems.len();
         problems.truncate(MAX_SHOWN);
@@ -132,7 +97,7 @@ impl SequenceError {
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect::<Vec<_>>();
         let source = Arc::new(Snippets::new(file, text));
-        let mut err = SequenceError {
+        let mut err = InvalidFile {
             source: source.clone(),
             file: file.to_owned(),
             line_starts,
@@ -228,7 +193,7 @@ impl SequenceError {
     }
 }
 
-impl fmt::Display for SequenceError {
+impl fmt::Display for InvalidFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let first = &self.problems[0];
         if let Some(origin) = &self.origin {
@@ -242,9 +207,9 @@ impl fmt::Display for SequenceError {
     }
 }
 
-impl std::error::Error for SequenceError {}
+impl std::error::Error for InvalidFile {}
 
-impl Diagnostic for SequenceError {
+impl Diagnostic for InvalidFile {
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.problems[0]
             .problem
@@ -373,21 +338,12 @@ impl SourceCode for Snippets {
     }
 }
 
-/// The largest char boundary of `text` at or before `offset` (clamped to the text).
-fn char_floor(text: &str, offset: usize) -> usize {
-    let mut i = offset.min(text.len());
-    while !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// A file with `n` bad lines, and a problem at each.
-    fn many(n: usize) -> SequenceError {
+    fn many(n: usize) -> InvalidFile {
         let text: String = (0..n)
             .map(|i| format!("k{i}: bad\n"))
             .collect::<Vec<_>>()
@@ -399,7 +355,7 @@ mod tests {
                 Problem::new(start..start + 2, format!("problem {i}"), "here")
             })
             .collect();
-        SequenceError::new("f.yaml", &text, problems)
+        InvalidFile::new("f.yaml", &text, problems)
     }
 
     /// Past [`MAX_SHOWN`] problems, only the first ones (in file order) are kept and shown;
