@@ -3,33 +3,38 @@
 //! reply in a JSON Lines run log. `sequencer sim` is a simulated instrument for tests and CI.
 //!
 //! # Layout
-//! - [`cli`]: clap subcommands and flags; [`app`]: carries them out (`run`, `resume`,
-//!   `check`, `sim`).
-//! - [`sequence`]: the YAML model, validation with `file:line:col` errors, lazy sweeps,
-//!   placeholder templates, the JSON Schema derived from the model (no I/O).
-//! - [`sequencer`]: the Sequencer actor: walks steps, bounds points in flight, writes the log.
-//! - [`pool`]: the Pool actor: owns Connection actors for one instrument, replaces broken ones.
-//! - [`connection`]: the Connection actor: one TCP session, one point at a time.
-//! - [`exec`]: runs one point's commands over a framed stream (writes, queries, waits, polls).
-//! - [`protocol`]: line framing with read/write terminations.
-//! - [`runlog`]: the JSON Lines run log writer and reader; [`resume`]: reading a log back
-//!   to resume.
-//! - [`export`]: a run log as a CSV or JSON Lines table, one row per sweep point; [`plot`]:
-//!   one value against one variable as an SVG or PNG line plot.
-//! - [`sim`]: the simulated instrument, `sim::run(listener, shutdown)`, with fault injection.
-//! - [`error`]: the error enum and exit codes.
-//! - [`logging`]: stderr: log lines as text or JSON, and the progress bars they print above.
+//! The modules stand in layers, bottom to top; a module uses only the layers below its own
+//! (the table and the test that holds `src/` to it are in `layers.rs`; the few edges
+//! between siblings are named there with their reason):
+//! - neutral: [`yaml`]: reading a YAML file and pointing at its problems with
+//!   `file:line:col`, shared by sequences and the simulator's device files.
+//! - model: [`sequence`]: the YAML model, validation, lazy sweeps and lanes, placeholder
+//!   templates, the JSON Schema (no I/O); [`protocol`]: line framing with read/write
+//!   terminations over any [`protocol::Transport`]; [`abort`]: the run's abort epoch.
+//! - run log: [`runlog`]: the records, the writer, the one reader (and its typed errors).
+//! - error: [`error`]: the crate's error (wrapping the typed errors below) and exit codes.
+//! - point: [`exec`]: one point's commands over a stream, returning what ran
+//!   ([`exec::Ran`]); [`resume`]: what a log already holds.
+//! - actors: [`connection`] (one session, one point at a time, its own `Done`), [`pool`]
+//!   (one instrument's connections, redials, a `Verdict` per point), [`sequencer`] (the
+//!   run: phase, cursor, records); beside them [`sim`], the simulated instrument, which
+//!   shares only neutral modules and the run log reader with them.
+//! - log tools: [`diff`], [`export`], [`plot`].
+//! - flags: [`cli`]; stderr: [`logging`]; subcommands: [`app`]; then `main.rs`.
 //!
 //! # Actors
 //! ```text
-//!                     Work(points)                 Execute(point)
-//!  Sequencer ───────────────────────▶ Pool ─────────────────────────▶ Connection ── TCP ──▶ instrument
-//!  (steps, in-flight  ◀───────────────  (idle list, ◀────────────────  (one point at a
-//!   bound, run log)      Outcomes       queue, redial)    Finished      time, timeouts)
+//!                     Work(jobs)                   Execute(point)
+//!  Sequencer ───────────────────────▶ Pool ─────────────────────────▶ Connection ── stream ──▶ instrument
+//!  (phase, cursor,    ◀───────────────  (idle list, ◀────────────────  (one point at a
+//!   run log)        Outcomes(verdicts)  queue, redial)  Done(ran, fate) time, timeouts)
 //! ```
-//! Every message is one-way (`do_send`); what an actor sends while it handles one batch of
-//! its mailbox travels as one message ([`pool::Work`], [`pool::Outcomes`]).
-//! One Pool per instrument, up to `max_connections` Connections per Pool.
+//! Every message is one-way (`do_send`) and declared beside the actor that handles it;
+//! what an actor sends while it handles one batch of its mailbox travels as one message
+//! ([`pool::Work`], [`pool::Outcomes`]). One Pool per instrument, up to `max_connections`
+//! Connections per Pool, each on a stream its pool's [`connection::Dialer`] made (TCP in
+//! a run, in-memory pipes in tests). The README's Architecture section follows one point
+//! from `run` to the socket and back.
 
 pub mod abort;
 pub mod app;
