@@ -36,6 +36,10 @@
 //! a run, in-memory pipes in tests). The README's Architecture section follows one point
 //! from `run` to the socket and back.
 
+// The library is the binary's inside, not an API: its docs are read with
+// `cargo doc --document-private-items`, where links to private items resolve.
+#![allow(rustdoc::private_intra_doc_links)]
+
 pub mod abort;
 pub mod app;
 pub mod cli;

@@ -4,15 +4,16 @@
 //! comes as soon as the first is open, so points start while the others connect. The
 //! sequencer names itself with [`Subscribe`], then sends its points as [`Work`]; the pool
 //! queues each [`Execute`], hands it to an idle
-//! [`Connection`](crate::connection::Connection), and sends the connection's [`Finished`]
-//! (with the pool's current cap) on to the sequencer in [`Outcomes`]. Every message is
+//! [`Connection`](crate::connection::Connection), turns the connection's [`Done`] into a
+//! [`Verdict`] (with the pool's current cap) and sends those on to the sequencer in
+//! [`Outcomes`]. Every message is
 //! one-way, with no reply channel or task per point, and the points dispatched (or
 //! finished) while an actor handles one batch of its mailbox travel as one message.
 //! Between the pool and its connections, the two messages of every point ([`Execute`] out,
-//! [`Finished`] back) go over channels each actor reads as a stream ([`Inbox`]) instead of
+//! [`Done`] back) go over channels each actor reads as a stream ([`Inbox`]) instead of
 //! through mailboxes: a mailbox message costs two allocations (envelope and queue node),
 //! and a connection would need a strong address of its pool per report. With its
-//! connections holding the sending end of its `Finished` channel, the pool no longer stops
+//! connections holding the sending end of its `Done` channel, the pool no longer stops
 //! by itself when the sequencer lets go of it; it checks after every wake-up (see
 //! `started`).
 //!
@@ -418,7 +419,7 @@ impl Actor for Pool {
         if let Some(rx) = self.finished_rx.take() {
             ctx.add_stream(rx);
         }
-        // Stops the pool once nobody holds its address: its connections hold its `Finished`
+        // Stops the pool once nobody holds its address: its connections hold its `Done`
         // channel, whose stream would otherwise keep it (and so them) alive. The last
         // address's drop wakes the pool too.
         ctx.spawn(EveryWakeup::new(|_: &mut Self, ctx: &mut Context<Self>| {

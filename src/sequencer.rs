@@ -100,7 +100,7 @@ struct Dispatch {
     step: Arc<Step>,
     index: u64,
     vars: Vec<Value>,
-    /// Its lane in the stage's [`Feed`], busy until this point's final outcome (none when
+    /// Its lane in the stage's [`Feed`](lanes::Feed), busy until this point's final outcome (none when
     /// every point is independent).
     lane: Option<u64>,
     /// Attempt number written in the log (continues across resumes).

@@ -2,7 +2,7 @@
 //! `schema`, `completions` ([`generate`] for the last two).
 //!
 //! `run` and `resume` live in [`run`]: they prepare a run log and a sequence with addresses,
-//! then [`run::drive`] opens the pools, starts the sequencer and waits for its summary.
+//! then `drive::drive` opens the pools, starts the sequencer and waits for its summary.
 //! Everything here runs inside the actix system that `main` starts. `export` and `plot`
 //! only read a run log: [`crate::export`] and [`crate::plot`] do the work.
 

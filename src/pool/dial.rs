@@ -31,7 +31,7 @@ pub fn backoff(failures: u32) -> Duration {
 }
 
 impl Pool {
-    /// Starts one dial (`first`: one of [`Open`]'s); its end updates the counts and pumps
+    /// Starts one dial (`first`: one of [`Open`](super::Open)'s); its end updates the counts and pumps
     /// the queue.
     pub(super) fn dial(&mut self, first: bool, ctx: &mut Context<Self>) {
         self.dialing += 1;
@@ -123,7 +123,7 @@ impl Pool {
         }));
     }
 
-    /// Answers [`Open`] once a connection is open, or once every first dial failed.
+    /// Answers [`Open`](super::Open) once a connection is open, or once every first dial failed.
     pub(super) fn answer_open(&mut self) {
         if self.live == 0 && self.first_dials > 0 {
             return;

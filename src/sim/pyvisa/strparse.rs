@@ -185,7 +185,7 @@ pub struct Parser {
 /// What a successful parse returns.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Parsed {
-    /// one unnamed field: the value itself (stringparser returns parsed[0])
+    /// one unnamed field: the value itself (stringparser returns `parsed[0]`)
     One(PyValue),
     /// anything else: fields by name (`ch_id`) or position (`0`, `1`...), in pattern order
     /// (by position when all names are positions); none for a pattern without fields
