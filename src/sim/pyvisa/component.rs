@@ -9,7 +9,7 @@
 use std::cmp::Ordering;
 use std::time::{Duration, Instant};
 
-use super::pyfmt::{self, PyValue};
+use super::pyfmt::{self, PyError, PyValue};
 use super::random::{self, Rng};
 use super::spec::{DialogueSpec, GetterSpec, PropertySpec, Reply, Specs};
 
@@ -87,52 +87,95 @@ pub(super) fn getter(spec: &GetterSpec, property: &str, value: &PyValue, rng: &m
     Hit::new(found, spec.delay)
 }
 
+/// Why a value was refused for a property (pyvisa-sim's `ValueError`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// The value does not convert to the property's type.
+    #[error("`{shown}` is not a valid {ty}: {cause}")]
+    Convert {
+        /// The value, as Python's `str` writes it.
+        shown: String,
+        /// The type's name.
+        ty: &'static str,
+        /// Python's error.
+        cause: PyError,
+    },
+    /// Below `min`.
+    #[error("`{shown}` is less than the minimum `{min}`")]
+    BelowMin {
+        /// The value, as Python's `str` writes it.
+        shown: String,
+        /// The minimum, likewise.
+        min: String,
+    },
+    /// Above `max`.
+    #[error("`{shown}` is more than the maximum `{max}`")]
+    AboveMax {
+        /// The value, as Python's `str` writes it.
+        shown: String,
+        /// The maximum, likewise.
+        max: String,
+    },
+    /// Not one of `valid`.
+    #[error("`{shown}` is not one of {}", quoted(valid))]
+    NotValid {
+        /// The value, as Python's `str` writes it.
+        shown: String,
+        /// The valid values, likewise.
+        valid: Vec<String>,
+    },
+}
+
+/// `` `a`, `b` ``.
+fn quoted(values: &[String]) -> String {
+    let list: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+    list.join(", ")
+}
+
 impl PropertySpec {
     /// pyvisa-sim's `validate_value`: without specs the value as it comes, else converted
     /// to the type and checked against `min`, `max` and `valid`. The error says why it was
     /// refused (pyvisa-sim's `ValueError`).
-    pub fn validate(&self, value: PyValue) -> Result<PyValue, String> {
+    pub fn validate(&self, value: PyValue) -> Result<PyValue, Refused> {
         let Some(specs) = &self.specs else {
             return Ok(value);
         };
         let shown = value.to_py_string();
-        let value = value
-            .convert(specs.ty)
-            .map_err(|e| format!("`{shown}` is not a valid {}: {e}", specs.ty.name()))?;
+        let value = value.convert(specs.ty).map_err(|cause| Refused::Convert {
+            shown,
+            ty: specs.ty.name(),
+            cause,
+        })?;
         check_range(specs, &value)?;
         Ok(value)
     }
 }
 
 /// The limits of `specs` applied to a value already of their type.
-fn check_range(specs: &Specs, value: &PyValue) -> Result<(), String> {
+fn check_range(specs: &Specs, value: &PyValue) -> Result<(), Refused> {
     let shown = || value.to_py_string();
     if let Some(min) = &specs.min
         && value.py_cmp(min) == Some(Ordering::Less)
     {
-        return Err(format!(
-            "`{}` is less than the minimum `{}`",
-            shown(),
-            min.to_py_string()
-        ));
+        return Err(Refused::BelowMin {
+            shown: shown(),
+            min: min.to_py_string(),
+        });
     }
     if let Some(max) = &specs.max
         && value.py_cmp(max) == Some(Ordering::Greater)
     {
-        return Err(format!(
-            "`{}` is more than the maximum `{}`",
-            shown(),
-            max.to_py_string()
-        ));
+        return Err(Refused::AboveMax {
+            shown: shown(),
+            max: max.to_py_string(),
+        });
     }
     let valid = specs.valid.is_empty() || specs.valid.iter().any(|v| py_eq(value, v));
     if !valid {
-        let list: Vec<String> = specs
-            .valid
-            .iter()
-            .map(|v| format!("`{}`", v.to_py_string()))
-            .collect();
-        return Err(format!("`{}` is not one of {}", shown(), list.join(", ")));
+        return Err(Refused::NotValid {
+            shown: shown(),
+            valid: specs.valid.iter().map(PyValue::to_py_string).collect(),
+        });
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use regex::Regex;
 
-use super::pyfmt::{self, PyType, PyValue};
+use super::pyfmt::{self, PyError, PyType, PyValue};
 
 /// Most values one directive may ask for; pyvisa-sim has no limit, but a reply of a
 /// million numbers is a typo, not a test.
@@ -26,6 +26,34 @@ static DIRECTIVE: LazyLock<Regex> = LazyLock::new(|| {
 /// Every directive, to cut out (pyvisa-sim's `sub` pattern).
 static CUT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"RANDOM\((\d*.\d*), (\d*.\d*), (\d*)\)").expect("constant regex"));
+
+/// Why a `RANDOM` reply cannot be served, where pyvisa-sim would raise.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum RandomError {
+    /// No directive pyvisa-sim's pattern finds.
+    #[error(
+        "no `{{RANDOM(min, max, n)}}` directive (pyvisa-sim treats any reply containing \
+         `RANDOM` as one)"
+    )]
+    NoDirective,
+    /// A bound or count Python cannot convert.
+    #[error("bad number `{text}` in `RANDOM(...)`: {cause}")]
+    BadNumber {
+        /// The number as written.
+        text: String,
+        /// Python's error.
+        cause: PyError,
+    },
+    /// A count past [`MAX_COUNT`] (or below zero).
+    #[error("`RANDOM(...)` asks for {count} values; at most {MAX_COUNT} are served")]
+    TooMany {
+        /// The count, as Python's `str` writes it.
+        count: String,
+    },
+    /// The reply cannot format a drawn value.
+    #[error(transparent)]
+    Format(#[from] PyError),
+}
 
 /// A parsed `RANDOM` reply.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,17 +70,18 @@ pub(super) struct Directive {
 
 impl Directive {
     /// Parses `response`, which contains `RANDOM`; the error says why pyvisa-sim would fail.
-    pub fn parse(response: &str) -> Result<Directive, String> {
-        let caps = DIRECTIVE.captures(response).ok_or_else(|| {
-            "no `{RANDOM(min, max, n)}` directive (pyvisa-sim treats any reply containing \
-             `RANDOM` as one)"
-                .to_owned()
-        })?;
+    pub fn parse(response: &str) -> Result<Directive, RandomError> {
+        let caps = DIRECTIVE
+            .captures(response)
+            .ok_or(RandomError::NoDirective)?;
         let number = |i: usize, ty: PyType| {
             let text = caps.get(i).map_or("", |m| m.as_str());
             PyValue::Str(text.to_owned())
                 .convert(ty)
-                .map_err(|e| format!("bad number `{text}` in `RANDOM(...)`: {e}"))
+                .map_err(|cause| RandomError::BadNumber {
+                    text: text.to_owned(),
+                    cause,
+                })
         };
         let float = |v: PyValue| match v {
             PyValue::Float(f) => f,
@@ -64,10 +93,9 @@ impl Directive {
         let count = match number(3, PyType::Int)? {
             PyValue::Int(n) if (0..=MAX_COUNT).contains(&n) => n as usize,
             other => {
-                return Err(format!(
-                    "`RANDOM(...)` asks for {} values; at most {MAX_COUNT} are served",
-                    other.to_py_string()
-                ));
+                return Err(RandomError::TooMany {
+                    count: other.to_py_string(),
+                });
             }
         };
         let template = CUT.replace_all(response, "").into_owned();
@@ -80,7 +108,7 @@ impl Directive {
     }
 
     /// One reply: `count` uniform draws in `[min, max]`, each formatted, joined by `", "`.
-    pub fn render(&self, rng: &mut Rng) -> Result<String, String> {
+    pub fn render(&self, rng: &mut Rng) -> Result<String, RandomError> {
         let mut out = Vec::with_capacity(self.count);
         for _ in 0..self.count {
             // Python's random.uniform: a + (b - a) * random().
@@ -91,13 +119,14 @@ impl Directive {
     }
 
     /// Checks that the reply can be rendered at all (the format applied to `min`).
-    pub fn check(&self) -> Result<(), String> {
-        pyfmt::format(&self.template, &PyValue::Float(self.min)).map(drop)
+    pub fn check(&self) -> Result<(), RandomError> {
+        pyfmt::format(&self.template, &PyValue::Float(self.min))?;
+        Ok(())
     }
 }
 
 /// A reply with `RANDOM` in it, rendered; the error says why pyvisa-sim would fail.
-pub(super) fn respond(response: &str, rng: &mut Rng) -> Result<String, String> {
+pub(super) fn respond(response: &str, rng: &mut Rng) -> Result<String, RandomError> {
     Directive::parse(response)?.render(rng)
 }
 

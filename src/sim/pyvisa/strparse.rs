@@ -27,7 +27,7 @@ use std::sync::{LazyLock, OnceLock};
 
 use regex::Regex;
 
-use super::pyfmt::{IntParse, Markup, PyValue, parse_py_float, parse_py_int};
+use super::pyfmt::{IntParse, Markup, PyError, PyValue, parse_py_float, parse_py_int};
 
 /// stringparser's `_FMT`: the parts of a format spec it reads. Unanchored and all
 /// optional, so it always matches at the start of the spec, possibly empty.
@@ -95,20 +95,67 @@ fn type_rule(ty: Option<&str>) -> Option<(&'static str, Converter)> {
     })
 }
 
+/// Why a setter's pattern cannot be compiled, where stringparser raises (or this module
+/// does not follow it).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PatternError {
+    /// Python's template errors (`ValueError: Single '{' encountered in format string`).
+    #[error(transparent)]
+    Template(#[from] PyError),
+    /// A spec stringparser's pattern does not read.
+    #[error("ValueError: Could not parse the formatting string {spec}")]
+    Spec {
+        /// The field's spec.
+        spec: String,
+    },
+    /// A presentation type stringparser has no rule for (`n`).
+    #[error("ValueError: {ty} is not an valid type")]
+    Type {
+        /// The type (`None` when there is none).
+        ty: String,
+    },
+    /// `#` with a type other than `o`, `x`, `X`, `b`.
+    #[error("ValueError: Alternate form (#) not allowed in {ty} type")]
+    Alternate {
+        /// The type (`None` when there is none).
+        ty: String,
+    },
+    /// A dotted or indexed field name.
+    #[error(
+        "unsupported: field `{name}` in pattern `{pattern}`: attribute and index access are \
+         not supported"
+    )]
+    Access {
+        /// The field's name.
+        name: String,
+        /// The whole pattern.
+        pattern: String,
+    },
+    /// A pattern whose regex the regex crate refuses (too big).
+    #[error("unsupported: pattern `{pattern}` gives an invalid regex: {cause}")]
+    Regex {
+        /// The whole pattern.
+        pattern: String,
+        /// The regex crate's error.
+        cause: regex::Error,
+    },
+}
+
 /// The regex and converter of a non-empty field spec (stringparser's `fmt_to_regex`).
-fn spec_rule(spec: &str) -> Result<(String, Converter), String> {
-    let caps = SPEC
-        .captures(spec)
-        .ok_or_else(|| format!("ValueError: Could not parse the formatting string {spec}"))?;
+fn spec_rule(spec: &str) -> Result<(String, Converter), PatternError> {
+    let caps = SPEC.captures(spec).ok_or_else(|| PatternError::Spec {
+        spec: spec.to_owned(),
+    })?;
     let ty = caps.name("type").map(|m| m.as_str());
     let ty_name = ty.unwrap_or("None");
-    let (body, converter) =
-        type_rule(ty).ok_or_else(|| format!("ValueError: {ty_name} is not an valid type"))?;
+    let (body, converter) = type_rule(ty).ok_or_else(|| PatternError::Type {
+        ty: ty_name.to_owned(),
+    })?;
     let body = if caps.name("alternate").is_some() {
         if !matches!(ty, Some("o" | "x" | "X" | "b")) {
-            return Err(format!(
-                "ValueError: Alternate form (#) not allowed in {ty_name} type"
-            ));
+            return Err(PatternError::Alternate {
+                ty: ty_name.to_owned(),
+            });
         }
         format!("0{ty_name}{body}")
     } else {
@@ -197,7 +244,7 @@ impl Parser {
     /// valid type` for `{:n}`, `ValueError: Alternate form (#) not allowed in f type`,
     /// Python's template errors such as `ValueError: Single '{' encountered in format
     /// string`), or `unsupported:` for a dotted or indexed field name.
-    pub fn new(pattern: &str) -> Result<Parser, String> {
+    pub fn new(pattern: &str) -> Result<Parser, PatternError> {
         let mut regex = String::from("^");
         let mut fields = Vec::new();
         let mut keys: Vec<String> = Vec::new();
@@ -229,10 +276,10 @@ impl Parser {
                 field.name.to_owned()
             };
             if name.contains(['.', '[']) {
-                return Err(format!(
-                    "unsupported: field `{name}` in pattern `{pattern}`: attribute and \
-                     index access are not supported"
-                ));
+                return Err(PatternError::Access {
+                    name,
+                    pattern: pattern.to_owned(),
+                });
             }
             regex.push('(');
             regex.push_str(&body);
@@ -246,8 +293,9 @@ impl Parser {
         regex.push_str(r"\n?\z");
         let compiled = OnceLock::new();
         if regex.len() > EAGER_REGEX_BYTES {
-            let built = Regex::new(&regex).map_err(|e| {
-                format!("unsupported: pattern `{pattern}` gives an invalid regex: {e}")
+            let built = Regex::new(&regex).map_err(|cause| PatternError::Regex {
+                pattern: pattern.to_owned(),
+                cause,
             })?;
             let _ = compiled.set(Some(built));
         }

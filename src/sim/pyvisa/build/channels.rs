@@ -3,7 +3,7 @@
 use super::parts::Owner;
 use super::{Cx, Level, is_empty, lookup};
 use crate::sim::pyvisa::node::{Key, Node};
-use crate::sim::pyvisa::pyfmt::{self, Markup, PyValue};
+use crate::sim::pyvisa::pyfmt::{self, Markup, PyError, PyValue};
 use crate::sim::pyvisa::spec::{ChannelQueries, ChannelSpec, ComponentSpec};
 
 /// Most channel queries a device's groups expand to (for each group with `can_select`,
@@ -140,9 +140,32 @@ fn specialise(component: &ComponentSpec, id: &str) -> ChannelQueries {
     out
 }
 
+/// Why a channel query cannot take its channel ids.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum ChIdError {
+    /// Python's error formatting the query.
+    #[error(transparent)]
+    Python(#[from] PyError),
+    /// A field other than `{ch_id}`.
+    #[error("field `{{{name}}}` is not `{{ch_id}}` (Python would raise)")]
+    OtherField {
+        /// The field's name.
+        name: String,
+    },
+    /// `{ch_id:{...}}`.
+    #[error("unsupported: a nested field in the format spec of `{{ch_id}}`")]
+    NestedSpec,
+    /// A conversion this module does not reproduce on the id.
+    #[error("unsupported: conversion `!{code}` of `{{ch_id}}`")]
+    Conversion {
+        /// The conversion character.
+        code: char,
+    },
+}
+
 /// Python's `query.format(ch_id=id)`: `{ch_id}` (with a conversion or a format spec) is
 /// the id, `{{` and `}}` are braces; any other field is an error, as it is in Python.
-pub(super) fn with_ch_id(query: &str, id: &str) -> Result<String, String> {
+pub(super) fn with_ch_id(query: &str, id: &str) -> Result<String, ChIdError> {
     let mut out = String::with_capacity(query.len());
     for piece in Markup::new(query) {
         let piece = piece?;
@@ -151,19 +174,18 @@ pub(super) fn with_ch_id(query: &str, id: &str) -> Result<String, String> {
             continue;
         };
         if field.name != "ch_id" {
-            return Err(format!(
-                "field `{{{}}}` is not `{{ch_id}}` (Python would raise)",
-                field.name
-            ));
+            return Err(ChIdError::OtherField {
+                name: field.name.to_owned(),
+            });
         }
         if field.spec_has_fields {
-            return Err("unsupported: a nested field in the format spec of `{ch_id}`".into());
+            return Err(ChIdError::NestedSpec);
         }
         let value = PyValue::Str(id.to_owned());
         let value = match field.conversion {
             None | Some('s') => value,
             Some('r' | 'a') if id.is_ascii() => PyValue::Str(value.py_repr()),
-            Some(c) => return Err(format!("unsupported: conversion `!{c}` of `{{ch_id}}`")),
+            Some(code) => return Err(ChIdError::Conversion { code }),
         };
         out.push_str(&pyfmt::format_value(&value, field.spec)?);
     }

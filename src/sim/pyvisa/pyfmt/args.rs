@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 
+use super::error::{PyError, Unsupported, ValueError};
 use super::format_value;
 use super::repr::repr_str;
 use super::spec::{quote_code, too_many_digits};
@@ -46,9 +47,9 @@ impl<'v> Args<'v> {
 
     /// Renders `template` (Python's `build_string`); `depth` is how many more levels of
     /// nesting Python allows.
-    pub(super) fn build(&mut self, template: &str, depth: u32) -> Result<String, String> {
+    pub(super) fn build(&mut self, template: &str, depth: u32) -> Result<String, PyError> {
         if depth == 0 {
-            return Err("ValueError: Max string recursion exceeded".to_owned());
+            return Err(ValueError::MaxRecursion.into());
         }
         let mut out = String::new();
         for piece in Markup::new(template) {
@@ -62,7 +63,7 @@ impl<'v> Args<'v> {
     }
 
     /// Renders one field: look up, convert, expand the spec, format.
-    fn render(&mut self, field: &Field<'_>, depth: u32) -> Result<String, String> {
+    fn render(&mut self, field: &Field<'_>, depth: u32) -> Result<String, PyError> {
         let value = self.lookup(field.name)?;
         let value = match field.conversion {
             None => Cow::Borrowed(value),
@@ -77,7 +78,7 @@ impl<'v> Args<'v> {
     }
 
     /// The object a field name designates (Python's `get_field_object`).
-    fn lookup(&mut self, name: &str) -> Result<&'v PyValue, String> {
+    fn lookup(&mut self, name: &str) -> Result<&'v PyValue, PyError> {
         let split = name.find(['.', '[']).unwrap_or(name.len());
         let (first, rest) = name.split_at(split);
         let index = field_index(first)?;
@@ -92,14 +93,10 @@ impl<'v> Args<'v> {
             }
             match (self.numbering, auto) {
                 (Numbering::Manual, true) => {
-                    return Err("ValueError: cannot switch from manual field specification \
-                                to automatic field numbering"
-                        .to_owned());
+                    return Err(ValueError::ManualToAuto.into());
                 }
                 (Numbering::Auto, false) => {
-                    return Err("ValueError: cannot switch from automatic field numbering \
-                                to manual field specification"
-                        .to_owned());
+                    return Err(ValueError::AutoToManual.into());
                 }
                 _ => {}
             }
@@ -110,17 +107,20 @@ impl<'v> Args<'v> {
                 self.next_auto += 1;
                 self.next_auto - 1
             }
-            None => return Err(format!("KeyError: {}", repr_str(first, false))),
+            None => {
+                return Err(PyError::Key {
+                    key: repr_str(first, false),
+                });
+            }
         };
         if index != 0 {
-            return Err(format!(
-                "IndexError: Replacement index {index} out of range for positional args tuple"
-            ));
+            return Err(PyError::Index { index });
         }
         if !rest.is_empty() {
-            return Err(format!(
-                "unsupported: attribute or index access `{name}` in a replacement field"
-            ));
+            return Err(Unsupported::Access {
+                name: name.to_owned(),
+            }
+            .into());
         }
         Ok(self.value)
     }
@@ -128,7 +128,7 @@ impl<'v> Args<'v> {
 
 /// A field name's leading number (Python's `get_integer`): None when empty or not all
 /// digits (then it is a keyword name); Err when it overflows.
-fn field_index(first: &str) -> Result<Option<i64>, String> {
+fn field_index(first: &str) -> Result<Option<i64>, PyError> {
     if first.is_empty() {
         return Ok(None);
     }
@@ -146,7 +146,7 @@ fn field_index(first: &str) -> Result<Option<i64>, String> {
 }
 
 /// `!s`, `!r`, `!a` applied to `value`.
-fn apply_conversion(value: &PyValue, conversion: char) -> Result<String, String> {
+fn apply_conversion(value: &PyValue, conversion: char) -> Result<String, PyError> {
     match conversion {
         's' => Ok(value.to_py_string()),
         'r' => Ok(value.py_repr()),
@@ -154,9 +154,9 @@ fn apply_conversion(value: &PyValue, conversion: char) -> Result<String, String>
             PyValue::Str(s) => repr_str(s, true),
             other => other.to_py_string(),
         }),
-        c => Err(format!(
-            "ValueError: Unknown conversion specifier {}",
-            quote_code(c)
-        )),
+        c => Err(ValueError::UnknownConversion {
+            code: quote_code(c),
+        }
+        .into()),
     }
 }

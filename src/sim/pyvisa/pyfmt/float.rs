@@ -7,13 +7,14 @@
 
 use std::fmt::Write as _;
 
+use super::error::{PyError, ValueError};
 use super::number::{Number, repeat};
 use super::spec::{Grouping, Spec};
 
 /// Formats a float (Python's `format_float_internal`); ints reach it for `e f g %`.
-pub(super) fn format_float(x: f64, spec: &Spec) -> Result<String, String> {
+pub(super) fn format_float(x: f64, spec: &Spec) -> Result<String, PyError> {
     if spec.precision.is_some_and(|p| p > i64::from(i32::MAX)) {
-        return Err("ValueError: precision too big".to_owned());
+        return Err(ValueError::PrecisionTooBig.into());
     }
     spec.check_limits()?;
     // No type: like repr without a precision, else like `g` keeping a decimal digit.

@@ -14,10 +14,11 @@
 //! - [`PyValue::to_py_string`], [`PyValue::convert`], [`PyValue::py_cmp`]: `str()`,
 //!   `int()`/`float()`/`str()` and `<` on these values.
 //!
-//! Errors are Python's: the text of the last traceback line, `ExceptionType: message`
-//! (`ValueError: Single '}' encountered in format string`), so callers can tell a
-//! `ValueError` (which pyvisa-sim catches) from other exceptions. What Python accepts but
-//! this module does not reproduce fails with a message starting `unsupported:`:
+//! Errors are Python's, typed ([`PyError`], `error.rs`): each displays as the last line of
+//! Python's traceback, `ExceptionType: message` (`ValueError: Single '}' encountered in
+//! format string`), and callers can tell a `ValueError` (which pyvisa-sim catches) from
+//! other exceptions by its variant. What Python accepts but this module does not reproduce
+//! fails with [`PyError::Unsupported`], displayed `unsupported: ...`:
 //!
 //! - attribute and index access in a field (`{0.real}`, `{0[0]}`);
 //! - `{:c}` of a surrogate code point (a Rust `String` cannot hold one);
@@ -50,6 +51,7 @@
 //! - `repr`: Python's `repr()` of a str.
 
 mod args;
+mod error;
 mod float;
 mod number;
 mod pyparse;
@@ -63,6 +65,7 @@ mod proptests;
 #[cfg(test)]
 mod tests;
 
+pub use error::{OverflowError, PyError, Unsupported, ValueError};
 pub(crate) use pyparse::{IntParse, parse_py_float, parse_py_int};
 pub(crate) use template::Markup;
 pub use value::{PyType, PyValue};
@@ -79,10 +82,10 @@ use spec::{Spec, format_int, format_str, quote_code};
 /// `{0}{0}` repeats the value. Conversions `!s`, `!r` and `!a` are supported. A format spec
 /// may hold nested fields (`{0:>{0}}`), two levels deep as in Python.
 ///
-/// Err (Python's error text, see the module docs) for what Python rejects: `{:d}` of a
+/// Err (Python's error, see the module docs) for what Python rejects: `{:d}` of a
 /// float, `{:f}` of a str, unbalanced braces, `{1}` (index out of range), named fields
 /// `{x}` (`KeyError`), unknown conversions; `unsupported:` for attribute or index access.
-pub fn format(template: &str, value: &PyValue) -> Result<String, String> {
+pub fn format(template: &str, value: &PyValue) -> Result<String, PyError> {
     Args::new(value).build(template, 2)
 }
 
@@ -91,7 +94,7 @@ pub fn format(template: &str, value: &PyValue) -> Result<String, String> {
 /// Err holds Python's error (`ValueError: Unknown format code 'd' for object of type
 /// 'float'`), or `unsupported:` for `{:c}` of a surrogate and for a width over 10 000 or
 /// a precision over 1 000 in a spec Python would accept (see the module docs).
-pub fn format_value(value: &PyValue, spec: &str) -> Result<String, String> {
+pub fn format_value(value: &PyValue, spec: &str) -> Result<String, PyError> {
     if spec.is_empty() {
         return Ok(value.to_py_string());
     }
@@ -124,9 +127,10 @@ pub fn format_value(value: &PyValue, spec: &str) -> Result<String, String> {
 }
 
 /// Python's error for a presentation type the value's type does not have.
-fn unknown_code(ty: Option<char>, type_name: &str) -> String {
-    format!(
-        "ValueError: Unknown format code '{}' for object of type '{type_name}'",
-        quote_code(ty.unwrap_or('\0'))
-    )
+fn unknown_code(ty: Option<char>, type_name: &'static str) -> PyError {
+    ValueError::UnknownCode {
+        code: quote_code(ty.unwrap_or('\0')),
+        type_name,
+    }
+    .into()
 }

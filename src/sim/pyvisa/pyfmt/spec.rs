@@ -5,6 +5,7 @@
 //! Widths over [`MAX_WIDTH`] and precisions over [`MAX_PRECISION`] are refused (see
 //! [`Spec::check_limits`]), after Python's own checks of the spec.
 
+use super::error::{OverflowError, PyError, Unsupported, ValueError};
 use super::number::{Number, count, repeat};
 
 /// The widest width a spec may ask for. A device file's getter such as `{0:{0}}` lets a
@@ -69,10 +70,10 @@ impl Spec {
     /// defaults of the value's type.
     pub(super) fn parse(
         spec: &str,
-        type_name: &str,
+        type_name: &'static str,
         default_type: Option<char>,
         default_align: char,
-    ) -> Result<Spec, String> {
+    ) -> Result<Spec, PyError> {
         let chars: Vec<char> = spec.chars().collect();
         let is_align = |c: Option<&char>| matches!(c, Some('<' | '>' | '=' | '^'));
         let mut out = Spec {
@@ -124,17 +125,18 @@ impl Spec {
             pos += 1;
             out.precision = spec_integer(&chars, &mut pos)?;
             if out.precision.is_none() {
-                return Err("ValueError: Format specifier missing precision".to_owned());
+                return Err(ValueError::MissingPrecision.into());
             }
         }
         match chars.len() - pos {
             0 => {}
             1 => out.ty = Some(chars[pos]),
             _ => {
-                return Err(format!(
-                    "ValueError: Invalid format specifier '{spec}' for object of type \
-                     '{type_name}'"
-                ));
+                return Err(ValueError::InvalidSpec {
+                    spec: spec.to_owned(),
+                    type_name,
+                }
+                .into());
             }
         }
         out.check_grouping()?;
@@ -145,24 +147,27 @@ impl Spec {
     /// `unsupported:` error. Each formatter calls it after Python's own checks of the spec,
     /// just before building the text, so a spec Python rejects still gets Python's error
     /// and only one Python would accept is refused here.
-    pub(super) fn check_limits(&self) -> Result<(), String> {
+    pub(super) fn check_limits(&self) -> Result<(), PyError> {
         if let Some(width) = self.width.filter(|w| *w > MAX_WIDTH) {
-            return Err(format!(
-                "unsupported: format spec width {width} is over the limit of {MAX_WIDTH}"
-            ));
+            return Err(Unsupported::Width {
+                width,
+                max: MAX_WIDTH,
+            }
+            .into());
         }
         if let Some(precision) = self.precision.filter(|p| *p > MAX_PRECISION) {
-            return Err(format!(
-                "unsupported: format spec precision {precision} is over the limit of \
-                 {MAX_PRECISION}"
-            ));
+            return Err(Unsupported::Precision {
+                precision,
+                max: MAX_PRECISION,
+            }
+            .into());
         }
         Ok(())
     }
 
     /// Rejects a separator the presentation type cannot take; `_` with `b`, `o`, `x`, `X`
     /// groups by four.
-    fn check_grouping(&mut self) -> Result<(), String> {
+    fn check_grouping(&mut self) -> Result<(), PyError> {
         let sep = match self.grouping {
             Grouping::None => return Ok(()),
             Grouping::Comma => ',',
@@ -174,16 +179,17 @@ impl Spec {
                 self.grouping = Grouping::UnderscoreFour;
                 Ok(())
             }
-            Some(ty) => Err(format!(
-                "ValueError: Cannot specify '{sep}' with '{}'.",
-                quote_code(ty)
-            )),
+            Some(ty) => Err(ValueError::SeparatorWith {
+                sep,
+                code: quote_code(ty),
+            }
+            .into()),
         }
     }
 }
 
 /// Reads the decimal integer at `pos` (none when no digit is there).
-fn spec_integer(chars: &[char], pos: &mut usize) -> Result<Option<i64>, String> {
+fn spec_integer(chars: &[char], pos: &mut usize) -> Result<Option<i64>, PyError> {
     let mut value: Option<i64> = None;
     while let Some(d) = chars.get(*pos).and_then(|c| c.to_digit(10)) {
         let acc = value.unwrap_or(0);
@@ -198,8 +204,8 @@ fn spec_integer(chars: &[char], pos: &mut usize) -> Result<Option<i64>, String> 
 }
 
 /// Reads the `,` or `_` at `pos`, rejecting both together.
-fn spec_grouping(chars: &[char], pos: &mut usize) -> Result<Grouping, String> {
-    let both = || "ValueError: Cannot specify both ',' and '_'.".to_owned();
+fn spec_grouping(chars: &[char], pos: &mut usize) -> Result<Grouping, PyError> {
+    let both = || PyError::from(ValueError::BothSeparators);
     let mut grouping = Grouping::None;
     if chars.get(*pos) == Some(&',') {
         grouping = Grouping::Comma;
@@ -219,8 +225,8 @@ fn spec_grouping(chars: &[char], pos: &mut usize) -> Result<Grouping, String> {
 }
 
 /// Python's error for a number in a template or spec that does not fit in `Py_ssize_t`.
-pub(super) fn too_many_digits() -> String {
-    "ValueError: Too many decimal digits in format string".to_owned()
+pub(super) fn too_many_digits() -> PyError {
+    ValueError::TooManyDigits.into()
 }
 
 /// A character as Python's `%c`-or-`\x%x` error messages show it.
@@ -233,30 +239,24 @@ pub(super) fn quote_code(c: char) -> String {
 }
 
 /// Formats a str (Python's `format_string_internal`).
-pub(super) fn format_str(s: &str, spec: &Spec) -> Result<String, String> {
+pub(super) fn format_str(s: &str, spec: &Spec) -> Result<String, PyError> {
     match spec.sign {
         Some(' ') => {
-            return Err("ValueError: Space not allowed in string format specifier".to_owned());
+            return Err(ValueError::StrSpace.into());
         }
         Some(_) => {
-            return Err("ValueError: Sign not allowed in string format specifier".to_owned());
+            return Err(ValueError::StrSign.into());
         }
         None => {}
     }
     if spec.no_neg_0 {
-        return Err(
-            "ValueError: Negative zero coercion (z) not allowed in string format \
-                    specifier"
-                .to_owned(),
-        );
+        return Err(ValueError::StrNegativeZero.into());
     }
     if spec.alternate {
-        return Err(
-            "ValueError: Alternate form (#) not allowed in string format specifier".to_owned(),
-        );
+        return Err(ValueError::StrAlternate.into());
     }
     if spec.align == '=' {
-        return Err("ValueError: '=' alignment not allowed in string format specifier".to_owned());
+        return Err(ValueError::StrEqualsAlign.into());
     }
     spec.check_limits()?;
     let text: String = match spec.precision {
@@ -280,16 +280,12 @@ pub(super) fn format_str(s: &str, spec: &Spec) -> Result<String, String> {
 }
 
 /// Formats an int with an integer presentation type (Python's `format_long_internal`).
-pub(super) fn format_int(v: i64, spec: &Spec) -> Result<String, String> {
+pub(super) fn format_int(v: i64, spec: &Spec) -> Result<String, PyError> {
     if spec.precision.is_some() {
-        return Err("ValueError: Precision not allowed in integer format specifier".to_owned());
+        return Err(ValueError::IntPrecision.into());
     }
     if spec.no_neg_0 {
-        return Err(
-            "ValueError: Negative zero coercion (z) not allowed in integer format \
-                    specifier"
-                .to_owned(),
-        );
+        return Err(ValueError::IntNegativeZero.into());
     }
     let ty = spec.ty.unwrap_or('d');
     if ty == 'c' {
@@ -321,23 +317,18 @@ pub(super) fn format_int(v: i64, spec: &Spec) -> Result<String, String> {
 }
 
 /// Formats an int with `c`: the character with that code point.
-fn format_char(v: i64, spec: &Spec) -> Result<String, String> {
+fn format_char(v: i64, spec: &Spec) -> Result<String, PyError> {
     if spec.sign.is_some() {
-        return Err("ValueError: Sign not allowed with integer format specifier 'c'".to_owned());
+        return Err(ValueError::CharSign.into());
     }
     if spec.alternate {
-        return Err(
-            "ValueError: Alternate form (#) not allowed with integer format specifier 'c'"
-                .to_owned(),
-        );
+        return Err(ValueError::CharAlternate.into());
     }
     if !(0..=0x10_ffff).contains(&v) {
-        return Err("OverflowError: %c arg not in range(0x110000)".to_owned());
+        return Err(OverflowError::CharRange.into());
     }
     let Some(c) = u32::try_from(v).ok().and_then(char::from_u32) else {
-        return Err(format!(
-            "unsupported: {{:c}} of {v} is a surrogate, which a Rust string cannot hold"
-        ));
+        return Err(Unsupported::Surrogate { code: v }.into());
     };
     spec.check_limits()?;
     let text = c.to_string();

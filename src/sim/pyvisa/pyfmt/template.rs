@@ -4,6 +4,8 @@
 //! Shared by [`super::format`] (which renders the fields), the setter patterns of
 //! `strparse` (which turn them into regexes) and channel queries (`{ch_id}`).
 
+use super::error::{PyError, ValueError};
+
 /// One step of Python's template parser: literal text, then at most one field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Piece<'a> {
@@ -48,7 +50,7 @@ impl<'a> Markup<'a> {
     }
 
     /// Parses the next piece; `self.pos` is before the end.
-    fn next_piece(&mut self) -> Result<Piece<'a>, String> {
+    fn next_piece(&mut self) -> Result<Piece<'a>, PyError> {
         let bytes = self.text.as_bytes();
         let start = self.pos;
         let Some(brace) = bytes[start..]
@@ -65,10 +67,10 @@ impl<'a> Markup<'a> {
         let open = bytes[brace];
         let next = bytes.get(brace + 1).copied();
         if open == b'}' && next != Some(b'}') {
-            return Err("ValueError: Single '}' encountered in format string".to_owned());
+            return Err(ValueError::SingleClose.into());
         }
         let Some(next) = next else {
-            return Err("ValueError: Single '{' encountered in format string".to_owned());
+            return Err(ValueError::SingleOpen.into());
         };
         if next == open {
             // A doubled brace: the literal keeps one of them and the piece ends.
@@ -88,7 +90,7 @@ impl<'a> Markup<'a> {
 
     /// Parses a field from just after its `{` up to its matching `}` (Python's
     /// `parse_field`), with the same error messages.
-    fn parse_field(&mut self) -> Result<Field<'a>, String> {
+    fn parse_field(&mut self) -> Result<Field<'a>, PyError> {
         let text = self.text;
         let bytes = text.as_bytes();
         let name_start = self.pos;
@@ -98,7 +100,7 @@ impl<'a> Markup<'a> {
             let c = bytes[i];
             i += 1;
             match c {
-                b'{' => return Err("ValueError: unexpected '{' in field name".to_owned()),
+                b'{' => return Err(ValueError::BraceInName.into()),
                 // Inside brackets, `:`, `!` and `}` belong to the name.
                 b'[' => {
                     while i < bytes.len() && bytes[i] != b']' {
@@ -113,7 +115,7 @@ impl<'a> Markup<'a> {
             }
         }
         let Some(end_char) = end_char else {
-            return Err("ValueError: expected '}' before end of string".to_owned());
+            return Err(ValueError::ExpectedClose.into());
         };
         let name = &text[name_start..i - 1];
         let mut field = Field {
@@ -128,9 +130,7 @@ impl<'a> Markup<'a> {
         }
         if end_char == b'!' {
             let Some(conversion) = text[i..].chars().next() else {
-                return Err(
-                    "ValueError: end of string while looking for conversion specifier".to_owned(),
-                );
+                return Err(ValueError::EndInConversion.into());
             };
             field.conversion = Some(conversion);
             i += conversion.len_utf8();
@@ -141,7 +141,7 @@ impl<'a> Markup<'a> {
                     return Ok(field);
                 }
                 if c != b':' {
-                    return Err("ValueError: expected ':' after conversion specifier".to_owned());
+                    return Err(ValueError::ExpectedColon.into());
                 }
             }
         }
@@ -150,7 +150,7 @@ impl<'a> Markup<'a> {
 
     /// Finishes `field` with the spec starting at byte `start`, up to the `}` that balances
     /// the field's `{`.
-    fn parse_spec_of(&mut self, mut field: Field<'a>, start: usize) -> Result<Field<'a>, String> {
+    fn parse_spec_of(&mut self, mut field: Field<'a>, start: usize) -> Result<Field<'a>, PyError> {
         let bytes = self.text.as_bytes();
         let mut depth = 1;
         for (i, &c) in bytes.iter().enumerate().skip(start) {
@@ -170,12 +170,12 @@ impl<'a> Markup<'a> {
                 _ => {}
             }
         }
-        Err("ValueError: unmatched '{' in format spec".to_owned())
+        Err(ValueError::UnmatchedInSpec.into())
     }
 }
 
 impl<'a> Iterator for Markup<'a> {
-    type Item = Result<Piece<'a>, String>;
+    type Item = Result<Piece<'a>, PyError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed || self.pos >= self.text.len() {

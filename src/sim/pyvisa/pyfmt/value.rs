@@ -6,6 +6,7 @@
 
 use std::cmp::Ordering;
 
+use super::error::{OverflowError, PyError, Unsupported, ValueError};
 use super::float::float_repr;
 use super::pyparse::{IntParse, parse_py_float, parse_py_int};
 use super::repr::repr_str;
@@ -80,7 +81,7 @@ impl PyValue {
     /// Err holds Python's exception (`ValueError: invalid literal for int() with base 10:
     /// '1.5'`, `OverflowError: cannot convert float infinity to integer`), or an
     /// `unsupported:` message for an int beyond 64 bits, which Python would accept.
-    pub fn convert(&self, to: PyType) -> Result<PyValue, String> {
+    pub fn convert(&self, to: PyType) -> Result<PyValue, PyError> {
         match (self, to) {
             (PyValue::Int(i), PyType::Int) => Ok(PyValue::Int(*i)),
             (PyValue::Int(i), PyType::Float) => Ok(PyValue::Float(*i as f64)),
@@ -88,21 +89,21 @@ impl PyValue {
             (PyValue::Float(x), PyType::Float) => Ok(PyValue::Float(*x)),
             (PyValue::Str(s), PyType::Int) => match parse_py_int(s, 10) {
                 IntParse::Value(i) => Ok(PyValue::Int(i)),
-                IntParse::Invalid => Err(format!(
-                    "ValueError: invalid literal for int() with base 10: {}",
-                    repr_str(s, false)
-                )),
-                IntParse::TooBig => Err(format!(
-                    "unsupported: int({}) does not fit in 64 bits",
-                    repr_str(s, false)
-                )),
+                IntParse::Invalid => Err(ValueError::IntLiteral {
+                    literal: repr_str(s, false),
+                }
+                .into()),
+                IntParse::TooBig => Err(Unsupported::BigInt {
+                    arg: repr_str(s, false),
+                }
+                .into()),
             },
             (PyValue::Str(s), PyType::Float) => {
                 parse_py_float(s).map(PyValue::Float).ok_or_else(|| {
-                    format!(
-                        "ValueError: could not convert string to float: {}",
-                        repr_str(s, false)
-                    )
+                    ValueError::FloatLiteral {
+                        literal: repr_str(s, false),
+                    }
+                    .into()
                 })
             }
             (v, PyType::Str) => Ok(PyValue::Str(v.to_py_string())),
@@ -152,21 +153,18 @@ fn cmp_int_float(i: i64, f: f64) -> Ordering {
 }
 
 /// Python `int(x)` of a float: truncation toward zero.
-fn float_to_int(x: f64) -> Result<i64, String> {
+fn float_to_int(x: f64) -> Result<i64, PyError> {
     /// 2^63, the first float above every i64.
     const TWO_63: f64 = 9_223_372_036_854_775_808.0;
     if x.is_nan() {
-        return Err("ValueError: cannot convert float NaN to integer".to_owned());
+        return Err(ValueError::NanToInt.into());
     }
     if x.is_infinite() {
-        return Err("OverflowError: cannot convert float infinity to integer".to_owned());
+        return Err(OverflowError::InfinityToInt.into());
     }
     let t = x.trunc();
     if !(-TWO_63..TWO_63).contains(&t) {
-        return Err(format!(
-            "unsupported: int({}) does not fit in 64 bits",
-            float_repr(x)
-        ));
+        return Err(Unsupported::BigInt { arg: float_repr(x) }.into());
     }
     Ok(t as i64)
 }

@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering::{Equal, Greater, Less};
 
-use crate::sim::pyvisa::pyfmt::{PyType, PyValue, format, format_value, parse_py_float};
+use crate::sim::pyvisa::pyfmt::{PyError, PyType, PyValue, format, format_value, parse_py_float};
 
 /// One case of `testdata/pyfmt_cases.txt`, compared with what `pyfmt` answers;
 /// None when they agree, else a description of the mismatch.
@@ -12,7 +12,7 @@ fn check_case(row: &[String]) -> Option<String> {
         return Some(format!("malformed row {row:?}"));
     };
     let value = decode(tag, text);
-    let answer = |r: Result<String, String>| match r {
+    let answer = |r: Result<String, PyError>| match r {
         Ok(s) => format!("={s}"),
         Err(e) => format!("!{e}"),
     };

@@ -1,6 +1,7 @@
 //! Tables whose expected values were produced by Python 3.11.7: each table carries the
 //! `python3 -c` line that prints them, one `repr` per case in table order (an error
-//! prints as `ExceptionType: message`, which is what the `Err` cases hold).
+//! prints as `ExceptionType: message`, which is what the `Err` cases hold and what a
+//! [`PyError`] displays).
 //!
 //! The helpers here are shared by the test files beside this one, one per concern.
 
@@ -13,7 +14,7 @@ mod specs;
 mod templates;
 mod values;
 
-use super::{PyValue, format_value};
+use super::{PyError, PyValue, format_value};
 
 /// An int value.
 fn i(v: i64) -> PyValue {
@@ -41,7 +42,7 @@ fn check_grid(values: &[PyValue], specs: &[&str], expected: &[Result<&str, &str>
     let mut failures = Vec::new();
     for (value, row) in values.iter().zip(expected.chunks(specs.len())) {
         for (spec, want) in specs.iter().zip(row) {
-            let got = format_value(value, spec);
+            let got = format_value(value, spec).map_err(|e| e.to_string());
             let want = want.map(str::to_owned).map_err(str::to_owned);
             if got != want {
                 failures.push(format!("{value:?} {spec:?}: got {got:?}, want {want:?}"));
@@ -54,12 +55,12 @@ fn check_grid(values: &[PyValue], specs: &[&str], expected: &[Result<&str, &str>
 /// Checks `run(value, spec)` on each case and reports all mismatches at once.
 fn check_pairs(
     cases: &[(PyValue, &str, Result<&str, &str>)],
-    run: impl Fn(&PyValue, &str) -> Result<String, String>,
+    run: impl Fn(&PyValue, &str) -> Result<String, PyError>,
 ) {
     let failures: Vec<String> = cases
         .iter()
         .filter_map(|(value, spec, want)| {
-            let got = run(value, spec);
+            let got = run(value, spec).map_err(|e| e.to_string());
             let want = want.map(str::to_owned).map_err(str::to_owned);
             (got != want).then(|| format!("{value:?} {spec:?}: got {got:?}, want {want:?}"))
         })

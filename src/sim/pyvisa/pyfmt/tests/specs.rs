@@ -6,7 +6,7 @@
 //! prints as `ExceptionType: message`, which is what the `Err` cases hold).
 
 use super::{check_grid, check_pairs, f, i, s};
-use crate::sim::pyvisa::pyfmt::{format, format_value};
+use crate::sim::pyvisa::pyfmt::{PyError, format, format_value};
 
 /// Ints group by three with `,` or `_`, zero padding is grouped too, `n` is `d` in the C locale, float types convert the int.
 #[test]
@@ -225,8 +225,8 @@ fn format_value_errors_are_pythons() {
 /// Python's error first.
 #[test]
 fn huge_widths_and_precisions_are_refused() {
-    fn unsupported(r: Result<String, String>) -> bool {
-        r.is_err_and(|e| e.starts_with("unsupported:"))
+    fn unsupported(r: Result<String, PyError>) -> bool {
+        r.is_err_and(|e| matches!(e, PyError::Unsupported(_)))
     }
     assert!(
         unsupported(format("{0:{0}}", &i(1_000_000_000))),

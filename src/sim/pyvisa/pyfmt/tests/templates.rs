@@ -57,7 +57,7 @@ fn templates_format_like_python() {
     let failures: Vec<String> = cases
         .iter()
         .filter_map(|(template, value, want)| {
-            let got = format(template, value);
+            let got = format(template, value).map_err(|e| e.to_string());
             let want = want.map(str::to_owned).map_err(str::to_owned);
             (got != want)
                 .then(|| format!("{template:?} with {value:?}: got {got:?}, want {want:?}"))
