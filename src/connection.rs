@@ -1,4 +1,5 @@
-//! Connection actor: one TCP session to an instrument, running one point at a time.
+//! Connection actor: one session to an instrument (a stream its pool's [`Dialer`] made:
+//! TCP in a run), running one point at a time.
 //!
 //! The [`Pool`](crate::pool::Pool) dials with [`open()`] (`connection/open.rs`, which also
 //! returns the connect record, for the pool to forward) and starts a `Connection` around
@@ -148,7 +149,7 @@ enum Session {
     Closed(String),
 }
 
-/// One live TCP session.
+/// One live session (over the stream its pool's [`Dialer`] made).
 pub struct Connection {
     /// Id in the run log's `conn` field, unique over the run.
     id: usize,
@@ -335,9 +336,9 @@ impl StreamHandler<Execute> for Connection {
         // state machine (it was the largest memcpy per point).
         let run = Box::pin(async move {
             let Some(mut io) = io else {
-                // Never: a connection whose session closed stops before its next point.
-                let lost = NotRun::Session(SessionError::ClosedAtOnce);
-                return (None, timer, Err(lost));
+                // Never: a connection whose session closed stops before its next point. A
+                // bug, then: the point fails (not a refusal, which would run it again).
+                return (None, timer, Err(NotRun::Stopped { conn: id }));
             };
             if let Some(wait) = watch
                 && let Err(e) = open::watch_for_close(&mut io, wait, id, &instrument.name).await

@@ -24,8 +24,11 @@ const LAYERS: &[(&str, &[&str])] = &[
     // Reading YAML files and pointing at the problems in them: knows nothing of the crate.
     ("neutral", &["yaml"]),
     // Plain model and protocol: the sequence (YAML model, sweeps, templates, durations),
-    // line framing, the run's abort epoch, work after an actor's wake-ups.
-    ("model", &["sequence", "protocol", "abort", "wakeup"]),
+    // line framing.
+    ("model", &["sequence", "protocol"]),
+    // What the actors share at run time besides messages: the run's abort epochs, work
+    // after an actor's wake-ups.
+    ("runtime", &["abort", "wakeup"]),
     // The run log: its records, the writer, the one reader.
     ("run log", &["runlog"]),
     // The crate's error: wraps the errors of the layers below, gives the exit codes.
@@ -57,6 +60,12 @@ const EXCEPTIONS: &[(&str, &str, &str)] = &[
         "sequencer",
         "pool",
         "the sequencer hands its points to the pools",
+    ),
+    (
+        "sequencer",
+        "connection",
+        "the sequencer makes each point's Execute, which its pool hands on to a connection \
+         unopened",
     ),
     (
         "plot",
@@ -184,7 +193,8 @@ fn violations(file: &str, text: &str, used: &mut BTreeSet<(String, String)>) -> 
     if from == "layers" {
         return Vec::new();
     }
-    scan::paths(&scan::code(text), &module, from == "main")
+    let code = scan::code(text);
+    let mut found: Vec<String> = scan::paths(&code, &module, from == "main")
         .into_iter()
         .filter_map(|path| {
             let why = forbidden(from, &path, used)?;
@@ -193,6 +203,35 @@ fn violations(file: &str, text: &str, used: &mut BTreeSet<(String, String)>) -> 
                 path.line,
                 path.text()
             ))
+        })
+        .collect();
+    found.extend(re_exports(file, from, &code));
+    found
+}
+
+/// Re-exports of another top-level module's items (`pub use crate::other::Item`): through
+/// them a module above would use `other` without the table seeing the edge.
+fn re_exports(file: &str, from: &str, code: &str) -> Vec<String> {
+    code.lines()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let line = line.trim_start();
+            let rest = line.strip_prefix("pub")?;
+            let rest = match rest.strip_prefix('(') {
+                Some(vis) => &vis[vis.find(')')? + 1..],
+                None => rest,
+            };
+            let used = rest.trim_start().strip_prefix("use")?.trim_start();
+            let to = used.strip_prefix("crate::")?;
+            let to = &to[..to.find(|c: char| !(c.is_alphanumeric() || c == '_'))?];
+            (to != from).then(|| {
+                format!(
+                    "src/{file}:{}: `{}`: `{from}` re-exports `{to}`, hiding the edge from \
+                     this table: let its users import `{to}` (with an exception if they must)",
+                    i + 1,
+                    line.trim_end_matches(';')
+                )
+            })
         })
         .collect()
 }

@@ -10,7 +10,9 @@
 //!   `file:line:col`, shared by sequences and the simulator's device files.
 //! - model: [`sequence`]: the YAML model, validation, lazy sweeps and lanes, placeholder
 //!   templates, the JSON Schema (no I/O); [`protocol`]: line framing with read/write
-//!   terminations over any [`protocol::Transport`]; [`abort`]: the run's abort epoch.
+//!   terminations over any [`protocol::Transport`].
+//! - runtime: [`abort`]: the run's abort and deadline epochs; `wakeup`: work after an
+//!   actor's wake-ups.
 //! - run log: [`runlog`]: the records, the writer, the one reader (and its typed errors).
 //! - error: [`error`]: the crate's error (wrapping the typed errors below) and exit codes.
 //! - point: [`exec`]: one point's commands over a stream, returning what ran
@@ -18,7 +20,8 @@
 //! - actors: [`connection`] (one session, one point at a time, its own `Done`), [`pool`]
 //!   (one instrument's connections, redials, a `Verdict` per point), [`sequencer`] (the
 //!   run: phase, cursor, records); beside them [`sim`], the simulated instrument, which
-//!   shares only neutral modules and the run log reader with them.
+//!   knows none of them: it uses the neutral modules, the sequence's line framing and
+//!   durations, the run log reader (for replays) and the error.
 //! - log tools: [`diff`], [`export`], [`plot`].
 //! - flags: [`cli`]; stderr: [`logging`]; subcommands: [`app`]; then `main.rs`.
 //!
@@ -29,8 +32,11 @@
 //!  (phase, cursor,    ◀───────────────  (idle list, ◀────────────────  (one point at a
 //!   run log)        Outcomes(verdicts)  queue, redial)  Done(ran, fate) time, timeouts)
 //! ```
-//! Every message is one-way (`do_send`) and declared beside the actor that handles it;
-//! what an actor sends while it handles one batch of its mailbox travels as one message
+//! Every message about a point is one-way (`do_send`): a request is declared beside the
+//! actor that handles it (`Work`, `Execute`), a report beside the actor that sends it
+//! (`Done`, `Outcomes`, `Connected`), so that no module imports one above it. `Open` (a
+//! pool's first connection) and `TakeConnects` are the only requests with a reply. What an
+//! actor sends while it handles one batch of its mailbox travels as one message
 //! ([`pool::Work`], [`pool::Outcomes`]). One Pool per instrument, up to `max_connections`
 //! Connections per Pool, each on a stream its pool's [`connection::Dialer`] made (TCP in
 //! a run, in-memory pipes in tests). The README's Architecture section follows one point

@@ -3,11 +3,11 @@
 //! The run opens the pool with [`Open`]: all connections are dialled at once, and the answer
 //! comes as soon as the first is open, so points start while the others connect. The
 //! sequencer names itself with [`Subscribe`], then sends its points as [`Work`]; the pool
-//! queues each [`Execute`], hands it to an idle
+//! queues each [`Job`], hands its [`Execute`] to an idle
 //! [`Connection`](crate::connection::Connection), turns the connection's [`Done`] into a
 //! [`Verdict`] (with the pool's current cap) and sends those on to the sequencer in
-//! [`Outcomes`]. Every message is
-//! one-way, with no reply channel or task per point, and the points dispatched (or
+//! [`Outcomes`]. Every message about a point is one-way, with no reply channel or task
+//! per point, and the points dispatched (or
 //! finished) while an actor handles one batch of its mailbox travel as one message.
 //! Between the pool and its connections, the two messages of every point ([`Execute`] out,
 //! [`Done`] back) go over channels each actor reads as a stream ([`Inbox`]) instead of
@@ -44,9 +44,7 @@ use tokio::sync::{mpsc, oneshot};
 
 mod dial;
 use crate::abort::Abort;
-/// A point to run, as the sequencer hands it over: the pool passes it to a connection as is.
-pub use crate::connection::Execute;
-use crate::connection::{Dialer, Done, Fate, Inbox, NotRun, Outlet, SessionError};
+use crate::connection::{Dialer, Done, Execute, Fate, Inbox, NotRun, Outlet, SessionError};
 use crate::exec::Ran;
 use crate::runlog;
 use crate::sequence::{Address, Instrument};
@@ -187,6 +185,9 @@ enum Redial {
     BackingOff(u32),
     /// The backoff after this many failed dials is over: the next dial may start.
     Ready(u32),
+    /// The dial after this many failed ones is under way; its end makes the state `Clear`
+    /// or `Failed` again.
+    Dialing(u32),
 }
 
 impl Redial {
@@ -194,7 +195,7 @@ impl Redial {
     fn failures(self) -> u32 {
         match self {
             Redial::Clear => 0,
-            Redial::Failed(n) | Redial::BackingOff(n) | Redial::Ready(n) => n,
+            Redial::Failed(n) | Redial::BackingOff(n) | Redial::Ready(n) | Redial::Dialing(n) => n,
         }
     }
 
@@ -234,9 +235,9 @@ pub struct Pool {
     /// Connections running a point.
     busy: Vec<Member>,
     /// Where connections send their outcomes, cloned into each.
-    finished: Outlet<Done>,
+    done_tx: Outlet<Done>,
     /// The other end, read as a stream from `started` on.
-    finished_rx: Option<Inbox<Done>>,
+    done_rx: Option<Inbox<Done>>,
     /// Points waiting for a connection, in dispatch order.
     queue: VecDeque<Job>,
     /// Failed points not yet judged by the subscriber: while any, no waiting point starts
@@ -278,10 +279,10 @@ impl Pool {
         abort: Abort,
         alive: mpsc::Sender<()>,
     ) -> Self {
-        let (finished, finished_rx) = local_channel::mpsc::channel();
+        let (done_tx, done_rx) = local_channel::mpsc::channel();
         Pool {
-            finished,
-            finished_rx: Some(finished_rx),
+            done_tx,
+            done_rx: Some(done_rx),
             abort,
             alive,
             cap: instrument.max_connections,
@@ -348,14 +349,15 @@ impl Pool {
             // After a failure: one attempt at a time, each after its backoff.
             match self.redial {
                 Redial::Clear => self.dial(false, ctx),
+                // One redial at a time; and none while first dials are still out.
+                Redial::Dialing(_) | Redial::BackingOff(_) => return,
                 _ if self.dialing > 0 => return,
-                Redial::BackingOff(_) => return,
                 r if r.failures() >= self.instrument.reconnect_attempts => {
                     self.give_up(ctx);
                     return;
                 }
                 Redial::Ready(n) => {
-                    self.redial = Redial::Failed(n);
+                    self.redial = Redial::Dialing(n);
                     self.dial(false, ctx);
                     return;
                 }
@@ -384,6 +386,11 @@ impl Pool {
 
     /// Queues what became of point `serial` for the subscriber, with the current cap.
     fn deliver(&mut self, serial: u64, conn: usize, verdict: Verdict, ctx: &mut Context<Self>) {
+        if verdict.holds_the_pool() {
+            // One hold per verdict the subscriber answers with a `Proceed` (the same rule
+            // it reads), each lifted by its own.
+            self.holds += 1;
+        }
         if self.outbox.is_empty() {
             // Polled once the mailbox is handled, in this same wake-up of the actor.
             ctx.spawn(actix::fut::ready(()).map(|(), act: &mut Self, _| act.send_outcomes()));
@@ -416,7 +423,7 @@ impl Actor for Pool {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        if let Some(rx) = self.finished_rx.take() {
+        if let Some(rx) = self.done_rx.take() {
             ctx.add_stream(rx);
         }
         // Stops the pool once nobody holds its address: its connections hold its `Done`
@@ -491,23 +498,23 @@ impl StreamHandler<Done> for Pool {
             }
         }
         let verdict = match (msg.result, msg.session) {
-            (result, Fate::Refused) => {
-                let why = match &result {
-                    Err(NotRun::Session(e)) => Some(e),
-                    _ => None,
-                };
-                self.refused(id, why, ctx);
-                Verdict::Again(result.ok().filter(|ran| !ran.exchanges.is_empty()))
+            // Refused before anything was sent: the point runs on another connection.
+            (Err(NotRun::Session(e)), Fate::Refused) => {
+                self.refused(id, Some(&e), ctx);
+                Verdict::Again(None)
+            }
+            // Refused a little late, the point's commands gone out and failed on the close
+            // (a connection says so only of a failed point): they are recorded as a failed
+            // attempt, and the point runs again.
+            (Ok(ran), Fate::Refused) if ran.error.is_some() => {
+                self.refused(id, None, ctx);
+                Verdict::Again(Some(ran).filter(|ran| !ran.exchanges.is_empty()))
             }
             (Ok(ran), _) => Verdict::Ran(ran),
             // Nothing was sent: the point runs on another connection.
             (Err(NotRun::Session(_)), _) => Verdict::Again(None),
             (Err(e @ NotRun::Stopped { .. }), _) => Verdict::Failed(Unrun::Connection(e)),
         };
-        if verdict.holds_the_pool() {
-            // One hold per failure, each lifted by its own `Proceed`.
-            self.holds += 1;
-        }
         self.deliver(msg.serial, id, verdict, ctx);
         self.pump(ctx);
     }
@@ -520,6 +527,7 @@ impl Handler<Proceed> for Pool {
     type Result = ();
 
     fn handle(&mut self, _: Proceed, ctx: &mut Context<Self>) {
+        debug_assert!(self.holds > 0, "a Proceed with no failure held");
         self.holds = self.holds.saturating_sub(1);
         self.pump(ctx);
     }

@@ -10,8 +10,10 @@
 //!
 //! Points are numbered and rendered here, in dispatch order, from the step's lazy sweep, so
 //! memory does not grow with the number of points. Each point goes to its instrument's
-//! [`Pool`] as an [`Execute`]; the outcome comes back to this actor, which writes the point
-//! record at once (one write) and fsyncs the log at least once a second (sooner after a
+//! [`Pool`] as a [`Job`] (its [`Execute`]) in one [`Work`] message per mailbox batch; its
+//! [`Verdict`](crate::pool::Verdict) comes back to this actor in an
+//! [`Outcomes`](crate::pool::Outcomes), which records it: the point records of one batch
+//! are written together after the mailbox is handled (one write), and the log is fsynced the log at least once a second (sooner after a
 //! mebibyte of records: the fsync at the end then has little left to write). Steps run one after
 //! another: the next starts when the last point of the current one has come back. The
 //! pools' connect records (each new connection's `on_connect` exchanges) are written here
@@ -36,7 +38,8 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use crate::abort::Abort;
-use crate::pool::{Execute, Job, Pool, Subscribe, Work};
+use crate::connection::Execute;
+use crate::pool::{Job, Pool, Subscribe, Work};
 use crate::resume::Resume;
 use crate::runlog::{self, RunLog};
 use crate::sequence::value::Value;
@@ -182,7 +185,8 @@ pub fn log_notice(level: tracing::Level, text: &str) {
 
 impl Sequencer {
     /// A sequencer for `seq` over `pools` (one per instrument, with the connections each
-    /// opened) writing to `log`. `abort` is the sender whose receivers the pools hold.
+    /// opened) writing to `log`. `abort` is the run's abort epoch, shared with the pools and
+    /// the points they run.
     pub fn new(
         seq: Arc<Sequence>,
         pools: Vec<(Addr<Pool>, usize)>,

@@ -1,5 +1,5 @@
 //! Driving a prepared run: open one [`Pool`] per instrument (all at once), start the
-//! [`Sequencer`] (with the pools' connect records to write), forward Ctrl-C/SIGTERM and the
+//! [`Sequencer`] (the pools send it their connect records once it subscribes), forward Ctrl-C/SIGTERM and the
 //! deadline to it, report its summary, and, however the run ended, print the simulators'
 //! reports.
 

@@ -213,3 +213,24 @@ fn chars_and_lifetimes() {
         "{found:?}"
     );
 }
+
+/// A re-export of another module's item is refused, whatever its visibility; one of the
+/// module's own items is not.
+#[test]
+fn re_exports_of_other_modules_are_refused() {
+    let found = check("pool.rs", "pub use crate::connection::Execute;\n");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("src/pool.rs:1: `pub use crate::connection::Execute`"));
+    assert!(
+        found[0].contains("`pool` re-exports `connection`"),
+        "{found:?}"
+    );
+    let found = check(
+        "pool.rs",
+        "\n  pub(crate) use crate::connection::{Execute, Done};\n",
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("src/pool.rs:2:"), "{found:?}");
+    assert!(check("pool/dial.rs", "pub use crate::pool::Open;\n").is_empty());
+    assert!(check("pool.rs", "use crate::connection::Execute;\n").is_empty());
+}

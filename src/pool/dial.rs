@@ -83,7 +83,7 @@ impl Pool {
                         id,
                         act.instrument.clone(),
                         opened,
-                        act.finished.clone(),
+                        act.done_tx.clone(),
                         inbox,
                         act.abort.clone(),
                         act.alive.clone(),

@@ -13,7 +13,7 @@ use crate::sequence::OnError;
 
 impl Sequencer {
     /// What became of a dispatch came back from its pool (the caller pumps after).
-    pub(super) fn finished(&mut self, out: Outcome, ctx: &mut Context<Self>) {
+    pub(super) fn judge(&mut self, out: Outcome, ctx: &mut Context<Self>) {
         let Some(d) = self.flying.remove(out.serial) else {
             return;
         };
@@ -155,8 +155,8 @@ impl Handler<Outcomes> for Sequencer {
     type Result = ();
 
     fn handle(&mut self, msg: Outcomes, ctx: &mut Self::Context) {
-        for done in msg.0 {
-            self.finished(done, ctx);
+        for out in msg.0 {
+            self.judge(out, ctx);
         }
         // Once for the batch: every outcome in it is judged (a failure that stops the run
         // included) before anything new is dispatched.

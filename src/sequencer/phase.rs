@@ -1,7 +1,7 @@
 //! The run's phase ([`Phase`]) and every change of it, in one place: a failure that stops
 //! dispatching, the first request to stop (Ctrl-C, SIGTERM, SIGHUP, the deadline), the
-//! second (cancel the points in flight), and the end of the run (`records.rs` `finish`,
-//! the only move to `Finished`).
+//! second (cancel the points in flight), and the end of the run ([`Phase::end`], which
+//! `records.rs` `finish` calls: the only move to `Finished`).
 
 use actix::prelude::*;
 use tracing::Level;
@@ -37,6 +37,15 @@ impl Phase {
         match self {
             Phase::Interrupted(why) | Phase::Cancelled(why) => Some(why),
             Phase::Running | Phase::Stopping | Phase::Finished => None,
+        }
+    }
+
+    /// The run ends now: `Finished`; returns the phase it ended in, or `None` if it had
+    /// already ended (the end happens once).
+    pub(super) fn end(&mut self) -> Option<Phase> {
+        match std::mem::replace(self, Phase::Finished) {
+            Phase::Finished => None,
+            before => Some(before),
         }
     }
 }

@@ -12,7 +12,6 @@ use std::time::{Duration, SystemTime};
 
 use actix::prelude::*;
 
-use super::phase::Phase;
 use super::{Dispatch, Sequencer};
 use crate::exec::{FailKind, Ran};
 use crate::runlog;
@@ -192,9 +191,10 @@ impl Sequencer {
 
     /// Writes the stop record, forces the log to disk, reports the summary and stops.
     pub(super) fn finish(&mut self, ctx: &mut Context<Self>) {
-        let Some(done) = self.done.take() else { return };
-        let abort_reason = self.phase.abort_reason().map(ToOwned::to_owned);
-        self.phase = Phase::Finished;
+        let Some(ended_in) = self.phase.end() else {
+            return;
+        };
+        let abort_reason = ended_in.abort_reason().map(ToOwned::to_owned);
         self.drop_again();
         // A run shorter than a second may end before any background check.
         self.flush_log();
@@ -223,6 +223,18 @@ impl Sequencer {
                 .or_else(|| self.log_error.clone())
                 .unwrap_or_default();
             ("fail", reason)
+        } else if self.tally.ok != total {
+            // Nothing failed, yet not every point is recorded ok: a bookkeeping bug. A run
+            // never says `success` unless it measured every point of its sequence.
+            tracing::error!(
+                "internal error: {} of {total} points recorded ok and none failed; please report this",
+                self.tally.ok
+            );
+            let why = format!(
+                "internal error: only {} of {total} points ok",
+                self.tally.ok
+            );
+            ("fail", why)
         } else {
             ("success", format!("all {total} points ok"))
         };
@@ -239,7 +251,7 @@ impl Sequencer {
         if let Err(e) = self.log.write_stop(&stop) {
             self.log_failed(&e);
         }
-        let _ = done.send(Summary {
+        let summary = Summary {
             exit_status,
             reason,
             points_ok: self.tally.ok,
@@ -249,7 +261,10 @@ impl Sequencer {
             retries: self.tally.retried,
             busy: self.tally.busy,
             log_error: self.log_error.clone(),
-        });
+        };
+        if let Some(done) = self.done.take() {
+            let _ = done.send(summary);
+        }
         ctx.stop();
     }
 }
