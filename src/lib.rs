@@ -19,6 +19,8 @@
 //! - [`sim`]: the simulated instrument, `sim::run(listener, shutdown)`, with fault injection.
 //! - [`error`]: the error enum and exit codes.
 //! - [`logging`]: stderr: log lines as text or JSON, and the progress bars they print above.
+//! - [`testing`]: scripted instruments for the tests (in-process pipes, or TCP); the actors'
+//!   in-process tests, on a paused clock, are in `actor_tests/`.
 //!
 //! # Actors
 //! ```text
@@ -50,7 +52,11 @@ pub mod runlog;
 pub mod sequence;
 pub mod sequencer;
 pub mod sim;
+pub mod testing;
 mod wakeup;
 pub mod yaml;
+
+#[cfg(test)]
+mod actor_tests;
 
 pub use error::{Error, Result};
