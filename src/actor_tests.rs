@@ -11,4 +11,5 @@
 //! signals sent to a process, stderr.
 
 mod harness;
+mod interrupts;
 mod stopping;

@@ -222,7 +222,10 @@ impl Ended {
     /// The stop record, which must be the last.
     pub(super) fn stop(&self) -> &Value {
         let last = self.records.last().expect("the run log is empty");
-        assert_eq!(last["type"], "stop", "the last record is not `stop`: {last}");
+        assert_eq!(
+            last["type"], "stop",
+            "the last record is not `stop`: {last}"
+        );
         last
     }
 
@@ -256,8 +259,13 @@ struct Capture(Arc<Mutex<Vec<u8>>>);
 
 impl Capture {
     fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
-            .into_owned()
+        String::from_utf8_lossy(
+            &self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+        .into_owned()
     }
 }
 

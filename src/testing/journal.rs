@@ -106,4 +106,21 @@ impl Journal {
             .find(|e| matches!(&e.what, What::Received(l) if l == line))
             .map(|e| e.at)
     }
+
+    /// The events one a line each, with their time from the first event: what a failed
+    /// assertion shows.
+    pub fn timeline(&self) -> String {
+        let Some(first) = self.0.first().map(|e| e.at) else {
+            return String::new();
+        };
+        let mut text = String::new();
+        for e in &self.0 {
+            let what = match &e.what {
+                What::Sent(bytes) => format!("Sent({:?})", String::from_utf8_lossy(bytes)),
+                other => format!("{other:?}"),
+            };
+            text += &format!("{:>10?} conn {} {what}\n", e.at - first, e.conn);
+        }
+        text
+    }
 }

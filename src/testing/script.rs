@@ -91,7 +91,10 @@ impl Line<'_> {
             .split_once(char::is_whitespace)
             .map_or((line, ""), |(h, v)| (h, v.trim()));
         let header = header.to_ascii_uppercase();
-        let mut values = self.values.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut values = self
+            .values
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let Some(name) = header.strip_suffix('?') else {
             values.insert(header, value.to_owned());
             return Vec::new();
@@ -124,6 +127,10 @@ struct Shared {
     gates: Mutex<HashMap<&'static str, usize>>,
     /// Woken when a session reaches a gate.
     met: Notify,
+    /// Most sessions open at once ([`Instrument::sessions`]).
+    most: usize,
+    /// Sessions open now.
+    open: AtomicUsize,
 }
 
 /// A scripted instrument (see the module doc). Cloning it gives another handle to the same
@@ -150,6 +157,8 @@ impl Instrument {
             values: Mutex::default(),
             gates: Mutex::default(),
             met: Notify::new(),
+            most: usize::MAX,
+            open: AtomicUsize::new(0),
         }))
     }
 
@@ -175,6 +184,14 @@ impl Instrument {
     #[must_use]
     pub fn on_dial(self, plan: impl Fn(usize) -> Dial + Send + Sync + 'static) -> Self {
         self.rebuild(|s| s.on_dial = Box::new(plan))
+    }
+
+    /// The same script, serving at most `most` sessions at once: a connection beyond them
+    /// is closed at once, before anything is read (a refused session, as instruments that
+    /// allow fewer sessions than asked do).
+    #[must_use]
+    pub fn sessions(self, most: usize) -> Self {
+        self.rebuild(|s| s.most = most)
     }
 
     /// Changes the script of an instrument nothing has used yet.
@@ -219,8 +236,21 @@ impl Instrument {
         self.run_session(stream, conn).await;
     }
 
-    /// Serves a connection whose opening is noted.
+    /// Serves a connection whose opening is noted, or refuses it when [`Instrument::sessions`]
+    /// are open already.
     async fn run_session<S: AsyncRead + AsyncWrite>(&self, stream: S, conn: usize) {
+        if self.0.open.fetch_add(1, Ordering::SeqCst) >= self.0.most {
+            self.0.open.fetch_sub(1, Ordering::SeqCst);
+            let (_, mut writer) = tokio::io::split(stream);
+            let _ = writer.shutdown().await;
+            return self.note(conn, What::Closed);
+        }
+        self.script_session(stream, conn).await;
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Serves an accepted session by the script until either side closes it.
+    async fn script_session<S: AsyncRead + AsyncWrite>(&self, stream: S, conn: usize) {
         let (reader, mut writer) = tokio::io::split(stream);
         let mut reader = BufReader::new(reader);
         let mut session = Session {
@@ -250,7 +280,9 @@ impl Instrument {
             if !matches!(read, Ok(n) if n > 0) {
                 return self.note(conn, What::Ended);
             }
-            let text = String::from_utf8_lossy(&buf).trim_end_matches(['\r', '\n']).to_owned();
+            let text = String::from_utf8_lossy(&buf)
+                .trim_end_matches(['\r', '\n'])
+                .to_owned();
             buf.clear();
             self.note(conn, What::Received(text.clone()));
             let line = Line {
@@ -280,7 +312,10 @@ impl Instrument {
         for act in acts {
             match act {
                 Act::Reply(line) => {
-                    if !self.send(writer, session.conn, format!("{line}\n").into_bytes()).await {
+                    if !self
+                        .send(writer, session.conn, format!("{line}\n").into_bytes())
+                        .await
+                    {
                         return false;
                     }
                 }
@@ -299,7 +334,12 @@ impl Instrument {
     }
 
     /// Sends `bytes`; false if the client is gone.
-    async fn send<W: AsyncWrite + Unpin>(&self, writer: &mut W, conn: usize, bytes: Vec<u8>) -> bool {
+    async fn send<W: AsyncWrite + Unpin>(
+        &self,
+        writer: &mut W,
+        conn: usize,
+        bytes: Vec<u8>,
+    ) -> bool {
         let sent = writer.write_all(&bytes).await.and(writer.flush().await);
         self.note(conn, What::Sent(bytes));
         sent.is_ok()
@@ -314,7 +354,10 @@ impl Instrument {
         session.later = later;
         let due: Vec<(Instant, String)> = due;
         for (_, line) in due {
-            if !self.send(writer, session.conn, format!("{line}\n").into_bytes()).await {
+            if !self
+                .send(writer, session.conn, format!("{line}\n").into_bytes())
+                .await
+            {
                 return false;
             }
         }
@@ -324,7 +367,11 @@ impl Instrument {
     /// Waits at `gate` until `sessions` sessions have reached it.
     async fn meet(&self, gate: &'static str, sessions: usize) {
         let reached = |add: usize| {
-            let mut gates = self.0.gates.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut gates = self
+                .0
+                .gates
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let n = gates.entry(gate).or_default();
             *n += add;
             *n >= sessions
