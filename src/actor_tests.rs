@@ -12,4 +12,6 @@
 
 mod harness;
 mod interrupts;
+mod recovery;
+mod refused;
 mod stopping;

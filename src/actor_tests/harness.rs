@@ -49,6 +49,27 @@ pub(super) fn run(yaml: &str, instrument: &Instrument) -> Ended {
     Run::new(yaml).instrument(instrument).go()
 }
 
+/// Only opens the pool of `yaml`'s one instrument, `instrument`: the connections it will
+/// keep, or why none opened (the text the app reports).
+pub(super) fn open_only(yaml: &str, instrument: &Instrument) -> Result<usize, String> {
+    let seq = Run::new(yaml).instrument(instrument).sequence();
+    paused(async move {
+        let (alive_tx, _alive) = mpsc::channel::<()>(1);
+        let ins = &seq.instruments[0];
+        let pool = Pool::new(
+            Arc::new(ins.clone()),
+            Rc::new(instrument.clone()),
+            ins.address.clone().expect("set by `sequence`"),
+            Arc::new(AtomicUsize::new(0)),
+            Abort::default(),
+            alive_tx,
+        )
+        .start();
+        let opened = pool.send(Open).await.expect("the pool is alive");
+        opened.map_err(|e| e.to_string())
+    })
+}
+
 /// A run to make: the sequence, its instruments and what happens to it on the way.
 pub(super) struct Run {
     yaml: String,
@@ -108,8 +129,9 @@ impl Run {
 
     /// Opens the pools and runs the sequencer, as `app/drive.rs` does; returns the summary
     /// and the run's virtual time, once every connection is closed.
-    async fn drive(self, path: PathBuf) -> (Summary, Duration) {
-        let start = Instant::now();
+    /// The sequence, each instrument addressed by its name (the scripted instruments
+    /// answer whatever address is dialled).
+    fn sequence(&self) -> Sequence {
         let mut seq = crate::sequence::parse(&self.yaml, std::path::Path::new("test.yaml"))
             .unwrap_or_else(|e| panic!("the test's sequence is invalid: {e:?}"));
         assert_eq!(
@@ -117,15 +139,18 @@ impl Run {
             self.instruments.len(),
             "one scripted instrument per instrument of the sequence"
         );
-        let seq = {
-            for ins in &mut seq.instruments {
-                ins.address = Some(Address {
-                    host: ins.name.clone(),
-                    port: 5025,
-                });
-            }
-            Arc::new(seq)
-        };
+        for ins in &mut seq.instruments {
+            ins.address = Some(Address {
+                host: ins.name.clone(),
+                port: 5025,
+            });
+        }
+        seq
+    }
+
+    async fn drive(self, path: PathBuf) -> (Summary, Duration) {
+        let start = Instant::now();
+        let seq = Arc::new(self.sequence());
         let log = RunLog::create(&path).expect("cannot create the run log");
         let abort = Abort::default();
         let (alive_tx, mut alive) = mpsc::channel::<()>(1);

@@ -129,6 +129,8 @@ struct Shared {
     met: Notify,
     /// Most sessions open at once ([`Instrument::sessions`]).
     most: usize,
+    /// How long after accepting it a session beyond `most` is closed.
+    refuse_after: Duration,
     /// Sessions open now.
     open: AtomicUsize,
 }
@@ -158,6 +160,7 @@ impl Instrument {
             gates: Mutex::default(),
             met: Notify::new(),
             most: usize::MAX,
+            refuse_after: Duration::ZERO,
             open: AtomicUsize::new(0),
         }))
     }
@@ -192,6 +195,13 @@ impl Instrument {
     #[must_use]
     pub fn sessions(self, most: usize) -> Self {
         self.rebuild(|s| s.most = most)
+    }
+
+    /// The same script, closing a session beyond [`Instrument::sessions`] only `wait` after
+    /// accepting it (reading nothing meanwhile): a session refused a little late.
+    #[must_use]
+    pub fn refuse_after(self, wait: Duration) -> Self {
+        self.rebuild(|s| s.refuse_after = wait)
     }
 
     /// Changes the script of an instrument nothing has used yet.
@@ -241,6 +251,7 @@ impl Instrument {
     async fn run_session<S: AsyncRead + AsyncWrite>(&self, stream: S, conn: usize) {
         if self.0.open.fetch_add(1, Ordering::SeqCst) >= self.0.most {
             self.0.open.fetch_sub(1, Ordering::SeqCst);
+            tokio::time::sleep(self.0.refuse_after).await;
             let (_, mut writer) = tokio::io::split(stream);
             let _ = writer.shutdown().await;
             return self.note(conn, What::Closed);
