@@ -12,6 +12,8 @@
 
 mod harness;
 mod interrupts;
+mod lanes;
 mod recovery;
 mod refused;
+mod retries;
 mod stopping;
