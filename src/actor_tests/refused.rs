@@ -1,7 +1,8 @@
 //! Instruments that take fewer sessions than the pool asks for, closing the others at once
 //! or a little after accepting them: the pool goes on with the sessions it has and warns
 //! once, a query sent on a refused session runs again without counting a retry, and a
-//! write is never lost.
+//! write is never lost. And instruments that greet a session unasked: the greeting is
+//! never a reply.
 
 use std::time::Duration;
 
@@ -147,4 +148,61 @@ steps: [{name: s, commands: ["X"]}]
     );
     let error = refused.expect_err("no session, yet the pool opened");
     assert!(error.contains("closed the connection at once"), "{error}");
+}
+
+/// An instrument that greets each connection before any command (at once, 10 ms or 70 ms
+/// after accepting it: the last after the 50 ms watch of a connection whose `on_connect`
+/// sends nothing, but within its `wait`), with `on_connect: [{wait: 100ms}]` and no
+/// `greeting:` declared: the greeting is discarded (with a warning) and never taken as a
+/// reply, so every query gets its own answer.
+#[test]
+fn an_undeclared_greeting_is_never_a_reply() {
+    const GREETING: &str = "WELCOME TO THE INSTRUMENT";
+    let yaml = r#"
+name: greeting
+instrument:
+  max_connections: 2
+  on_connect: [{wait: 100ms}]
+steps:
+  - name: ask
+    sweep: {i: [1, 2, 3, 4]}
+    parallel: all
+    commands: [{query: "*IDN?", as: idn}, {query: "*OPC?", expect: "1"}]
+"#;
+    for greet_after in [Duration::ZERO, ms(10), ms(70)] {
+        let instrument = Instrument::scpi().on_connect(move |_| {
+            crate::testing::after(greet_after, crate::testing::reply(GREETING))
+        });
+        let run = run(yaml, &instrument);
+        let replies: Vec<&serde_json::Value> = run
+            .records
+            .iter()
+            .filter_map(|r| r["commands"].as_array())
+            .flatten()
+            .filter_map(|c| c.get("reply"))
+            .collect();
+        assert!(
+            replies.iter().all(|r| *r != GREETING),
+            "greeting after {greet_after:?} taken as a reply: {replies:?}"
+        );
+        let points = run.points();
+        assert_eq!(
+            points.len(),
+            4,
+            "greeting after {greet_after:?}\n{}",
+            run.log
+        );
+        for p in points {
+            assert_eq!(p["status"], "ok", "greeting after {greet_after:?}: {p}");
+            assert_eq!(
+                p["values"]["idn"], "SCRIPTED,INSTRUMENT,0,1",
+                "{greet_after:?}: {p}"
+            );
+        }
+        assert!(
+            run.said("discarding data the instrument sent before any command") >= 1,
+            "greeting after {greet_after:?}: not logged as discarded\n{}",
+            run.log
+        );
+    }
 }

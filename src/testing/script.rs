@@ -86,6 +86,20 @@ impl Line<'_> {
     /// case-insensitive) and answers nothing; `HEADER?` answers the stored value (`0` if
     /// never set); `*IDN?` answers `SCRIPTED,INSTRUMENT,0,1` and `*OPC?` answers `1`.
     pub fn scpi(&self) -> Vec<Act> {
+        self.scpi_acts()
+    }
+
+    /// What [`Line::scpi`] answers, if it answers: for scripts that send it otherwise
+    /// (twice, late, with something else).
+    pub fn scpi_reply(&self) -> Option<String> {
+        self.scpi_acts().into_iter().find_map(|act| match act {
+            Act::Reply(text) => Some(text),
+            _ => None,
+        })
+    }
+
+    /// See [`Line::scpi`].
+    fn scpi_acts(&self) -> Vec<Act> {
         let line = self.text.trim();
         let (header, value) = line
             .split_once(char::is_whitespace)
