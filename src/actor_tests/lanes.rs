@@ -4,7 +4,7 @@
 //! without `parallel:`, one point per lane with `parallel: [ch]`, anything at once with
 //! `parallel: all`; and retries, which keep a lane's order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -88,7 +88,10 @@ fn without_parallel_one_point_at_a_time() {
     // Each query arrives as the one before is answered; after a connection's first point,
     // it is watched 5 ms more before it reports (`watch_after_first_point`): the first four
     // points, one per connection, are 15 ms apart, the rest 10 ms.
-    let gaps: Vec<Duration> = arrivals.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    let gaps: Vec<Duration> = arrivals
+        .windows(2)
+        .map(|w| w[1].0.saturating_sub(w[0].0))
+        .collect();
     assert_eq!(gaps, [15, 15, 15, 15, 10, 10, 10].map(ms), "{arrivals:?}");
 }
 
@@ -108,7 +111,10 @@ fn lanes_run_side_by_side_one_point_each() {
         assert_eq!(volts, ["1", "2", "3", "4"], "ch {ch}: {arrivals:?}");
         // 10 ms apart, 5 more after a connection's first point (four connections, two
         // lanes: each lane's first two points run on fresh connections).
-        let gaps: Vec<Duration> = lane.windows(2).map(|w| w[1].0 - w[0].0).collect();
+        let gaps: Vec<Duration> = lane
+            .windows(2)
+            .map(|w| w[1].0.saturating_sub(w[0].0))
+            .collect();
         assert_eq!(gaps, [15, 15, 10].map(ms), "ch {ch}: {arrivals:?}");
     }
     // Point k of channel 1 and point k of channel 2 arrive together.
@@ -209,7 +215,7 @@ steps:
     // At the instrument: a channel's query is answered (or its connection closed) before
     // the next query of that channel arrives.
     let journal = instrument.journal();
-    let mut open: BTreeMap<(usize, String), ()> = BTreeMap::new();
+    let mut open: BTreeSet<(usize, String)> = BTreeSet::new();
     let mut busy: BTreeMap<String, usize> = BTreeMap::new();
     let mut together = false;
     for e in &journal.0 {
@@ -225,13 +231,13 @@ steps:
                 );
                 *n += 1;
                 together |= busy.values().filter(|&&n| n > 0).count() == 2;
-                open.insert((e.conn, ch), ());
+                open.insert((e.conn, ch));
             }
             crate::testing::What::Sent(_)
             | crate::testing::What::Closed
             | crate::testing::What::Ended => {
                 let done: Vec<(usize, String)> =
-                    open.keys().filter(|(c, _)| *c == e.conn).cloned().collect();
+                    open.iter().filter(|(c, _)| *c == e.conn).cloned().collect();
                 for key in done {
                     open.remove(&key);
                     *busy.entry(key.1).or_default() -= 1;

@@ -1,6 +1,7 @@
 //! What a scripted [`Instrument`](super::Instrument) saw and did, in order, with the time of
 //! each event on tokio's clock (virtual under a paused clock, so spacings are exact).
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -119,7 +120,7 @@ impl Journal {
                 What::Sent(bytes) => format!("Sent({:?})", String::from_utf8_lossy(bytes)),
                 other => format!("{other:?}"),
             };
-            text += &format!("{:>10?} conn {} {what}\n", e.at - first, e.conn);
+            let _ = writeln!(text, "{:>10?} conn {} {what}", e.at - first, e.conn);
         }
         text
     }

@@ -48,16 +48,16 @@ impl Doubler {
                 None => Vec::new(),
             })
             .on_line(move |line| {
+                // A write is stored by `scpi_reply`, and answers nothing.
                 let Some(r) = line.scpi_reply() else {
-                    return line.scpi();
+                    return Vec::new();
                 };
                 match extra {
-                    Extra::Nothing => reply(r),
                     Extra::TwiceAtOnce => vec![Act::Bytes(format!("{r}\n{r}\n").into_bytes())],
                     Extra::FourthTwiceApart(gap) if (line.queries + 1) % 4 == 0 => {
                         vec![Act::Reply(r.clone()), Act::Sleep(gap), Act::Reply(r)]
                     }
-                    Extra::FourthTwiceApart(_) => reply(r),
+                    Extra::Nothing | Extra::FourthTwiceApart(_) => reply(r),
                     Extra::CopyWithNext => {
                         let mut previous = previous
                             .lock()
