@@ -104,7 +104,9 @@ impl Listening {
     /// has been accepted, so has every connection before it.
     pub fn accepted(&self) -> usize {
         let marker = TcpStream::connect(self.addr).expect("cannot connect a marker");
-        let me = marker.local_addr().expect("a connected socket has an address");
+        let me = marker
+            .local_addr()
+            .expect("a connected socket has an address");
         let deadline = std::time::Instant::now() + GUARD;
         loop {
             let journal = self.instrument.journal();
