@@ -133,14 +133,16 @@ fn deadline_stops_like_a_first_signal() {
     assert_eq!(ended.said("cancelling"), 0, "{}", ended.log);
 }
 
-/// Ten independent points over two connections, each writing `V{i} 1`, waiting 5 s and
-/// reading it back; teardown `*OPC?`, with `teardown_wait` before it.
+/// Ten independent points over two connections (a 30 s reply timeout), each writing
+/// `V{i} 1`, waiting 5 s and reading it back; teardown `*OPC?`, with `teardown_wait`
+/// before it.
 fn waiting(teardown_wait: &str) -> String {
     format!(
         r#"
 name: waiting
 instrument:
   max_connections: 2
+  timeout: 30s
 steps:
   - name: s
     sweep: {{i: {{start: 0, stop: 9, step: 1}}}}
@@ -204,9 +206,9 @@ fn second_signal_cancels_points_in_flight() {
     );
 }
 
-/// After the second Ctrl-C, a teardown that never ends (a 5 s wait, then a query the
-/// instrument never answers) is cut by the 2 s reply timeout: the run ends 2 s after the
-/// second signal plus the wait at most, and never later than the 10 s grace.
+/// After the second Ctrl-C, teardown runs with a 2 s reply timeout instead of the
+/// instrument's 30 s: its query, which the instrument never answers, fails after 2 s (after
+/// teardown's own 1 s wait), and the run ends then, well inside the 10 s grace.
 #[test]
 fn cancelled_teardown_gets_a_short_reply_timeout() {
     let instrument = Instrument::scpi().on_line(|line| {
@@ -232,6 +234,35 @@ fn cancelled_teardown_gets_a_short_reply_timeout() {
         "{:?}\n{}",
         run.took,
         run.log
+    );
+    assert_eq!(run.stop()["exit_status"], "abort");
+}
+
+/// After the second Ctrl-C, a teardown that outlasts the 10 s grace (a 60 s wait) is
+/// abandoned: the run ends exactly 10 s after the second signal, teardown recorded
+/// `aborted` as still running when the run was ended by force, the stop record `abort`.
+#[test]
+fn cancelled_run_ends_within_the_grace() {
+    let run = Run::new(&waiting("\n  - wait: 60s"))
+        .instrument(&Instrument::scpi())
+        .at(ms(1000), Interrupt::Signal)
+        .at(ms(2000), Interrupt::Signal)
+        .go();
+    assert_eq!(
+        run.took,
+        ms(2000) + crate::sequencer::CANCEL_GRACE,
+        "{}",
+        run.log
+    );
+    let teardown = run.point("teardown/0");
+    assert_eq!(teardown["status"], "aborted", "{teardown}");
+    assert_eq!(
+        teardown["error"], "still running when the run was ended by force",
+        "{teardown}"
+    );
+    assert_eq!(
+        run.said("teardown still running 10s after the second Ctrl-C"),
+        1
     );
     assert_eq!(run.stop()["exit_status"], "abort");
 }
