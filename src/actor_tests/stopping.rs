@@ -1,6 +1,9 @@
-//! A run that stops on a failure (`on_error: stop`) while other points are in flight or
-//! waiting: no waiting point reaches the instrument or the log, no retry starts, each
-//! point is counted once, teardown still runs.
+//! A run that stops on a failure (`on_error: stop`), or on the deadline, while other
+//! points are in flight or waiting: no waiting point reaches the instrument or the log (the
+//! pool holds them from the failure until the sequencer has judged it), no retry starts,
+//! each point is counted once, teardown still runs. Two replies "back to back" are exact
+//! here: which comes first, and whether the actors run between them, is the script's
+//! choice, and each order is its own test.
 
 use super::harness::{ms, run};
 use crate::testing::{Act, Instrument, after, reply};
