@@ -258,3 +258,86 @@ teardown: ["OUTP OFF"]
     assert_eq!(stop["points_failed"], 1, "{stop}");
     assert_eq!(stop["points_not_run"], 9, "{stop}");
 }
+
+/// 20 points of a poll `Q i` until `OK` (every 10 ms, for 30 ms) over two connections, two
+/// at a time, under `on_error`, teardown `OFF`. A poll that times out fails its point and
+/// leaves its connection in step: free at once for a waiting point.
+fn polls(on_error: &str) -> String {
+    format!(
+        r#"
+name: holds
+on_error: {on_error}
+instrument:
+  max_connections: 2
+steps:
+  - name: s
+    sweep: {{i: {{start: 0, stop: 19, step: 1}}}}
+    parallel: all
+    concurrency: 2
+    commands:
+      - {{poll: "Q {{i}}", until: {{equals: "OK"}}, every: 10ms, timeout: 30ms}}
+teardown: ["OFF"]
+"#
+    )
+}
+
+/// `Q 1` always `BAD`, `Q 0` answered `OK` after 100 ms, others at once.
+fn held() -> Instrument {
+    Instrument::scpi().on_line(|line| match line.number("Q ") {
+        Some(0) => after(ms(100), reply("OK")),
+        Some(1) => reply("BAD"),
+        Some(_) => reply("OK"),
+        None => line.scpi(),
+    })
+}
+
+/// `on_error: stop`; s/1's poll times out at 35 ms on a connection left in step and free,
+/// while s/2 and s/3 wait in the pool: the pool holds them from the failure until the
+/// sequencer has judged it, which stops the run, so neither starts (no `Q 2` or `Q 3`
+/// reaches the instrument); s/0 finishes `ok`, teardown runs, and the stop record counts
+/// one failed point and 18 not run, each once.
+#[test]
+fn a_failure_holds_the_waiting_points_until_judged() {
+    let instrument = held();
+    let run = run(&polls("stop"), &instrument);
+    let journal = instrument.journal();
+    assert_eq!(run.ids(), ["s/1", "s/0"], "{}", journal.timeline());
+    let failed = run.point("s/1");
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(run.point("s/0")["status"], "ok");
+    assert!(
+        (2..20).all(|i| journal.count(&format!("Q {i}")) == 0),
+        "{}",
+        journal.timeline()
+    );
+    assert_eq!(run.point("teardown/0")["status"], "ok");
+    let stop = run.stop();
+    assert_eq!(stop["exit_status"], "fail", "{stop}");
+    assert_eq!(stop["points_ok"], 1, "{stop}");
+    assert_eq!(stop["points_failed"], 1, "{stop}");
+    assert_eq!(stop["points_not_run"], 18, "{stop}");
+}
+
+/// The same under `on_error: continue`: the hold is lifted once the failure is judged, and
+/// every held point then runs, once: 19 ok, 1 failed, none left unrun.
+#[test]
+fn holds_are_lifted_once_the_failure_is_judged() {
+    let instrument = held();
+    let run = run(&polls("continue"), &instrument);
+    let journal = instrument.journal();
+    for i in 2..20 {
+        assert_eq!(
+            journal.count(&format!("Q {i}")),
+            1,
+            "{}",
+            journal.timeline()
+        );
+        assert_eq!(run.attempts(&format!("s/{i}")).len(), 1);
+    }
+    let stop = run.stop();
+    assert_eq!(stop["exit_status"], "fail", "{stop}");
+    assert_eq!(stop["points_ok"], 19, "{stop}");
+    assert_eq!(stop["points_failed"], 1, "{stop}");
+    assert_eq!(stop["points_not_run"], 0, "{stop}");
+    assert_eq!(stop["retries"], 0, "{stop}");
+}
