@@ -216,16 +216,9 @@ teardown: ["OFF"]
     assert_eq!(stop["points_failed"], 1, "{stop}");
 }
 
-/// `on_error: stop` with an instrument that takes 1 session at a time of the 4 asked (it
-/// closes the others at once) and independent points waiting for it: the failing first point is the
-/// only step point that starts (none waiting for a connection runs after it), teardown
-/// still runs, and the other 9 points count as not run.
-#[test]
-fn stop_starts_no_waiting_point_when_sessions_are_fewer() {
-    let instrument = Instrument::scpi()
-        .sessions(1)
-        .on_line(|line| after(ms(20), line.scpi()));
-    let yaml = r#"
+/// The sequence of the two tests below: ten independent `*OPC?` points expecting `0` (the
+/// instrument answers `1`) over 4 connections, `on_error: stop`, teardown `OUTP OFF`.
+const HALT: &str = r#"
 name: halt
 on_error: stop
 instrument:
@@ -237,7 +230,17 @@ steps:
     commands: [{query: "*OPC?", expect: "0"}]
 teardown: ["OUTP OFF"]
 "#;
-    let run = run(yaml, &instrument);
+
+/// [`HALT`] against an instrument that takes 1 session at a time of the 4 asked (it closes
+/// the others at once) and answers after 20 ms: the failing first point is the only step
+/// point that starts (none waiting for a connection runs after it), teardown still runs
+/// (on a fifth session), and the other 9 points count as not run.
+#[test]
+fn stop_starts_no_waiting_point_when_sessions_are_fewer() {
+    let instrument = Instrument::scpi()
+        .sessions(1)
+        .on_line(|line| after(ms(20), line.scpi()));
+    let run = run(HALT, &instrument);
     let journal = instrument.journal();
     assert_eq!(run.ids(), ["s/0"], "{}", run.log);
     assert_eq!(run.point("s/0")["status"], "failed");
@@ -257,6 +260,38 @@ teardown: ["OUTP OFF"]
     assert_eq!(stop["exit_status"], "fail", "{stop}");
     assert_eq!(stop["points_failed"], 1, "{stop}");
     assert_eq!(stop["points_not_run"], 9, "{stop}");
+}
+
+/// The same, the three extra sessions refused 10 ms after accepting them (after the 5 ms
+/// watch: the first points on them sent their query; what a loaded machine makes of the
+/// simulator's refusals). Those three attempts are recorded failed (closed by the
+/// instrument) and would run again unrecorded as a retry; but s/0 fails first at 25 ms and
+/// the run stops, so they never run again and their recorded failure is their outcome:
+/// four points failed, six not run, no point started after the failure.
+#[test]
+fn stop_with_sessions_refused_late_counts_their_attempts_as_failed() {
+    let instrument = Instrument::scpi()
+        .sessions(1)
+        .refuse_after(ms(10))
+        .on_line(|line| after(ms(20), line.scpi()));
+    let run = run(HALT, &instrument);
+    let journal = instrument.journal();
+    let mut ids = run.ids();
+    ids.sort_unstable();
+    assert_eq!(ids, ["s/0", "s/1", "s/2", "s/3"], "{}", journal.timeline());
+    for id in ["s/1", "s/2", "s/3"] {
+        let p = run.point(id);
+        assert_eq!(p["status"], "failed", "{p}");
+        let error = p["error"].as_str().unwrap_or_default();
+        assert!(error.contains("closed by the instrument"), "{p}");
+    }
+    assert_eq!(run.point("s/0")["status"], "failed");
+    assert_eq!(run.point("teardown/0")["status"], "ok");
+    let stop = run.stop();
+    assert_eq!(stop["exit_status"], "fail", "{stop}");
+    assert_eq!(stop["points_failed"], 4, "{stop}");
+    assert_eq!(stop["points_not_run"], 6, "{stop}");
+    assert_eq!(stop["retries"], 0, "{stop}");
 }
 
 /// 20 points of a poll `Q i` until `OK` (every 10 ms, for 30 ms) over two connections, two

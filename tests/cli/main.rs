@@ -17,8 +17,7 @@
 //! - [`bounds`]: every count and duration above its bound exits 2 at its position; pools
 //!   beyond the open-file limit, descriptors running out mid-run; Unicode names end to end.
 //! - [`failures`]: unreachable instruments, failing points, reply timeouts.
-//! - [`recovery`]: connections lost mid-run: a connection replaced after refused redials,
-//!   a stopping run with fewer sessions.
+//! - [`recovery`]: a connection lost mid-run, replaced after refused redials.
 //! - [`faults`]: every simulator fault: each point accounted for exactly once, no stale reply.
 //! - [`deadline`]: `--deadline` cuts long waits and polls, teardown still runs.
 //! - [`signals`]: real signals: SIGINT and SIGTERM once, three times, while connecting;
