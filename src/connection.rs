@@ -36,10 +36,11 @@
 mod open;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix::prelude::*;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::abort::Abort;
 use crate::exec::{Conn, FailKind, Ran, ReplyTimer, Stops, run_commands};

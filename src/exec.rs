@@ -15,7 +15,9 @@
 //! greeting, dropped. A reply other than `expect`'s closes the connection too.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
 
 use crate::abort::Past;
 use crate::protocol::{LineIo, Look, ReadError, Transport, Unread};

@@ -47,6 +47,11 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("subcommands", &["app"]),
     // The binary: `src/main.rs`.
     ("binary", &["main"]),
+    // Scripted instruments for the tests: above everything, so that nothing in the product
+    // may use them (public only because the integration tests in `tests/` use them too).
+    ("testing", &["testing"]),
+    // The actors' in-process tests (`#[cfg(test)]`), over scripted instruments.
+    ("actor tests", &["actor_tests"]),
 ];
 
 /// Edges allowed against the layers: (from, to, why).

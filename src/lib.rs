@@ -24,6 +24,9 @@
 //!   durations, the run log reader (for replays) and the error.
 //! - log tools: [`diff`], [`export`], [`plot`].
 //! - flags: [`cli`]; stderr: [`logging`]; subcommands: [`app`]; then `main.rs`.
+//! - tests only, on top so that nothing in the product can use them: [`testing`], scripted
+//!   instruments (in-process pipes, or TCP); `actor_tests`, the actors' in-process tests on
+//!   a paused clock.
 //!
 //! # Actors
 //! ```text
@@ -65,7 +68,11 @@ pub mod runlog;
 pub mod sequence;
 pub mod sequencer;
 pub mod sim;
+pub mod testing;
 mod wakeup;
 pub mod yaml;
+
+#[cfg(test)]
+mod actor_tests;
 
 pub use error::{Error, Result};

@@ -5,7 +5,9 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use super::{FIRST_WATCH, SETTLE};
 use crate::exec::{self, Conn, PointError, Ran, ReplyTimer, Stops, run_commands};

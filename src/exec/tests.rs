@@ -63,7 +63,7 @@ async fn run(
 }
 
 /// Writes record no reply, queries record theirs, `as` names a value.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn writes_and_queries_are_recorded() {
     let cmds = vec![
         Command::Write(t("SOUR1:VOLT 0.5")),
@@ -86,7 +86,7 @@ async fn writes_and_queries_are_recorded() {
 
 /// A wrong reply to an `expect` query fails the point and closes the connection (it may be
 /// a reply out of step); nothing more is sent.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn expect_mismatch_fails_the_point_and_its_connection() {
     let cmds = vec![
         Command::Query {
@@ -106,7 +106,7 @@ async fn expect_mismatch_fails_the_point_and_its_connection() {
 }
 
 /// No reply within the timeout breaks the connection, with the command and connection named.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn timeout_breaks_connection() {
     let cmds = vec![Command::Query {
         text: t("MEAS1:CURR?"),
@@ -125,7 +125,7 @@ async fn timeout_breaks_connection() {
 }
 
 /// A poll repeats until the condition holds and records every query.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn poll_until_equals() {
     let cmds = vec![Command::Poll {
         text: t("STAT?"),
@@ -152,7 +152,7 @@ async fn poll_until_equals() {
 }
 
 /// A poll that never satisfies its condition fails with the last reply, connection intact.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn poll_times_out() {
     let cmds = vec![Command::Poll {
         text: t("TEMP?"),
@@ -171,7 +171,7 @@ async fn poll_times_out() {
 }
 
 /// Cancelling stops the point at once as aborted and marks the connection broken.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn cancel_aborts_the_point() {
     let (a, b) = duplex(1024);
     let server = instrument(b, vec![]);
@@ -288,7 +288,7 @@ fn until_with_variable_bounds() {
 /// The connection's one reply timer: a command that outlives the deadline of the one before
 /// it is not timed out by that earlier deadline, and one with no reply still times out after
 /// its own full timeout.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn each_command_gets_its_own_full_timeout() {
     let (a, b) = duplex(1024);
     // Replies 120 ms and then 150 ms after each query: the second comes 270 ms after the
@@ -421,7 +421,7 @@ impl StrayCase {
 /// the end of the point it fails the point and breaks the connection, with the data in
 /// the message; the instrument's close after the point breaks the connection but leaves
 /// the point ok.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn unsolicited_data_fails_the_point() {
     let q = |s: &str| Command::Query {
         text: t(s),
@@ -540,7 +540,7 @@ async fn run_with_deadline(cmds: Vec<Command>, delay: Duration, cut_after: Durat
 /// When the run's deadline passes, a point in a `wait` or between polls stops there
 /// (`Deadline`, the connection kept: nothing is on its way), a reply being awaited is
 /// still taken, and the wait after it stops at once.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_deadline_cuts_waits_and_polls_not_replies() {
     let q = Command::Query {
         text: t("Q?"),

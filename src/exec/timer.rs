@@ -2,7 +2,9 @@
 //! of a command from a clock reading the caller already has.
 
 use std::pin::Pin;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 /// The reply timeout of one connection: one tokio timer for all its commands. Each command
 /// moves the deadline; the timer itself is reset only when it goes off before the current
@@ -14,7 +16,7 @@ pub struct ReplyTimer {
     /// Made at the first command (a tokio timer needs the runtime).
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
     /// When the command running now times out.
-    deadline: tokio::time::Instant,
+    deadline: Instant,
 }
 
 impl ReplyTimer {
@@ -23,12 +25,12 @@ impl ReplyTimer {
         ReplyTimer {
             timeout,
             sleep: None,
-            deadline: tokio::time::Instant::now(),
+            deadline: Instant::now(),
         }
     }
 
     /// The command starting now times out at `deadline`.
-    pub(super) fn arm(&mut self, deadline: tokio::time::Instant) {
+    pub(super) fn arm(&mut self, deadline: Instant) {
         self.deadline = deadline;
         match &mut self.sleep {
             // Goes off early at worst, and `expired` sets it again.
@@ -48,7 +50,7 @@ impl ReplyTimer {
         };
         loop {
             sleep.as_mut().await;
-            if tokio::time::Instant::now() >= *deadline {
+            if Instant::now() >= *deadline {
                 return;
             }
             sleep.as_mut().reset(*deadline);
@@ -58,8 +60,7 @@ impl ReplyTimer {
 
 /// `timeout` after `start` (a clock reading the caller already has: one fewer per command,
 /// and a read costs ~50 ns on this VM); a timeout too large for the clock is none.
-pub(super) fn deadline(start: Instant, timeout: Duration) -> tokio::time::Instant {
+pub(super) fn deadline(start: Instant, timeout: Duration) -> Instant {
     const NEVER: Duration = Duration::from_secs(100 * 365 * 86_400);
-    let start = tokio::time::Instant::from_std(start);
     start.checked_add(timeout).unwrap_or_else(|| start + NEVER)
 }

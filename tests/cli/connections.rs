@@ -207,142 +207,11 @@ steps:
 }
 
 // ---------------------------------------------------------------------------------------
-// Refused sessions and greetings. The simulator closes a connection beyond its
-// `max_connections` as soon as it accepts it, so the pool usually sees that close while
-// dialling; [`Fake`] closes it a few milliseconds later, after the dial, so only the first
-// point on that connection can notice it. Each table runs both kinds.
-
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread;
-
-use sequencer::sim::SimThread;
-
-use crate::support::{Listening, scpi_answer};
-
-/// What the [`Fake`] instrument sends unasked when it greets a connection.
-const GREETING: &str = "WELCOME TO FAKE INSTRUMENT";
-
-/// The [`Fake`] instrument's reply to `*IDN?`.
-const FAKE_IDN: &str = "FAKE,INSTRUMENT,0,1";
-
-/// How a [`Fake`] instrument behaves.
-#[derive(Debug, Clone, Copy)]
-struct Behaviour {
-    /// Connections served at the same time; one more is accepted, left unread, and closed
-    /// after `refuse_after`.
-    sessions: usize,
-    /// How long a connection beyond `sessions` stays open before the instrument closes it.
-    refuse_after: Duration,
-    /// When set, a served connection is sent [`GREETING`] this long after it is accepted,
-    /// before anything is read from it.
-    greet_after: Option<Duration>,
-}
-
-/// A tiny SCPI instrument on 127.0.0.1:0, served by plain threads: `HEADER VALUE` stores,
-/// `HEADER?` answers the stored value (`0` if never set), `*IDN?` and `*OPC?` answer
-/// [`FAKE_IDN`] and `1`; all connections share the values. Dropping it stops accepting,
-/// shuts every connection down and joins every thread.
-struct Fake {
-    server: Listening,
-}
-
-impl Fake {
-    /// Binds 127.0.0.1:0 and starts accepting.
-    fn start(behaviour: Behaviour) -> Fake {
-        let open = Arc::new(AtomicUsize::new(0));
-        let values = Arc::new(Mutex::new(HashMap::new()));
-        let server = Listening::start(move |_, stream, _, conns| {
-            if open.load(Ordering::SeqCst) >= behaviour.sessions {
-                let after = behaviour.refuse_after;
-                return Some(thread::spawn(move || {
-                    thread::sleep(after);
-                    drop(stream);
-                }));
-            }
-            open.fetch_add(1, Ordering::SeqCst);
-            conns.keep(&stream);
-            let (open, values) = (open.clone(), values.clone());
-            Some(thread::spawn(move || {
-                serve(stream, behaviour.greet_after, &values);
-                open.fetch_sub(1, Ordering::SeqCst);
-            }))
-        });
-        Fake { server }
-    }
-}
-
-/// Serves one connection until the client closes it (or the [`Fake`] is dropped).
-fn serve(
-    stream: TcpStream,
-    greet_after: Option<Duration>,
-    values: &Mutex<HashMap<String, String>>,
-) {
-    let Ok(mut writer) = stream.try_clone() else {
-        return;
-    };
-    if let Some(after) = greet_after {
-        thread::sleep(after);
-        if writer
-            .write_all(format!("{GREETING}\n").as_bytes())
-            .is_err()
-        {
-            return;
-        }
-    }
-    for line in BufReader::new(stream).lines() {
-        let Ok(line) = line else { break };
-        let Some(reply) = scpi_answer(&line, FAKE_IDN, values) else {
-            continue;
-        };
-        if writer.write_all(format!("{reply}\n").as_bytes()).is_err() {
-            break;
-        }
-    }
-}
-
-/// An instrument that serves fewer sessions than the pool asks for.
-#[derive(Debug, Clone, Copy)]
-enum Limited {
-    /// The simulator, replying after `latency`; it closes an extra connection at once.
-    Sim(Duration),
-    /// A [`Fake`] that closes an extra connection this long after accepting it: after the
-    /// dial, so the first point on it finds it closed.
-    Fake(Duration),
-}
-
-/// A running [`Limited`] instrument; dropping it stops it.
-enum Started {
-    Sim(SimThread),
-    Fake(Fake),
-}
-
-impl Limited {
-    /// Starts it, serving `sessions` connections at once.
-    fn start(self, sessions: usize) -> Started {
-        match self {
-            Limited::Sim(latency) => Started::Sim(sim(latency, Some(sessions))),
-            Limited::Fake(refuse_after) => Started::Fake(Fake::start(Behaviour {
-                sessions,
-                refuse_after,
-                greet_after: None,
-            })),
-        }
-    }
-}
-
-impl Started {
-    /// Where it listens, as `--address` takes it.
-    fn addr(&self) -> String {
-        match self {
-            Started::Sim(sim) => sim.addr().to_string(),
-            Started::Fake(fake) => fake.server.addr().to_string(),
-        }
-    }
-}
+// Refused sessions, from the simulator: it closes a connection beyond its `max_connections`
+// as soon as it accepts it, so the pool usually sees that close while dialling (on a loaded
+// machine a little later, under the first point). Sessions refused at exact moments after
+// the dial, and greetings before the first command, are specified in-process on a paused
+// clock (`actor_tests::refused`).
 
 /// Asserts that stderr warns exactly once about the pool being smaller, with `expected`.
 fn assert_one_shortfall_warning(stderr: &str, expected: &str, context: &str) {
@@ -358,22 +227,16 @@ fn assert_one_shortfall_warning(stderr: &str, expected: &str, context: &str) {
     );
 }
 
-/// Queries against an instrument that takes 2 of 4 sessions, whether it refuses at once
-/// (the simulator, replying at once or after 20ms: the close is there before the first
-/// point sends anything, which then runs again unrecorded as attempt 1) or a little after
-/// the dial (the query went out on the refused session: that attempt is recorded as failed
-/// and the point runs again as the next attempt, without counting a retry). Every point
-/// ends with one `ok` record, the run counts no retry, the `ok` points ran on at most 2
-/// connections, and the pool warns once `accepted 2 of 4 connections`.
+/// Queries against the simulator taking 2 of 4 sessions, replying at once or after 20ms:
+/// the close is normally there before the first point sends anything, which then runs
+/// again unrecorded as attempt 1 (a close seen a little late is a recorded failed attempt,
+/// run again without counting a retry). Every point ends with one `ok` record, the run
+/// counts no retry, the `ok` points ran on at most 2 connections, and the pool warns once
+/// `accepted 2 of 4 connections`.
 #[test]
 fn refused_sessions_rerun_queries_unrecorded() {
     const POINTS: usize = 24;
-    let rows = [
-        Limited::Sim(Duration::ZERO),
-        Limited::Sim(Duration::from_millis(20)),
-        Limited::Fake(Duration::from_millis(5)),
-        Limited::Fake(Duration::from_millis(30)),
-    ];
+    let rows = [Duration::ZERO, Duration::from_millis(20)];
     let yaml = r#"
 name: refused
 instrument:
@@ -385,13 +248,12 @@ steps:
     commands: [{query: "*OPC?", expect: "1"}]
 "#;
     for row in rows {
-        let instrument = row.start(2);
+        let instrument = sim(row, Some(2));
         let scratch = Scratch::new();
-        let addr = instrument.addr();
+        let addr = instrument.addr().to_string();
         let (out, records) = scratch.run("refused.yaml", yaml, &["--address", &addr]);
         assert_eq!(out.code(), 0, "{row:?}\n{out}");
         let points = step_points(&records);
-        let late = matches!(row, Limited::Fake(_));
         for i in 0..POINTS {
             let id = format!("s/{i}");
             let tries: Vec<&Value> = points.iter().copied().filter(|p| p["id"] == id).collect();
@@ -400,12 +262,10 @@ steps:
             };
             assert_eq!(last["status"], "ok", "{row:?}: {last}");
             assert_eq!(last["attempt"], tries.len(), "{row:?}: {last}");
-            if !late {
-                // The simulator's close is normally seen before anything is sent; on a
-                // loaded machine it may come a little late.
-                let late_ones = earlier.iter().filter(|p| refused_late(&records, p)).count();
-                assert_eq!(late_ones, earlier.len(), "{row:?}: {tries:#?}");
-            }
+            // The simulator's close is normally seen before anything is sent; on a loaded
+            // machine it may come a little late.
+            let late_ones = earlier.iter().filter(|p| refused_late(&records, p)).count();
+            assert_eq!(late_ones, earlier.len(), "{row:?}: {tries:#?}");
             for (k, e) in earlier.iter().enumerate() {
                 assert_eq!(e["status"], "failed", "{row:?}: {e}");
                 assert_eq!(e["attempt"], k + 1, "{row:?}: {e}");
@@ -444,20 +304,14 @@ steps:
     }
 }
 
-/// A step of writes only (each point sets another channel) against an instrument that
-/// takes 1 of 3 sessions, refusing at once or a little after the dial: a write sent on a
-/// refused session would be lost without an error, so a later step reads every channel
+/// A step of writes only (each point sets another channel) against the simulator taking 1
+/// of 3 sessions: a write sent on a refused session would be lost without an error, so a later step reads every channel
 /// back and must find each point's value; each write point has one `ok` record as
 /// attempt 1, no retry is counted, and the pool warns once `accepted 1 of 3 connections`.
 #[test]
 fn refused_sessions_lose_no_write() {
     const VOLTS: [&str; 6] = ["0.11", "0.22", "0.33", "0.44", "0.55", "0.66"];
-    // The fake's closes come well inside the 50ms a first point of writes watches for.
-    let rows = [
-        Limited::Sim(Duration::ZERO),
-        Limited::Fake(Duration::from_millis(5)),
-        Limited::Fake(Duration::from_millis(20)),
-    ];
+    let rows = [Duration::ZERO];
     let yaml = r#"
 name: writes
 instrument:
@@ -474,9 +328,9 @@ steps:
     commands: [{query: "SOUR{ch}:VOLT?", as: volt}]
 "#;
     for row in rows {
-        let instrument = row.start(1);
+        let instrument = sim(row, Some(1));
         let scratch = Scratch::new();
-        let addr = instrument.addr();
+        let addr = instrument.addr().to_string();
         let (out, records) = scratch.run("writes.yaml", yaml, &["--address", &addr]);
         assert_eq!(out.code(), 0, "{row:?}\n{out}");
         assert_eq!(
@@ -503,66 +357,6 @@ steps:
             &out.stderr_flat(),
             "accepted 1 of 3 connections",
             &format!("{row:?}"),
-        );
-    }
-}
-
-/// An instrument that greets each connection before any command (at once, 10ms or 70ms
-/// after accepting it: the last after the 50ms watch of a connection whose `on_connect`
-/// sends nothing, but within its `wait`), with `on_connect: [{wait: 100ms}]`: the greeting
-/// is discarded (with a warning) and never taken as a reply, so every query gets its own
-/// answer.
-#[test]
-fn greeting_is_never_a_reply() {
-    let rows = [
-        Duration::ZERO,
-        Duration::from_millis(10),
-        Duration::from_millis(70),
-    ];
-    let yaml = r#"
-name: greeting
-instrument:
-  max_connections: 2
-  on_connect: [{wait: 100ms}]
-steps:
-  - name: ask
-    sweep: {i: [1, 2, 3, 4]}
-    parallel: all
-    commands: [{query: "*IDN?", as: idn}, {query: "*OPC?", expect: "1"}]
-"#;
-    for greet_after in rows {
-        let instrument = Fake::start(Behaviour {
-            sessions: usize::MAX,
-            refuse_after: Duration::ZERO,
-            greet_after: Some(greet_after),
-        });
-        let scratch = Scratch::new();
-        let addr = instrument.server.addr().to_string();
-        let (out, records) = scratch.run("greeting.yaml", yaml, &["--address", &addr]);
-        assert_eq!(out.code(), 0, "greeting after {greet_after:?}\n{out}");
-        let replies: Vec<&Value> = records
-            .iter()
-            .filter_map(|r| r["commands"].as_array())
-            .flatten()
-            .filter_map(|c| c.get("reply"))
-            .collect();
-        assert!(
-            replies.iter().all(|r| *r != GREETING),
-            "greeting after {greet_after:?} taken as a reply: {replies:?}"
-        );
-        let points = step_points(&records);
-        assert_eq!(points.len(), 4, "greeting after {greet_after:?}\n{out}");
-        for p in points {
-            assert_eq!(p["status"], "ok", "greeting after {greet_after:?}: {p}");
-            assert_eq!(
-                p["values"]["idn"], FAKE_IDN,
-                "greeting after {greet_after:?}: {p}"
-            );
-        }
-        assert!(
-            out.stderr_flat()
-                .contains("discarding data the instrument sent before any command"),
-            "greeting after {greet_after:?}: not logged as discarded\n{out}"
         );
     }
 }

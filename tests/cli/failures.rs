@@ -5,8 +5,9 @@
 use std::collections::BTreeSet;
 
 use regex::Regex;
+use sequencer::testing::Instrument;
 
-use crate::support::{Scratch, Scripted, dead_port, of_type, point, step_points, stop};
+use crate::support::{Scratch, dead_port, of_type, point, step_points, stop};
 
 /// Nothing listens at the address: exit 1, stderr names the address and says it cannot
 /// connect, and the log still ends with a `stop` record saying `fail`.
@@ -125,7 +126,9 @@ steps:
 /// a timed-out connection is never reused (the second point gets a new one).
 #[test]
 fn reply_timeout_fails_the_point_and_drops_the_connection() {
-    let silent = Scripted::silent();
+    let silent = Instrument::silent()
+        .listen()
+        .expect("cannot listen on 127.0.0.1:0");
     let scratch = Scratch::new();
     let addr = silent.addr().to_string();
     let (out, records) = scratch.run("silent.yaml", SILENT, &["--address", &addr]);
@@ -152,7 +155,9 @@ fn reply_timeout_fails_the_point_and_drops_the_connection() {
 /// A query that timed out was still sent: its record lists it in `commands` (no reply).
 #[test]
 fn timed_out_query_is_recorded_as_sent() {
-    let silent = Scripted::silent();
+    let silent = Instrument::silent()
+        .listen()
+        .expect("cannot listen on 127.0.0.1:0");
     let scratch = Scratch::new();
     let addr = silent.addr().to_string();
     let (out, records) = scratch.run("silent.yaml", SILENT, &["--address", &addr]);

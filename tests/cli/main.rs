@@ -1,6 +1,10 @@
 //! Integration tests of the `sequencer` binary: every test runs the real executable against
 //! a simulated (or deliberately broken) instrument on 127.0.0.1:0 and checks exit codes,
-//! stderr and the JSON Lines run log.
+//! stderr and the JSON Lines run log. Behaviours of the actors that depend on timing
+//! (stopping, cancelling, holds, retries, redials and their backoff, refused sessions,
+//! lanes) are specified in-process, on a paused clock, in the library's `actor_tests`;
+//! these keep what only the real binary shows. Scripted instruments come from
+//! `sequencer::testing`, served over TCP.
 //!
 //! # Layout
 //! - [`support`]: running the binary with a timeout guard, scratch folders, run logs, sims.
@@ -13,15 +17,13 @@
 //! - [`bounds`]: every count and duration above its bound exits 2 at its position; pools
 //!   beyond the open-file limit, descriptors running out mid-run; Unicode names end to end.
 //! - [`failures`]: unreachable instruments, failing points, reply timeouts.
-//! - [`recovery`]: connections lost mid-run: redials, unreachable instruments, stopping.
+//! - [`recovery`]: a connection lost mid-run, replaced after refused redials.
 //! - [`faults`]: every simulator fault: each point accounted for exactly once, no stale reply.
 //! - [`deadline`]: `--deadline` cuts long waits and polls, teardown still runs.
-//! - [`signals`]: Ctrl-C (SIGINT, SIGTERM) once, twice, three times, SIGHUP (and `nohup`),
-//!   and `--deadline`.
+//! - [`signals`]: real signals: SIGINT and SIGTERM once, three times, while connecting;
+//!   SIGHUP (and `nohup`); `--deadline`.
 //! - [`dead_outputs`]: stdout, stderr or the terminal closed mid-run: the run ends as it
 //!   would have; `export`, `diff`, `schema`, `completions` and `resume` into a closed pipe.
-//! - [`stopping`]: a run stopping on a failure or a deadline with points in flight: no
-//!   waiting point or retry starts, each point counted once, teardown runs.
 //! - [`strays`]: instruments that send lines nobody asked for (double answers, late copies,
 //!   greetings) never make an `ok` point record another point's reply.
 //! - [`output`]: the progress bar only on a terminal, `--quiet`, JSON log lines naming the
@@ -80,7 +82,6 @@ mod resume;
 mod robustness;
 mod schema;
 mod signals;
-mod stopping;
 mod strays;
 mod support;
 mod validation;

@@ -5,15 +5,13 @@
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
-use std::sync::{Arc, Mutex};
-use std::thread;
+use std::sync::Mutex;
 use std::time::Duration;
 
+use sequencer::testing::{Act, Instrument, Listening, after, reply};
 use serde_json::Value;
 
-use crate::support::{Listening, Output, Scratch, of_type, scpi_answer, step_points, stop};
+use crate::support::{Output, Scratch, of_type, step_points, stop};
 
 /// The greeting a [`Doubler`] sends when told to.
 const GREETING: &str = "HELLO FROM DOUBLER";
@@ -42,79 +40,42 @@ struct Doubler {
 
 impl Doubler {
     fn start(extra: Extra, greet_after: Option<Duration>) -> Doubler {
-        let values = Arc::new(Mutex::new(HashMap::new()));
-        let server = Listening::start(move |_, stream, _, conns| {
-            conns.keep(&stream);
-            let values = values.clone();
-            Some(thread::spawn(move || {
-                serve(&stream, extra, greet_after, &values);
-            }))
-        });
+        // The last reply on each connection, for [`Extra::CopyWithNext`].
+        let previous = Mutex::new(HashMap::<usize, String>::new());
+        let instrument = Instrument::scpi()
+            .on_connect(move |_| match greet_after {
+                Some(wait) => after(wait, reply(GREETING)),
+                None => Vec::new(),
+            })
+            .on_line(move |line| {
+                // A write is stored by `scpi_reply`, and answers nothing.
+                let Some(r) = line.scpi_reply() else {
+                    return Vec::new();
+                };
+                match extra {
+                    Extra::TwiceAtOnce => vec![Act::Bytes(format!("{r}\n{r}\n").into_bytes())],
+                    Extra::FourthTwiceApart(gap) if (line.queries + 1) % 4 == 0 => {
+                        vec![Act::Reply(r.clone()), Act::Sleep(gap), Act::Reply(r)]
+                    }
+                    Extra::Nothing | Extra::FourthTwiceApart(_) => reply(r),
+                    Extra::CopyWithNext => {
+                        let mut previous = previous
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        match previous.insert(line.conn, r.clone()) {
+                            Some(copy) => vec![Act::Bytes(format!("{copy}\n{r}\n").into_bytes())],
+                            None => reply(r),
+                        }
+                    }
+                    Extra::CopyLater(wait) => vec![Act::Reply(r.clone()), Act::Later(wait, r)],
+                }
+            });
+        let server = instrument.listen().expect("cannot listen on 127.0.0.1:0");
         Doubler { server }
     }
 
     fn address(&self) -> String {
         self.server.addr().to_string()
-    }
-}
-
-/// Serves one connection until the client closes it.
-fn serve(
-    stream: &TcpStream,
-    extra: Extra,
-    greet_after: Option<Duration>,
-    values: &Mutex<HashMap<String, String>>,
-) {
-    let Ok(mut writer) = stream.try_clone() else {
-        return;
-    };
-    if let Some(after) = greet_after {
-        thread::sleep(after);
-        if writer
-            .write_all(format!("{GREETING}\n").as_bytes())
-            .is_err()
-        {
-            return;
-        }
-    }
-    let mut previous: Option<String> = None;
-    let mut queries = 0u32;
-    for line in BufReader::new(stream).lines() {
-        let Ok(line) = line else { break };
-        let Some(reply) = scpi_answer(&line, "DOUBLER", values) else {
-            continue;
-        };
-        let bytes = match extra {
-            Extra::Nothing | Extra::CopyLater(_) | Extra::FourthTwiceApart(_) => {
-                format!("{reply}\n")
-            }
-            Extra::TwiceAtOnce => format!("{reply}\n{reply}\n"),
-            Extra::CopyWithNext => match previous.replace(reply.clone()) {
-                Some(copy) => format!("{copy}\n{reply}\n"),
-                None => format!("{reply}\n"),
-            },
-        };
-        if writer.write_all(bytes.as_bytes()).is_err() {
-            break;
-        }
-        queries += 1;
-        if let Extra::FourthTwiceApart(gap) = extra
-            && queries.is_multiple_of(4)
-        {
-            thread::sleep(gap);
-            if writer.write_all(format!("{reply}\n").as_bytes()).is_err() {
-                break;
-            }
-        }
-        if let Extra::CopyLater(after) = extra {
-            let Ok(mut late) = stream.try_clone() else {
-                break;
-            };
-            thread::spawn(move || {
-                thread::sleep(after);
-                let _ = late.write_all(format!("{reply}\n").as_bytes());
-            });
-        }
     }
 }
 

@@ -1,18 +1,19 @@
 //! Helpers shared by the integration tests: run the real `sequencer` binary with a timeout
 //! guard (or in the background, to signal it and watch its stderr), write sequences into a
-//! scratch folder, read run logs (torn ones too), start simulated or scripted instruments on
-//! 127.0.0.1:0, and talk to them over a plain TCP connection.
+//! scratch folder, read run logs (torn ones too), start simulated instruments on 127.0.0.1:0,
+//! and talk to them over a plain TCP connection. Scripted instruments are the library's
+//! (`sequencer::testing`, served over TCP with `Instrument::listen`), the same that the
+//! actors' in-process tests use.
 //!
 //! Everything a helper starts is stopped when its value is dropped (also when a test
 //! panics), so no process, thread or socket outlives its test.
 
-use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime};
@@ -524,196 +525,6 @@ impl Probe {
     }
 }
 
-/// What a [`Scripted`] instrument does with one accepted connection.
-#[derive(Debug, Clone, Copy)]
-pub enum Session {
-    /// Close it at once, as an instrument with no session left does.
-    Refuse,
-    /// Read every line; answer each query (a line ending in `?`) with `1`, except the
-    /// first `unanswered` queries, which get no reply at all.
-    Answer {
-        /// How many queries, from the first, go unanswered.
-        unanswered: usize,
-    },
-}
-
-/// Connections a [`Listening`] server shuts down when it is dropped (ending the threads
-/// that read them); a session registers the ones it serves with [`Conns::keep`].
-#[derive(Clone, Default)]
-pub struct Conns(Arc<Mutex<Vec<TcpStream>>>);
-
-impl Conns {
-    /// Shuts `stream` down when the server is dropped.
-    pub fn keep(&self, stream: &TcpStream) {
-        self.0.lock().unwrap().push(stream.try_clone().unwrap());
-    }
-}
-
-/// A scripted test instrument's TCP server on 127.0.0.1:0: a thread accepts connections
-/// and hands each (blocking again), numbered from 0 in order, with its peer address, to
-/// `session`, which returns the thread serving it, if any (a stream dropped unread gives
-/// the client end of file at once). Dropped, it stops accepting once the listen backlog is
-/// empty, shuts down the connections kept in [`Conns`] and joins every thread.
-pub struct Listening {
-    addr: SocketAddr,
-    /// Tells the accepting thread to take what is in the backlog and end.
-    stop: Arc<AtomicBool>,
-    conns: Conns,
-    /// The accepting thread, which returns the threads its sessions started.
-    accept: Option<JoinHandle<Vec<JoinHandle<()>>>>,
-}
-
-impl Listening {
-    /// Binds 127.0.0.1:0 and starts accepting.
-    pub fn start(
-        mut session: impl FnMut(usize, TcpStream, SocketAddr, &Conns) -> Option<JoinHandle<()>>
-        + Send
-        + 'static,
-    ) -> Listening {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("cannot bind 127.0.0.1:0");
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let conns = Conns::default();
-        let accept = {
-            let (stop, conns) = (stop.clone(), conns.clone());
-            thread::spawn(move || {
-                let mut sessions = Vec::new();
-                let mut n = 0;
-                loop {
-                    // Once told to stop, take what is still in the backlog, then end.
-                    let stopping = stop.load(Ordering::SeqCst);
-                    let Ok((stream, peer)) = listener.accept() else {
-                        if stopping {
-                            break;
-                        }
-                        thread::sleep(Duration::from_millis(1));
-                        continue;
-                    };
-                    stream.set_nonblocking(false).unwrap();
-                    sessions.extend(session(n, stream, peer, &conns));
-                    n += 1;
-                }
-                sessions
-            })
-        };
-        Listening {
-            addr,
-            stop,
-            conns,
-            accept: Some(accept),
-        }
-    }
-
-    /// Where it listens.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Stops accepting once the backlog is empty and waits for every session to end by
-    /// itself (its client closed the connection); the connections are not shut down.
-    pub fn finish(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(accept) = self.accept.take() {
-            for session in accept.join().unwrap_or_default() {
-                let _ = session.join();
-            }
-        }
-    }
-}
-
-impl Drop for Listening {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let sessions = self
-            .accept
-            .take()
-            .map(|t| t.join().unwrap_or_default())
-            .unwrap_or_default();
-        for conn in self.conns.0.lock().unwrap().drain(..) {
-            let _ = conn.shutdown(Shutdown::Both);
-        }
-        for session in sessions {
-            let _ = session.join();
-        }
-    }
-}
-
-/// An instrument on 127.0.0.1:0 driven by the test: the `n`-th connection it accepts
-/// (counting from 0, refused ones included) gets `plan(n)`. Dropping it closes every
-/// connection and joins its threads.
-pub struct Scripted {
-    server: Listening,
-    /// Peer address of every connection accepted so far, refused ones included, in order.
-    peers: Arc<Mutex<Vec<SocketAddr>>>,
-}
-
-impl Scripted {
-    /// Binds 127.0.0.1:0 and starts accepting.
-    pub fn start(plan: impl Fn(usize) -> Session + Send + 'static) -> Scripted {
-        let peers = Arc::new(Mutex::new(Vec::new()));
-        let server = {
-            let peers = peers.clone();
-            Listening::start(move |n, stream, peer, conns| {
-                peers.lock().unwrap().push(peer);
-                let Session::Answer { unanswered } = plan(n) else {
-                    // Dropped unread: the client sees end of file at once.
-                    return None;
-                };
-                conns.keep(&stream);
-                Some(thread::spawn(move || answer(stream, unanswered)))
-            })
-        };
-        Scripted { server, peers }
-    }
-
-    /// An instrument that accepts connections and reads everything sent, but never answers.
-    pub fn silent() -> Scripted {
-        Scripted::start(|_| Session::Answer {
-            unanswered: usize::MAX,
-        })
-    }
-
-    /// Where it listens.
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
-    }
-
-    /// How many connections were opened to it before this call, refused ones included.
-    /// Exact even for a connection still in the listen backlog: a marker connection made
-    /// here is queued after it (the backlog is first in, first out), so once the marker has
-    /// been accepted, so has every connection before it.
-    pub fn accepted(&self) -> usize {
-        let marker = TcpStream::connect(self.addr()).expect("cannot connect a marker");
-        let me = marker.local_addr().unwrap();
-        let deadline = Instant::now() + GUARD;
-        loop {
-            if let Some(n) = self.peers.lock().unwrap().iter().position(|&p| p == me) {
-                return n;
-            }
-            assert!(Instant::now() < deadline, "the marker was never accepted");
-            thread::sleep(Duration::from_millis(2));
-        }
-    }
-}
-
-/// Serves one connection until the client closes it: `1` for every query after the first
-/// `unanswered` ones.
-fn answer(stream: TcpStream, unanswered: usize) {
-    let mut writer = stream.try_clone().unwrap();
-    let mut queries = 0usize;
-    for line in BufReader::new(stream).lines() {
-        let Ok(line) = line else { break };
-        if !line.trim_end().ends_with('?') {
-            continue;
-        }
-        queries += 1;
-        if queries > unanswered && writer.write_all(b"1\n").is_err() {
-            break;
-        }
-    }
-}
-
 /// A port on 127.0.0.1 that nothing listens on: bound on port 0, then released.
 pub fn dead_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("cannot bind 127.0.0.1:0");
@@ -809,34 +620,4 @@ impl Drop for Serving {
             let _ = reader.join();
         }
     }
-}
-
-/// What a tiny SCPI instrument of a test does with one received `line`: `HEADER VALUE`
-/// stores the value (headers case-insensitive, shared through `values`) and returns
-/// `None`; `HEADER?` returns the stored value (`0` if never set), `*IDN?` returns `idn`
-/// and `*OPC?` returns `1`.
-pub fn scpi_answer(
-    line: &str,
-    idn: &str,
-    values: &Mutex<HashMap<String, String>>,
-) -> Option<String> {
-    let line = line.trim();
-    let (header, value) = line
-        .split_once(char::is_whitespace)
-        .map_or((line, ""), |(h, v)| (h, v.trim()));
-    let header = header.to_ascii_uppercase();
-    let Some(name) = header.strip_suffix('?') else {
-        values.lock().unwrap().insert(header, value.to_owned());
-        return None;
-    };
-    Some(match name {
-        "*IDN" => idn.to_owned(),
-        "*OPC" => "1".to_owned(),
-        _ => values
-            .lock()
-            .unwrap()
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| "0".to_owned()),
-    })
 }
