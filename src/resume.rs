@@ -19,6 +19,7 @@ use crate::error::Result;
 use crate::runlog;
 use crate::runlog::read::{GIVE_A_LOG, Records};
 use crate::sequence::Sequence;
+use crate::sequence::walk::{self, Walk};
 
 /// What a log already holds, as the sequencer needs it.
 #[derive(Debug, Default)]
@@ -69,12 +70,20 @@ impl Resume {
     pub fn ok_points(&self, seq: &Sequence) -> u64 {
         let mut vars = Vec::new();
         let mut count = 0;
-        for step in &seq.steps {
-            let names = step.sweep.names();
-            for i in (0..step.points()).filter(|&i| self.is_ok(&step.name, i)) {
-                step.sweep
-                    .point_into(i % step.sweep.len().max(1), &mut vars);
-                if self.same_vars(&step.name, i, &runlog::VarMap(names, &vars)) {
+        let mut own = Vec::new();
+        for stage in Walk::new(&seq.steps) {
+            let step = &stage.step;
+            let names: Vec<String> = step
+                .outer
+                .iter()
+                .chain(step.sweep.names())
+                .cloned()
+                .collect();
+            for i in (0..step.points()).filter(|&i| self.is_ok(&stage.path, i)) {
+                step.sweep.point_into(i % step.sweep.len().max(1), &mut own);
+                vars.clear();
+                vars.extend(stage.outer.iter().chain(&own).cloned());
+                if self.same_vars(&stage.path, i, &runlog::VarMap(&names, &vars)) {
                     count += 1;
                 }
             }
@@ -172,13 +181,15 @@ fn hash(text: &str) -> u64 {
     })
 }
 
-/// Number of points of each step name of `seq` (setup and teardown: one per instrument).
-fn step_sizes(seq: &Sequence) -> HashMap<&str, u64> {
-    let mut sizes: HashMap<&str, u64> = HashMap::new();
-    for step in seq.setup.iter().chain(&seq.teardown).chain(&seq.steps) {
-        *sizes.entry(step.name.as_str()).or_default() += step.points();
-    }
-    sizes
+/// Number of points of the stage at `path` in `seq` (`setup` and `teardown`: one per
+/// instrument that has them), `None` if `seq` has no such stage.
+fn stage_points(seq: &Sequence, path: &str) -> Option<u64> {
+    let hooks = match path {
+        "setup" => &seq.setup,
+        "teardown" => &seq.teardown,
+        _ => return walk::find(&seq.steps, path).map(|step| step.points()),
+    };
+    Some(hooks.iter().map(|s| s.points()).sum())
 }
 
 /// Opens the run log at `path` to resume it. A file that is not a run log is invalid
@@ -205,7 +216,6 @@ pub(crate) fn open(path: &Path) -> Result<Records> {
 /// input. Point records whose step or index `seq` does not have are ignored (counted). With
 /// `match_vars`, ok points also keep a hash of their `vars`.
 pub(crate) fn read_log(mut records: Records, seq: &Sequence, match_vars: bool) -> Result<LogState> {
-    let sizes = step_sizes(seq);
     let mut state = LogState {
         start: records.start().clone(),
         latest: records.start().clone(),
@@ -222,7 +232,7 @@ pub(crate) fn read_log(mut records: Records, seq: &Sequence, match_vars: bool) -
         match (rec.kind.as_str(), rec.step, rec.index) {
             ("point", Some(step), Some(index)) => {
                 state.last_stop = None;
-                if sizes.get(step.as_str()).is_none_or(|&n| index >= n) {
+                if stage_points(seq, &step).is_none_or(|n| index >= n) {
                     // Not a point of this sequence (changed under --force, or edited).
                     state.ignored += 1;
                 } else {

@@ -31,6 +31,7 @@
 //! which is how the terminal shows a progress bar without this actor knowing about it.
 
 use std::collections::VecDeque;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -101,7 +102,12 @@ enum Kind {
 struct Dispatch {
     kind: Kind,
     step: Arc<Step>,
+    /// Its stage's path (`T/2/iv`, `iv`, `setup`): the record's `step`, its id's prefix.
+    path: Rc<str>,
+    /// The names of `vars` (the loops' variables, then the step's own).
+    names: Rc<[String]>,
     index: u64,
+    /// The loops' values, then the step's own.
     vars: Vec<Value>,
     /// Its lane in the stage's [`Feed`](lanes::Feed), busy until this point's final outcome (none when
     /// every point is independent).
@@ -151,6 +157,8 @@ pub struct Sequencer {
     tally: Tally,
     /// Scratch for a point's variable values.
     vars: Vec<Value>,
+    /// Scratch for a point's own values in a loop (before the loops' go in front).
+    own: Vec<Value>,
     /// Scratch for a point's id (`step/index`) while its record is written.
     id: String,
     /// Receives the summary when the run ends.
@@ -213,6 +221,7 @@ impl Sequencer {
             phase: Phase::Running,
             tally: Tally::default(),
             vars: Vec::new(),
+            own: Vec::new(),
             id: String::new(),
             done: Some(done),
             log_error: None,
@@ -242,7 +251,7 @@ impl Sequencer {
     /// the run after the last.
     fn pump(&mut self, ctx: &mut Context<Self>) {
         loop {
-            let Some((kind, step)) = self.cursor.stage().map(|(k, s)| (k, s.clone())) else {
+            let Some((kind, step)) = self.cursor.stage().map(|c| (c.kind, c.step().clone())) else {
                 if self.in_flight == 0 {
                     self.finish(ctx);
                 }
@@ -256,7 +265,8 @@ impl Sequencer {
             let window = if kind == Kind::Step { 2 * limit } else { limit };
             if kind == Kind::Step && !skip && !self.shown {
                 self.shown = true;
-                self.progress.step_started(&step.name, step.points());
+                let path = self.cursor.stage().map_or("", |c| &c.path);
+                self.progress.step_started(path, step.points());
             }
             if skip {
                 self.drop_again();
@@ -293,16 +303,15 @@ impl Sequencer {
         step.concurrency.min(cap)
     }
 
-    /// True when a resumed log already has this point (with the vars in `self.vars`) as ok.
-    /// Setup counts only if no teardown ran after it (else the instrument is torn down).
-    fn already_ok(&self, kind: Kind, step: &Step, index: u64) -> bool {
+    /// True when a resumed log already has this point of the stage at `path` (with the
+    /// vars in `self.vars`, named `names`) as ok. Setup counts only if no teardown ran after
+    /// it (else the instrument is torn down).
+    fn already_ok(&self, kind: Kind, path: &str, names: &[String], index: u64) -> bool {
         (kind != Kind::Setup || !self.resume.torn_down())
-            && self.resume.is_ok(&step.name, index)
-            && self.resume.same_vars(
-                &step.name,
-                index,
-                &runlog::VarMap(step.sweep.names(), &self.vars),
-            )
+            && self.resume.is_ok(path, index)
+            && self
+                .resume
+                .same_vars(path, index, &runlog::VarMap(names, &self.vars))
     }
 
     /// Renders a point and sends it to its instrument's pool.

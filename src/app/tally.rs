@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::runlog::read::Records;
 use crate::sequence::Sequence;
+use crate::sequence::walk;
 
 /// Sweep points by the last record of each, as the stop record counts them.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -50,13 +51,7 @@ struct Last {
 /// Counts the points of `seq` in the run log at `path`. A log that cannot be read (or a
 /// line that is not a record) ends the count where it is: this is a last resort.
 pub fn tally(path: &Path, seq: &Sequence) -> Tally {
-    let steps: HashMap<&str, (usize, u64)> = seq
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(i, step)| (step.name.as_str(), (i, step.points())))
-        .collect();
-    let mut last: HashMap<(usize, u64), Last> = HashMap::new();
+    let mut last: HashMap<(String, u64), Last> = HashMap::new();
     let mut this_run: HashMap<(String, u64), u32> = HashMap::new();
     let Ok(mut records) = Records::open(path) else {
         return Tally::default();
@@ -71,15 +66,15 @@ pub fn tally(path: &Path, seq: &Sequence) -> Tally {
             }
             "point" => {
                 *this_run.entry((line.step.clone(), line.index)).or_default() += 1;
-                if let Some(&(step, points)) = steps.get(line.step.as_str())
-                    && line.index < points
-                {
+                // Sweep points of the sequence only (not setup, teardown, or a step it has
+                // not).
+                if walk::find(&seq.steps, &line.step).is_some_and(|s| line.index < s.points()) {
                     let point = Last {
                         ok: line.status == "ok",
                         aborted: line.status == "aborted",
                         this_run: true,
                     };
-                    last.insert((step, line.index), point);
+                    last.insert((line.step.clone(), line.index), point);
                 }
             }
             _ => {}

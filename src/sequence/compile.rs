@@ -26,7 +26,7 @@ use std::time::Duration;
 use super::bounds::{self, CountBound};
 use super::raw::{Count, Dur, RawCommand, RawHook, RawSequence, Spanned};
 use super::sweep::Sweep;
-use super::{Parallel, RetryPolicy, Sequence, Step};
+use super::{Node, Parallel, RetryPolicy, Sequence, Step};
 use crate::yaml::{InvalidFile, Problem, from_yaml_error, location};
 
 /// Default pool size.
@@ -158,7 +158,7 @@ impl Cx<'_> {
                 .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new())),
             instruments: instruments.list,
             setup,
-            steps,
+            steps: steps.into_iter().map(Node::Step).collect(),
             teardown,
             on_error: raw.on_error,
             warnings: Vec::new(),
@@ -265,6 +265,8 @@ impl Cx<'_> {
             .map(|(instrument, commands)| {
                 let commands = self.commands(commands, Vars::default(), ins.wire(instrument));
                 Arc::new(Step {
+                    outer: Vec::new(),
+                    on_resume: super::OnResume::Continue,
                     name: name.to_owned(),
                     instrument,
                     sweep: Sweep::default(),

@@ -19,6 +19,7 @@ pub mod sweep;
 pub mod template;
 pub mod termination;
 pub mod value;
+pub mod walk;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -48,8 +49,8 @@ pub struct Sequence {
     pub instruments: Vec<Instrument>,
     /// Setup steps (one per instrument that has setup commands), named `setup`.
     pub setup: Vec<Arc<Step>>,
-    /// The steps, run one after another.
-    pub steps: Vec<Arc<Step>>,
+    /// The steps, run one after another: plain steps and loops over nested steps.
+    pub steps: Vec<Node>,
     /// Teardown steps, named `teardown`.
     pub teardown: Vec<Arc<Step>>,
     /// What a failed point does to the run.
@@ -152,6 +153,11 @@ pub struct Step {
     pub retries: u32,
     /// Which failures are retried besides broken connections and reply timeouts.
     pub retry_on: RetryPolicy,
+    /// Variables of the enclosing loops, outermost first, before the step's own: a point's
+    /// values are these loops' current values then the step's sweep values.
+    pub outer: Vec<String>,
+    /// What a resume does when it continues an iteration of this step's loop.
+    pub on_resume: OnResume,
 }
 
 /// Which points of a step may run at the same time (`parallel:`): only the person who
@@ -192,6 +198,73 @@ impl Step {
     pub fn points(&self) -> u64 {
         self.sweep.len().saturating_mul(self.repeat)
     }
+}
+
+/// A node of the sequence's tree of steps.
+#[derive(Debug, Clone)]
+pub enum Node {
+    /// A step whose points run commands.
+    Step(Arc<Step>),
+    /// A step with `steps:`: its body runs once per point of its own sweep.
+    Loop(Arc<Loop>),
+}
+
+impl Node {
+    /// Its name among its siblings.
+    pub fn name(&self) -> &str {
+        match self {
+            Node::Step(s) => &s.name,
+            Node::Loop(l) => &l.name,
+        }
+    }
+
+    /// Every point under it.
+    pub fn points(&self) -> u64 {
+        match self {
+            Node::Step(s) => s.points(),
+            Node::Loop(l) => l.points(),
+        }
+    }
+}
+
+/// A step with `steps:`: its body runs once per point of its own sweep (a group, with no
+/// sweep, once).
+#[derive(Debug)]
+pub struct Loop {
+    /// Its name among its siblings; point ids pass through it as `name/iteration/`.
+    pub name: String,
+    /// Its own variables only; a group: the empty sweep of one point.
+    pub sweep: Sweep,
+    /// Passes over its iteration list.
+    pub repeat: u64,
+    /// The nested steps, in order, at least one.
+    pub body: Vec<Node>,
+}
+
+impl Loop {
+    /// Iterations: the sweep's points times `repeat`.
+    pub fn iterations(&self) -> u64 {
+        self.sweep.len().saturating_mul(self.repeat)
+    }
+
+    /// Every point under it: iterations times the body's points.
+    pub fn points(&self) -> u64 {
+        let body = self
+            .body
+            .iter()
+            .fold(0u64, |acc, n| acc.saturating_add(n.points()));
+        self.iterations().saturating_mul(body)
+    }
+}
+
+/// What a resume does with a step when it continues an iteration of the step's loop.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OnResume {
+    /// Its points already ok are not run again.
+    #[default]
+    Continue,
+    /// It runs again first (for example to settle a temperature again after the crash).
+    Rerun,
 }
 
 /// One command of a point, with placeholders still to render.

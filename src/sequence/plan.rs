@@ -110,9 +110,18 @@ pub fn describe(seq: &Sequence) -> String {
     }
     let mut total_min = Duration::ZERO;
     let mut total_sends = 0u64;
+    // Top-level steps (loops are planned on the `nested` branch).
+    let top: Vec<std::sync::Arc<super::Step>> = seq
+        .steps
+        .iter()
+        .filter_map(|n| match n {
+            super::Node::Step(s) => Some(s.clone()),
+            super::Node::Loop(_) => None,
+        })
+        .collect();
     for (label, steps) in [
         ("setup", &seq.setup),
-        ("step", &seq.steps),
+        ("step", &top),
         ("teardown", &seq.teardown),
     ] {
         for step in steps {

@@ -1,20 +1,31 @@
 //! The sequencer's position in the sequence ([`Cursor`]): which stage runs now (setup per
-//! instrument, the steps, teardown per instrument, in that order), how its points are
-//! numbered, and where its next point comes from (a [`Feed`]: in order, or lane by lane).
-//! The seam the nested sequences of later issues extend into a walk over a tree of steps.
+//! instrument, then every step of the tree once per iteration of its loops, in run order,
+//! then teardown per instrument), how its points are numbered, and where its next point
+//! comes from (a [`Feed`]: in order, or lane by lane).
+//!
+//! The steps of the tree come from a [`Walk`], which holds only the current path through
+//! the loops: nothing here grows with the number of iterations or points.
 
+use std::rc::Rc;
 use std::sync::Arc;
 
 use super::Kind;
 use super::lanes::Feed;
+use crate::sequence::walk::{Stage, Walk};
 use crate::sequence::{Sequence, Step};
 
 /// Where the run is in its sequence.
 pub(super) struct Cursor {
-    /// Setup steps, steps, teardown steps, in run order.
-    stages: Vec<(Kind, Arc<Step>)>,
-    /// The current stage.
-    stage: usize,
+    /// Setup steps, in run order.
+    setup: Vec<Arc<Step>>,
+    /// The steps of the tree, stage by stage.
+    walk: Walk,
+    /// Teardown steps, in run order.
+    teardown: Vec<Arc<Step>>,
+    /// Setup or teardown steps taken so far (of the part running now).
+    taken: usize,
+    /// The current stage, `None` once every stage is over.
+    current: Option<Current>,
     /// Point index of the current stage's first point: setup and teardown number on across
     /// instruments (`setup/0`, `setup/1`, ...), each step from 0.
     offset: u64,
@@ -22,9 +33,44 @@ pub(super) struct Cursor {
     feed: Option<Feed>,
 }
 
+/// The stage running now.
+pub(super) struct Current {
+    /// Setup, a step of the tree, or teardown.
+    pub kind: Kind,
+    /// The step, its path and its loops' values.
+    pub stage: Stage,
+    /// Its path (the run log's `step`), shared by its points' dispatches.
+    pub path: Rc<str>,
+    /// Its variables' names, the loops' then its own: the keys of its points' `vars`.
+    pub names: Rc<[String]>,
+}
+
+impl Current {
+    fn new(kind: Kind, stage: Stage) -> Current {
+        let names: Vec<String> = stage
+            .step
+            .outer
+            .iter()
+            .chain(stage.step.sweep.names())
+            .cloned()
+            .collect();
+        Current {
+            kind,
+            path: Rc::from(stage.path.as_str()),
+            names: Rc::from(names),
+            stage,
+        }
+    }
+
+    /// The step.
+    pub fn step(&self) -> &Arc<Step> {
+        &self.stage.step
+    }
+}
+
 /// The next point of the current stage.
 pub(super) struct Next {
-    /// Its index in the run log (`step/index`).
+    /// Its index in the run log (`path/index`).
     pub index: u64,
     /// Its index in the step's sweep (the same point of every `repeat` pass shares it).
     pub sweep_index: u64,
@@ -33,35 +79,64 @@ pub(super) struct Next {
     pub lane: Option<u64>,
 }
 
+/// A setup or teardown stage of `step`: its name is its path.
+fn hook(kind: Kind, step: &Arc<Step>) -> Current {
+    let stage = Stage {
+        path: step.name.clone(),
+        iteration: 0,
+        step: step.clone(),
+        outer: Vec::new(),
+    };
+    Current::new(kind, stage)
+}
+
 impl Cursor {
     /// At the start of `seq`.
     pub(super) fn new(seq: &Sequence) -> Cursor {
-        let stages = seq
-            .setup
-            .iter()
-            .map(|s| (Kind::Setup, s.clone()))
-            .chain(seq.steps.iter().map(|s| (Kind::Step, s.clone())))
-            .chain(seq.teardown.iter().map(|s| (Kind::Teardown, s.clone())))
-            .collect();
-        Cursor {
-            stages,
-            stage: 0,
+        let mut cursor = Cursor {
+            setup: seq.setup.clone(),
+            walk: Walk::new(&seq.steps),
+            teardown: seq.teardown.clone(),
+            taken: 0,
+            current: None,
             offset: 0,
             feed: None,
+        };
+        cursor.current = cursor.following(None);
+        cursor
+    }
+
+    /// The stage after one of kind `after` (`None`: the first).
+    fn following(&mut self, after: Option<Kind>) -> Option<Current> {
+        if after.is_none() || after == Some(Kind::Setup) {
+            if let Some(step) = self.setup.get(self.taken) {
+                self.taken += 1;
+                return Some(hook(Kind::Setup, step));
+            }
+            self.taken = 0;
         }
+        if after != Some(Kind::Teardown) {
+            if let Some(stage) = self.walk.next() {
+                return Some(Current::new(Kind::Step, stage));
+            }
+        }
+        let step = self.teardown.get(self.taken)?;
+        self.taken += 1;
+        Some(hook(Kind::Teardown, step))
     }
 
     /// The current stage, or `None` once every stage is over.
-    pub(super) fn stage(&self) -> Option<(Kind, &Arc<Step>)> {
-        self.stages
-            .get(self.stage)
-            .map(|(kind, step)| (*kind, step))
+    pub(super) fn stage(&self) -> Option<&Current> {
+        self.current.as_ref()
     }
 
     /// The current stage's next point, if one may go now: at most `window` lanes open.
     pub(super) fn next(&mut self, window: usize) -> Option<Next> {
-        let (kind, step) = self.stages.get(self.stage)?;
-        let feed = self.feed.get_or_insert_with(|| Feed::new(*kind, step));
+        let current = self.current.as_ref()?;
+        let step = current.step();
+        let feed = self
+            .feed
+            .get_or_insert_with(|| Feed::new(current.kind, step));
         let (at, lane) = feed.next(window)?;
         Some(Next {
             index: self.offset + at,
@@ -84,19 +159,20 @@ impl Cursor {
 
     /// On to the next stage.
     pub(super) fn advance(&mut self) {
-        let Some((kind, step)) = self.stages.get(self.stage) else {
+        let Some(done) = self.current.take() else {
             return;
         };
+        self.feed = None;
+        self.current = self.following(Some(done.kind));
+        // Setup and teardown number their points on across instruments.
         let same_hook = self
-            .stages
-            .get(self.stage + 1)
-            .is_some_and(|(k, _)| k == kind && *kind != Kind::Step);
+            .current
+            .as_ref()
+            .is_some_and(|c| c.kind == done.kind && done.kind != Kind::Step);
         self.offset = if same_hook {
-            self.offset + step.points()
+            self.offset + done.step().points()
         } else {
             0
         };
-        self.stage += 1;
-        self.feed = None;
     }
 }

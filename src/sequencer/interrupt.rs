@@ -43,7 +43,7 @@ impl Sequencer {
         let limit = self
             .cursor
             .stage()
-            .map_or(usize::MAX, |(_, step)| self.limit(step));
+            .map_or(usize::MAX, |c| self.limit(c.step()));
         self.in_flight.min(limit)
     }
 

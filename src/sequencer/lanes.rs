@@ -83,14 +83,30 @@ impl Sequencer {
         window: usize,
         ctx: &mut Context<Self>,
     ) {
+        let Some(current) = self.cursor.stage() else {
+            return;
+        };
+        let (path, names) = (current.path.clone(), current.names.clone());
+        let outer = current.stage.outer.len();
+        // The loops' values, the same for every point of the stage, then the point's own.
+        self.vars.clear();
+        self.vars.extend(current.stage.outer.iter().cloned());
+        let mut own = std::mem::take(&mut self.own);
         while self.in_flight < window {
             let Some(next) = self.cursor.next(window) else {
                 break;
             };
             let (index, lane) = (next.index, next.lane);
-            step.sweep.point_into(next.sweep_index, &mut self.vars);
+            if outer == 0 {
+                // A step outside loops (the usual case): its values, written in place.
+                step.sweep.point_into(next.sweep_index, &mut self.vars);
+            } else {
+                step.sweep.point_into(next.sweep_index, &mut own);
+                self.vars.truncate(outer);
+                self.vars.extend(own.iter().cloned());
+            }
             // Teardown always runs again: the instrument must be left safe.
-            if kind != Kind::Teardown && self.already_ok(kind, step, index) {
+            if kind != Kind::Teardown && self.already_ok(kind, &path, &names, index) {
                 if kind == Kind::Step {
                     self.tally.ok += 1;
                     self.progress.point_done(true);
@@ -98,13 +114,12 @@ impl Sequencer {
                 self.cursor.release(lane);
                 continue;
             }
-            let attempt = self
-                .resume
-                .last_attempt(&step.name, index)
-                .saturating_add(1);
+            let attempt = self.resume.last_attempt(&path, index).saturating_add(1);
             let d = Dispatch {
                 kind,
                 step: step.clone(),
+                path: path.clone(),
+                names: names.clone(),
                 index,
                 vars: self.vars.clone(),
                 lane,
@@ -114,6 +129,7 @@ impl Sequencer {
             };
             self.dispatch(d, ctx);
         }
+        self.own = own;
     }
 
     /// The point of `d` reached its final outcome, or will never start: its lane is free

@@ -89,7 +89,7 @@ impl Sequencer {
             }
             return;
         };
-        let id = format!("{}/{}", d.step.name, d.index);
+        let id = format!("{}/{}", d.path, d.index);
         let retry = match kind {
             FailKind::Connection => true,
             FailKind::PollTimeout => d.step.retry_on.poll_timeout,
@@ -143,7 +143,7 @@ impl Sequencer {
             self.tally.unreachable_said = true;
         }
         if better || self.tally.reason.is_none() {
-            self.tally.reason = Some(format!("point `{}/{}` failed: {err}", d.step.name, d.index));
+            self.tally.reason = Some(format!("point `{}/{}` failed: {err}", d.path, d.index));
         }
         if d.kind == Kind::Setup || unreachable || self.seq.on_error == OnError::Stop {
             self.stop_dispatch();

@@ -68,7 +68,7 @@ impl Sequencer {
         if self
             .cursor
             .stage()
-            .is_some_and(|(k, _)| k == Kind::Teardown)
+            .is_some_and(|c| c.kind == Kind::Teardown)
         {
             return;
         }

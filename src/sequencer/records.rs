@@ -116,10 +116,9 @@ impl Sequencer {
         // Reused: no allocation per point.
         let mut id = std::mem::take(&mut self.id);
         id.clear();
-        id.push_str(&d.step.name);
+        id.push_str(&d.path);
         id.push('/');
         push_decimal(&mut id, d.index);
-        let names = d.step.sweep.names();
         let status = match out.kind {
             None => "ok",
             Some(FailKind::Aborted | FailKind::Deadline) => "aborted",
@@ -127,14 +126,14 @@ impl Sequencer {
         };
         let record = runlog::Point {
             id: &id,
-            step: &d.step.name,
+            step: &d.path,
             instrument: self
                 .seq
                 .instruments
                 .get(d.step.instrument)
                 .map_or("", |i| i.name.as_str()),
             index: d.index,
-            vars: runlog::VarMap(names, &d.vars),
+            vars: runlog::VarMap(&d.names, &d.vars),
             conn: out.conn,
             attempt: d.attempt,
             status,

@@ -147,6 +147,8 @@ impl Cx<'_> {
             .as_deref()
             .map_or(self.retry_on, RetryPolicy::from_list);
         Step {
+            outer: Vec::new(),
+            on_resume: super::super::OnResume::Continue,
             retries,
             retry_on,
             name: raw.name.value,

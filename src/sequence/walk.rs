@@ -1,0 +1,196 @@
+//! The steps of a sequence's tree in run order, one [`Stage`] per step per iteration of its
+//! loops ([`Walk`]): lazily, holding only the current path through the tree, so that a
+//! 1,000 x 1,000 nested sequence costs what a flat one does.
+//!
+//! A stage's path names it in the run log: `iv` for a top-level step, `T/2/iv` for step
+//! `iv` in iteration 2 of loop `T` (iterations count on across `repeat` passes); its points
+//! are `T/2/iv/0`, `T/2/iv/1`, ... Its outer values are the enclosing loops' variables in
+//! that iteration, outermost first, as the step's templates index them (before its own).
+
+use std::sync::Arc;
+
+use super::value::Value;
+use super::{Loop, Node, Step};
+
+/// One step as it runs in one iteration of each of its loops.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    /// Its path: the loops' names and iterations, then the step's name (`T/2/iv`).
+    pub path: String,
+    /// Where its innermost loop's iteration starts in `path` (`T/2/` of `T/2/iv`), empty
+    /// for a top-level step.
+    pub iteration: usize,
+    /// The step.
+    pub step: Arc<Step>,
+    /// The enclosing loops' values in this iteration, outermost first.
+    pub outer: Vec<Value>,
+}
+
+impl Stage {
+    /// The path of the iteration it runs in, with its trailing `/` (`T/2/`), or `""`.
+    pub fn iteration_path(&self) -> &str {
+        &self.path[..self.iteration]
+    }
+}
+
+/// The stages of a list of nodes, in run order (see the module's docs).
+#[derive(Debug)]
+pub struct Walk {
+    /// The top-level nodes.
+    roots: Vec<Node>,
+    /// The next top-level node to enter.
+    next_root: usize,
+    /// The loops entered, outermost first.
+    frames: Vec<Frame>,
+    /// The path of the current iteration (`T/2/`), with its trailing `/`.
+    path: String,
+    /// The values of the entered loops' variables, outermost first.
+    values: Vec<Value>,
+    /// Scratch for one loop's values of one iteration.
+    scratch: Vec<Value>,
+}
+
+/// A loop entered by the walk.
+#[derive(Debug)]
+struct Frame {
+    /// The loop.
+    lp: Arc<Loop>,
+    /// The iteration running, from 0 (on across `repeat` passes).
+    iteration: u64,
+    /// The next node of its body to enter.
+    next_child: usize,
+    /// `path` before this loop's `name/iteration/`.
+    path_len: usize,
+    /// `values` before this loop's values.
+    values_len: usize,
+}
+
+impl Walk {
+    /// The stages of `nodes`, top-level ones.
+    pub fn new(nodes: &[Node]) -> Walk {
+        Walk::within(nodes, String::new(), Vec::new())
+    }
+
+    /// The stages of `nodes`, the body of an iteration at `path` (with its trailing `/`)
+    /// whose enclosing loops have `values`.
+    pub fn within(nodes: &[Node], path: String, values: Vec<Value>) -> Walk {
+        Walk {
+            roots: nodes.to_vec(),
+            next_root: 0,
+            frames: Vec::new(),
+            path,
+            values,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Enters `lp`'s first iteration; false (nothing entered) if it has none.
+    fn enter(&mut self, lp: &Arc<Loop>) -> bool {
+        if lp.iterations() == 0 || lp.body.is_empty() {
+            return false;
+        }
+        self.frames.push(Frame {
+            lp: lp.clone(),
+            iteration: 0,
+            next_child: 0,
+            path_len: self.path.len(),
+            values_len: self.values.len(),
+        });
+        self.set_iteration();
+        true
+    }
+
+    /// Path and values for the innermost frame's current iteration.
+    fn set_iteration(&mut self) {
+        let Some(frame) = self.frames.last() else {
+            return;
+        };
+        self.path.truncate(frame.path_len);
+        self.path.push_str(&frame.lp.name);
+        self.path.push('/');
+        self.path.push_str(&frame.iteration.to_string());
+        self.path.push('/');
+        self.values.truncate(frame.values_len);
+        let len = frame.lp.sweep.len().max(1);
+        if !frame.lp.sweep.is_empty() {
+            frame
+                .lp
+                .sweep
+                .point_into(frame.iteration % len, &mut self.scratch);
+            self.values.extend(self.scratch.iter().cloned());
+        }
+    }
+
+    /// A stage of `step` at the current path.
+    fn stage(&self, step: &Arc<Step>) -> Stage {
+        let iteration = self.path.len();
+        let mut path = String::with_capacity(iteration + step.name.len());
+        path.push_str(&self.path);
+        path.push_str(&step.name);
+        Stage {
+            path,
+            iteration,
+            step: step.clone(),
+            outer: self.values.clone(),
+        }
+    }
+}
+
+impl Iterator for Walk {
+    type Item = Stage;
+
+    fn next(&mut self) -> Option<Stage> {
+        loop {
+            // The next node: in the innermost loop's body, or at the top.
+            let node = if let Some(frame) = self.frames.last_mut() {
+                if let Some(node) = frame.lp.body.get(frame.next_child) {
+                    frame.next_child += 1;
+                    node.clone()
+                } else {
+                    // The iteration is over: the next one, or out of the loop.
+                    frame.iteration += 1;
+                    frame.next_child = 0;
+                    if frame.iteration < frame.lp.iterations() {
+                        self.set_iteration();
+                    } else {
+                        let done = self.frames.pop().expect("a frame is entered");
+                        self.path.truncate(done.path_len);
+                        self.values.truncate(done.values_len);
+                    }
+                    continue;
+                }
+            } else {
+                let node = self.roots.get(self.next_root)?.clone();
+                self.next_root += 1;
+                node
+            };
+            match node {
+                Node::Step(step) => return Some(self.stage(&step)),
+                Node::Loop(lp) => {
+                    self.enter(&lp);
+                }
+            }
+        }
+    }
+}
+
+/// The step of the stage at `path` among `nodes` (`T/2/iv`: step `iv` in iteration 2 of
+/// loop `T`), if the tree has that stage: every name a node of its level, every iteration
+/// one its loop runs. Reads only the path's nodes.
+pub fn find(nodes: &[Node], path: &str) -> Option<Arc<Step>> {
+    let mut nodes = nodes;
+    let mut parts = path.split('/');
+    loop {
+        let name = parts.next()?;
+        match nodes.iter().find(|n| n.name() == name)? {
+            Node::Step(step) => return parts.next().is_none().then(|| step.clone()),
+            Node::Loop(lp) => {
+                let iteration: u64 = parts.next()?.parse().ok()?;
+                if iteration >= lp.iterations() {
+                    return None;
+                }
+                nodes = &lp.body;
+            }
+        }
+    }
+}
