@@ -10,7 +10,7 @@
 //!
 //! [`Sequencer`]: crate::sequencer::Sequencer
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::runlog;
 use crate::runlog::read::{GIVE_A_LOG, Records};
 use crate::sequence::Sequence;
-use crate::sequence::walk::{self, Walk};
+use crate::sequence::walk::{self, Stage, Walk};
 
 /// What a log already holds, as the sequencer needs it.
 #[derive(Debug, Default)]
@@ -35,6 +35,8 @@ pub struct Resume {
     /// Teardown ran after the last setup: the instrument was left torn down, so setup must
     /// run again before more points.
     torn_down: bool,
+    /// Every loop iteration (`T/2/`, `T/2/U/0/`) some point record of the log is in.
+    iterations: HashSet<String>,
 }
 
 impl Resume {
@@ -91,6 +93,21 @@ impl Resume {
         count
     }
 
+    /// True when the run continues the iteration that the stage `stage` of `seq` runs in:
+    /// the log has points in it, and not all of its points are ok. A step with
+    /// `on_resume: rerun` then runs again first. Reads the iteration's points once.
+    pub fn continues(&self, seq: &Sequence, stage: &Stage) -> bool {
+        let at = stage.iteration_path();
+        if at.is_empty() || !self.iterations.contains(at) {
+            return false;
+        }
+        let Some(lp) = walk::find_loop(&seq.steps, at) else {
+            return false;
+        };
+        !Walk::within(&lp.body, at.to_owned(), Vec::new())
+            .all(|s| (0..s.step.points()).all(|i| self.is_ok(&s.path, i)))
+    }
+
     /// True when the log's teardown ran after its last setup (setup must run again).
     pub fn torn_down(&self) -> bool {
         self.torn_down
@@ -102,6 +119,12 @@ impl Resume {
             "teardown" => self.torn_down = true,
             "setup" => self.torn_down = false,
             _ => {}
+        }
+        if !self.ok.contains_key(step) {
+            // A stage new to this log: the iterations it runs in.
+            for (i, _) in step.match_indices('/').skip(1).step_by(2) {
+                self.iterations.insert(step[..=i].to_owned());
+            }
         }
         let (word, bit) = ((index / 64) as usize, index % 64);
         let bits = self.ok.entry(step.to_owned()).or_default();

@@ -159,6 +159,8 @@ pub struct Sequencer {
     vars: Vec<Value>,
     /// Scratch for a point's own values in a loop (before the loops' go in front).
     own: Vec<Value>,
+    /// Whether the stage at this path reruns its points already ok (`on_resume: rerun`).
+    rerun: Option<(Rc<str>, bool)>,
     /// Scratch for a point's id (`step/index`) while its record is written.
     id: String,
     /// Receives the summary when the run ends.
@@ -222,6 +224,7 @@ impl Sequencer {
             tally: Tally::default(),
             vars: Vec::new(),
             own: Vec::new(),
+            rerun: None,
             id: String::new(),
             done: Some(done),
             log_error: None,

@@ -174,6 +174,27 @@ impl Iterator for Walk {
     }
 }
 
+/// The loop whose iteration is at `path` (`T/2/`, with its trailing `/`) among `nodes`,
+/// if the tree runs that iteration.
+pub fn find_loop(nodes: &[Node], path: &str) -> Option<Arc<Loop>> {
+    let mut nodes = nodes;
+    let mut parts = path.strip_suffix('/')?.split('/');
+    loop {
+        let name = parts.next()?;
+        let Node::Loop(lp) = nodes.iter().find(|n| n.name() == name)? else {
+            return None;
+        };
+        let iteration: u64 = parts.next()?.parse().ok()?;
+        if iteration >= lp.iterations() {
+            return None;
+        }
+        if parts.clone().next().is_none() {
+            return Some(lp.clone());
+        }
+        nodes = &lp.body;
+    }
+}
+
 /// The step of the stage at `path` among `nodes` (`T/2/iv`: step `iv` in iteration 2 of
 /// loop `T`), if the tree has that stage: every name a node of its level, every iteration
 /// one its loop runs. Reads only the path's nodes.

@@ -14,7 +14,9 @@ use actix::prelude::*;
 
 use super::{Dispatch, Kind, Sequencer};
 use crate::sequence::sweep::lanes::Lanes;
-use crate::sequence::{Parallel, Step};
+use std::rc::Rc;
+
+use crate::sequence::{OnResume, Parallel, Step};
 
 /// Where the current stage's next point comes from.
 pub(super) enum Feed {
@@ -87,6 +89,18 @@ impl Sequencer {
             return;
         };
         let (path, names) = (current.path.clone(), current.names.clone());
+        // `on_resume: rerun` in an iteration the run continues: its points run again, the
+        // ones already ok too. Decided once per stage (it reads the iteration's points).
+        let rerun = match &self.rerun {
+            Some((at, rerun)) if Rc::ptr_eq(at, &path) => *rerun,
+            _ => {
+                let rerun = step.on_resume == OnResume::Rerun
+                    && kind == Kind::Step
+                    && self.resume.continues(&self.seq, &current.stage);
+                self.rerun = Some((path.clone(), rerun));
+                rerun
+            }
+        };
         let outer = current.stage.outer.len();
         // The loops' values, the same for every point of the stage, then the point's own.
         self.vars.clear();
@@ -106,7 +120,7 @@ impl Sequencer {
                 self.vars.extend(own.iter().cloned());
             }
             // Teardown always runs again: the instrument must be left safe.
-            if kind != Kind::Teardown && self.already_ok(kind, &path, &names, index) {
+            if kind != Kind::Teardown && !rerun && self.already_ok(kind, &path, &names, index) {
                 if kind == Kind::Step {
                     self.tally.ok += 1;
                     self.progress.point_done(true);
