@@ -218,6 +218,14 @@ impl Node {
         }
     }
 
+    /// The step, if it is one (not a loop).
+    pub fn as_step(&self) -> Option<&Arc<Step>> {
+        match self {
+            Node::Step(s) => Some(s),
+            Node::Loop(_) => None,
+        }
+    }
+
     /// Every point under it.
     pub fn points(&self) -> u64 {
         match self {

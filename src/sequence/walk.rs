@@ -215,3 +215,6 @@ pub fn find(nodes: &[Node], path: &str) -> Option<Arc<Step>> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
