@@ -35,6 +35,10 @@
 
 mod open;
 
+use std::future::Future;
+use std::ops::Range;
+use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,7 +47,9 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::abort::Abort;
-use crate::exec::{Conn, FailKind, Ran, ReplyTimer, Stops, run_commands};
+use crate::exec::{
+    Conn, FailKind, Lend, Lent, Others, Ran, ReplyTimer, Stops, Unlent, run_commands,
+};
 use crate::protocol::{LineIo, Stream};
 use crate::sequence::value::Value;
 use crate::sequence::{Command, Greeting, Instrument, Step};
@@ -81,6 +87,9 @@ pub struct Execute {
     pub serial: u64,
     /// The step whose commands to run.
     pub step: Arc<Step>,
+    /// Which of them: all of a point's, or a run of `on:` commands lent by another
+    /// instrument's point.
+    pub commands: Range<usize>,
     /// Rendered text of each command.
     pub texts: Vec<String>,
     /// The point's sweep variables (poll bounds may name one; empty when none does).
@@ -174,6 +183,76 @@ pub struct Connection {
     /// Dropped with the actor, after `stopped` logged the close: the run waits for every
     /// such sender to be gone before it exits, so no close goes unlogged.
     _alive: mpsc::Sender<()>,
+    /// The index of its instrument, and the pools that lend connections of the others to a
+    /// point's `on:` commands (none: a point has no such commands).
+    lending: Option<(usize, Rc<dyn Lenders>)>,
+}
+
+/// The run's pools, as a point's `on:` commands borrow connections from them.
+pub trait Lenders {
+    /// Runs `point` (a run of `on:` commands) on a connection of instrument `instrument`,
+    /// ahead of that pool's own waiting points: its report, or `None` if that pool had no
+    /// connection for it (the instrument unreachable, the run over).
+    fn lend(
+        &self,
+        instrument: usize,
+        point: Execute,
+    ) -> Pin<Box<dyn Future<Output = Option<Done>>>>;
+
+    /// The name of instrument `instrument`.
+    fn name(&self, instrument: usize) -> String;
+}
+
+/// What a point running here needs to lend its `on:` commands out: the pools, and the
+/// point's step, values, epoch and timeout cap, which the lent runs share.
+struct Borrowing {
+    lenders: Rc<dyn Lenders>,
+    step: Arc<Step>,
+    vars: Vec<Value>,
+    epoch: u64,
+    timeout_cap: Option<Duration>,
+}
+
+impl Lend for Borrowing {
+    fn run_on(
+        &self,
+        instrument: usize,
+        range: Range<usize>,
+        texts: Vec<String>,
+    ) -> Pin<Box<dyn Future<Output = Result<Lent, Unlent>>>> {
+        let point = Execute {
+            serial: 0,
+            step: self.step.clone(),
+            commands: range,
+            texts,
+            vars: self.vars.clone(),
+            epoch: self.epoch,
+            timeout_cap: self.timeout_cap,
+        };
+        let name = self.lenders.name(instrument);
+        let done = self.lenders.lend(instrument, point);
+        Box::pin(async move {
+            match done.await {
+                Some(Done {
+                    conn,
+                    result: Ok(ran),
+                    ..
+                }) => Ok(Lent {
+                    conn,
+                    instrument: name,
+                    ran,
+                }),
+                Some(Done { result: Err(e), .. }) => Err(Unlent {
+                    instrument: name,
+                    why: e.to_string(),
+                }),
+                None => Err(Unlent {
+                    instrument: name,
+                    why: "its pool could run them on no connection".to_owned(),
+                }),
+            }
+        })
+    }
 }
 
 impl Connection {
@@ -203,7 +282,17 @@ impl Connection {
             inbox: Some(inbox),
             running: None,
             _alive: alive,
+            lending: None,
         }
+    }
+
+    /// The same connection, to instrument `own` of the run, lending a point's `on:`
+    /// commands to connections of the other instruments through `lenders` (`None`: its
+    /// points have none).
+    #[must_use]
+    pub fn lending_from(mut self, lending: Option<&(usize, Rc<dyn Lenders>)>) -> Self {
+        self.lending = lending.cloned();
+        self
     }
 
     /// Sends what became of point `serial` to the pool (gone, if the run is over).
@@ -313,6 +402,21 @@ impl StreamHandler<Execute> for Connection {
             .unwrap_or_else(|| ReplyTimer::new(timeout));
         timer.timeout = timeout;
         let instrument = self.instrument.clone();
+        let lending = self.lending.as_ref().and_then(|(own, lenders)| {
+            let lends = msg.step.commands[msg.commands.clone()]
+                .iter()
+                .any(|c| c.on().is_some_and(|i| i != *own));
+            lends.then(|| {
+                let borrowing = Borrowing {
+                    lenders: lenders.clone(),
+                    step: msg.step.clone(),
+                    vars: msg.vars.clone(),
+                    epoch: msg.epoch,
+                    timeout_cap: msg.timeout_cap,
+                };
+                (*own, borrowing)
+            })
+        });
         // Before the first point sends anything: take what already arrived (a greeting, or
         // the instrument's close of a refused session). Writes alone would not notice a
         // session closed at once, so a first point of writes only watches the rest of
@@ -348,15 +452,20 @@ impl StreamHandler<Execute> for Connection {
                 // taken) lost before any use; either way the point runs elsewhere.
                 return (Some(io), timer, Err(NotRun::Session(e)));
             }
+            let others = lending.as_ref().map(|(own, lend)| Others {
+                own: *own,
+                lend: lend as &dyn Lend,
+            });
             let mut ran = run_commands(
                 &mut io,
-                &msg.step.commands,
+                &msg.step.commands[msg.commands],
                 msg.texts,
                 &msg.vars,
                 &mut timer,
                 Conn {
                     id,
                     instrument: &instrument.name,
+                    others,
                 },
                 stops,
             )

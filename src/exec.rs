@@ -32,6 +32,8 @@ pub struct Conn<'a> {
     pub id: usize,
     /// Name of the instrument it is connected to.
     pub instrument: &'a str,
+    /// Where the point's `on:` commands go (none: it has none).
+    pub others: Option<Others<'a>>,
 }
 
 /// What running a point's commands produced: what went out and came back, how it ended,
@@ -90,6 +92,57 @@ impl Ran {
     }
 }
 
+/// Where a point's `on:` commands go: the connection that runs the point lends them to a
+/// connection of another instrument.
+#[derive(Clone, Copy)]
+pub struct Others<'a> {
+    /// The index of the instrument this connection talks to: commands `on:` it run here.
+    pub own: usize,
+    /// Runs the others.
+    pub lend: &'a dyn Lend,
+}
+
+impl std::fmt::Debug for Others<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Others")
+            .field("own", &self.own)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs a run of a point's consecutive `on:` commands on a connection of their instrument,
+/// taken when the first is due and given back after the last.
+pub trait Lend {
+    /// Runs the commands at `range` of the point's step, rendered as `texts`, on a
+    /// connection of instrument `instrument`.
+    fn run_on(
+        &self,
+        instrument: usize,
+        range: std::ops::Range<usize>,
+        texts: Vec<String>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Lent, Unlent>>>>;
+}
+
+/// What a run of `on:` commands did on the connection it borrowed.
+pub struct Lent {
+    /// The borrowed connection (its `conn`).
+    pub conn: usize,
+    /// Its instrument's name.
+    pub instrument: String,
+    /// What ran there.
+    pub ran: Ran,
+}
+
+/// Why a run of `on:` commands found no connection of their instrument.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("no connection to instrument `{instrument}` for its `on:` commands: {why}")]
+pub struct Unlent {
+    /// The instrument's name.
+    pub instrument: String,
+    /// Why (its pool's words).
+    pub why: String,
+}
+
 /// What may end a point early.
 pub struct Stops<C> {
     /// Resolves when the point must stop at once (a second Ctrl-C): it is `Aborted` and the
@@ -123,6 +176,7 @@ pub async fn run_commands<S: Transport>(
     conn: Conn<'_>,
     stops: Stops<impl std::future::Future<Output = ()>>,
 ) -> Ran {
+    let others = conn.others;
     let Stops { cancel, mut cut } = stops;
     tokio::pin!(cancel);
     let start = Instant::now();
@@ -138,7 +192,33 @@ pub async fn run_commands<S: Transport>(
         // The first command starts with the point: no second clock read.
         last: start,
     };
-    for (command, text) in commands.iter().zip(texts) {
+    let mut texts = texts.into_iter();
+    let mut at = 0;
+    while let (Some(command), Some(text)) = (commands.get(at), texts.next()) {
+        // A run of commands `on:` another instrument: lent to one of its connections.
+        if let Some(instrument) = command.on().filter(|&i| others.is_none_or(|o| o.own != i)) {
+            let end = at
+                + commands[at..]
+                    .iter()
+                    .take_while(|c| c.on() == Some(instrument))
+                    .count();
+            let run: Vec<String> = std::iter::once(text)
+                .chain(texts.by_ref().take(end - at - 1))
+                .collect();
+            let result = tokio::select! {
+                biased;
+                r = ex.lent(others, instrument, at..end, run) => r,
+                () = &mut cancel => Err(PointError::Aborted),
+            };
+            at = end;
+            if let Err(e) = result {
+                // A failure over there leaves this connection in step.
+                ex.out.error = Some(Box::new(e));
+                break;
+            }
+            continue;
+        }
+        at += 1;
         let before = ex.out.exchanges.len();
         if let Err(e) = ex.before(command, &text) {
             ex.out.fail(e);
@@ -290,6 +370,44 @@ impl<S: Transport> Exec<'_, S> {
             return Err(PointError::Deadline { during: during() });
         }
         Ok(())
+    }
+
+    /// Runs the commands at `range`, rendered as `texts`, on a connection of `instrument`
+    /// lent by `others`; their exchanges (marked with the instrument and the connection) and
+    /// values join the point's.
+    async fn lent(
+        &mut self,
+        others: Option<Others<'_>>,
+        instrument: usize,
+        range: std::ops::Range<usize>,
+        texts: Vec<String>,
+    ) -> Result<(), PointError> {
+        let Some(others) = others else {
+            return Err(PointError::Unlent(Unlent {
+                instrument: instrument.to_string(),
+                why: "this connection lends to no other instrument".to_owned(),
+            }));
+        };
+        let Lent {
+            conn,
+            instrument,
+            ran,
+        } = others
+            .lend
+            .run_on(instrument, range, texts)
+            .await
+            .map_err(PointError::Unlent)?;
+        for mut exchange in ran.exchanges {
+            exchange.on = Some(instrument.clone());
+            exchange.conn = Some(conn);
+            self.out.exchanges.push(exchange);
+        }
+        self.out.values.extend(ran.values);
+        self.last = Instant::now();
+        match ran.error {
+            Some(e) => Err(*e),
+            None => Ok(()),
+        }
     }
 
     async fn command(&mut self, command: &Command, text: &str) -> Result<(), PointError> {
@@ -475,6 +593,8 @@ impl<S: Transport> Exec<'_, S> {
             sent: String::new(),
             reply,
             elapsed_ms: now.saturating_duration_since(t),
+            on: None,
+            conn: None,
         });
     }
 }

@@ -43,13 +43,17 @@ use actix::prelude::*;
 use tokio::sync::{mpsc, oneshot};
 
 mod dial;
+mod lend;
 use crate::abort::Abort;
-use crate::connection::{Dialer, Done, Execute, Fate, Inbox, NotRun, Outlet, SessionError};
+use crate::connection::{
+    Dialer, Done, Execute, Fate, Inbox, Lenders, NotRun, Outlet, SessionError,
+};
 use crate::exec::Ran;
 use crate::runlog;
 use crate::sequence::{Address, Instrument};
 use crate::wakeup::EveryWakeup;
 pub use dial::backoff;
+pub use lend::{Borrow, Lending};
 
 /// Dials every connection; replies as soon as one is open with how many the pool will
 /// keep (at most `max_connections`), or with the last connect error when none could be.
@@ -266,6 +270,15 @@ pub struct Pool {
     connected: Option<Recipient<Connected>>,
     /// Connect records of connections opened before [`Subscribe`], sent with it.
     early_connects: Vec<runlog::Connect>,
+    /// The instrument's index in the run, and the pools its connections lend a point's
+    /// `on:` commands to (see [`Self::lending`]).
+    lending: Option<(usize, Rc<dyn Lenders>)>,
+    /// Runs of other instruments' `on:` commands waiting for a connection (`lend.rs`).
+    loans_waiting: VecDeque<(Execute, lend::Loan)>,
+    /// Those running on a connection.
+    loans_running: Vec<lend::Loan>,
+    /// Serial of the next loan, counted down (the sequencer's count up from 0).
+    next_loan: u64,
 }
 
 impl Pool {
@@ -306,7 +319,20 @@ impl Pool {
             last_failed: 0,
             connected: None,
             early_connects: Vec::new(),
+            lending: None,
+            loans_waiting: VecDeque::new(),
+            loans_running: Vec::new(),
+            next_loan: u64::MAX,
         }
+    }
+
+    /// The same pool, for instrument `index` of the run: its connections lend the `on:`
+    /// commands of their points to the other instruments' pools, through `lenders`, and it
+    /// takes [`Borrow`]s.
+    #[must_use]
+    pub fn lending(mut self, index: usize, lenders: Rc<dyn Lenders>) -> Self {
+        self.lending = Some((index, lenders));
+        self
     }
 
     /// Sends a new connection's connect record on (or keeps it until [`Subscribe`]).
@@ -320,6 +346,7 @@ impl Pool {
     /// Hands waiting points to idle connections, and dials more (with backoff after
     /// failures) while points wait and the cap allows.
     fn pump(&mut self, ctx: &mut Context<Self>) {
+        self.lend_out();
         while self.holds == 0
             && self
                 .queue
@@ -345,7 +372,9 @@ impl Pool {
         if self.opening.is_some() {
             return;
         }
-        while self.queue.len() > self.dialing && self.live + self.dialing < self.cap {
+        while self.queue.len() + self.loans_waiting.len() > self.dialing
+            && self.live + self.dialing < self.cap
+        {
             // After a failure: one attempt at a time, each after its backoff.
             match self.redial {
                 Redial::Clear => self.dial(false, ctx),
@@ -497,6 +526,21 @@ impl StreamHandler<Done> for Pool {
                 self.live -= 1;
             }
         }
+        if msg.session == Fate::Refused {
+            let why = match &msg.result {
+                Err(NotRun::Session(e)) => Some(e.clone()),
+                _ => None,
+            };
+            if self.loans_running.iter().any(|l| l.serial == msg.serial) {
+                // A lent run on a refused session: the pool keeps fewer, and the
+                // borrower's point fails (its retries run it again).
+                self.refused(id, why.as_ref(), ctx);
+            }
+        }
+        let Some(msg) = self.returned(msg) else {
+            self.pump(ctx);
+            return;
+        };
         let verdict = match (msg.result, msg.session) {
             // Refused before anything was sent: the point runs on another connection.
             (Err(NotRun::Session(e)), Fate::Refused) => {

@@ -33,7 +33,7 @@ pub use open::{OpenError, Problem, default_file_name};
 
 /// One command sent and its reply: an entry of a point's (or a connect record's)
 /// `commands`, made by the connection that ran it ([`crate::exec`]).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Exchange {
     /// The text sent (without termination).
     pub sent: String,
@@ -43,6 +43,12 @@ pub struct Exchange {
     /// From just before sending to the reply (or the write) completing, in ms.
     #[serde(serialize_with = "millis")]
     pub elapsed_ms: Duration,
+    /// The instrument it went to when not the point's own (`on:`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on: Option<String>,
+    /// The connection of that instrument it went over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conn: Option<usize>,
 }
 
 /// Serialises a duration as milliseconds with microsecond resolution.

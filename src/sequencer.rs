@@ -327,6 +327,7 @@ impl Sequencer {
         let point = Execute {
             serial,
             step: d.step.clone(),
+            commands: 0..d.step.commands.len(),
             texts,
             // Only polls bounded by a variable read the vars: no copy per point otherwise.
             vars: if d.step.commands.iter().any(Command::needs_vars) {

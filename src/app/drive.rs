@@ -17,9 +17,9 @@ use super::report::{report, summary_of};
 use super::signals::{Caught, Signals};
 use super::tally::tally;
 use crate::abort::Abort;
-use crate::connection::{Dialer, Tcp};
+use crate::connection::{Dialer, Lenders, Tcp};
 use crate::error::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Error, Result};
-use crate::pool::{Open, Pool, TakeConnects};
+use crate::pool::{Lending, Open, Pool, TakeConnects};
 use crate::resume::Resume;
 use crate::runlog::{self, RunLog};
 use crate::sequence::Sequence;
@@ -212,7 +212,12 @@ fn start_pools(
     let tcp: Rc<dyn Dialer> = Rc::new(Tcp);
     let mut pools = Vec::new();
     let mut opening = Vec::new();
-    for ins in &seq.instruments {
+    // The pools lend each other connections for `on:` commands.
+    let lending = Rc::new(Lending::new(
+        seq.instruments.iter().map(|i| i.name.clone()).collect(),
+    ));
+    let lenders: Rc<dyn Lenders> = lending.clone();
+    for (index, ins) in seq.instruments.iter().enumerate() {
         let Some(address) = ins.address.clone() else {
             return Err(Error::Internal(format!(
                 "instrument `{}` has no address",
@@ -227,6 +232,7 @@ fn start_pools(
             abort.clone(),
             alive.clone(),
         )
+        .lending(index, lenders.clone())
         .start();
         opening.push(Opening {
             instrument: ins.name.clone(),
@@ -235,6 +241,7 @@ fn start_pools(
         });
         pools.push(pool);
     }
+    lending.set(&pools);
     Ok((pools, opening))
 }
 

@@ -115,7 +115,16 @@ pub(super) async fn watch_for_close(
     id: usize,
     instrument: &str,
 ) -> Result<(), SessionError> {
-    let greeting = |unread: &Unread| exec::greeting(Conn { id, instrument }, unread);
+    let greeting = |unread: &Unread| {
+        exec::greeting(
+            Conn {
+                id,
+                instrument,
+                others: None,
+            },
+            unread,
+        );
+    };
     match io.take_unread(Look::Kernel) {
         Ok(unread) => unread.iter().for_each(greeting),
         Err(e) => return Err(SessionError::Io(Arc::new(e))),
@@ -228,6 +237,7 @@ pub async fn open(
             Conn {
                 id,
                 instrument: &instrument.name,
+                others: None,
             },
             Stops::none(),
         )

@@ -173,6 +173,10 @@ pub enum PointError {
     /// A second Ctrl-C.
     #[error("aborted by the operator")]
     Aborted,
+    /// No connection of the instrument named by `on:` could run those commands. Retried
+    /// like a broken connection.
+    #[error(transparent)]
+    Unlent(super::Unlent),
 }
 
 impl PointError {

@@ -54,6 +54,7 @@ async fn run(
         Conn {
             id: 7,
             instrument: "scripted",
+            others: None,
         },
         Stops::none(),
     )
@@ -191,6 +192,7 @@ async fn cancel_aborts_the_point() {
         Conn {
             id: 1,
             instrument: "scripted",
+            others: None,
         },
         Stops {
             cancel,
@@ -323,6 +325,7 @@ async fn each_command_gets_its_own_full_timeout() {
         Conn {
             id: 3,
             instrument: "slow",
+            others: None,
         },
         Stops::none(),
     )
@@ -398,6 +401,7 @@ impl StrayCase {
             Conn {
                 id: 7,
                 instrument: "scripted",
+                others: None,
             },
             Stops::none(),
         )
@@ -524,6 +528,7 @@ async fn run_with_deadline(cmds: Vec<Command>, delay: Duration, cut_after: Durat
         Conn {
             id: 4,
             instrument: "slow",
+            others: None,
         },
         stops,
     );

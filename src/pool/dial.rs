@@ -88,6 +88,7 @@ impl Pool {
                         act.abort.clone(),
                         act.alive.clone(),
                     )
+                    .lending_from(act.lending.as_ref())
                     .start();
                     act.idle.push_back((id, work));
                 }
@@ -229,6 +230,7 @@ impl Pool {
             address = %self.address,
             "{unreachable}"
         );
+        self.refuse_loans();
         for job in std::mem::take(&mut self.queue) {
             let verdict = Verdict::Failed(unreachable.clone());
             self.deliver(job.point.serial, 0, verdict, ctx);

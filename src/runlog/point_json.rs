@@ -198,6 +198,8 @@ fn push_exchange(buf: &mut Vec<u8>, e: &Exchange) -> Option<()> {
         sent,
         reply,
         elapsed_ms,
+        on,
+        conn,
     } = e;
     buf.extend_from_slice(br#"{"sent":"#);
     push_str(buf, sent)?;
@@ -207,6 +209,14 @@ fn push_exchange(buf: &mut Vec<u8>, e: &Exchange) -> Option<()> {
     }
     buf.extend_from_slice(br#","elapsed_ms":"#);
     push_millis(buf, *elapsed_ms)?;
+    if let Some(on) = on {
+        buf.extend_from_slice(br#","on":"#);
+        push_str(buf, on)?;
+    }
+    if let Some(conn) = conn {
+        buf.extend_from_slice(br#","conn":"#);
+        push_u64(buf, *conn as u64);
+    }
     buf.push(b'}');
     Some(())
 }

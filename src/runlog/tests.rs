@@ -89,6 +89,8 @@ fn with_point<R>(f: impl FnOnce(&Point<'_>) -> R) -> R {
         sent: "MEAS?".into(),
         reply: Some("1.5".into()),
         elapsed_ms: Duration::from_micros(1500),
+        on: None,
+        conn: None,
     }];
     let values = [("v".to_owned(), "1.5".to_owned())];
     let names = ["x".to_owned()];

@@ -336,6 +336,12 @@ impl Command {
         }
     }
 
+    /// The instrument a map-form command names with `on:` (its index), `None` for the
+    /// point's own.
+    pub fn on(&self) -> Option<usize> {
+        None
+    }
+
     /// True for a command that reads a reply (a query or a poll).
     pub fn reads(&self) -> bool {
         matches!(self, Command::Query { .. } | Command::Poll { .. })

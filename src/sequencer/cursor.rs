@@ -115,10 +115,10 @@ impl Cursor {
             }
             self.taken = 0;
         }
-        if after != Some(Kind::Teardown) {
-            if let Some(stage) = self.walk.next() {
-                return Some(Current::new(Kind::Step, stage));
-            }
+        if after != Some(Kind::Teardown)
+            && let Some(stage) = self.walk.next()
+        {
+            return Some(Current::new(Kind::Step, stage));
         }
         let step = self.teardown.get(self.taken)?;
         self.taken += 1;

@@ -218,11 +218,15 @@ fn strings_in_every_field() {
                 sent: (*s).to_owned(),
                 reply: Some((*s).to_owned()),
                 elapsed_ms: Duration::from_micros(5),
+                on: None,
+                conn: None,
             },
             Exchange {
                 sent: (*s).to_owned(),
                 reply: None,
                 elapsed_ms: Duration::ZERO,
+                on: None,
+                conn: None,
             },
         ];
         let pairs = [
@@ -250,6 +254,8 @@ fn optional_fields_and_numbers() {
             sent: "READ?".into(),
             reply: r.clone(),
             elapsed_ms: Duration::from_nanos(1_234_567),
+            on: None,
+            conn: None,
         })
         .collect();
     for (status, error) in [
@@ -279,6 +285,8 @@ fn durations_match() {
             sent: "X".into(),
             reply: None,
             elapsed_ms: d,
+            on: None,
+            conn: None,
         }];
         let mut p = base(VarMap(&[], &[]), &exchanges, PairMap(&[]));
         p.elapsed_ms = d;
