@@ -17,8 +17,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::abort::Abort;
-use crate::connection::Dialer;
-use crate::pool::{Open, Pool};
+use crate::connection::{Dialer, Lenders};
+use crate::pool::{Lending, Open, Pool};
 use crate::resume::Resume;
 use crate::runlog::RunLog;
 use crate::sequence::{Address, Sequence};
@@ -156,7 +156,12 @@ impl Run {
         let (alive_tx, mut alive) = mpsc::channel::<()>(1);
         let ids = Arc::new(AtomicUsize::new(0));
         let mut pools = Vec::new();
-        for (ins, instrument) in seq.instruments.iter().zip(&self.instruments) {
+        let lending = Rc::new(Lending::new(
+            seq.instruments.iter().map(|i| i.name.clone()).collect(),
+        ));
+        let lenders: Rc<dyn Lenders> = lending.clone();
+        for (index, (ins, instrument)) in seq.instruments.iter().zip(&self.instruments).enumerate()
+        {
             let dialer: Rc<dyn Dialer> = Rc::new(instrument.clone());
             let pool = Pool::new(
                 Arc::new(ins.clone()),
@@ -166,9 +171,11 @@ impl Run {
                 abort.clone(),
                 alive_tx.clone(),
             )
+            .lending(index, lenders.clone())
             .start();
             pools.push(pool);
         }
+        lending.set(&pools);
         drop(alive_tx);
         let mut opened = Vec::new();
         for pool in pools {
