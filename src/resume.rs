@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::error::Result;
 use crate::runlog;
 use crate::runlog::read::{GIVE_A_LOG, Records};
-use crate::sequence::Sequence;
+use crate::sequence::{Node, Sequence};
 
 /// What a log already holds, as the sequencer needs it.
 #[derive(Debug, Default)]
@@ -69,7 +69,8 @@ impl Resume {
     pub fn ok_points(&self, seq: &Sequence) -> u64 {
         let mut vars = Vec::new();
         let mut count = 0;
-        for step in &seq.steps {
+        // Flat sequences only, for now: a loop is refused before a run starts.
+        for step in seq.steps.iter().filter_map(Node::as_step) {
             let names = step.sweep.names();
             for i in (0..step.points()).filter(|&i| self.is_ok(&step.name, i)) {
                 step.sweep
@@ -175,7 +176,8 @@ fn hash(text: &str) -> u64 {
 /// Number of points of each step name of `seq` (setup and teardown: one per instrument).
 fn step_sizes(seq: &Sequence) -> HashMap<&str, u64> {
     let mut sizes: HashMap<&str, u64> = HashMap::new();
-    for step in seq.setup.iter().chain(&seq.teardown).chain(&seq.steps) {
+    let steps = seq.steps.iter().filter_map(Node::as_step);
+    for step in seq.setup.iter().chain(&seq.teardown).chain(steps) {
         *sizes.entry(step.name.as_str()).or_default() += step.points();
     }
     sizes

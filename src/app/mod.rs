@@ -78,6 +78,32 @@ fn diff(a: &Path, b: &Path) -> Result<i32> {
     })
 }
 
+/// Refuses, as invalid input, a sequence that `run` and `resume` do not carry out yet: one
+/// with loops (steps with `steps:`), or with commands sent to another instrument (`on:`).
+/// `check` takes both.
+fn runnable(seq: &Sequence) -> Result<()> {
+    if let Some(l) = seq.first_loop() {
+        return Err(Error::usage(format!(
+            "sequence `{}` has loop `{}` (a step with `steps:`): nested loops are not run yet \
+             (`sequencer check` validates them)",
+            seq.path.display(),
+            l.name
+        )));
+    }
+    if let Some(step) = seq
+        .leaves()
+        .find(|s| s.commands.iter().any(|c| c.on().is_some()))
+    {
+        return Err(Error::usage(format!(
+            "step `{}` of sequence `{}` sends commands to another instrument (`on:`), which is \
+             not run yet (`sequencer check` validates it)",
+            step.name,
+            seq.path.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Logs the sequence's warnings (valid, but likely not meant), each with `file:line:col`.
 fn warn_about(seq: &Sequence) {
     for warning in &seq.warnings {

@@ -21,6 +21,7 @@ pub async fn run(args: RunArgs) -> Result<i32> {
     let signals = Signals::new();
     let mut seq = sequence::load(&args.sequence)?;
     super::warn_about(&seq);
+    super::runnable(&seq)?;
     apply_addresses(&mut seq, &args.address)?;
     check_open_files(&seq, args.sim.sim || args.sim.model.is_set())?;
     let sims = start_sims(&mut seq, &args.sim)?;
@@ -68,6 +69,7 @@ pub async fn resume(args: ResumeArgs) -> Result<i32> {
     let records = resume::open(&args.log)?;
     let (seq_path, mut seq) = resume_sequence(&args, records.start())?;
     super::warn_about(&seq);
+    super::runnable(&seq)?;
     let mut state = resume::read_log(records, &seq, false)?;
     let recorded = state.sha256().unwrap_or_default().to_owned();
     let forced = recorded != seq.sha256;

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::runlog::read::Records;
-use crate::sequence::Sequence;
+use crate::sequence::{Node, Sequence};
 
 /// Sweep points by the last record of each, as the stop record counts them.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +53,8 @@ pub fn tally(path: &Path, seq: &Sequence) -> Tally {
     let steps: HashMap<&str, (usize, u64)> = seq
         .steps
         .iter()
+        // Flat sequences only, for now: a loop is refused before a run starts.
+        .filter_map(Node::as_step)
         .enumerate()
         .map(|(i, step)| (step.name.as_str(), (i, step.points())))
         .collect();

@@ -25,6 +25,16 @@ pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
 /// How [`MAX_DURATION`] is written in messages.
 pub const MAX_DURATION_TEXT: &str = "30 days (`720h`)";
 
+/// How deep loops (steps with `steps:`) nest: a step in the body of a loop in the body of
+/// another is two deep. Experiments nest two or three loops (temperature, field, gate
+/// voltage); the YAML reader's depth budget leaves room for this many and the commands
+/// inside them.
+pub const MAX_NESTING: usize = 8;
+
+/// What to do about loops nested deeper than [`MAX_NESTING`].
+pub const NESTING_HELP: &str = "loops nest at most 8 deep: sweep several variables in one \
+    loop's `sweep:` (a product), or split the run into several sequences";
+
 /// The range of a whole-number key, and what to do about a value above it.
 #[derive(Debug, Clone, Copy)]
 pub struct CountBound {

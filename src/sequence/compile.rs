@@ -26,7 +26,7 @@ use std::time::Duration;
 use super::bounds::{self, CountBound};
 use super::raw::{Count, Dur, RawCommand, RawHook, RawSequence, Spanned};
 use super::sweep::Sweep;
-use super::{Parallel, RetryPolicy, Sequence, Step};
+use super::{OnResume, Parallel, RetryPolicy, Sequence, Step};
 use crate::yaml::{InvalidFile, Problem, from_yaml_error, location};
 
 /// Default pool size.
@@ -110,7 +110,23 @@ pub(super) struct Cx<'t> {
     retry_on: RetryPolicy,
 }
 
-/// A step's sweep variables as templates see them.
+/// Where a command list runs, which decides what `on:` may name.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    /// The points of a step on instrument `own`: `on:` may name another of `ins`.
+    Step {
+        /// The step's instrument.
+        own: usize,
+        /// The sequence's instruments.
+        ins: &'a Instruments,
+    },
+    /// `setup`, `teardown` or `on_connect` (the word): the commands run on the instrument
+    /// they are listed under, and `on:` is refused.
+    Fixed(&'a str),
+}
+
+/// A step's sweep variables as templates see them: the enclosing loops' variables, then
+/// the step's own.
 #[derive(Clone, Copy, Default)]
 pub(super) struct Vars<'a> {
     /// Names in slot order.
@@ -263,7 +279,12 @@ impl Cx<'_> {
             .into_iter()
             .filter(|(_, commands)| !commands.is_empty())
             .map(|(instrument, commands)| {
-                let commands = self.commands(commands, Vars::default(), ins.wire(instrument));
+                let commands = self.commands(
+                    commands,
+                    Vars::default(),
+                    ins.wire(instrument),
+                    Target::Fixed(name),
+                );
                 Arc::new(Step {
                     name: name.to_owned(),
                     instrument,
@@ -274,6 +295,8 @@ impl Cx<'_> {
                     commands,
                     retries: self.retries,
                     retry_on: self.retry_on,
+                    outer: Vec::new(),
+                    on_resume: OnResume::Continue,
                 })
             })
             .collect()

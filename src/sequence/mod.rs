@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use address::Address;
-pub use raw::{Greeting, OnError, ReplyRule};
+pub use raw::{Greeting, OnError, OnResume, ReplyRule};
 use sha2::{Digest, Sha256};
 pub use termination::Eom;
 
@@ -48,8 +48,8 @@ pub struct Sequence {
     pub instruments: Vec<Instrument>,
     /// Setup steps (one per instrument that has setup commands), named `setup`.
     pub setup: Vec<Arc<Step>>,
-    /// The steps, run one after another.
-    pub steps: Vec<Arc<Step>>,
+    /// The tree of steps: steps and loops, run one after another.
+    pub steps: Vec<Node>,
     /// Teardown steps, named `teardown`.
     pub teardown: Vec<Arc<Step>>,
     /// What a failed point does to the run.
@@ -131,10 +131,81 @@ impl Default for IoSettings {
     }
 }
 
+/// A node of the sequence's tree of steps.
+#[derive(Debug, Clone)]
+pub enum Node {
+    /// A step, whose points run commands.
+    Step(Arc<Step>),
+    /// A loop (a step with `steps:`), whose body runs once per point of its sweep.
+    Loop(Arc<Loop>),
+}
+
+impl Node {
+    /// The node's name, unique among its siblings.
+    pub fn name(&self) -> &str {
+        match self {
+            Node::Step(step) => &step.name,
+            Node::Loop(l) => &l.name,
+        }
+    }
+
+    /// All the points under it: a step's, or every iteration's of a loop (saturating).
+    pub fn points(&self) -> u64 {
+        match self {
+            Node::Step(step) => step.points(),
+            Node::Loop(l) => l.points(),
+        }
+    }
+
+    /// The step, if the node is one.
+    pub fn as_step(&self) -> Option<&Arc<Step>> {
+        match self {
+            Node::Step(step) => Some(step),
+            Node::Loop(_) => None,
+        }
+    }
+}
+
+/// A step with `steps:`: its body runs once per point of its own sweep (a group, with no
+/// sweep, once). Iterations run one after another: each is a barrier, as a step is.
+#[derive(Debug)]
+pub struct Loop {
+    /// Name, unique among its siblings; the first part of its points' ids
+    /// (`T/2/iv/7`).
+    pub name: String,
+    /// Its own variables only; a group: the empty sweep of one point.
+    pub sweep: Sweep,
+    /// Passes over its iteration list; iteration indices number on across passes.
+    pub repeat: u64,
+    /// The steps and loops of one iteration, in order; at least one.
+    pub body: Vec<Node>,
+}
+
+impl Loop {
+    /// Iterations: sweep length times repeat.
+    pub fn iterations(&self) -> u64 {
+        self.sweep.len().saturating_mul(self.repeat)
+    }
+
+    /// Points of one iteration: the sum over the body (saturating).
+    pub fn points_per_iteration(&self) -> u64 {
+        self.body
+            .iter()
+            .fold(0u64, |acc, n| acc.saturating_add(n.points()))
+    }
+
+    /// All its points: iterations times the body's points (saturating).
+    pub fn points(&self) -> u64 {
+        self.iterations()
+            .saturating_mul(self.points_per_iteration())
+    }
+}
+
 /// A step: a sweep of points, each running the same commands on one connection.
 #[derive(Debug)]
 pub struct Step {
-    /// Unique name; point ids are `name/index`.
+    /// Name, unique among its siblings; point ids are `name/index` (in a loop's body,
+    /// behind the loops' names and iterations: `T/2/name/index`).
     pub name: String,
     /// Index into [`Sequence::instruments`].
     pub instrument: usize,
@@ -152,6 +223,15 @@ pub struct Step {
     pub retries: u32,
     /// Which failures are retried besides broken connections and reply timeouts.
     pub retry_on: RetryPolicy,
+    /// Variables of the enclosing loops, outermost first, before the step's own: a point's
+    /// values are these loops' current values then the step's sweep values, and every slot
+    /// in its templates, `until` bounds etc. indexes that concatenation (but not
+    /// [`Parallel::Lanes`], which names the step's own variables only). Empty at the top
+    /// level, in setup and teardown.
+    pub outer: Vec<String>,
+    /// What a resume does when it continues an iteration of this step's loop (always
+    /// [`OnResume::Continue`] outside loops).
+    pub on_resume: OnResume,
 }
 
 /// Which points of a step may run at the same time (`parallel:`): only the person who
@@ -162,8 +242,8 @@ pub enum Parallel {
     All,
     /// One point at a time, in order: no `parallel:` (setup and teardown too).
     Serial,
-    /// Points whose values of these sweep variables (their slots, ascending) differ may
-    /// run at the same time; points with the same values (a lane) run one after another,
+    /// Points whose values of these sweep variables (their slots in the step's own sweep,
+    /// ascending, not counting [`Step::outer`]) differ may run at the same time; points with the same values (a lane) run one after another,
     /// in sweep order, pass after pass.
     Lanes(Vec<usize>),
 }
@@ -194,11 +274,18 @@ impl Step {
     }
 }
 
-/// One command of a point, with placeholders still to render.
+/// One command of a point, with placeholders still to render. `on` is the instrument
+/// (index into [`Sequence::instruments`]) it is sent to when that is not the point's own
+/// (`on: tc`); `None`: the point's own connection.
 #[derive(Debug, Clone)]
 pub enum Command {
     /// Send; read nothing.
-    Write(Template),
+    Write {
+        /// The text to send.
+        text: Template,
+        /// Another instrument to send it to.
+        on: Option<usize>,
+    },
     /// Send; read one reply line.
     Query {
         /// The text to send.
@@ -207,9 +294,16 @@ pub enum Command {
         name: Option<String>,
         /// The point fails unless the reply equals this.
         expect: Option<String>,
+        /// Another instrument to send it to.
+        on: Option<usize>,
     },
     /// Pause without sending.
-    Wait(Duration),
+    Wait {
+        /// How long.
+        pause: Duration,
+        /// Another instrument whose connection is held during the pause.
+        on: Option<usize>,
+    },
     /// Query every `every` until `until` holds or `timeout` passes.
     Poll {
         /// The query to send.
@@ -222,6 +316,8 @@ pub enum Command {
         timeout: Duration,
         /// Name of the last reply in `values`.
         name: Option<String>,
+        /// Another instrument to send it to.
+        on: Option<usize>,
     },
 }
 
@@ -263,10 +359,21 @@ impl Command {
     /// The template this command sends, if it sends anything.
     pub fn template(&self) -> Option<&Template> {
         match self {
-            Command::Write(t) | Command::Query { text: t, .. } | Command::Poll { text: t, .. } => {
-                Some(t)
-            }
-            Command::Wait(_) => None,
+            Command::Write { text: t, .. }
+            | Command::Query { text: t, .. }
+            | Command::Poll { text: t, .. } => Some(t),
+            Command::Wait { .. } => None,
+        }
+    }
+
+    /// The instrument (index into [`Sequence::instruments`]) this command goes to when it
+    /// is not the point's own (`on: tc`); `None`: the point's own connection.
+    pub fn on(&self) -> Option<usize> {
+        match self {
+            Command::Write { on, .. }
+            | Command::Query { on, .. }
+            | Command::Wait { on, .. }
+            | Command::Poll { on, .. } => *on,
         }
     }
 }
@@ -368,11 +475,52 @@ impl std::fmt::Display for Until {
 }
 
 impl Sequence {
-    /// Total sweep points over all steps (setup and teardown not counted).
+    /// Total sweep points over the tree of steps, every iteration of every loop counted
+    /// (setup and teardown not counted). Compiling keeps it at most
+    /// [`bounds::MAX_POINTS`].
     pub fn total_points(&self) -> u64 {
         self.steps
             .iter()
-            .fold(0u64, |acc, s| acc.saturating_add(s.points()))
+            .fold(0u64, |acc, n| acc.saturating_add(n.points()))
+    }
+
+    /// Every step of the tree, depth first in file order (each once, however many
+    /// iterations run it); setup and teardown not included.
+    pub fn leaves(&self) -> Leaves<'_> {
+        Leaves {
+            stack: vec![self.steps.iter()],
+        }
+    }
+
+    /// The first loop of the top level, if the sequence has one (`None`: a flat sequence).
+    pub fn first_loop(&self) -> Option<&Loop> {
+        self.steps.iter().find_map(|n| match n {
+            Node::Loop(l) => Some(&**l),
+            Node::Step(_) => None,
+        })
+    }
+}
+
+/// The steps of a tree of nodes, depth first ([`Sequence::leaves`]): a stack of the
+/// bodies being walked, as deep as the loops nest.
+pub struct Leaves<'a> {
+    /// The top level, then the body of each loop being walked.
+    stack: Vec<std::slice::Iter<'a, Node>>,
+}
+
+impl<'a> Iterator for Leaves<'a> {
+    type Item = &'a Arc<Step>;
+
+    fn next(&mut self) -> Option<&'a Arc<Step>> {
+        loop {
+            match self.stack.last_mut()?.next() {
+                Some(Node::Step(step)) => return Some(step),
+                Some(Node::Loop(l)) => self.stack.push(l.body.iter()),
+                None => {
+                    self.stack.pop();
+                }
+            }
+        }
     }
 }
 

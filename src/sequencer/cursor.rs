@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::Kind;
 use super::lanes::Feed;
-use crate::sequence::{Sequence, Step};
+use crate::sequence::{Node, Sequence, Step};
 
 /// Where the run is in its sequence.
 pub(super) struct Cursor {
@@ -40,7 +40,13 @@ impl Cursor {
             .setup
             .iter()
             .map(|s| (Kind::Setup, s.clone()))
-            .chain(seq.steps.iter().map(|s| (Kind::Step, s.clone())))
+            // Flat sequences only, for now: a loop is refused before a run starts.
+            .chain(
+                seq.steps
+                    .iter()
+                    .filter_map(Node::as_step)
+                    .map(|s| (Kind::Step, s.clone())),
+            )
             .chain(seq.teardown.iter().map(|s| (Kind::Teardown, s.clone())))
             .collect();
         Cursor {

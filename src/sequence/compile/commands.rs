@@ -10,7 +10,8 @@ use super::super::raw::{RawCommand, RawCommandMap, RawUntil, ReplyRule, Scalar, 
 use super::super::template::Template;
 use super::super::{Bound, Command, Until};
 use super::framing::Wire;
-use super::{Cx, Vars, quoted_list};
+use super::{Cx, Target, Vars, quoted_list};
+use crate::yaml::Problem;
 
 /// Default pause between poll queries.
 const DEFAULT_POLL_EVERY: Duration = Duration::from_millis(100);
@@ -23,11 +24,14 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Cx<'_> {
+    /// The commands of a list that runs on `target`, whose instrument puts them on the wire
+    /// as `wire` says.
     pub(super) fn commands(
         &mut self,
         raw: Vec<Spanned<RawCommand>>,
         vars: Vars<'_>,
         wire: Wire<'_>,
+        target: Target<'_>,
     ) -> Vec<Command> {
         let mut names = HashSet::new();
         let mut out = Vec::with_capacity(raw.len());
@@ -57,12 +61,13 @@ impl Cx<'_> {
                             text: t,
                             name: None,
                             expect: None,
+                            on: None,
                         }
                     } else {
-                        Command::Write(t)
+                        Command::Write { text: t, on: None }
                     }
                 }),
-                RawCommand::Map(map) => self.command_map(*map, span, vars, wire),
+                RawCommand::Map(map) => self.command_map(*map, span, vars, wire, target),
             };
             if let Some(c) = compiled {
                 out.push(c);
@@ -77,6 +82,7 @@ impl Cx<'_> {
         whole: Range<usize>,
         vars: Vars<'_>,
         wire: Wire<'_>,
+        target: Target<'_>,
     ) -> Option<Command> {
         let kinds: Vec<&str> = [
             ("write", m.write.is_some()),
@@ -88,6 +94,33 @@ impl Cx<'_> {
         .filter(|(_, present)| *present)
         .map(|(k, _)| *k)
         .collect();
+        if kinds.is_empty()
+            && let Some(on) = &m.on
+        {
+            let span = self.span(on);
+            self.problems.push(
+                Problem::new(
+                    span,
+                    format!(
+                        "`on: {}` goes with one of `write`, `query`, `poll`, `wait` in the same \
+                         map, and this command has none",
+                        on.value
+                    ),
+                    "on what?",
+                )
+                .help(format!(
+                    "write the command as `{{query: \"TEMP?\", on: {}}}`",
+                    on.value
+                )),
+            );
+            return None;
+        }
+        // A command on another instrument goes on that instrument's wire.
+        let on = m.on.as_ref().and_then(|o| self.on(o, target));
+        let wire = match (on, target) {
+            (Some(i), Target::Step { ins, .. }) => ins.wire(i),
+            _ => wire,
+        };
         if kinds.len() != 1 {
             let found = if kinds.is_empty() {
                 "none".to_owned()
@@ -129,12 +162,14 @@ impl Cx<'_> {
         }
         let name = m.as_name.map(|n| n.value);
         let command = match kind {
-            "wait" => self.duration(m.wait, false).map(Command::Wait),
+            "wait" => self
+                .duration(m.wait, false)
+                .map(|pause| Command::Wait { pause, on }),
             "write" => {
                 let t = m.write?;
                 let span = self.span(&t);
                 self.template(&t.value, span, vars, wire)
-                    .map(Command::Write)
+                    .map(|text| Command::Write { text, on })
             }
             "query" => {
                 let t = m.query?;
@@ -144,6 +179,7 @@ impl Cx<'_> {
                         text,
                         name,
                         expect: m.expect.and_then(|e| self.reply_text(&e)),
+                        on,
                     })
             }
             _ => {
@@ -168,10 +204,69 @@ impl Cx<'_> {
                         .duration(m.timeout, true)
                         .unwrap_or(DEFAULT_POLL_TIMEOUT),
                     name,
+                    on,
                 })
             }
         };
         command.filter(|_| ok)
+    }
+
+    /// The instrument `on:` sends a command to, when it is not the point's own: an
+    /// instrument of the sequence other than the step's (naming the step's own is allowed,
+    /// with a warning, and changes nothing). Refused where commands run on the instrument
+    /// they are listed under.
+    fn on(&mut self, raw: &Spanned<String>, target: Target<'_>) -> Option<usize> {
+        let span = self.span(raw);
+        let name = &raw.value;
+        let (own, ins) = match target {
+            Target::Step { own, ins } => (own, ins),
+            Target::Fixed(list) => {
+                let help = if list == "on_connect" {
+                    "`on_connect` prepares each new connection of the instrument it is under: \
+                     give the other instrument its own `on_connect`"
+                        .to_owned()
+                } else {
+                    format!("list the command under `{list}: {{{name}: [...]}}` instead")
+                };
+                self.problems.push(
+                    Problem::new(
+                        span,
+                        format!(
+                            "`on` does not go in `{list}`: its commands run on the instrument \
+                             they are listed under"
+                        ),
+                        "not here",
+                    )
+                    .help(help),
+                );
+                return None;
+            }
+        };
+        let Some(i) = ins.list.iter().position(|i| i.name == *name) else {
+            let what = if ins.single {
+                "this sequence has one instrument: drop `on`".to_owned()
+            } else {
+                format!("instruments: {}", ins.names())
+            };
+            self.problem(
+                span,
+                format!("`on` names unknown instrument `{name}` ({what})"),
+                "no such instrument",
+            );
+            return None;
+        };
+        if i == own {
+            let key = self.text[..span.start].rfind("on").unwrap_or(span.start);
+            self.warnings.push((
+                key,
+                format!(
+                    "`on: {name}` names the step's own instrument: the command runs on the \
+                     point's own connection, as it would without `on`"
+                ),
+            ));
+            return None;
+        }
+        Some(i)
     }
 
     /// A poll bound: a number (quoted or not), or `"{var}"` naming a numeric sweep

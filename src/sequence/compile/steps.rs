@@ -1,41 +1,101 @@
-//! Validation of the steps: names (the name rule, unique, not `setup` or `teardown`), each
-//! step's instrument, sweep, `repeat`, `parallel:`, `concurrency` and commands, and the
-//! bound on points per step and in all.
+//! Validation of the tree of steps: names (the name rule, unique among siblings, not
+//! `setup` or `teardown`), each step's instrument, sweep, `repeat`, `parallel:`,
+//! `concurrency`, `on_resume` and commands; each loop's (a step with `steps:`) sweep,
+//! `repeat`, the defaults it gives its body and how deep it nests; and the bound on points
+//! per step, per loop iteration, per loop and in all.
+//!
+//! A loop hands its body a [`Scope`]: its variables after those of the loops around it
+//! (a body step's templates index that list, then its own variables), its `instrument:`,
+//! `retries` and `retry_on` as defaults, and its text values that could break a command's
+//! framing.
 
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
-use super::super::bounds::{self, MAX_POINTS, MAX_POINTS_TEXT};
+use super::super::bounds::{self, MAX_NESTING, MAX_POINTS, MAX_POINTS_TEXT};
 use super::super::name;
-use super::super::raw::{RawMode, RawStep, Spanned};
+use super::super::raw::{OrderedMap, RawAxis, RawMode, RawStep, Spanned};
 use super::super::sweep::Mode;
-use super::super::{Parallel, RetryPolicy, Step};
+use super::super::{Loop, Node, OnResume, Parallel, RetryPolicy, Step};
+use super::framing::BreakingValue;
 use super::instruments::Instruments;
-use super::{Cx, Vars};
+use super::{Cx, Target, Vars};
 use crate::yaml::Problem;
+
+/// A variable of an enclosing loop, as the steps of its body see it.
+#[derive(Debug, Clone)]
+pub(super) struct OuterVar {
+    /// Its name.
+    pub(super) name: String,
+    /// True when it can take text values (no `{v:.N}`, no poll bound).
+    text: bool,
+    /// The line of its key, for messages about a name used again.
+    line: usize,
+    /// The loop that declares it.
+    pub(super) owner: String,
+}
+
+/// What the enclosing loops give the steps of their body (nothing at the top level).
+#[derive(Debug, Clone)]
+pub(super) struct Scope {
+    /// The enclosing loops' names, outermost first.
+    loops: Vec<String>,
+    /// Their variables, outermost loop first, each loop's in its sweep's order.
+    pub(super) vars: Vec<OuterVar>,
+    /// The innermost `instrument:` of a loop, the default of a step.
+    instrument: Option<usize>,
+    /// The innermost `retries` (or the run-wide one), the default of a step.
+    retries: u32,
+    /// The innermost `retry_on` (or the run-wide one), the default of a step.
+    retry_on: RetryPolicy,
+    /// The loops' text values that would break a command's framing.
+    breaking: Vec<BreakingValue>,
+    /// True inside a loop nested too deep (reported once, at that loop).
+    too_deep: bool,
+}
 
 impl Cx<'_> {
     pub(super) fn steps(
         &mut self,
         raw: Option<Spanned<Vec<RawStep>>>,
         ins: &Instruments,
-    ) -> Vec<Arc<Step>> {
+    ) -> Vec<Node> {
         let Some(raw) = raw.filter(|s| !s.value.is_empty()) else {
             self.problem(0..0, "the sequence has no `steps`", "add a `steps:` list");
             return Vec::new();
         };
+        let top = Scope {
+            loops: Vec::new(),
+            vars: Vec::new(),
+            instrument: None,
+            retries: self.retries,
+            retry_on: self.retry_on,
+            breaking: Vec::new(),
+            too_deep: false,
+        };
+        self.nodes(raw.value, ins, &top)
+    }
+
+    /// The steps and loops of one list (the top level, or a loop's body): names unique
+    /// among them, and at most [`MAX_POINTS`] points in all.
+    fn nodes(&mut self, raw: Vec<RawStep>, ins: &Instruments, scope: &Scope) -> Vec<Node> {
         let mut seen: HashMap<String, usize> = HashMap::new();
-        let mut steps = Vec::new();
+        let mut nodes = Vec::new();
         let mut spans = Vec::new();
-        for step in raw.value {
+        for step in raw {
             let span = self.span(&step.name);
             let name = step.name.value.clone();
             if let Some(first) = seen.get(&name) {
-                let line = self.text[..*first].matches('\n').count() + 1;
+                let line = self.line(*first);
+                let within = scope
+                    .loops
+                    .last()
+                    .map(|l| format!(" in loop `{l}`"))
+                    .unwrap_or_default();
                 self.problem(
                     span.clone(),
-                    format!("duplicate step name `{name}` (first used on line {line})"),
+                    format!("duplicate step name `{name}`{within} (first used on line {line})"),
                     "rename this step",
                 );
             } else {
@@ -50,71 +110,113 @@ impl Cx<'_> {
             } else if let Some(message) = name::problem("step name", &name) {
                 self.problem(span.clone(), message, "rename this step");
             }
-            steps.push(Arc::new(self.step(step, ins)));
+            let node = if step.steps.is_some() {
+                Node::Loop(Arc::new(self.loop_(step, ins, scope)))
+            } else {
+                Node::Step(Arc::new(self.step(step, ins, scope)))
+            };
+            nodes.push(node);
             spans.push(span);
         }
-        self.total_points(&steps, &spans);
-        steps
+        self.total_points(&nodes, &spans, scope.loops.last().map(String::as_str));
+        nodes
     }
 
-    /// A sequence has at most [`MAX_POINTS`] points: the step that takes it past them is
-    /// reported, at its name. (A step too large on its own was reported already and stands
-    /// in with one pass, so it adds no second problem here.)
-    fn total_points(&mut self, steps: &[Arc<Step>], spans: &[Range<usize>]) {
+    /// The nodes of one list have at most [`MAX_POINTS`] points (in all, or per iteration
+    /// of the loop `within`): the node that takes them past it is reported, at its name. (A
+    /// node too large on its own was reported already, where it grew too large, and adds no
+    /// second problem here.)
+    fn total_points(&mut self, nodes: &[Node], spans: &[Range<usize>], within: Option<&str>) {
         let mut total = 0u64;
-        for (step, span) in steps.iter().zip(spans) {
-            total = total.saturating_add(step.points());
+        for (node, span) in nodes.iter().zip(spans) {
+            if node.points() > MAX_POINTS {
+                return;
+            }
+            total = total.saturating_add(node.points());
             if total > MAX_POINTS {
-                self.problems.push(
-                    Problem::new(
-                        span.clone(),
+                let kind = match node {
+                    Node::Step(_) => "step",
+                    Node::Loop(_) => "loop",
+                };
+                let name = node.name();
+                let (message, help) = match within {
+                    None => (
                         format!(
-                            "with step `{}`, the sequence has {total} points: a sequence has at \
-                             most {MAX_POINTS_TEXT}",
-                            step.name
+                            "with {kind} `{name}`, the sequence has {total} points: a sequence \
+                             has at most {MAX_POINTS_TEXT}"
                         ),
-                        "too many points",
-                    )
-                    .help("split the steps over several sequences"),
-                );
+                        "split the steps over several sequences",
+                    ),
+                    Some(l) => (
+                        format!(
+                            "with {kind} `{name}`, an iteration of loop `{l}` has {total} \
+                             points: a sequence has at most {MAX_POINTS_TEXT}"
+                        ),
+                        "split the loop over several sequences",
+                    ),
+                };
+                self.problems
+                    .push(Problem::new(span.clone(), message, "too many points").help(help));
                 return;
             }
         }
     }
 
-    fn step(&mut self, raw: RawStep, ins: &Instruments) -> Step {
-        let instrument = if !ins.single && raw.instrument.is_none() {
-            let span = self.span(&raw.name);
-            self.problem(
-                span,
-                format!(
-                    "step `{}` must name its instrument with `instrument:` (instruments: {})",
-                    raw.name.value,
-                    ins.names()
-                ),
-                "which instrument?",
-            );
-            0
-        } else {
-            self.instrument_ref(raw.instrument.as_ref(), ins)
+    fn step(&mut self, raw: RawStep, ins: &Instruments, scope: &Scope) -> Step {
+        let instrument = match (&raw.instrument, scope.instrument) {
+            (Some(named), _) => self.instrument_ref(Some(named), ins),
+            (None, Some(inherited)) => inherited,
+            (None, None) if !ins.single => {
+                let span = self.span(&raw.name);
+                let or_loop = if scope.loops.is_empty() {
+                    ""
+                } else {
+                    ", or an enclosing loop must name it"
+                };
+                self.problem(
+                    span,
+                    format!(
+                        "step `{}` must name its instrument with `instrument:`{or_loop} \
+                         (instruments: {})",
+                        raw.name.value,
+                        ins.names()
+                    ),
+                    "which instrument?",
+                );
+                0
+            }
+            (None, None) => 0,
         };
         let mode = match raw.mode {
             Some(RawMode::Zip) => Mode::Zip,
             _ => Mode::Product,
         };
-        let breaking = self.breaking_values(raw.sweep.as_ref(), ins.wire(instrument));
+        self.reused(raw.sweep.as_ref(), scope);
+        let breaking = self.breaking_values(raw.sweep.as_ref(), ins);
         let sweep = self.sweep(raw.sweep, mode);
-        let names: Vec<&str> = sweep.names().iter().map(String::as_str).collect();
-        let text_vars: Vec<bool> = sweep.axes().iter().map(|(_, a)| a.has_text()).collect();
+        let names: Vec<&str> = scope
+            .vars
+            .iter()
+            .map(|v| v.name.as_str())
+            .chain(sweep.names().iter().map(String::as_str))
+            .collect();
+        let text_vars: Vec<bool> = scope
+            .vars
+            .iter()
+            .map(|v| v.text)
+            .chain(sweep.axes().iter().map(|(_, a)| a.has_text()))
+            .collect();
         let repeat_span = raw.repeat.as_ref().map(|r| self.span(r));
         let repeat = self.count(raw.repeat, 1, bounds::REPEAT).cast_unsigned();
-        let repeat = self.passes(&raw.name.value, sweep.len(), repeat, repeat_span);
+        let what = format!("step `{}`", raw.name.value);
+        let repeat = self.passes(&what, "points", sweep.len(), repeat, repeat_span);
         let max_connections = ins.list.get(instrument).map_or(1, |i| i.max_connections);
         let parallel = self.parallel(
             raw.parallel,
             raw.concurrency.as_ref(),
             &sweep,
             &raw.name.value,
+            scope,
         );
         let concurrency = self.count(
             raw.concurrency,
@@ -127,25 +229,48 @@ impl Cx<'_> {
         } else {
             concurrency
         };
-        if raw.commands.value.is_empty() {
-            let span = self.span(&raw.commands);
-            self.problem(
-                span,
-                format!("step `{}` has no commands", raw.name.value),
-                "empty",
-            );
-        }
+        let raw_commands = match raw.commands {
+            Some(list) if list.value.is_empty() => {
+                let span = self.span(&list);
+                self.problem(
+                    span,
+                    format!("step `{}` has no commands", raw.name.value),
+                    "empty",
+                );
+                Vec::new()
+            }
+            Some(list) => list.value,
+            None => {
+                let span = self.span(&raw.name);
+                self.problem(
+                    span,
+                    format!(
+                        "step `{}` needs `commands:` (or `steps:`, to make it a loop)",
+                        raw.name.value
+                    ),
+                    "no commands",
+                );
+                Vec::new()
+            }
+        };
         let vars = Vars {
             names: &names,
             text: &text_vars,
         };
-        let commands = self.commands(raw.commands.value, vars, ins.wire(instrument));
-        self.check_rendered_values(breaking, &commands, sweep.names());
-        let retries = self.retries(raw.retries, self.retries);
+        let target = Target::Step {
+            own: instrument,
+            ins,
+        };
+        let commands = self.commands(raw_commands, vars, ins.wire(instrument), target);
+        let wire = |c: &super::super::Command| ins.wire(c.on().unwrap_or(instrument));
+        self.check_rendered_values(&scope.breaking, &commands, &names, wire);
+        self.check_rendered_values(&breaking, &commands, &names, wire);
+        let retries = self.retries(raw.retries, scope.retries);
         let retry_on = raw
             .retry_on
             .as_deref()
-            .map_or(self.retry_on, RetryPolicy::from_list);
+            .map_or(scope.retry_on, RetryPolicy::from_list);
+        let on_resume = self.on_resume(raw.on_resume, &raw.name.value, scope);
         Step {
             retries,
             retry_on,
@@ -156,23 +281,254 @@ impl Cx<'_> {
             parallel,
             commands,
             sweep,
+            outer: scope.vars.iter().map(|v| v.name.clone()).collect(),
+            on_resume,
         }
     }
 
-    /// `repeat` passes over a sweep of `len` points, unless that makes more than
-    /// [`MAX_POINTS`] points: then a problem at `repeat` (the sweep alone is within them, or
-    /// was reported and stands in with one point), and one pass stands in.
-    fn passes(&mut self, step: &str, len: u64, repeat: u64, at: Option<Range<usize>>) -> u64 {
+    /// A step's `on_resume:`. `rerun` means "run again when a resume continues an
+    /// iteration of my loop", so a step outside loops, where no iteration is continued,
+    /// may not say it: it would do nothing, silently.
+    fn on_resume(&mut self, raw: Option<Spanned<OnResume>>, step: &str, scope: &Scope) -> OnResume {
+        let Some(raw) = raw else {
+            return OnResume::Continue;
+        };
+        if raw.value == OnResume::Rerun && scope.loops.is_empty() {
+            let span = self.span(&raw);
+            self.problems.push(
+                Problem::new(
+                    span,
+                    format!(
+                        "`on_resume: rerun` on step `{step}`, which is in no loop: a step runs \
+                         again when a resume continues an iteration of its loop, and a step at \
+                         the top level has none"
+                    ),
+                    "in no loop",
+                )
+                .help(
+                    "to run it again whenever a resume continues the steps after it, put them \
+                     in a group with it: `- name: g` and `steps: [...]`, without `sweep:`",
+                ),
+            );
+            return OnResume::Continue;
+        }
+        raw.value
+    }
+
+    fn loop_(&mut self, raw: RawStep, ins: &Instruments, scope: &Scope) -> Loop {
+        let name = raw.name.value.clone();
+        let name_span = self.span(&raw.name);
+        self.not_on_a_loop(&raw, &name);
+        let depth = scope.loops.len() + 1;
+        let too_deep = depth > MAX_NESTING;
+        if too_deep && !scope.too_deep {
+            self.problems.push(
+                Problem::new(
+                    name_span.clone(),
+                    format!(
+                        "loop `{name}` is nested {depth} deep, in {}: loops nest at most \
+                         {MAX_NESTING} deep",
+                        scope
+                            .loops
+                            .iter()
+                            .map(|l| format!("`{l}`"))
+                            .collect::<Vec<_>>()
+                            .join(" > ")
+                    ),
+                    "too deep",
+                )
+                .help(bounds::NESTING_HELP),
+            );
+        }
+        let instrument = match &raw.instrument {
+            Some(named) => Some(self.instrument_ref(Some(named), ins)),
+            None => scope.instrument,
+        };
+        let mode = match raw.mode {
+            Some(RawMode::Zip) => Mode::Zip,
+            _ => Mode::Product,
+        };
+        self.reused(raw.sweep.as_ref(), scope);
+        let breaking = self.breaking_values(raw.sweep.as_ref(), ins);
+        let lines: Vec<usize> = raw.sweep.as_ref().map_or_else(Vec::new, |s| {
+            s.0.iter()
+                .map(|(key, _)| self.line(self.span(key).start))
+                .collect()
+        });
+        let sweep = self.sweep(raw.sweep, mode);
+        let repeat_span = raw.repeat.as_ref().map(|r| self.span(r));
+        let repeat = self.count(raw.repeat, 1, bounds::REPEAT).cast_unsigned();
+        let what = format!("loop `{name}`");
+        let repeat = self.passes(&what, "iterations", sweep.len(), repeat, repeat_span);
+        let mut inner = scope.clone();
+        inner.loops.push(name.clone());
+        inner.vars.extend(
+            sweep
+                .axes()
+                .iter()
+                .zip(lines)
+                .map(|((var, axis), line)| OuterVar {
+                    name: var.clone(),
+                    text: axis.has_text(),
+                    line,
+                    owner: name.clone(),
+                }),
+        );
+        inner.breaking.extend(breaking);
+        inner.instrument = instrument;
+        inner.retries = self.retries(raw.retries, scope.retries);
+        if let Some(list) = &raw.retry_on {
+            inner.retry_on = RetryPolicy::from_list(list);
+        }
+        inner.too_deep |= too_deep;
+        let body = match raw.steps {
+            Some(list) if list.value.is_empty() => {
+                let span = self.span(&list);
+                self.problem(
+                    span,
+                    format!("loop `{name}` has no steps"),
+                    "add steps, or remove `steps:`",
+                );
+                Vec::new()
+            }
+            Some(list) => self.nodes(list.value, ins, &inner),
+            None => Vec::new(),
+        };
+        let looped = Loop {
+            name,
+            sweep,
+            repeat,
+            body,
+        };
+        self.loop_points(&looped, name_span);
+        looped
+    }
+
+    /// Keys that a loop does not take, each a problem at its value: `commands` (a loop's
+    /// points are its body's), `parallel` and `concurrency` (its iterations run one after
+    /// another), `on_resume` (which says what a resume does to a step).
+    fn not_on_a_loop(&mut self, raw: &RawStep, name: &str) {
+        if let Some(commands) = &raw.commands {
+            let span = self.span(commands);
+            self.problem(
+                span,
+                format!(
+                    "loop `{name}` has `steps:`, so it has no `commands` of its own: move them \
+                     into a step of its body"
+                ),
+                "commands of a loop",
+            );
+        }
+        let iterations = format!(
+            "loop `{name}` runs its iterations one after another, each a barrier: give it to \
+             the steps in its body whose points may overlap"
+        );
+        if let Some(parallel) = &raw.parallel {
+            let span = self.span(parallel);
+            self.problem(
+                span,
+                format!("`parallel` does not go on a loop: {iterations}"),
+                "on a loop",
+            );
+        }
+        if let Some(concurrency) = &raw.concurrency {
+            let span = self.span(concurrency);
+            self.problem(
+                span,
+                format!("`concurrency` does not go on a loop: {iterations}"),
+                "on a loop",
+            );
+        }
+        if let Some(on_resume) = &raw.on_resume {
+            let span = self.span(on_resume);
+            self.problem(
+                span,
+                format!(
+                    "`on_resume` does not go on loop `{name}`: it says what a resume does to \
+                     a step in a loop's body; give it to those steps"
+                ),
+                "on a loop",
+            );
+        }
+    }
+
+    /// A loop has at most [`MAX_POINTS`] points: iterations times the points of one (an
+    /// iteration too large was reported where it passed the bound).
+    fn loop_points(&mut self, looped: &Loop, at: Range<usize>) {
+        let per = looped.points_per_iteration();
+        let iterations = looped.iterations();
+        let points = u128::from(per) * u128::from(iterations);
+        if per <= MAX_POINTS && points > u128::from(MAX_POINTS) {
+            self.problems.push(
+                Problem::new(
+                    at,
+                    format!(
+                        "loop `{}` has {points} points ({iterations} iterations x {per} per \
+                         iteration): a sequence has at most {MAX_POINTS_TEXT}",
+                        looped.name
+                    ),
+                    "too many points",
+                )
+                .help("split the loop over several sequences"),
+            );
+        }
+    }
+
+    /// A problem at each variable of `sweep` that an enclosing loop already has: a point's
+    /// values are the loops' then the step's, by name, so one name would mean two values.
+    fn reused(&mut self, sweep: Option<&OrderedMap<Spanned<RawAxis>>>, scope: &Scope) {
+        let Some(sweep) = sweep else { return };
+        for (key, _) in &sweep.0 {
+            if let Some(outer) = scope.vars.iter().find(|v| v.name == key.value) {
+                let span = self.span(key);
+                self.problem(
+                    span,
+                    format!(
+                        "variable `{}` is already a variable of loop `{}` (line {}): a sweep \
+                         in a loop needs names of its own",
+                        key.value, outer.owner, outer.line
+                    ),
+                    "rename this variable",
+                );
+            }
+        }
+    }
+
+    /// The 1-based line of byte `offset`.
+    fn line(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1
+    }
+
+    /// `repeat` passes over a sweep of `len` points (of a step, or iterations of a loop:
+    /// `what` and `noun` say which), unless that makes more than [`MAX_POINTS`]: then a
+    /// problem at `repeat` (the sweep alone is within them, or was reported and stands in
+    /// with one point), and one pass stands in.
+    fn passes(
+        &mut self,
+        what: &str,
+        noun: &str,
+        len: u64,
+        repeat: u64,
+        at: Option<Range<usize>>,
+    ) -> u64 {
         // Both are at most 10^12 here, so their product fits a u128.
         match u128::from(len) * u128::from(repeat) {
-            points if points <= u128::from(MAX_POINTS) => repeat,
-            points => {
+            n if n <= u128::from(MAX_POINTS) => repeat,
+            n => {
+                let most = if noun == "points" {
+                    format!("a step has at most {MAX_POINTS_TEXT}")
+                } else {
+                    format!("a loop has at most {MAX_POINTS_TEXT} {noun}")
+                };
                 self.problems.push(
                     Problem::new(
                         at.unwrap_or(0..0),
                         format!(
-                            "`repeat` of {repeat} gives step `{step}` {points} points ({len} per \
-                             pass): a step has at most {MAX_POINTS_TEXT}"
+                            "`repeat` of {repeat} gives {what} {n} {noun} ({len} per pass): \
+                             {most}"
                         ),
                         "too many passes",
                     )
