@@ -327,4 +327,6 @@ fn key_before(text: &str, offset: usize) -> &str {
 #[cfg(test)]
 mod bounds_tests;
 #[cfg(test)]
+mod nested_tests;
+#[cfg(test)]
 mod tests;

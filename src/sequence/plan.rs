@@ -401,4 +401,78 @@ mod tests {
             assert_eq!(step_line(&keys), want, "{keys}");
         }
     }
+
+    /// The plan of a sequence, from its first step or loop line to the end.
+    fn tree(yaml: &str) -> String {
+        let seq = super::super::parse(yaml, Path::new("t.yaml")).unwrap();
+        let plan = describe(&seq);
+        let at = plan
+            .find("\nstep ")
+            .into_iter()
+            .chain(plan.find("\nloop "))
+            .chain(plan.find("\ngroup "))
+            .min()
+            .unwrap();
+        plan[at + 1..].to_owned()
+    }
+
+    /// Loops print as a tree: each loop's line multiplies its iterations by its body's
+    /// points per iteration, names its variables and the least time its waits take; the
+    /// lines of its body, one level deeper, count one iteration; `on:` commands are counted
+    /// by instrument; the total counts every iteration.
+    #[test]
+    fn loops_print_as_a_tree() {
+        let cryostat = "instruments: {tc: {}, smu: {}}\nsteps:\n\
+            - name: T\n  sweep: {setpoint: [300, 250, 200, 150, 100]}\n  steps:\n\
+            \x20 - name: settle\n    instrument: tc\n    commands: ['TEMP:SETP {setpoint}', {wait: 1s}]\n\
+            \x20 - name: iv\n    instrument: smu\n    sweep: {volt: {start: 0, stop: 1, num: 21}}\n\
+            \x20   commands: ['V {volt}', 'I?', {query: 'TEMP?', on: tc}]\n";
+        assert_eq!(
+            tree(cryostat),
+            "loop `T`: 5 iterations x (settle 1 + iv 21) = 110 points; setpoint (5), waits >= 5s\n\
+             \x20 step `settle` on `tc`: 1 point; 1 command each, waits >= 1s\n\
+             \x20 step `iv` on `smu`: 21 points, one at a time; volt (21), 3 commands each (1 on `tc`)\n\
+             total: 110 points, 320 commands, minimum duration 5s (from waits)\n"
+        );
+        let deep = "steps:\n\
+            - name: A\n  sweep: {a: [1, 2], b: [3, 4, 5]}\n  repeat: 2\n  steps:\n\
+            \x20 - name: G\n    steps:\n\
+            \x20   - {name: x, commands: [X, {wait: 10ms}]}\n\
+            \x20   - name: R\n      repeat: 3\n      steps: [{name: y, sweep: {v: [1, 2]}, commands: [Y]}]\n\
+            - {name: z, commands: [Z]}\n";
+        assert_eq!(
+            tree(deep),
+            "loop `A`: 12 iterations x (G 7) = 84 points; a (2) x b (3) x 2 repeats, waits >= 120ms\n\
+             \x20 group `G`: x 1 + R 6 = 7 points, waits >= 10ms\n\
+             \x20   step `x`: 1 point; 1 command each, waits >= 10ms\n\
+             \x20   loop `R`: 3 iterations x (y 2) = 6 points; repeated 3 times\n\
+             \x20     step `y`: 2 points, one at a time; v (2), 1 command each\n\
+             step `z`: 1 point; 1 command each\n\
+             total: 85 points, 85 commands, minimum duration 120ms (from waits)\n"
+        );
+    }
+
+    /// Nothing in the plan grows with iterations or points: a loop of 1,000 iterations
+    /// around 1,000 points per iteration, or of 10^6 around 10^6, is counted, not walked.
+    #[test]
+    fn plans_of_large_loops_are_arithmetic() {
+        for n in [1_000u64, 1_000_000] {
+            let yaml = format!(
+                "steps:\n- name: T\n  sweep: {{t: {{start: 1, stop: 2, num: {n}}}}}\n  steps:\n\
+                 \x20 - name: iv\n    sweep: {{v: {{start: 0, stop: 1, num: {n}}}}}\n    \
+                 commands: ['V {{v}}', {{wait: 1ms}}]\n"
+            );
+            let plan = tree(&yaml);
+            let total = n * n;
+            assert!(
+                plan.ends_with(&format!(
+                    "total: {} points, {} commands, minimum duration {} (from waits)\n",
+                    total,
+                    total,
+                    format_duration(times(Duration::from_millis(1), total))
+                )),
+                "{plan}"
+            );
+        }
+    }
 }

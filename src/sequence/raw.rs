@@ -253,11 +253,11 @@ pub struct RawStep {
     pub concurrency: Option<Spanned<Count>>,
     /// Commands run in order on one connection for each point (a step gives `commands` or
     /// `steps`).
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1), extend("type" = "array"))]
     pub commands: Option<Spanned<Vec<Spanned<RawCommand>>>>,
     /// Makes this step a loop: these steps run in order, once per point of its `sweep` (once
     /// without one), each iteration after the last. Loops nest at most 8 deep.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1), extend("type" = "array"))]
     pub steps: Option<Spanned<Vec<RawStep>>>,
     /// How many times a failed point is run again, on another connection, if its connection
     /// broke (default: the enclosing loop's, else the run-wide `retries`; at most 1000).
