@@ -97,22 +97,7 @@ impl Cx<'_> {
         if kinds.is_empty()
             && let Some(on) = &m.on
         {
-            let span = self.span(on);
-            self.problems.push(
-                Problem::new(
-                    span,
-                    format!(
-                        "`on: {}` goes with one of `write`, `query`, `poll`, `wait` in the same \
-                         map, and this command has none",
-                        on.value
-                    ),
-                    "on what?",
-                )
-                .help(format!(
-                    "write the command as `{{query: \"TEMP?\", on: {}}}`",
-                    on.value
-                )),
-            );
+            self.on_nothing(on);
             return None;
         }
         // A command on another instrument goes on that instrument's wire.
@@ -135,31 +120,7 @@ impl Cx<'_> {
             return None;
         }
         let kind = kinds[0];
-        let allowed: &[&str] = match kind {
-            "query" => &["as", "expect"],
-            "poll" => &["as", "until", "every", "timeout"],
-            _ => &[],
-        };
-        let extras = [
-            ("as", m.as_name.as_ref().map(|s| self.span(s))),
-            ("expect", m.expect.as_ref().map(|s| self.span(s))),
-            ("until", m.until.as_ref().map(|s| self.span(s))),
-            ("every", m.every.as_ref().map(|s| self.span(s))),
-            ("timeout", m.timeout.as_ref().map(|s| self.span(s))),
-        ];
-        let mut ok = true;
-        for (key, span) in extras {
-            if let Some(span) = span
-                && !allowed.contains(&key)
-            {
-                self.problem(
-                    span,
-                    format!("`{key}` does not go with `{kind}`"),
-                    "remove this key",
-                );
-                ok = false;
-            }
-        }
+        let ok = self.extras_go_with(&m, kind);
         let name = m.as_name.map(|n| n.value);
         let command = match kind {
             "wait" => self
@@ -209,6 +170,58 @@ impl Cx<'_> {
             }
         };
         command.filter(|_| ok)
+    }
+
+    /// True when the keys of `m` besides its kind go with `kind` (`as` with a query or a
+    /// poll, ...); each that does not is a problem at its value.
+    fn extras_go_with(&mut self, m: &RawCommandMap, kind: &str) -> bool {
+        let allowed: &[&str] = match kind {
+            "query" => &["as", "expect"],
+            "poll" => &["as", "until", "every", "timeout"],
+            _ => &[],
+        };
+        let extras = [
+            ("as", m.as_name.as_ref().map(|s| self.span(s))),
+            ("expect", m.expect.as_ref().map(|s| self.span(s))),
+            ("until", m.until.as_ref().map(|s| self.span(s))),
+            ("every", m.every.as_ref().map(|s| self.span(s))),
+            ("timeout", m.timeout.as_ref().map(|s| self.span(s))),
+        ];
+        let mut ok = true;
+        for (key, span) in extras {
+            if let Some(span) = span
+                && !allowed.contains(&key)
+            {
+                self.problem(
+                    span,
+                    format!("`{key}` does not go with `{kind}`"),
+                    "remove this key",
+                );
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    /// `on:` in a map with none of `write`, `query`, `poll`, `wait`: a problem at `on`
+    /// that says how to write the command.
+    fn on_nothing(&mut self, on: &Spanned<String>) {
+        let span = self.span(on);
+        self.problems.push(
+            Problem::new(
+                span,
+                format!(
+                    "`on: {}` goes with one of `write`, `query`, `poll`, `wait` in the same \
+                     map, and this command has none",
+                    on.value
+                ),
+                "on what?",
+            )
+            .help(format!(
+                "write the command as `{{query: \"TEMP?\", on: {}}}`",
+                on.value
+            )),
+        );
     }
 
     /// The instrument `on:` sends a command to, when it is not the point's own: an

@@ -2,6 +2,8 @@
 //! step sees of its loops, every problem of nesting at its line and column, and the bound
 //! on points across the tree.
 
+use std::fmt::Write;
+
 use super::tests::{compile_str, problems};
 use crate::sequence::bounds::MAX_NESTING;
 use crate::sequence::value::Value;
@@ -116,9 +118,22 @@ fn loops_give_defaults_and_on_names_an_instrument() {
     assert_eq!((flat.retries, flat.outer.len()), (1, 0));
 }
 
-/// Each problem of nesting is reported at the line and column of the offending node.
+/// Each of `cases` (a file, the start of its only problem) is refused with that problem.
+fn assert_problems(cases: &[(String, &str)]) {
+    let mut wrong = Vec::new();
+    for (yaml, want) in cases {
+        let got = problems(yaml);
+        if got.len() != 1 || !got[0].starts_with(want) {
+            wrong.push(format!("{yaml}\n got: {got:#?}\nwant: {want}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+}
+
+/// Each problem of a reused variable or of `on:` is reported at the line and column of the
+/// offending node.
 #[test]
-fn nesting_problems_are_reported_where_they_are() {
+fn variable_and_on_problems_are_reported_where_they_are() {
     let two = "instruments: {tc: {}, smu: {}}\n";
     let cases: Vec<(String, &str)> = vec![
         (
@@ -153,6 +168,16 @@ fn nesting_problems_are_reported_where_they_are() {
             "instruments:\n  tc: {on_connect: [{write: 'R', on: smu}]}\n  smu: {}\nsteps: [{name: a, instrument: tc, commands: [X]}]\n".into(),
             "2:38: instrument `tc`: `on` does not go in `on_connect`",
         ),
+    ];
+    assert_problems(&cases);
+}
+
+/// Each problem of a loop or of a step in one is reported at the line and column of the
+/// offending node.
+#[test]
+fn loop_problems_are_reported_where_they_are() {
+    let two = "instruments: {tc: {}, smu: {}}\n";
+    let cases: Vec<(String, &str)> = vec![
         (
             "steps:\n- name: T\n  steps:\n  - {name: a, commands: [X]}\n  - {name: a, commands: [Y]}\n".into(),
             "5:12: duplicate step name `a` in loop `T` (first used on line 4)",
@@ -214,14 +239,7 @@ fn nesting_problems_are_reported_where_they_are() {
             "6:44: variable `w` takes text values; a poll bound must be a number",
         ),
     ];
-    let mut wrong = Vec::new();
-    for (yaml, want) in &cases {
-        let got = problems(yaml);
-        if got.len() != 1 || !got[0].starts_with(want) {
-            wrong.push(format!("{yaml}\n got: {got:#?}\nwant: {want}"));
-        }
-    }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+    assert_problems(&cases);
 }
 
 /// A sequence of loops `depth` deep around one step.
@@ -229,14 +247,16 @@ fn nested(depth: usize) -> String {
     let mut yaml = String::from("steps:\n");
     let mut indent = String::new();
     for level in 0..depth {
-        yaml.push_str(&format!(
+        let _ = write!(
+            yaml,
             "{indent}- name: L{level}\n{indent}  sweep: {{v{level}: [1, 2]}}\n{indent}  steps:\n"
-        ));
+        );
         indent.push_str("  ");
     }
-    yaml.push_str(&format!(
+    let _ = write!(
+        yaml,
         "{indent}- name: leaf\n{indent}  commands:\n{indent}  - {{poll: 'R?', until: {{within: 1, of: '{{v0}}'}}}}\n"
-    ));
+    );
     yaml
 }
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use super::super::bounds::{self, MAX_NESTING, MAX_POINTS, MAX_POINTS_TEXT};
 use super::super::name;
-use super::super::raw::{OrderedMap, RawAxis, RawMode, RawStep, Spanned};
+use super::super::raw::{OrderedMap, RawAxis, RawCommand, RawMode, RawStep, Spanned};
 use super::super::sweep::Mode;
 use super::super::{Loop, Node, OnResume, Parallel, RetryPolicy, Step};
 use super::framing::BreakingValue;
@@ -162,8 +162,10 @@ impl Cx<'_> {
         }
     }
 
-    fn step(&mut self, raw: RawStep, ins: &Instruments, scope: &Scope) -> Step {
-        let instrument = match (&raw.instrument, scope.instrument) {
+    /// A step's instrument: its own `instrument:`, else its innermost loop's; with one
+    /// instrument, that one.
+    fn step_instrument(&mut self, raw: &RawStep, ins: &Instruments, scope: &Scope) -> usize {
+        match (&raw.instrument, scope.instrument) {
             (Some(named), _) => self.instrument_ref(Some(named), ins),
             (None, Some(inherited)) => inherited,
             (None, None) if !ins.single => {
@@ -186,7 +188,43 @@ impl Cx<'_> {
                 0
             }
             (None, None) => 0,
-        };
+        }
+    }
+
+    /// A step's commands as written: a problem if there are none, or no `commands:` at all.
+    fn command_list(
+        &mut self,
+        raw: Option<Spanned<Vec<Spanned<RawCommand>>>>,
+        step: &Spanned<String>,
+    ) -> Vec<Spanned<RawCommand>> {
+        match raw {
+            Some(list) if list.value.is_empty() => {
+                let span = self.span(&list);
+                self.problem(
+                    span,
+                    format!("step `{}` has no commands", step.value),
+                    "empty",
+                );
+                Vec::new()
+            }
+            Some(list) => list.value,
+            None => {
+                let span = self.span(step);
+                self.problem(
+                    span,
+                    format!(
+                        "step `{}` needs `commands:` (or `steps:`, to make it a loop)",
+                        step.value
+                    ),
+                    "no commands",
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn step(&mut self, raw: RawStep, ins: &Instruments, scope: &Scope) -> Step {
+        let instrument = self.step_instrument(&raw, ins, scope);
         let mode = match raw.mode {
             Some(RawMode::Zip) => Mode::Zip,
             _ => Mode::Product,
@@ -229,30 +267,7 @@ impl Cx<'_> {
         } else {
             concurrency
         };
-        let raw_commands = match raw.commands {
-            Some(list) if list.value.is_empty() => {
-                let span = self.span(&list);
-                self.problem(
-                    span,
-                    format!("step `{}` has no commands", raw.name.value),
-                    "empty",
-                );
-                Vec::new()
-            }
-            Some(list) => list.value,
-            None => {
-                let span = self.span(&raw.name);
-                self.problem(
-                    span,
-                    format!(
-                        "step `{}` needs `commands:` (or `steps:`, to make it a loop)",
-                        raw.name.value
-                    ),
-                    "no commands",
-                );
-                Vec::new()
-            }
-        };
+        let raw_commands = self.command_list(raw.commands, &raw.name);
         let vars = Vars {
             names: &names,
             text: &text_vars,
