@@ -135,4 +135,21 @@ mod tests {
             Some("`wait` must be at most 30 days (`720h`), got `720h1s`")
         );
     }
+
+    /// The nesting bound is the one its help and the schema's description of `steps:`
+    /// state, and the YAML reader's depth budget has room for it: each loop takes two
+    /// levels (its map, its `steps:` list), around the file's map, the top `steps:` list,
+    /// and a step's map, `commands:`, a command map and a poll's `until:`.
+    #[test]
+    fn nesting_bound_is_stated_and_fits_the_yaml_budget() {
+        let stated = format!("at most {MAX_NESTING} deep");
+        assert!(NESTING_HELP.contains(&stated));
+        let schema = super::super::schema::schema().to_value();
+        let steps = &schema["definitions"]["Step"]["properties"]["steps"]["description"];
+        assert!(
+            steps.as_str().is_some_and(|d| d.contains(&stated)),
+            "{steps}"
+        );
+        assert!(2 + 2 * MAX_NESTING + 4 <= crate::yaml::MAX_DEPTH);
+    }
 }

@@ -2,10 +2,13 @@
 //! the file.
 //!
 //! [`load`] reads a file, [`raw`] mirrors its YAML, [`compile`] validates it into a
-//! [`Sequence`] whose every step has a lazily expanded [`sweep::Sweep`] and parsed
-//! [`template::Template`]s, so nothing here grows with the number of points. Every problem is
-//! reported with file, line and column through an [`InvalidFile`]; [`load`] says why a file
-//! could not be loaded with a [`LoadError`].
+//! [`Sequence`]: a tree of [`Node`]s, steps and loops (steps with `steps:`, whose body runs
+//! once per point of their own sweep), where every step and loop has a lazily expanded
+//! [`sweep::Sweep`] and every step parsed [`template::Template`]s, so nothing here grows with
+//! the number of iterations or points. A step in a loop's body sees the loops' variables
+//! before its own ([`Step::outer`]). Every problem is reported with file, line and column
+//! through an [`InvalidFile`]; [`load`] says why a file could not be loaded with a
+//! [`LoadError`].
 
 pub mod address;
 pub mod bounds;
