@@ -7,17 +7,19 @@
 //! as a valid one (a count as its least value, a sweep with its names), so that it causes
 //! no second problem. Every count and duration has an upper bound ([`super::bounds`]).
 //! Steps are checked in [`steps`], commands in [`commands`], instruments in
-//! [`instruments`], sweeps in [`sweeps`], `parallel:` in [`parallel`]. Warnings (valid, but likely not meant) are collected the same way and
+//! [`instruments`], sweeps in [`sweeps`], `parallel:` in [`parallel`], `on:` in [`on`]. Warnings (valid, but likely not meant) are collected the same way and
 //! returned in [`Sequence::warnings`].
 
 mod commands;
 mod framing;
 mod instruments;
+mod on;
 mod parallel;
 mod steps;
 mod sweeps;
 
 use self::instruments::Instruments;
+use self::on::Target;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -47,6 +49,10 @@ pub(super) fn compile(text: &str, path: &Path) -> Result<Sequence, InvalidFile> 
                 && let Some(name) = instruments::enclosing(text, problem.span.start)
             {
                 problem.message = format!("instrument `{name}`: {}", problem.message);
+            }
+            // `on:` under a command string reads as YAML that does not parse.
+            if let Some(help) = on::under_a_string(text, problem.span.start) {
+                problem = problem.help(help);
             }
             InvalidFile::new(&file, text, vec![problem])
         })?;
@@ -108,21 +114,6 @@ pub(super) struct Cx<'t> {
     /// Run-wide `retries` and `retry_on`, the default of every step.
     retries: u32,
     retry_on: RetryPolicy,
-}
-
-/// Where a command list runs, which decides what `on:` may name.
-#[derive(Clone, Copy)]
-enum Target<'a> {
-    /// The points of a step on instrument `own`: `on:` may name another of `ins`.
-    Step {
-        /// The step's instrument.
-        own: usize,
-        /// The sequence's instruments.
-        ins: &'a Instruments,
-    },
-    /// `setup`, `teardown` or `on_connect` (the word): the commands run on the instrument
-    /// they are listed under, and `on:` is refused.
-    Fixed(&'a str),
 }
 
 /// A step's sweep variables as templates see them: the enclosing loops' variables, then

@@ -10,8 +10,8 @@ use super::super::raw::{RawCommand, RawCommandMap, RawUntil, ReplyRule, Scalar, 
 use super::super::template::Template;
 use super::super::{Bound, Command, Until};
 use super::framing::Wire;
-use super::{Cx, Target, Vars, quoted_list};
-use crate::yaml::Problem;
+use super::on::Target;
+use super::{Cx, Vars, quoted_list};
 
 /// Default pause between poll queries.
 const DEFAULT_POLL_EVERY: Duration = Duration::from_millis(100);
@@ -201,85 +201,6 @@ impl Cx<'_> {
             }
         }
         ok
-    }
-
-    /// `on:` in a map with none of `write`, `query`, `poll`, `wait`: a problem at `on`
-    /// that says how to write the command.
-    fn on_nothing(&mut self, on: &Spanned<String>) {
-        let span = self.span(on);
-        self.problems.push(
-            Problem::new(
-                span,
-                format!(
-                    "`on: {}` goes with one of `write`, `query`, `poll`, `wait` in the same \
-                     map, and this command has none",
-                    on.value
-                ),
-                "on what?",
-            )
-            .help(format!(
-                "write the command as `{{query: \"TEMP?\", on: {}}}`",
-                on.value
-            )),
-        );
-    }
-
-    /// The instrument `on:` sends a command to, when it is not the point's own: an
-    /// instrument of the sequence other than the step's (naming the step's own is allowed,
-    /// with a warning, and changes nothing). Refused where commands run on the instrument
-    /// they are listed under.
-    fn on(&mut self, raw: &Spanned<String>, target: Target<'_>) -> Option<usize> {
-        let span = self.span(raw);
-        let name = &raw.value;
-        let (own, ins) = match target {
-            Target::Step { own, ins } => (own, ins),
-            Target::Fixed(list) => {
-                let help = if list == "on_connect" {
-                    "`on_connect` prepares each new connection of the instrument it is under: \
-                     give the other instrument its own `on_connect`"
-                        .to_owned()
-                } else {
-                    format!("list the command under `{list}: {{{name}: [...]}}` instead")
-                };
-                self.problems.push(
-                    Problem::new(
-                        span,
-                        format!(
-                            "`on` does not go in `{list}`: its commands run on the instrument \
-                             they are listed under"
-                        ),
-                        "not here",
-                    )
-                    .help(help),
-                );
-                return None;
-            }
-        };
-        let Some(i) = ins.list.iter().position(|i| i.name == *name) else {
-            let what = if ins.single {
-                "this sequence has one instrument: drop `on`".to_owned()
-            } else {
-                format!("instruments: {}", ins.names())
-            };
-            self.problem(
-                span,
-                format!("`on` names unknown instrument `{name}` ({what})"),
-                "no such instrument",
-            );
-            return None;
-        };
-        if i == own {
-            let key = self.text[..span.start].rfind("on").unwrap_or(span.start);
-            self.warnings.push((
-                key,
-                format!(
-                    "`on: {name}` names the step's own instrument: the command runs on the \
-                     point's own connection, as it would without `on`"
-                ),
-            ));
-            return None;
-        }
-        Some(i)
     }
 
     /// A poll bound: a number (quoted or not), or `"{var}"` naming a numeric sweep

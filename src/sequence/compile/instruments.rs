@@ -19,9 +19,9 @@ use super::super::raw::{OrderedMap, RawEom, RawInstrument, RawSim, ReplyRule, Sp
 use super::super::termination::parse_termination;
 use super::super::{Eom, Instrument, IoSettings, SimDevice, SimSettings};
 use super::framing::Wire;
+use super::on::Target;
 use super::{
-    Cx, DEFAULT_INSTRUMENT, DEFAULT_MAX_CONNECTIONS, DEFAULT_RECONNECT_ATTEMPTS, Target, Vars,
-    quoted_list,
+    Cx, DEFAULT_INSTRUMENT, DEFAULT_MAX_CONNECTIONS, DEFAULT_RECONNECT_ATTEMPTS, Vars, quoted_list,
 };
 
 /// The instruments seen so far, by name, with their reply rules.

@@ -20,7 +20,8 @@ use super::super::sweep::Mode;
 use super::super::{Loop, Node, OnResume, Parallel, RetryPolicy, Step};
 use super::framing::BreakingValue;
 use super::instruments::Instruments;
-use super::{Cx, Target, Vars};
+use super::on::Target;
+use super::{Cx, Vars};
 use crate::yaml::Problem;
 
 /// A variable of an enclosing loop, as the steps of its body see it.

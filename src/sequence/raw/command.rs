@@ -97,11 +97,14 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Keys<A> {
             return Ok(None);
         };
         if !name::is_name(&key) {
+            // `TEMP? {on: tc}` reads as the key `TEMP? {on`: the example shows `TEMP?`.
+            let command = key.split('{').next().map_or("", str::trim);
+            let command = if command.is_empty() { "TEMP?" } else { command };
             return Err(de::Error::custom(format_args!(
                 "`{key}` is not a key of a command map: a command with keys such as `on`, `as` \
                  or `expect` is written with `write`, `query`, `poll` or `wait`, e.g. \
                  `{{query: \"{}\", on: tc}}`",
-                key.escape_debug()
+                command.escape_debug()
             )));
         }
         seed.deserialize(IntoDeserializer::<A::Error>::into_deserializer(key))
