@@ -115,6 +115,10 @@ impl Cx<'_> {
         wire: impl Fn(&Command) -> Wire<'w>,
     ) {
         for value in values {
+            // A loop's value is checked against every step of its body: reported once.
+            if self.problems.iter().any(|p| p.span == value.span) {
+                continue;
+            }
             let used = commands.iter().find_map(|c| {
                 let t = c.template()?;
                 let renders = t

@@ -231,7 +231,7 @@ fn loop_problems_are_reported_where_they_are() {
             "5:15: `w` value `1;2`, rendered into `T {w}`, contains the write termination `;`",
         ),
         (
-            "steps:\n- name: T\n  sweep: {w: [\"a\\nb\"]}\n  steps:\n  - name: a\n    commands: ['S {w}']\n".into(),
+            "steps:\n- name: T\n  sweep: {w: [\"a\\nb\"]}\n  steps:\n  - name: a\n    commands: ['S {w}']\n  - name: b\n    commands: ['T {w}']\n".into(),
             "3:15: `w` value `a\\nb`, rendered into `S {w}`, contains the write termination `\\n`",
         ),
         (
