@@ -7,12 +7,13 @@
 //! as a valid one (a count as its least value, a sweep with its names), so that it causes
 //! no second problem. Every count and duration has an upper bound ([`super::bounds`]).
 //! Steps are checked in [`steps`], commands in [`commands`], instruments in
-//! [`instruments`], sweeps in [`sweeps`], `parallel:` in [`parallel`], `on:` in [`on`]. Warnings (valid, but likely not meant) are collected the same way and
+//! [`instruments`], sweeps in [`sweeps`], `parallel:` in [`parallel`], `on:` in [`on`], loops in [`loops`]. Warnings (valid, but likely not meant) are collected the same way and
 //! returned in [`Sequence::warnings`].
 
 mod commands;
 mod framing;
 mod instruments;
+mod loops;
 mod on;
 mod parallel;
 mod steps;

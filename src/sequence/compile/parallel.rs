@@ -7,7 +7,7 @@
 use super::super::Parallel;
 use super::super::raw::{Count, RawParallel, Scalar, Spanned};
 use super::super::sweep::Sweep;
-use super::steps::Scope;
+use super::loops::Scope;
 use super::{Cx, quoted_list};
 use crate::yaml::Problem;
 

@@ -1,60 +1,23 @@
 //! Validation of the tree of steps: names (the name rule, unique among siblings, not
 //! `setup` or `teardown`), each step's instrument, sweep, `repeat`, `parallel:`,
-//! `concurrency`, `on_resume` and commands; each loop's (a step with `steps:`) sweep,
-//! `repeat`, the defaults it gives its body and how deep it nests; and the bound on points
-//! per step, per loop iteration, per loop and in all.
-//!
-//! A loop hands its body a [`Scope`]: its variables after those of the loops around it
-//! (a body step's templates index that list, then its own variables), its `instrument:`,
-//! `retries` and `retry_on` as defaults, and its text values that could break a command's
-//! framing.
+//! `concurrency`, `on_resume` and commands, seen in the [`Scope`] of the loops around it
+//! (loops themselves are in [`super::loops`]); and the bound on points per step, per loop
+//! iteration and in all.
 
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
-use super::super::bounds::{self, MAX_NESTING, MAX_POINTS, MAX_POINTS_TEXT};
+use super::super::bounds::{self, MAX_POINTS, MAX_POINTS_TEXT};
 use super::super::name;
-use super::super::raw::{OrderedMap, RawAxis, RawCommand, RawMode, RawStep, Spanned};
+use super::super::raw::{RawCommand, RawMode, RawStep, Spanned};
 use super::super::sweep::Mode;
-use super::super::{Loop, Node, OnResume, Parallel, RetryPolicy, Step};
-use super::framing::BreakingValue;
+use super::super::{Node, OnResume, Parallel, RetryPolicy, Step};
 use super::instruments::Instruments;
+use super::loops::Scope;
 use super::on::Target;
 use super::{Cx, Vars};
 use crate::yaml::Problem;
-
-/// A variable of an enclosing loop, as the steps of its body see it.
-#[derive(Debug, Clone)]
-pub(super) struct OuterVar {
-    /// Its name.
-    pub(super) name: String,
-    /// True when it can take text values (no `{v:.N}`, no poll bound).
-    text: bool,
-    /// The line of its key, for messages about a name used again.
-    line: usize,
-    /// The loop that declares it.
-    pub(super) owner: String,
-}
-
-/// What the enclosing loops give the steps of their body (nothing at the top level).
-#[derive(Debug, Clone)]
-pub(super) struct Scope {
-    /// The enclosing loops' names, outermost first.
-    loops: Vec<String>,
-    /// Their variables, outermost loop first, each loop's in its sweep's order.
-    pub(super) vars: Vec<OuterVar>,
-    /// The innermost `instrument:` of a loop, the default of a step.
-    instrument: Option<usize>,
-    /// The innermost `retries` (or the run-wide one), the default of a step.
-    retries: u32,
-    /// The innermost `retry_on` (or the run-wide one), the default of a step.
-    retry_on: RetryPolicy,
-    /// The loops' text values that would break a command's framing.
-    breaking: Vec<BreakingValue>,
-    /// True inside a loop nested too deep (reported once, at that loop).
-    too_deep: bool,
-}
 
 impl Cx<'_> {
     pub(super) fn steps(
@@ -80,7 +43,12 @@ impl Cx<'_> {
 
     /// The steps and loops of one list (the top level, or a loop's body): names unique
     /// among them, and at most [`MAX_POINTS`] points in all.
-    fn nodes(&mut self, raw: Vec<RawStep>, ins: &Instruments, scope: &Scope) -> Vec<Node> {
+    pub(super) fn nodes(
+        &mut self,
+        raw: Vec<RawStep>,
+        ins: &Instruments,
+        scope: &Scope,
+    ) -> Vec<Node> {
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut nodes = Vec::new();
         let mut spans = Vec::new();
@@ -331,187 +299,8 @@ impl Cx<'_> {
         raw.value
     }
 
-    fn loop_(&mut self, raw: RawStep, ins: &Instruments, scope: &Scope) -> Loop {
-        let name = raw.name.value.clone();
-        let name_span = self.span(&raw.name);
-        self.not_on_a_loop(&raw, &name);
-        let depth = scope.loops.len() + 1;
-        let too_deep = depth > MAX_NESTING;
-        if too_deep && !scope.too_deep {
-            self.problems.push(
-                Problem::new(
-                    name_span.clone(),
-                    format!(
-                        "loop `{name}` is nested {depth} deep, in {}: loops nest at most \
-                         {MAX_NESTING} deep",
-                        scope
-                            .loops
-                            .iter()
-                            .map(|l| format!("`{l}`"))
-                            .collect::<Vec<_>>()
-                            .join(" > ")
-                    ),
-                    "too deep",
-                )
-                .help(bounds::NESTING_HELP),
-            );
-        }
-        let instrument = match &raw.instrument {
-            Some(named) => Some(self.instrument_ref(Some(named), ins)),
-            None => scope.instrument,
-        };
-        let mode = match raw.mode {
-            Some(RawMode::Zip) => Mode::Zip,
-            _ => Mode::Product,
-        };
-        self.reused(raw.sweep.as_ref(), scope);
-        let breaking = self.breaking_values(raw.sweep.as_ref(), ins);
-        let lines: Vec<usize> = raw.sweep.as_ref().map_or_else(Vec::new, |s| {
-            s.0.iter()
-                .map(|(key, _)| self.line(self.span(key).start))
-                .collect()
-        });
-        let sweep = self.sweep(raw.sweep, mode);
-        let repeat_span = raw.repeat.as_ref().map(|r| self.span(r));
-        let repeat = self.count(raw.repeat, 1, bounds::REPEAT).cast_unsigned();
-        let what = format!("loop `{name}`");
-        let repeat = self.passes(&what, "iterations", sweep.len(), repeat, repeat_span);
-        let mut inner = scope.clone();
-        inner.loops.push(name.clone());
-        inner.vars.extend(
-            sweep
-                .axes()
-                .iter()
-                .zip(lines)
-                .map(|((var, axis), line)| OuterVar {
-                    name: var.clone(),
-                    text: axis.has_text(),
-                    line,
-                    owner: name.clone(),
-                }),
-        );
-        inner.breaking.extend(breaking);
-        inner.instrument = instrument;
-        inner.retries = self.retries(raw.retries, scope.retries);
-        if let Some(list) = &raw.retry_on {
-            inner.retry_on = RetryPolicy::from_list(list);
-        }
-        inner.too_deep |= too_deep;
-        let body = match raw.steps {
-            Some(list) if list.value.is_empty() => {
-                let span = self.span(&list);
-                self.problem(
-                    span,
-                    format!("loop `{name}` has no steps"),
-                    "add steps, or remove `steps:`",
-                );
-                Vec::new()
-            }
-            Some(list) => self.nodes(list.value, ins, &inner),
-            None => Vec::new(),
-        };
-        let looped = Loop {
-            name,
-            sweep,
-            repeat,
-            body,
-        };
-        self.loop_points(&looped, name_span);
-        looped
-    }
-
-    /// Keys that a loop does not take, each a problem at its value: `commands` (a loop's
-    /// points are its body's), `parallel` and `concurrency` (its iterations run one after
-    /// another), `on_resume` (which says what a resume does to a step).
-    fn not_on_a_loop(&mut self, raw: &RawStep, name: &str) {
-        if let Some(commands) = &raw.commands {
-            let span = self.span(commands);
-            self.problem(
-                span,
-                format!(
-                    "loop `{name}` has `steps:`, so it has no `commands` of its own: move them \
-                     into a step of its body"
-                ),
-                "commands of a loop",
-            );
-        }
-        let iterations = format!(
-            "loop `{name}` runs its iterations one after another, each a barrier: give it to \
-             the steps in its body whose points may overlap"
-        );
-        if let Some(parallel) = &raw.parallel {
-            let span = self.span(parallel);
-            self.problem(
-                span,
-                format!("`parallel` does not go on a loop: {iterations}"),
-                "on a loop",
-            );
-        }
-        if let Some(concurrency) = &raw.concurrency {
-            let span = self.span(concurrency);
-            self.problem(
-                span,
-                format!("`concurrency` does not go on a loop: {iterations}"),
-                "on a loop",
-            );
-        }
-        if let Some(on_resume) = &raw.on_resume {
-            let span = self.span(on_resume);
-            self.problem(
-                span,
-                format!(
-                    "`on_resume` does not go on loop `{name}`: it says what a resume does to \
-                     a step in a loop's body; give it to those steps"
-                ),
-                "on a loop",
-            );
-        }
-    }
-
-    /// A loop has at most [`MAX_POINTS`] points: iterations times the points of one (an
-    /// iteration too large was reported where it passed the bound).
-    fn loop_points(&mut self, looped: &Loop, at: Range<usize>) {
-        let per = looped.points_per_iteration();
-        let iterations = looped.iterations();
-        let points = u128::from(per) * u128::from(iterations);
-        if per <= MAX_POINTS && points > u128::from(MAX_POINTS) {
-            self.problems.push(
-                Problem::new(
-                    at,
-                    format!(
-                        "loop `{}` has {points} points ({iterations} iterations x {per} per \
-                         iteration): a sequence has at most {MAX_POINTS_TEXT}",
-                        looped.name
-                    ),
-                    "too many points",
-                )
-                .help("split the loop over several sequences"),
-            );
-        }
-    }
-
-    /// A problem at each variable of `sweep` that an enclosing loop already has: a point's
-    /// values are the loops' then the step's, by name, so one name would mean two values.
-    fn reused(&mut self, sweep: Option<&OrderedMap<Spanned<RawAxis>>>, scope: &Scope) {
-        let Some(sweep) = sweep else { return };
-        for (key, _) in &sweep.0 {
-            if let Some(outer) = scope.vars.iter().find(|v| v.name == key.value) {
-                let span = self.span(key);
-                self.problem(
-                    span,
-                    format!(
-                        "variable `{}` is already a variable of loop `{}` (line {}): a sweep \
-                         in a loop needs names of its own",
-                        key.value, outer.owner, outer.line
-                    ),
-                    "rename this variable",
-                );
-            }
-        }
-    }
-
     /// The 1-based line of byte `offset`.
-    fn line(&self, offset: usize) -> usize {
+    pub(super) fn line(&self, offset: usize) -> usize {
         self.text[..offset.min(self.text.len())]
             .matches('\n')
             .count()
@@ -522,7 +311,7 @@ impl Cx<'_> {
     /// `what` and `noun` say which), unless that makes more than [`MAX_POINTS`]: then a
     /// problem at `repeat` (the sweep alone is within them, or was reported and stands in
     /// with one point), and one pass stands in.
-    fn passes(
+    pub(super) fn passes(
         &mut self,
         what: &str,
         noun: &str,
