@@ -207,6 +207,15 @@ impl Step {
     pub fn points(&self) -> u64 {
         self.sweep.len().saturating_mul(self.repeat)
     }
+
+    /// The names of a point's values in slot order: the enclosing loops' variables
+    /// ([`Step::outer`]), then the step's own.
+    pub fn var_names(&self) -> impl Iterator<Item = &str> {
+        self.outer
+            .iter()
+            .chain(self.sweep.names())
+            .map(String::as_str)
+    }
 }
 
 /// One command of a point, with placeholders still to render. `on` is the instrument

@@ -48,6 +48,7 @@ fn three_deep_nesting_compiles_with_outer_slots() {
     .unwrap();
     let leaf = step(&seq, "leaf");
     assert_eq!(leaf.outer, ["a", "b", "b2", "c"]);
+    assert!(leaf.var_names().eq(["a", "b", "b2", "c", "v"]));
     assert_eq!(leaf.sweep.names(), ["v"]);
     let Command::Write { text, on: None } = &leaf.commands[0] else {
         panic!("{:?}", leaf.commands[0]);
