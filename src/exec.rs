@@ -250,7 +250,7 @@ pub async fn run_commands<S: Transport>(
     // The end of the last exchange is the end of the point, unless a wait came after it
     // or a failure (which may come long after the last exchange: a send that timed out).
     let end = match commands.last() {
-        Some(Command::Write(_) | Command::Query { .. } | Command::Poll { .. })
+        Some(Command::Write { .. } | Command::Query { .. } | Command::Poll { .. })
             if ex.out.error.is_none() =>
         {
             ex.last
@@ -412,12 +412,12 @@ impl<S: Transport> Exec<'_, S> {
 
     async fn command(&mut self, command: &Command, text: &str) -> Result<(), PointError> {
         match command {
-            Command::Wait(d) => {
+            Command::Wait { pause: d, .. } => {
                 self.pause(*d, || Pause::Wait(*d)).await?;
                 self.last = Instant::now();
                 Ok(())
             }
-            Command::Write(_) => {
+            Command::Write { .. } => {
                 let t = self.last;
                 self.send(text).await?;
                 self.record(None, t);

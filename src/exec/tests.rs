@@ -67,11 +67,15 @@ async fn run(
 #[tokio::test(start_paused = true)]
 async fn writes_and_queries_are_recorded() {
     let cmds = vec![
-        Command::Write(t("SOUR1:VOLT 0.5")),
+        Command::Write {
+            text: t("SOUR1:VOLT 0.5"),
+            on: None,
+        },
         Command::Query {
             text: t("MEAS1:CURR?"),
             name: Some("current".into()),
             expect: None,
+            on: None,
         },
     ];
     let (out, seen) = run(cmds, vec!["1.5e-3"], 1000).await;
@@ -94,8 +98,12 @@ async fn expect_mismatch_fails_the_point_and_its_connection() {
             text: t("*OPC?"),
             name: None,
             expect: Some("1".into()),
+            on: None,
         },
-        Command::Write(t("NEVER")),
+        Command::Write {
+            text: t("NEVER"),
+            on: None,
+        },
     ];
     let (out, seen) = run(cmds, vec!["0"], 1000).await;
     assert_eq!(
@@ -113,6 +121,7 @@ async fn timeout_breaks_connection() {
         text: t("MEAS1:CURR?"),
         name: None,
         expect: None,
+        on: None,
     }];
     let (out, _) = run(cmds, vec![], 50).await;
     assert_eq!(
@@ -134,6 +143,7 @@ async fn poll_until_equals() {
         every: Duration::from_millis(1),
         timeout: Duration::from_secs(5),
         name: Some("state".into()),
+        on: None,
     }];
     let (out, _) = run(cmds, vec!["BUSY", "BUSY", "IDLE"], 1000).await;
     assert_eq!(err(&out), None);
@@ -161,6 +171,7 @@ async fn poll_times_out() {
         every: Duration::from_millis(5),
         timeout: Duration::from_millis(30),
         name: None,
+        on: None,
     }];
     let (out, _) = run(cmds, vec!["300"; 100], 1000).await;
     let err = err(&out).unwrap();
@@ -178,8 +189,14 @@ async fn cancel_aborts_the_point() {
     let server = instrument(b, vec![]);
     let mut io = LineIo::new(a, "\n", "\n");
     let cmds = vec![
-        Command::Write(t("A 1")),
-        Command::Wait(Duration::from_secs(30)),
+        Command::Write {
+            text: t("A 1"),
+            on: None,
+        },
+        Command::Wait {
+            pause: Duration::from_secs(30),
+            on: None,
+        },
     ];
     let texts = vec!["A 1".to_owned(), String::new()];
     let cancel = tokio::time::sleep(Duration::from_millis(20));
@@ -313,6 +330,7 @@ async fn each_command_gets_its_own_full_timeout() {
         text: t(text),
         name: None,
         expect: None,
+        on: None,
     };
     let cmds = vec![query("A?"), query("B?"), query("C?")];
     let texts = vec!["A?".to_owned(), "B?".to_owned(), "C?".to_owned()];
@@ -431,9 +449,16 @@ async fn unsolicited_data_fails_the_point() {
         text: t(s),
         name: None,
         expect: None,
+        on: None,
     };
-    let w = |s: &str| Command::Write(t(s));
-    let wait = || Command::Wait(Duration::from_millis(10));
+    let w = |s: &str| Command::Write {
+        text: t(s),
+        on: None,
+    };
+    let wait = || Command::Wait {
+        pause: Duration::from_millis(10),
+        on: None,
+    };
     let cases = [
         StrayCase {
             name: "clean",
@@ -551,14 +576,19 @@ async fn the_deadline_cuts_waits_and_polls_not_replies() {
         text: t("Q?"),
         name: Some("q".into()),
         expect: None,
+        on: None,
     };
-    let long = Command::Wait(Duration::from_secs(30));
+    let long = Command::Wait {
+        pause: Duration::from_secs(30),
+        on: None,
+    };
     let poll = Command::Poll {
         text: t("P?"),
         until: Until::Equals("DONE".into()),
         every: Duration::from_secs(30),
         timeout: Duration::from_secs(60),
         name: Some("p".into()),
+        on: None,
     };
     let ms = Duration::from_millis;
     let out = run_with_deadline(vec![long.clone(), q.clone()], ms(0), ms(20)).await;

@@ -25,6 +25,16 @@ pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
 /// How [`MAX_DURATION`] is written in messages.
 pub const MAX_DURATION_TEXT: &str = "30 days (`720h`)";
 
+/// How deep loops (steps with `steps:`) nest: a step in the body of a loop in the body of
+/// another is two deep. Experiments nest two or three loops (temperature, field, gate
+/// voltage); the YAML reader's depth budget leaves room for this many and the commands
+/// inside them.
+pub const MAX_NESTING: usize = 8;
+
+/// What to do about loops nested deeper than [`MAX_NESTING`].
+pub const NESTING_HELP: &str = "loops nest at most 8 deep: sweep several variables in one \
+    loop's `sweep:` (a product), or split the run into several sequences";
+
 /// The range of a whole-number key, and what to do about a value above it.
 #[derive(Debug, Clone, Copy)]
 pub struct CountBound {
@@ -124,5 +134,22 @@ mod tests {
             duration_problem("`wait`", MAX_DURATION + Duration::from_secs(1)).as_deref(),
             Some("`wait` must be at most 30 days (`720h`), got `720h1s`")
         );
+    }
+
+    /// The nesting bound is the one its help and the schema's description of `steps:`
+    /// state, and the YAML reader's depth budget has room for it: each loop takes two
+    /// levels (its map, its `steps:` list), around the file's map, the top `steps:` list,
+    /// and a step's map, `commands:`, a command map and a poll's `until:`.
+    #[test]
+    fn nesting_bound_is_stated_and_fits_the_yaml_budget() {
+        let stated = format!("at most {MAX_NESTING} deep");
+        assert!(NESTING_HELP.contains(&stated));
+        let schema = super::super::schema::schema().to_value();
+        let steps = &schema["definitions"]["Step"]["properties"]["steps"]["description"];
+        assert!(
+            steps.as_str().is_some_and(|d| d.contains(&stated)),
+            "{steps}"
+        );
+        const { assert!(2 + 2 * MAX_NESTING + 4 <= crate::yaml::MAX_DEPTH) };
     }
 }

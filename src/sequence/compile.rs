@@ -7,17 +7,20 @@
 //! as a valid one (a count as its least value, a sweep with its names), so that it causes
 //! no second problem. Every count and duration has an upper bound ([`super::bounds`]).
 //! Steps are checked in [`steps`], commands in [`commands`], instruments in
-//! [`instruments`], sweeps in [`sweeps`], `parallel:` in [`parallel`]. Warnings (valid, but likely not meant) are collected the same way and
+//! [`instruments`], sweeps in [`sweeps`], `parallel:` in [`parallel`], `on:` in [`on`], loops in [`loops`]. Warnings (valid, but likely not meant) are collected the same way and
 //! returned in [`Sequence::warnings`].
 
 mod commands;
 mod framing;
 mod instruments;
+mod loops;
+mod on;
 mod parallel;
 mod steps;
 mod sweeps;
 
 use self::instruments::Instruments;
+use self::on::Target;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -26,7 +29,7 @@ use std::time::Duration;
 use super::bounds::{self, CountBound};
 use super::raw::{Count, Dur, RawCommand, RawHook, RawSequence, Spanned};
 use super::sweep::Sweep;
-use super::{Node, Parallel, RetryPolicy, Sequence, Step};
+use super::{OnResume, Parallel, RetryPolicy, Sequence, Step};
 use crate::yaml::{InvalidFile, Problem, from_yaml_error, location};
 
 /// Default pool size.
@@ -47,6 +50,10 @@ pub(super) fn compile(text: &str, path: &Path) -> Result<Sequence, InvalidFile> 
                 && let Some(name) = instruments::enclosing(text, problem.span.start)
             {
                 problem.message = format!("instrument `{name}`: {}", problem.message);
+            }
+            // `on:` under a command string reads as YAML that does not parse.
+            if let Some(help) = on::under_a_string(text, problem.span.start) {
+                problem = problem.help(help);
             }
             InvalidFile::new(&file, text, vec![problem])
         })?;
@@ -110,7 +117,8 @@ pub(super) struct Cx<'t> {
     retry_on: RetryPolicy,
 }
 
-/// A step's sweep variables as templates see them.
+/// A step's sweep variables as templates see them: the enclosing loops' variables, then
+/// the step's own.
 #[derive(Clone, Copy, Default)]
 pub(super) struct Vars<'a> {
     /// Names in slot order.
@@ -158,7 +166,7 @@ impl Cx<'_> {
                 .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new())),
             instruments: instruments.list,
             setup,
-            steps: steps.into_iter().map(Node::Step).collect(),
+            steps,
             teardown,
             on_error: raw.on_error,
             warnings: Vec::new(),
@@ -263,10 +271,13 @@ impl Cx<'_> {
             .into_iter()
             .filter(|(_, commands)| !commands.is_empty())
             .map(|(instrument, commands)| {
-                let commands = self.commands(commands, Vars::default(), ins.wire(instrument));
+                let commands = self.commands(
+                    commands,
+                    Vars::default(),
+                    ins.wire(instrument),
+                    Target::Fixed(name),
+                );
                 Arc::new(Step {
-                    outer: Vec::new(),
-                    on_resume: super::OnResume::Continue,
                     name: name.to_owned(),
                     instrument,
                     sweep: Sweep::default(),
@@ -276,6 +287,8 @@ impl Cx<'_> {
                     commands,
                     retries: self.retries,
                     retry_on: self.retry_on,
+                    outer: Vec::new(),
+                    on_resume: OnResume::Continue,
                 })
             })
             .collect()
@@ -305,5 +318,7 @@ fn key_before(text: &str, offset: usize) -> &str {
 
 #[cfg(test)]
 mod bounds_tests;
+#[cfg(test)]
+mod nested_tests;
 #[cfg(test)]
 mod tests;

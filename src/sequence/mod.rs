@@ -2,10 +2,13 @@
 //! the file.
 //!
 //! [`load`] reads a file, [`raw`] mirrors its YAML, [`compile`] validates it into a
-//! [`Sequence`] whose every step has a lazily expanded [`sweep::Sweep`] and parsed
-//! [`template::Template`]s, so nothing here grows with the number of points. Every problem is
-//! reported with file, line and column through an [`InvalidFile`]; [`load`] says why a file
-//! could not be loaded with a [`LoadError`].
+//! [`Sequence`]: a tree of [`Node`]s, steps and loops (steps with `steps:`, whose body runs
+//! once per point of their own sweep), where every step and loop has a lazily expanded
+//! [`sweep::Sweep`] and every step parsed [`template::Template`]s, so nothing here grows with
+//! the number of iterations or points. A step in a loop's body sees the loops' variables
+//! before its own ([`Step::outer`]). Every problem is reported with file, line and column
+//! through an [`InvalidFile`]; [`load`] says why a file could not be loaded with a
+//! [`LoadError`].
 
 pub mod address;
 pub mod bounds;
@@ -18,6 +21,7 @@ pub mod schema;
 pub mod sweep;
 pub mod template;
 pub mod termination;
+mod tree;
 pub mod value;
 pub mod walk;
 
@@ -26,9 +30,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use address::Address;
-pub use raw::{Greeting, OnError, ReplyRule};
+pub use raw::{Greeting, OnError, OnResume, ReplyRule};
 use sha2::{Digest, Sha256};
 pub use termination::Eom;
+pub use tree::{Leaves, Loop, Node};
 
 use crate::yaml::InvalidFile;
 use sweep::Sweep;
@@ -49,7 +54,7 @@ pub struct Sequence {
     pub instruments: Vec<Instrument>,
     /// Setup steps (one per instrument that has setup commands), named `setup`.
     pub setup: Vec<Arc<Step>>,
-    /// The steps, run one after another: plain steps and loops over nested steps.
+    /// The tree of steps: steps and loops, run one after another.
     pub steps: Vec<Node>,
     /// Teardown steps, named `teardown`.
     pub teardown: Vec<Arc<Step>>,
@@ -135,7 +140,8 @@ impl Default for IoSettings {
 /// A step: a sweep of points, each running the same commands on one connection.
 #[derive(Debug)]
 pub struct Step {
-    /// Unique name; point ids are `name/index`.
+    /// Name, unique among its siblings; point ids are `name/index` (in a loop's body,
+    /// behind the loops' names and iterations: `T/2/name/index`).
     pub name: String,
     /// Index into [`Sequence::instruments`].
     pub instrument: usize,
@@ -154,9 +160,13 @@ pub struct Step {
     /// Which failures are retried besides broken connections and reply timeouts.
     pub retry_on: RetryPolicy,
     /// Variables of the enclosing loops, outermost first, before the step's own: a point's
-    /// values are these loops' current values then the step's sweep values.
+    /// values are these loops' current values then the step's sweep values, and every slot
+    /// in its templates, `until` bounds etc. indexes that concatenation (but not
+    /// [`Parallel::Lanes`], which names the step's own variables only). Empty at the top
+    /// level, in setup and teardown.
     pub outer: Vec<String>,
-    /// What a resume does when it continues an iteration of this step's loop.
+    /// What a resume does when it continues an iteration of this step's loop (always
+    /// [`OnResume::Continue`] outside loops).
     pub on_resume: OnResume,
 }
 
@@ -168,8 +178,8 @@ pub enum Parallel {
     All,
     /// One point at a time, in order: no `parallel:` (setup and teardown too).
     Serial,
-    /// Points whose values of these sweep variables (their slots, ascending) differ may
-    /// run at the same time; points with the same values (a lane) run one after another,
+    /// Points whose values of these sweep variables (their slots in the step's own sweep,
+    /// ascending, not counting [`Step::outer`]) differ may run at the same time; points with the same values (a lane) run one after another,
     /// in sweep order, pass after pass.
     Lanes(Vec<usize>),
 }
@@ -198,88 +208,29 @@ impl Step {
     pub fn points(&self) -> u64 {
         self.sweep.len().saturating_mul(self.repeat)
     }
-}
 
-/// A node of the sequence's tree of steps.
-#[derive(Debug, Clone)]
-pub enum Node {
-    /// A step whose points run commands.
-    Step(Arc<Step>),
-    /// A step with `steps:`: its body runs once per point of its own sweep.
-    Loop(Arc<Loop>),
-}
-
-impl Node {
-    /// Its name among its siblings.
-    pub fn name(&self) -> &str {
-        match self {
-            Node::Step(s) => &s.name,
-            Node::Loop(l) => &l.name,
-        }
-    }
-
-    /// The step, if it is one (not a loop).
-    pub fn as_step(&self) -> Option<&Arc<Step>> {
-        match self {
-            Node::Step(s) => Some(s),
-            Node::Loop(_) => None,
-        }
-    }
-
-    /// Every point under it.
-    pub fn points(&self) -> u64 {
-        match self {
-            Node::Step(s) => s.points(),
-            Node::Loop(l) => l.points(),
-        }
-    }
-}
-
-/// A step with `steps:`: its body runs once per point of its own sweep (a group, with no
-/// sweep, once).
-#[derive(Debug)]
-pub struct Loop {
-    /// Its name among its siblings; point ids pass through it as `name/iteration/`.
-    pub name: String,
-    /// Its own variables only; a group: the empty sweep of one point.
-    pub sweep: Sweep,
-    /// Passes over its iteration list.
-    pub repeat: u64,
-    /// The nested steps, in order, at least one.
-    pub body: Vec<Node>,
-}
-
-impl Loop {
-    /// Iterations: the sweep's points times `repeat`.
-    pub fn iterations(&self) -> u64 {
-        self.sweep.len().saturating_mul(self.repeat)
-    }
-
-    /// Every point under it: iterations times the body's points.
-    pub fn points(&self) -> u64 {
-        let body = self
-            .body
+    /// The names of a point's values in slot order: the enclosing loops' variables
+    /// ([`Step::outer`]), then the step's own.
+    pub fn var_names(&self) -> impl Iterator<Item = &str> {
+        self.outer
             .iter()
-            .fold(0u64, |acc, n| acc.saturating_add(n.points()));
-        self.iterations().saturating_mul(body)
+            .chain(self.sweep.names())
+            .map(String::as_str)
     }
 }
 
-/// What a resume does with a step when it continues an iteration of the step's loop.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum OnResume {
-    /// Its points already ok are not run again.
-    #[default]
-    Continue,
-    /// It runs again first (for example to settle a temperature again after the crash).
-    Rerun,
-}
-
-/// One command of a point, with placeholders still to render.
+/// One command of a point, with placeholders still to render. `on` is the instrument
+/// (index into [`Sequence::instruments`]) it is sent to when that is not the point's own
+/// (`on: tc`); `None`: the point's own connection.
 #[derive(Debug, Clone)]
 pub enum Command {
     /// Send; read nothing.
-    Write(Template),
+    Write {
+        /// The text to send.
+        text: Template,
+        /// Another instrument to send it to.
+        on: Option<usize>,
+    },
     /// Send; read one reply line.
     Query {
         /// The text to send.
@@ -288,9 +239,16 @@ pub enum Command {
         name: Option<String>,
         /// The point fails unless the reply equals this.
         expect: Option<String>,
+        /// Another instrument to send it to.
+        on: Option<usize>,
     },
     /// Pause without sending.
-    Wait(Duration),
+    Wait {
+        /// How long.
+        pause: Duration,
+        /// Another instrument whose connection is held during the pause.
+        on: Option<usize>,
+    },
     /// Query every `every` until `until` holds or `timeout` passes.
     Poll {
         /// The query to send.
@@ -303,6 +261,8 @@ pub enum Command {
         timeout: Duration,
         /// Name of the last reply in `values`.
         name: Option<String>,
+        /// Another instrument to send it to.
+        on: Option<usize>,
     },
 }
 
@@ -336,12 +296,6 @@ impl Command {
         }
     }
 
-    /// The instrument a map-form command names with `on:` (its index), `None` for the
-    /// point's own.
-    pub fn on(&self) -> Option<usize> {
-        None
-    }
-
     /// True for a command that reads a reply (a query or a poll).
     pub fn reads(&self) -> bool {
         matches!(self, Command::Query { .. } | Command::Poll { .. })
@@ -350,10 +304,21 @@ impl Command {
     /// The template this command sends, if it sends anything.
     pub fn template(&self) -> Option<&Template> {
         match self {
-            Command::Write(t) | Command::Query { text: t, .. } | Command::Poll { text: t, .. } => {
-                Some(t)
-            }
-            Command::Wait(_) => None,
+            Command::Write { text: t, .. }
+            | Command::Query { text: t, .. }
+            | Command::Poll { text: t, .. } => Some(t),
+            Command::Wait { .. } => None,
+        }
+    }
+
+    /// The instrument (index into [`Sequence::instruments`]) this command goes to when it
+    /// is not the point's own (`on: tc`); `None`: the point's own connection.
+    pub fn on(&self) -> Option<usize> {
+        match self {
+            Command::Write { on, .. }
+            | Command::Query { on, .. }
+            | Command::Wait { on, .. }
+            | Command::Poll { on, .. } => *on,
         }
     }
 }
@@ -455,11 +420,13 @@ impl std::fmt::Display for Until {
 }
 
 impl Sequence {
-    /// Total sweep points over all steps (setup and teardown not counted).
+    /// Total sweep points over the tree of steps, every iteration of every loop counted
+    /// (setup and teardown not counted). Compiling keeps it at most
+    /// [`bounds::MAX_POINTS`].
     pub fn total_points(&self) -> u64 {
         self.steps
             .iter()
-            .fold(0u64, |acc, s| acc.saturating_add(s.points()))
+            .fold(0u64, |acc, n| acc.saturating_add(n.points()))
     }
 }
 

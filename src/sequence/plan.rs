@@ -1,5 +1,6 @@
-//! The plan `sequencer check` prints: steps, points, what runs at the same time, commands
-//! and the minimum duration the sequence's waits imply. Pure arithmetic over a validated
+//! The plan `sequencer check` prints: steps, and loops as a tree with their iterations and
+//! points per level, what runs at the same time, commands and the minimum duration the
+//! sequence's waits imply. Pure arithmetic over a validated
 //! [`Sequence`]; nothing is expanded. Counts and durations are bounded
 //! ([`super::bounds`]), and the sums and products here saturate all the same.
 
@@ -8,15 +9,16 @@ use std::time::Duration;
 
 use super::duration::format_duration;
 use super::sweep::Mode;
+use super::sweep::Sweep;
 use super::sweep::lanes::Lanes;
-use super::{Command, Parallel, Sequence, Step};
+use super::{Command, Loop, Node, Parallel, Sequence, Step};
 
 /// Sum of the `wait`s in one point's commands.
 fn waits(step: &Step) -> Duration {
     step.commands
         .iter()
         .map(|c| match c {
-            Command::Wait(d) => *d,
+            Command::Wait { pause, .. } => *pause,
             _ => Duration::ZERO,
         })
         .fold(Duration::ZERO, Duration::saturating_add)
@@ -86,6 +88,192 @@ fn parallel_phrase(step: &Step, parallel: usize) -> String {
     }
 }
 
+/// What a part of the sequence costs at least: the time its waits take, and the commands
+/// it sends (saturating).
+#[derive(Debug, Clone, Copy, Default)]
+struct Cost {
+    /// Least time, from waits.
+    min: Duration,
+    /// Commands sent.
+    sends: u64,
+}
+
+impl Cost {
+    /// Adds `other`, one after the other.
+    fn add(&mut self, other: Cost) {
+        self.min = self.min.saturating_add(other.min);
+        self.sends = self.sends.saturating_add(other.sends);
+    }
+
+    /// `n` times this.
+    fn times(self, n: u64) -> Cost {
+        Cost {
+            min: times(self.min, n),
+            sends: self.sends.saturating_mul(n),
+        }
+    }
+}
+
+/// Points in flight at once for `step`: its concurrency, within its pool.
+fn in_flight(seq: &Sequence, step: &Step) -> usize {
+    step.concurrency
+        .min(seq.instruments[step.instrument].max_connections)
+}
+
+/// The line of a setup or teardown step.
+fn hook_line(out: &mut String, seq: &Sequence, label: &str, step: &Step) -> Cost {
+    let min = minimum_duration(step, in_flight(seq, step));
+    let _ = write!(out, "{label} `{}`", step.name);
+    if seq.instruments.len() > 1 {
+        let _ = write!(out, " on `{}`", seq.instruments[step.instrument].name);
+    }
+    let _ = write!(out, ": {}", commands(sends(step)));
+    if !min.is_zero() {
+        let _ = write!(out, ", waits >= {}", format_duration(min));
+    }
+    out.push('\n');
+    Cost {
+        min,
+        sends: sends(step).saturating_mul(step.points()),
+    }
+}
+
+/// The lines of `node`, indented `depth` levels (a loop's body one deeper than the loop),
+/// and what all of its points cost. A step in a loop's body shows one iteration's points;
+/// the loop's line multiplies.
+fn node_lines(out: &mut String, seq: &Sequence, node: &Node, depth: usize) -> Cost {
+    let indent = "  ".repeat(depth);
+    match node {
+        Node::Step(step) => {
+            out.push_str(&indent);
+            step_line(out, seq, step)
+        }
+        Node::Loop(l) => {
+            let at = out.len();
+            let mut per_iteration = Cost::default();
+            for child in &l.body {
+                per_iteration.add(node_lines(out, seq, child, depth + 1));
+            }
+            let cost = per_iteration.times(l.iterations());
+            out.insert_str(at, &format!("{indent}{}\n", loop_line(l, cost.min)));
+            cost
+        }
+    }
+}
+
+/// A loop's line: `` loop `T`: 5 iterations x (settle 1 + iv 21) = 110 points; setpoint
+/// (5) ``, or for a group `` group `g`: a 1 + b 3 = 4 points ``, then the least time its
+/// waits take.
+fn loop_line(l: &Loop, min: Duration) -> String {
+    let body: Vec<String> = l
+        .body
+        .iter()
+        .map(|n| format!("{} {}", n.name(), n.points()))
+        .collect();
+    let body = body.join(" + ");
+    let points = counted(l.points(), "point");
+    let group = l.sweep.axes().is_empty() && l.repeat == 1;
+    let mut line = if group {
+        format!("group `{}`: {body} = {points}", l.name)
+    } else {
+        format!(
+            "loop `{}`: {} x ({body}) = {points}",
+            l.name,
+            counted(l.iterations(), "iteration")
+        )
+    };
+    let mut shape = Vec::new();
+    if !l.sweep.axes().is_empty() {
+        shape.push(axes(&l.sweep));
+    }
+    match (l.repeat, l.sweep.axes().is_empty()) {
+        (1, _) => {}
+        (r, false) => shape.push(format!("{r} repeats")),
+        (r, true) => shape.push(format!("repeated {r} times")),
+    }
+    if !shape.is_empty() {
+        let _ = write!(line, "; {}", shape.join(" x "));
+    }
+    if !min.is_zero() {
+        let _ = write!(line, ", waits >= {}", format_duration(min));
+    }
+    line
+}
+
+/// `ch (2) x volt (11)`, or `ch (3) zip volt (3)`.
+fn axes(sweep: &Sweep) -> String {
+    let sep = if sweep.mode() == Mode::Zip {
+        " zip "
+    } else {
+        " x "
+    };
+    let axes: Vec<String> = sweep
+        .axes()
+        .iter()
+        .map(|(n, a)| format!("{n} ({})", a.len()))
+        .collect();
+    axes.join(sep)
+}
+
+/// A step's line (without indentation): points, what runs at once, where the points come
+/// from, commands (and how many go to other instruments), the least time its waits take.
+fn step_line(out: &mut String, seq: &Sequence, step: &Step) -> Cost {
+    let parallel = in_flight(seq, step);
+    let min = minimum_duration(step, parallel);
+    let _ = write!(out, "step `{}`", step.name);
+    if seq.instruments.len() > 1 {
+        let _ = write!(out, " on `{}`", seq.instruments[step.instrument].name);
+    }
+    let _ = write!(out, ": {}", counted(step.points(), "point"));
+    // What runs at once, then where the points come from.
+    let mut shape = Vec::new();
+    if step.points() > 1 {
+        out.push_str(&parallel_phrase(step, parallel));
+    }
+    if !step.sweep.axes().is_empty() {
+        shape.push(axes(&step.sweep));
+    }
+    match (step.repeat, step.sweep.axes().is_empty()) {
+        (1, _) => {}
+        (r, false) => shape.push(format!("{r} repeats")),
+        (r, true) => shape.push(format!("one point repeated {r} times")),
+    }
+    let _ = write!(out, "; ");
+    if !shape.is_empty() {
+        let _ = write!(out, "{}, ", shape.join(" x "));
+    }
+    let _ = write!(out, "{} each", commands(sends(step)));
+    let elsewhere = elsewhere(seq, step);
+    if !elsewhere.is_empty() {
+        let _ = write!(out, " ({elsewhere})");
+    }
+    if !min.is_zero() {
+        let _ = write!(out, ", waits >= {}", format_duration(min));
+    }
+    out.push('\n');
+    Cost {
+        min,
+        sends: sends(step).saturating_mul(step.points()),
+    }
+}
+
+/// The commands of a point sent to other instruments (`on:`), by instrument in the
+/// sequence's order: `1 on `tc``, `2 on `tc`, 1 on `dmm``; empty when there are none.
+fn elsewhere(seq: &Sequence, step: &Step) -> String {
+    let mut parts = Vec::new();
+    for (i, ins) in seq.instruments.iter().enumerate() {
+        let n = step
+            .commands
+            .iter()
+            .filter(|c| c.template().is_some() && c.on() == Some(i))
+            .count();
+        if n > 0 {
+            parts.push(format!("{n} on `{}`", ins.name));
+        }
+    }
+    parts.join(", ")
+}
+
 /// Human-readable plan of `seq`, one line per item.
 pub fn describe(seq: &Sequence) -> String {
     let mut out = String::new();
@@ -108,73 +296,17 @@ pub fn describe(seq: &Sequence) -> String {
             format_duration(ins.io.timeout)
         );
     }
-    let mut total_min = Duration::ZERO;
-    let mut total_sends = 0u64;
-    // Top-level steps (loops are planned on the `nested` branch).
-    let top: Vec<std::sync::Arc<super::Step>> = seq
-        .steps
-        .iter()
-        .filter_map(|n| match n {
-            super::Node::Step(s) => Some(s.clone()),
-            super::Node::Loop(_) => None,
-        })
-        .collect();
-    for (label, steps) in [
-        ("setup", &seq.setup),
-        ("step", &top),
-        ("teardown", &seq.teardown),
-    ] {
-        for step in steps {
-            let parallel = step
-                .concurrency
-                .min(seq.instruments[step.instrument].max_connections);
-            let min = minimum_duration(step, parallel);
-            total_min = total_min.saturating_add(min);
-            total_sends = total_sends.saturating_add(sends(step).saturating_mul(step.points()));
-            let _ = write!(out, "{label} `{}`", step.name);
-            if seq.instruments.len() > 1 {
-                let _ = write!(out, " on `{}`", seq.instruments[step.instrument].name);
-            }
-            if label == "step" {
-                let _ = write!(out, ": {}", counted(step.points(), "point"));
-                // What runs at once, then where the points come from.
-                let mut shape = Vec::new();
-                if step.points() > 1 {
-                    out.push_str(&parallel_phrase(step, parallel));
-                }
-                if !step.sweep.axes().is_empty() {
-                    let sep = if step.sweep.mode() == Mode::Zip {
-                        " zip "
-                    } else {
-                        " x "
-                    };
-                    let axes: Vec<String> = step
-                        .sweep
-                        .axes()
-                        .iter()
-                        .map(|(n, a)| format!("{n} ({})", a.len()))
-                        .collect();
-                    shape.push(axes.join(sep));
-                }
-                match (step.repeat, step.sweep.axes().is_empty()) {
-                    (1, _) => {}
-                    (r, false) => shape.push(format!("{r} repeats")),
-                    (r, true) => shape.push(format!("one point repeated {r} times")),
-                }
-                let _ = write!(out, "; ");
-                if !shape.is_empty() {
-                    let _ = write!(out, "{}, ", shape.join(" x "));
-                }
-                let _ = write!(out, "{} each", commands(sends(step)));
-            } else {
-                let _ = write!(out, ": {}", commands(sends(step)));
-            }
-            if !min.is_zero() {
-                let _ = write!(out, ", waits >= {}", format_duration(min));
-            }
-            out.push('\n');
-        }
+    let mut total = Cost::default();
+    for step in &seq.setup {
+        total.add(hook_line(&mut out, seq, "setup", step));
     }
+    for node in &seq.steps {
+        total.add(node_lines(&mut out, seq, node, 0));
+    }
+    for step in &seq.teardown {
+        total.add(hook_line(&mut out, seq, "teardown", step));
+    }
+    let (total_min, total_sends) = (total.min, total.sends);
     let _ = writeln!(
         out,
         "total: {}, {}, minimum duration {} (from waits)",
@@ -267,6 +399,80 @@ mod tests {
         ];
         for (keys, want) in cases {
             assert_eq!(step_line(&keys), want, "{keys}");
+        }
+    }
+
+    /// The plan of a sequence, from its first step or loop line to the end.
+    fn tree(yaml: &str) -> String {
+        let seq = super::super::parse(yaml, Path::new("t.yaml")).unwrap();
+        let plan = describe(&seq);
+        let at = plan
+            .find("\nstep ")
+            .into_iter()
+            .chain(plan.find("\nloop "))
+            .chain(plan.find("\ngroup "))
+            .min()
+            .unwrap();
+        plan[at + 1..].to_owned()
+    }
+
+    /// Loops print as a tree: each loop's line multiplies its iterations by its body's
+    /// points per iteration, names its variables and the least time its waits take; the
+    /// lines of its body, one level deeper, count one iteration; `on:` commands are counted
+    /// by instrument; the total counts every iteration.
+    #[test]
+    fn loops_print_as_a_tree() {
+        let cryostat = "instruments: {tc: {}, smu: {}}\nsteps:\n\
+            - name: T\n  sweep: {setpoint: [300, 250, 200, 150, 100]}\n  steps:\n\
+            \x20 - name: settle\n    instrument: tc\n    commands: ['TEMP:SETP {setpoint}', {wait: 1s}]\n\
+            \x20 - name: iv\n    instrument: smu\n    sweep: {volt: {start: 0, stop: 1, num: 21}}\n\
+            \x20   commands: ['V {volt}', 'I?', {query: 'TEMP?', on: tc}]\n";
+        assert_eq!(
+            tree(cryostat),
+            "loop `T`: 5 iterations x (settle 1 + iv 21) = 110 points; setpoint (5), waits >= 5s\n\
+             \x20 step `settle` on `tc`: 1 point; 1 command each, waits >= 1s\n\
+             \x20 step `iv` on `smu`: 21 points, one at a time; volt (21), 3 commands each (1 on `tc`)\n\
+             total: 110 points, 320 commands, minimum duration 5s (from waits)\n"
+        );
+        let deep = "steps:\n\
+            - name: A\n  sweep: {a: [1, 2], b: [3, 4, 5]}\n  repeat: 2\n  steps:\n\
+            \x20 - name: G\n    steps:\n\
+            \x20   - {name: x, commands: [X, {wait: 10ms}]}\n\
+            \x20   - name: R\n      repeat: 3\n      steps: [{name: y, sweep: {v: [1, 2]}, commands: [Y]}]\n\
+            - {name: z, commands: [Z]}\n";
+        assert_eq!(
+            tree(deep),
+            "loop `A`: 12 iterations x (G 7) = 84 points; a (2) x b (3) x 2 repeats, waits >= 120ms\n\
+             \x20 group `G`: x 1 + R 6 = 7 points, waits >= 10ms\n\
+             \x20   step `x`: 1 point; 1 command each, waits >= 10ms\n\
+             \x20   loop `R`: 3 iterations x (y 2) = 6 points; repeated 3 times\n\
+             \x20     step `y`: 2 points, one at a time; v (2), 1 command each\n\
+             step `z`: 1 point; 1 command each\n\
+             total: 85 points, 85 commands, minimum duration 120ms (from waits)\n"
+        );
+    }
+
+    /// Nothing in the plan grows with iterations or points: a loop of 1,000 iterations
+    /// around 1,000 points per iteration, or of 10^6 around 10^6, is counted, not walked.
+    #[test]
+    fn plans_of_large_loops_are_arithmetic() {
+        for n in [1_000u64, 1_000_000] {
+            let yaml = format!(
+                "steps:\n- name: T\n  sweep: {{t: {{start: 1, stop: 2, num: {n}}}}}\n  steps:\n\
+                 \x20 - name: iv\n    sweep: {{v: {{start: 0, stop: 1, num: {n}}}}}\n    \
+                 commands: ['V {{v}}', {{wait: 1ms}}]\n"
+            );
+            let plan = tree(&yaml);
+            let total = n * n;
+            assert!(
+                plan.ends_with(&format!(
+                    "total: {} points, {} commands, minimum duration {} (from waits)\n",
+                    total,
+                    total,
+                    format_duration(times(Duration::from_millis(1), total))
+                )),
+                "{plan}"
+            );
         }
     }
 }

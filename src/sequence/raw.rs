@@ -204,27 +204,41 @@ impl<'de> Deserialize<'de> for RawEom {
     }
 }
 
-/// One step of the sequence: a sweep of points, each running `commands` on one connection.
+/// One step of the sequence: a sweep of points, each running `commands` on one connection;
+/// or, with `steps:`, a loop whose body runs once per point of its own sweep.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(rename = "Step")]
+#[schemars(extend("oneOf" = [
+    {"required": ["commands"], "description": "A step: its points run `commands`."},
+    {
+        "required": ["steps"],
+        "not": {"anyOf": [{"required": ["parallel"]}, {"required": ["concurrency"]},
+                          {"required": ["on_resume"]}]},
+        "description": "A loop: its `steps` run once per point of its `sweep` (a group, \
+            without `sweep`, once), one iteration after another.",
+    },
+]))]
 #[serde(deny_unknown_fields)]
 pub struct RawStep {
-    /// Unique name: letters and digits of any script and `_`, not starting with a digit,
-    /// and not `setup` or `teardown`; point ids are `name/index`.
+    /// Name, unique among its siblings: letters and digits of any script and `_`, not
+    /// starting with a digit, and not `setup` or `teardown`; point ids are `name/index`
+    /// (in a loop, `loop/iteration/name/index`).
     #[schemars(pattern(name::PATTERN))]
     #[schemars(extend("not" = {"enum": ["setup", "teardown"]}))]
     pub name: Spanned<String>,
-    /// Which instrument runs the step (required with `instruments:`).
+    /// Which instrument runs the step (required with `instruments:`, unless an enclosing
+    /// loop names it); on a loop, the default of the steps in its body.
     pub instrument: Option<Spanned<String>>,
     /// Sweep variables in file order, each a list or a range; `{name}` in a command renders
-    /// the point's value. Names are letters and digits of any script and `_`, not starting
-    /// with a digit (`volt`, `ΔT`, `Temp_K`). At most 10^12 points.
+    /// the point's value (in a loop's body, the loop's variables too). Names are letters and
+    /// digits of any script and `_`, not starting with a digit (`volt`, `ΔT`, `Temp_K`), and
+    /// not a variable of an enclosing loop. At most 10^12 points.
     #[schemars(extend("propertyNames" = {"pattern": name::PATTERN}))]
     pub sweep: Option<OrderedMap<Spanned<RawAxis>>>,
     /// How the sweep variables combine (default `product`).
     pub mode: Option<RawMode>,
     /// How many times the whole point list runs (default 1); a step has at most 10^12
-    /// points.
+    /// points. On a loop: how many times its whole iteration list runs.
     #[schemars(range(min = 1, max = bounds::REPEAT.max))]
     pub repeat: Option<Spanned<Count>>,
     /// Which points are independent and may run at the same time: `all`, or a list of
@@ -237,15 +251,36 @@ pub struct RawStep {
     /// point independent, as `parallel: all` does.
     #[schemars(range(min = 1, max = bounds::CONCURRENCY.max))]
     pub concurrency: Option<Spanned<Count>>,
-    /// Commands run in order on one connection for each point.
-    #[schemars(length(min = 1))]
-    pub commands: Spanned<Vec<Spanned<RawCommand>>>,
+    /// Commands run in order on one connection for each point (a step gives `commands` or
+    /// `steps`).
+    #[schemars(length(min = 1), extend("type" = "array"))]
+    pub commands: Option<Spanned<Vec<Spanned<RawCommand>>>>,
+    /// Makes this step a loop: these steps run in order, once per point of its `sweep` (once
+    /// without one), each iteration after the last. Loops nest at most 8 deep.
+    #[schemars(length(min = 1), extend("type" = "array"))]
+    pub steps: Option<Spanned<Vec<RawStep>>>,
     /// How many times a failed point is run again, on another connection, if its connection
-    /// broke (default: the run-wide `retries`; at most 1000).
+    /// broke (default: the enclosing loop's, else the run-wide `retries`; at most 1000).
     #[schemars(range(max = bounds::RETRIES.max))]
     pub retries: Option<Spanned<Count>>,
-    /// Failures retried besides broken connections (default: the run-wide `retry_on`).
+    /// Failures retried besides broken connections (default: the enclosing loop's, else the
+    /// run-wide `retry_on`).
     pub retry_on: Option<Vec<RetryOn>>,
+    /// For a step in a loop's body: what a `resume` does when it continues an iteration of
+    /// the loop: `continue` (default) runs only the points not yet ok, `rerun` runs this
+    /// step again first (to settle a temperature again after a crash, say).
+    pub on_resume: Option<Spanned<OnResume>>,
+}
+
+/// `on_resume:` of a step in a loop's body.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OnResume {
+    /// Run only the points that are not ok yet.
+    #[default]
+    Continue,
+    /// Run the step again, all of its points, before the rest of the iteration.
+    Rerun,
 }
 
 /// `mode:` of a sweep.

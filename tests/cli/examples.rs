@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 
 use crate::support::{Scratch, of_type, read_log, step_points, stop};
 
+/// Examples that `run` refuses until nested sequences run (issue 15: loops and `on:` are
+/// validated, not run yet); `check` takes them. Remove each when it runs.
+const NOT_RUN_YET: &[&str] = &["cryostat-iv.yaml"];
+
 /// The example sequences, sorted by name.
 fn examples() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sequences");
@@ -46,6 +50,9 @@ fn every_example_checks() {
 fn every_example_runs_on_the_simulator() {
     let scratch = Scratch::new();
     for file in examples() {
+        if NOT_RUN_YET.iter().any(|f| file.ends_with(f)) {
+            continue;
+        }
         let name = file.file_stem().unwrap().to_string_lossy().into_owned();
         let log = scratch.join(&format!("{name}.jsonl"));
         let out = scratch.sequencer([
@@ -107,4 +114,34 @@ fn plan_counts_repeats_once() {
     assert!(line.contains("3 points"), "{line}");
     assert!(!line.contains("points x"), "{line}");
     assert!(out.stdout.contains("total: 3 points"), "{out}");
+}
+
+/// The cryostat example (issue 15) checks as a tree: the loop's iterations times its body's
+/// points, the `on: tc` read counted under `iv`; `run` refuses it, as invalid input with
+/// nothing sent, until nested sequences run.
+#[test]
+fn cryostat_example_checks_as_a_tree_and_is_not_run_yet() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("sequences/cryostat-iv.yaml");
+    let scratch = Scratch::new();
+    let out = scratch.sequencer([Path::new("check"), &file]);
+    assert_eq!(out.code(), 0, "{out}");
+    for line in [
+        "loop `T`: 5 iterations x (settle 1 + iv 21) = 110 points; setpoint (5)\n",
+        "  step `settle` on `tc`: 1 point; 2 commands each\n",
+        "  step `iv` on `smu`: 21 points, one at a time; volt (21), 3 commands each (1 on `tc`)\n",
+        "total: 110 points, 333 commands",
+    ] {
+        assert!(out.stdout.contains(line), "no `{line}` in\n{out}");
+    }
+    let log = scratch.join("cryostat.jsonl");
+    let out = scratch.sequencer([
+        Path::new("run"),
+        &file,
+        Path::new("--sim"),
+        Path::new("-o"),
+        &log,
+    ]);
+    assert_eq!(out.code(), 2, "{out}");
+    assert!(out.stderr.contains("nested loops are not run yet"), "{out}");
+    assert!(!log.exists(), "a log for a run that never started");
 }

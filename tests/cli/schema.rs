@@ -191,6 +191,34 @@ const INVALID: &[(&str, &str)] = &[
         "value name that is no name",
         "steps:\n  - name: s\n    commands: [{query: \"A?\", as: \"I (A)\"}]\n",
     ),
+    (
+        "a loop with commands",
+        "steps:\n  - name: T\n    commands: [X]\n    steps: [{name: s, commands: [X]}]\n",
+    ),
+    (
+        "a step with neither commands nor steps",
+        "steps:\n  - name: s\n    sweep: {v: [1]}\n",
+    ),
+    (
+        "a loop with parallel",
+        "steps:\n  - name: T\n    sweep: {v: [1]}\n    parallel: all\n    steps: [{name: s, commands: [X]}]\n",
+    ),
+    (
+        "a loop with no steps",
+        "steps:\n  - name: T\n    steps: []\n",
+    ),
+    (
+        "a loop's step with an unknown key",
+        "steps:\n  - name: T\n    steps: [{name: s, commands: [X], colour: red}]\n",
+    ),
+    (
+        "unknown on_resume",
+        "steps:\n  - name: T\n    steps: [{name: s, on_resume: again, commands: [X]}]\n",
+    ),
+    (
+        "on naming no name",
+        "instruments: {tc: {}, smu: {}}\nsteps:\n  - {name: s, instrument: smu, commands: [{query: A?, on: \"t c\"}]}\n",
+    ),
 ];
 
 /// Mistakes the loader refuses are refused by the schema too: unknown keys at each level,

@@ -161,6 +161,39 @@ const CASES: &[Case] = &[
         phrases: &["step `s` has no sweep, so `parallel` names no variable"],
     },
     Case {
+        file: "reused_loop_variable.yaml",
+        yaml: "name: v\nsteps:\n  - name: T\n    sweep: {setpoint: [300, 250]}\n    steps:\n      - name: iv\n        sweep: {setpoint: [1, 2]}\n        commands: [\"V {setpoint}\"]\n",
+        line: 7,
+        col: Some(17),
+        phrases: &["variable `setpoint` is already a variable of loop `T` (line 4)"],
+    },
+    Case {
+        file: "unknown_on_instrument.yaml",
+        yaml: "name: v\ninstruments: {tc: {}, smu: {}}\nsteps:\n  - name: iv\n    instrument: smu\n    commands: [{query: \"TEMP?\", on: dmm}]\n",
+        line: 6,
+        col: Some(37),
+        phrases: &["`on` names unknown instrument `dmm` (instruments: `tc`, `smu`)"],
+    },
+    Case {
+        // A string cannot take keys, so this is a YAML syntax error (wording and column
+        // the parser's); the help says how to write the command.
+        file: "on_plain_string.yaml",
+        yaml: "name: v\ninstruments: {tc: {}, smu: {}}\nsteps:\n  - name: iv\n    instrument: smu\n    commands:\n      - \"TEMP?\"\n        on: tc\n",
+        line: 8,
+        col: None,
+        phrases: &[
+            "a command string cannot take `on:`",
+            "`- {query: \"TEMP?\", on: tc}`",
+        ],
+    },
+    Case {
+        file: "duplicate_sibling.yaml",
+        yaml: "name: v\nsteps:\n  - name: T\n    steps:\n      - {name: a, commands: [X]}\n      - {name: a, commands: [Y]}\n",
+        line: 6,
+        col: Some(16),
+        phrases: &["duplicate step name `a` in loop `T` (first used on line 5)"],
+    },
+    Case {
         // The parser's wording and column for a syntax error are its own; only the line
         // is part of the contract.
         file: "yaml_syntax.yaml",

@@ -119,7 +119,7 @@ fn values_at_the_bound_are_accepted() {
     assert_eq!(seq.instruments[0].max_connections, 1024);
     assert_eq!(seq.instruments[0].max_connections_at, Some((2, 31)));
     assert_eq!(seq.total_points(), 1_000_000_000_000);
-    assert_eq!(seq.steps[0].as_step().expect("a step").concurrency, 1024);
+    assert_eq!(seq.leaves().next().unwrap().concurrency, 1024);
     // The plan's arithmetic (10^12 points of 30 days each) saturates, never overflows.
     let plan = crate::sequence::plan::describe(&seq);
     assert!(plan.contains("1000000000000 points"), "{plan}");
@@ -163,7 +163,7 @@ fn unicode_names_work_everywhere() {
     )
     .unwrap_or_else(|e| panic!("{}", e.render()));
     assert_eq!(seq.instruments[0].name, "温度regler");
-    let step = &seq.steps[0].as_step().expect("a step");
+    let step = seq.leaves().next().unwrap();
     assert_eq!(step.name, "Messung_ΔT");
     assert_eq!(step.sweep.names(), ["ΔT", "Temp_K"]);
     assert_eq!(step.parallel, Parallel::Lanes(vec![0]));

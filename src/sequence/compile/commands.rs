@@ -10,6 +10,7 @@ use super::super::raw::{RawCommand, RawCommandMap, RawUntil, ReplyRule, Scalar, 
 use super::super::template::Template;
 use super::super::{Bound, Command, Until};
 use super::framing::Wire;
+use super::on::Target;
 use super::{Cx, Vars, quoted_list};
 
 /// Default pause between poll queries.
@@ -23,11 +24,14 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Cx<'_> {
+    /// The commands of a list that runs on `target`, whose instrument puts them on the wire
+    /// as `wire` says.
     pub(super) fn commands(
         &mut self,
         raw: Vec<Spanned<RawCommand>>,
         vars: Vars<'_>,
         wire: Wire<'_>,
+        target: Target<'_>,
     ) -> Vec<Command> {
         let mut names = HashSet::new();
         let mut out = Vec::with_capacity(raw.len());
@@ -57,12 +61,13 @@ impl Cx<'_> {
                             text: t,
                             name: None,
                             expect: None,
+                            on: None,
                         }
                     } else {
-                        Command::Write(t)
+                        Command::Write { text: t, on: None }
                     }
                 }),
-                RawCommand::Map(map) => self.command_map(*map, span, vars, wire),
+                RawCommand::Map(map) => self.command_map(*map, span, vars, wire, target),
             };
             if let Some(c) = compiled {
                 out.push(c);
@@ -77,6 +82,7 @@ impl Cx<'_> {
         whole: Range<usize>,
         vars: Vars<'_>,
         wire: Wire<'_>,
+        target: Target<'_>,
     ) -> Option<Command> {
         let kinds: Vec<&str> = [
             ("write", m.write.is_some()),
@@ -88,6 +94,18 @@ impl Cx<'_> {
         .filter(|(_, present)| *present)
         .map(|(k, _)| *k)
         .collect();
+        if kinds.is_empty()
+            && let Some(on) = &m.on
+        {
+            self.on_nothing(on);
+            return None;
+        }
+        // A command on another instrument goes on that instrument's wire.
+        let on = m.on.as_ref().and_then(|o| self.on(o, target));
+        let wire = match (on, target) {
+            (Some(i), Target::Step { ins, .. }) => ins.wire(i),
+            _ => wire,
+        };
         if kinds.len() != 1 {
             let found = if kinds.is_empty() {
                 "none".to_owned()
@@ -102,6 +120,61 @@ impl Cx<'_> {
             return None;
         }
         let kind = kinds[0];
+        let ok = self.extras_go_with(&m, kind);
+        let name = m.as_name.map(|n| n.value);
+        let command = match kind {
+            "wait" => self
+                .duration(m.wait, false)
+                .map(|pause| Command::Wait { pause, on }),
+            "write" => {
+                let t = m.write?;
+                let span = self.span(&t);
+                self.template(&t.value, span, vars, wire)
+                    .map(|text| Command::Write { text, on })
+            }
+            "query" => {
+                let t = m.query?;
+                let span = self.span(&t);
+                self.template(&t.value, span, vars, wire)
+                    .map(|text| Command::Query {
+                        text,
+                        name,
+                        expect: m.expect.and_then(|e| self.reply_text(&e)),
+                        on,
+                    })
+            }
+            _ => {
+                let t = m.poll?;
+                let span = self.span(&t);
+                let text = self.template(&t.value, span, vars, wire);
+                let until = if let Some(u) = m.until {
+                    self.until(u, vars)
+                } else {
+                    self.problem(
+                        whole,
+                        "a `poll` needs `until:`",
+                        "add e.g. `until: {equals: \"1\"}`",
+                    );
+                    None
+                };
+                Some(Command::Poll {
+                    text: text?,
+                    until: until?,
+                    every: self.duration(m.every, true).unwrap_or(DEFAULT_POLL_EVERY),
+                    timeout: self
+                        .duration(m.timeout, true)
+                        .unwrap_or(DEFAULT_POLL_TIMEOUT),
+                    name,
+                    on,
+                })
+            }
+        };
+        command.filter(|_| ok)
+    }
+
+    /// True when the keys of `m` besides its kind go with `kind` (`as` with a query or a
+    /// poll, ...); each that does not is a problem at its value.
+    fn extras_go_with(&mut self, m: &RawCommandMap, kind: &str) -> bool {
         let allowed: &[&str] = match kind {
             "query" => &["as", "expect"],
             "poll" => &["as", "until", "every", "timeout"],
@@ -127,51 +200,7 @@ impl Cx<'_> {
                 ok = false;
             }
         }
-        let name = m.as_name.map(|n| n.value);
-        let command = match kind {
-            "wait" => self.duration(m.wait, false).map(Command::Wait),
-            "write" => {
-                let t = m.write?;
-                let span = self.span(&t);
-                self.template(&t.value, span, vars, wire)
-                    .map(Command::Write)
-            }
-            "query" => {
-                let t = m.query?;
-                let span = self.span(&t);
-                self.template(&t.value, span, vars, wire)
-                    .map(|text| Command::Query {
-                        text,
-                        name,
-                        expect: m.expect.and_then(|e| self.reply_text(&e)),
-                    })
-            }
-            _ => {
-                let t = m.poll?;
-                let span = self.span(&t);
-                let text = self.template(&t.value, span, vars, wire);
-                let until = if let Some(u) = m.until {
-                    self.until(u, vars)
-                } else {
-                    self.problem(
-                        whole,
-                        "a `poll` needs `until:`",
-                        "add e.g. `until: {equals: \"1\"}`",
-                    );
-                    None
-                };
-                Some(Command::Poll {
-                    text: text?,
-                    until: until?,
-                    every: self.duration(m.every, true).unwrap_or(DEFAULT_POLL_EVERY),
-                    timeout: self
-                        .duration(m.timeout, true)
-                        .unwrap_or(DEFAULT_POLL_TIMEOUT),
-                    name,
-                })
-            }
-        };
-        command.filter(|_| ok)
+        ok
     }
 
     /// A poll bound: a number (quoted or not), or `"{var}"` naming a numeric sweep

@@ -9,6 +9,7 @@ use std::ops::Range;
 use super::super::Command;
 use super::super::raw::{OrderedMap, RawAxis, ReplyRule, Scalar, Spanned};
 use super::Cx;
+use super::instruments::Instruments;
 
 /// How an instrument's commands go on the wire: what the checks of its commands need.
 #[derive(Debug, Clone, Copy)]
@@ -19,16 +20,17 @@ pub(in crate::sequence) struct Wire<'a> {
     pub write_termination: &'a str,
 }
 
-/// A text sweep value that would break a command's framing if rendered into it.
+/// A text sweep value that would break a command's framing on some instrument if rendered
+/// into it: kept for the commands of the step that declares it, or of every step in the
+/// body of the loop that does.
+#[derive(Debug, Clone)]
 pub(super) struct BreakingValue {
     /// The sweep variable.
     name: String,
     /// Where the value is in the file.
     span: Range<usize>,
-    /// The value, escaped for a message.
+    /// The value.
     text: String,
-    /// What in it breaks the framing (see [`framing_fault`]).
-    what: String,
 }
 
 /// What a command with a framing fault would do.
@@ -73,14 +75,15 @@ impl Cx<'_> {
         );
     }
 
-    /// The text values of `sweep` that would break the framing on `wire` if a placeholder
-    /// rendered them into a command (checked against the commands by
+    /// The text values of `sweep` that would break the framing on some instrument of `ins`
+    /// if a placeholder rendered them into a command (checked against the commands by
     /// [`Cx::check_rendered_values`]).
     pub(super) fn breaking_values(
         &self,
         sweep: Option<&OrderedMap<Spanned<RawAxis>>>,
-        wire: Wire<'_>,
+        ins: &Instruments,
     ) -> Vec<BreakingValue> {
+        let wires: Vec<Wire<'_>> = (0..ins.list.len().max(1)).map(|i| ins.wire(i)).collect();
         let mut found = Vec::new();
         for (key, axis) in sweep.map(|s| s.0.as_slice()).unwrap_or_default() {
             let RawAxis::List(items) = &axis.value else {
@@ -88,13 +91,12 @@ impl Cx<'_> {
             };
             for item in items {
                 if let Scalar::Text(text) = &item.value
-                    && let Some(what) = framing_fault(text, wire)
+                    && wires.iter().any(|w| framing_fault(text, *w).is_some())
                 {
                     found.push(BreakingValue {
                         name: key.value.clone(),
                         span: self.span(item),
-                        text: text.escape_debug().to_string(),
-                        what,
+                        text: text.clone(),
                     });
                 }
             }
@@ -102,28 +104,37 @@ impl Cx<'_> {
         found
     }
 
-    /// A problem at each of `values` that a placeholder of `commands` renders (`names` are
-    /// the step's sweep variables, in slot order).
-    pub(super) fn check_rendered_values(
+    /// A problem at each of `values` that a placeholder of `commands` renders into a
+    /// command whose framing it breaks: `names` are the variables the commands see, in slot
+    /// order, and `wire` says how each command goes on the wire (its `on:` instrument's).
+    pub(super) fn check_rendered_values<'w>(
         &mut self,
-        values: Vec<BreakingValue>,
+        values: &[BreakingValue],
         commands: &[Command],
-        names: &[String],
+        names: &[&str],
+        wire: impl Fn(&Command) -> Wire<'w>,
     ) {
         for value in values {
-            let used = commands.iter().filter_map(Command::template).find(|t| {
-                t.placeholders()
-                    .any(|(slot, _, _)| names.get(slot) == Some(&value.name))
+            // A loop's value is checked against every step of its body: reported once.
+            if self.problems.iter().any(|p| p.span == value.span) {
+                continue;
+            }
+            let used = commands.iter().find_map(|c| {
+                let t = c.template()?;
+                let renders = t
+                    .placeholders()
+                    .any(|(slot, _, _)| names.get(slot) == Some(&value.name.as_str()));
+                let what = framing_fault(&value.text, wire(c)).filter(|_| renders)?;
+                Some((t, what))
             });
-            if let Some(template) = used {
+            if let Some((template, what)) = used {
                 self.problem(
-                    value.span,
+                    value.span.clone(),
                     format!(
-                        "`{}` value `{}`, rendered into `{}`, contains {}, {CONSEQUENCE}",
+                        "`{}` value `{}`, rendered into `{}`, contains {what}, {CONSEQUENCE}",
                         value.name,
-                        value.text,
+                        value.text.escape_debug(),
                         template.source().escape_debug(),
-                        value.what,
                     ),
                     "this value",
                 );

@@ -19,6 +19,7 @@ use super::super::raw::{OrderedMap, RawEom, RawInstrument, RawSim, ReplyRule, Sp
 use super::super::termination::parse_termination;
 use super::super::{Eom, Instrument, IoSettings, SimDevice, SimSettings};
 use super::framing::Wire;
+use super::on::Target;
 use super::{
     Cx, DEFAULT_INSTRUMENT, DEFAULT_MAX_CONNECTIONS, DEFAULT_RECONNECT_ATTEMPTS, Vars, quoted_list,
 };
@@ -154,7 +155,12 @@ impl Cx<'_> {
             reply: rule,
             write_termination: &io.write_termination,
         };
-        let on_connect = self.commands(raw.on_connect.unwrap_or_default(), Vars::default(), wire);
+        let on_connect = self.commands(
+            raw.on_connect.unwrap_or_default(),
+            Vars::default(),
+            wire,
+            Target::Fixed("on_connect"),
+        );
         let sim = raw.sim.map(|sim| self.sim(sim)).unwrap_or_default();
         out.list.push(Instrument {
             name: name.to_owned(),

@@ -7,6 +7,7 @@
 use super::super::Parallel;
 use super::super::raw::{Count, RawParallel, Scalar, Spanned};
 use super::super::sweep::Sweep;
+use super::loops::Scope;
 use super::{Cx, quoted_list};
 use crate::yaml::Problem;
 
@@ -19,6 +20,7 @@ impl Cx<'_> {
         concurrency: Option<&Spanned<Count>>,
         sweep: &Sweep,
         step: &str,
+        scope: &Scope,
     ) -> Parallel {
         let Some(raw) = raw else {
             return match concurrency {
@@ -74,13 +76,20 @@ impl Cx<'_> {
                 );
                 Parallel::Serial
             }
-            RawParallel::Vars(list) => self.lane_slots(list, names, step),
+            RawParallel::Vars(list) => self.lane_slots(list, names, step, scope),
         }
     }
 
-    /// The slots of the variables listed in `parallel:`; a name that is no sweep variable,
-    /// or is listed twice, is a problem at its own position.
-    fn lane_slots(&mut self, list: Vec<Spanned<Scalar>>, names: &[String], step: &str) -> Parallel {
+    /// The slots of the variables listed in `parallel:` (in the step's own sweep); a name
+    /// that is no sweep variable of the step (a loop's variable included), or is listed
+    /// twice, is a problem at its own position.
+    fn lane_slots(
+        &mut self,
+        list: Vec<Spanned<Scalar>>,
+        names: &[String],
+        step: &str,
+        scope: &Scope,
+    ) -> Parallel {
         let mut slots = Vec::new();
         let mut ok = true;
         for item in list {
@@ -98,6 +107,20 @@ impl Cx<'_> {
                 Some(slot) => slots.push(slot),
                 None => {
                     let variables = quoted_list(names.iter().map(String::as_str));
+                    if let Some(outer) = scope.vars.iter().find(|v| v.name == name) {
+                        self.problem(
+                            span,
+                            format!(
+                                "`parallel` names `{name}`, a variable of loop `{}`: it names \
+                                 only step `{step}`'s own sweep variables, as the loop's \
+                                 iterations run one after another (variables: {variables})",
+                                outer.owner
+                            ),
+                            "a loop's variable",
+                        );
+                        ok = false;
+                        continue;
+                    }
                     self.problem(
                         span,
                         format!(

@@ -1,6 +1,8 @@
-//! Validation of the steps: names (the name rule, unique, not `setup` or `teardown`), each
-//! step's instrument, sweep, `repeat`, `parallel:`, `concurrency` and commands, and the
-//! bound on points per step and in all.
+//! Validation of the tree of steps: names (the name rule, unique among siblings, not
+//! `setup` or `teardown`), each step's instrument, sweep, `repeat`, `parallel:`,
+//! `concurrency`, `on_resume` and commands, seen in the [`Scope`] of the loops around it
+//! (loops themselves are in [`super::loops`]); and the bound on points per step, per loop
+//! iteration and in all.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -8,10 +10,12 @@ use std::sync::Arc;
 
 use super::super::bounds::{self, MAX_POINTS, MAX_POINTS_TEXT};
 use super::super::name;
-use super::super::raw::{RawMode, RawStep, Spanned};
+use super::super::raw::{RawCommand, RawMode, RawStep, Spanned};
 use super::super::sweep::Mode;
-use super::super::{Parallel, RetryPolicy, Step};
+use super::super::{Node, OnResume, Parallel, RetryPolicy, Step};
 use super::instruments::Instruments;
+use super::loops::Scope;
+use super::on::Target;
 use super::{Cx, Vars};
 use crate::yaml::Problem;
 
@@ -20,22 +24,47 @@ impl Cx<'_> {
         &mut self,
         raw: Option<Spanned<Vec<RawStep>>>,
         ins: &Instruments,
-    ) -> Vec<Arc<Step>> {
+    ) -> Vec<Node> {
         let Some(raw) = raw.filter(|s| !s.value.is_empty()) else {
             self.problem(0..0, "the sequence has no `steps`", "add a `steps:` list");
             return Vec::new();
         };
+        let top = Scope {
+            loops: Vec::new(),
+            vars: Vec::new(),
+            instrument: None,
+            retries: self.retries,
+            retry_on: self.retry_on,
+            breaking: Vec::new(),
+            too_deep: false,
+        };
+        self.nodes(raw.value, ins, &top)
+    }
+
+    /// The steps and loops of one list (the top level, or a loop's body): names unique
+    /// among them, and at most [`MAX_POINTS`] points in all.
+    pub(super) fn nodes(
+        &mut self,
+        raw: Vec<RawStep>,
+        ins: &Instruments,
+        scope: &Scope,
+    ) -> Vec<Node> {
         let mut seen: HashMap<String, usize> = HashMap::new();
-        let mut steps = Vec::new();
+        let mut nodes = Vec::new();
         let mut spans = Vec::new();
-        for step in raw.value {
+        for step in raw {
             let span = self.span(&step.name);
             let name = step.name.value.clone();
             if let Some(first) = seen.get(&name) {
-                let line = self.text[..*first].matches('\n').count() + 1;
+                let line = self.line(*first);
+                let within = scope
+                    .loops
+                    .last()
+                    .map(|l| format!(" in loop `{l}`"))
+                    .unwrap_or_default();
                 self.problem(
                     span.clone(),
-                    format!("duplicate step name `{name}` (first used on line {line})"),
+                    format!("duplicate step name `{name}`{within} (first used on line {line})"),
                     "rename this step",
                 );
             } else {
@@ -50,71 +79,151 @@ impl Cx<'_> {
             } else if let Some(message) = name::problem("step name", &name) {
                 self.problem(span.clone(), message, "rename this step");
             }
-            steps.push(Arc::new(self.step(step, ins)));
+            let node = if step.steps.is_some() {
+                Node::Loop(Arc::new(self.loop_(step, ins, scope)))
+            } else {
+                Node::Step(Arc::new(self.step(step, ins, scope)))
+            };
+            nodes.push(node);
             spans.push(span);
         }
-        self.total_points(&steps, &spans);
-        steps
+        self.total_points(&nodes, &spans, scope.loops.last().map(String::as_str));
+        nodes
     }
 
-    /// A sequence has at most [`MAX_POINTS`] points: the step that takes it past them is
-    /// reported, at its name. (A step too large on its own was reported already and stands
-    /// in with one pass, so it adds no second problem here.)
-    fn total_points(&mut self, steps: &[Arc<Step>], spans: &[Range<usize>]) {
+    /// The nodes of one list have at most [`MAX_POINTS`] points (in all, or per iteration
+    /// of the loop `within`): the node that takes them past it is reported, at its name. (A
+    /// node too large on its own was reported already, where it grew too large, and adds no
+    /// second problem here.)
+    fn total_points(&mut self, nodes: &[Node], spans: &[Range<usize>], within: Option<&str>) {
         let mut total = 0u64;
-        for (step, span) in steps.iter().zip(spans) {
-            total = total.saturating_add(step.points());
+        for (node, span) in nodes.iter().zip(spans) {
+            if node.points() > MAX_POINTS {
+                return;
+            }
+            total = total.saturating_add(node.points());
             if total > MAX_POINTS {
-                self.problems.push(
-                    Problem::new(
-                        span.clone(),
+                let kind = match node {
+                    Node::Step(_) => "step",
+                    Node::Loop(_) => "loop",
+                };
+                let name = node.name();
+                let (message, help) = match within {
+                    None => (
                         format!(
-                            "with step `{}`, the sequence has {total} points: a sequence has at \
-                             most {MAX_POINTS_TEXT}",
-                            step.name
+                            "with {kind} `{name}`, the sequence has {total} points: a sequence \
+                             has at most {MAX_POINTS_TEXT}"
                         ),
-                        "too many points",
-                    )
-                    .help("split the steps over several sequences"),
-                );
+                        "split the steps over several sequences",
+                    ),
+                    Some(l) => (
+                        format!(
+                            "with {kind} `{name}`, an iteration of loop `{l}` has {total} \
+                             points: a sequence has at most {MAX_POINTS_TEXT}"
+                        ),
+                        "split the loop over several sequences",
+                    ),
+                };
+                self.problems
+                    .push(Problem::new(span.clone(), message, "too many points").help(help));
                 return;
             }
         }
     }
 
-    fn step(&mut self, raw: RawStep, ins: &Instruments) -> Step {
-        let instrument = if !ins.single && raw.instrument.is_none() {
-            let span = self.span(&raw.name);
-            self.problem(
-                span,
-                format!(
-                    "step `{}` must name its instrument with `instrument:` (instruments: {})",
-                    raw.name.value,
-                    ins.names()
-                ),
-                "which instrument?",
-            );
-            0
-        } else {
-            self.instrument_ref(raw.instrument.as_ref(), ins)
-        };
+    /// A step's instrument: its own `instrument:`, else its innermost loop's; with one
+    /// instrument, that one.
+    fn step_instrument(&mut self, raw: &RawStep, ins: &Instruments, scope: &Scope) -> usize {
+        match (&raw.instrument, scope.instrument) {
+            (Some(named), _) => self.instrument_ref(Some(named), ins),
+            (None, Some(inherited)) => inherited,
+            (None, None) if !ins.single => {
+                let span = self.span(&raw.name);
+                let or_loop = if scope.loops.is_empty() {
+                    ""
+                } else {
+                    ", or an enclosing loop must name it"
+                };
+                self.problem(
+                    span,
+                    format!(
+                        "step `{}` must name its instrument with `instrument:`{or_loop} \
+                         (instruments: {})",
+                        raw.name.value,
+                        ins.names()
+                    ),
+                    "which instrument?",
+                );
+                0
+            }
+            (None, None) => 0,
+        }
+    }
+
+    /// A step's commands as written: a problem if there are none, or no `commands:` at all.
+    fn command_list(
+        &mut self,
+        raw: Option<Spanned<Vec<Spanned<RawCommand>>>>,
+        step: &Spanned<String>,
+    ) -> Vec<Spanned<RawCommand>> {
+        match raw {
+            Some(list) if list.value.is_empty() => {
+                let span = self.span(&list);
+                self.problem(
+                    span,
+                    format!("step `{}` has no commands", step.value),
+                    "empty",
+                );
+                Vec::new()
+            }
+            Some(list) => list.value,
+            None => {
+                let span = self.span(step);
+                self.problem(
+                    span,
+                    format!(
+                        "step `{}` needs `commands:` (or `steps:`, to make it a loop)",
+                        step.value
+                    ),
+                    "no commands",
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn step(&mut self, raw: RawStep, ins: &Instruments, scope: &Scope) -> Step {
+        let instrument = self.step_instrument(&raw, ins, scope);
         let mode = match raw.mode {
             Some(RawMode::Zip) => Mode::Zip,
             _ => Mode::Product,
         };
-        let breaking = self.breaking_values(raw.sweep.as_ref(), ins.wire(instrument));
+        self.reused(raw.sweep.as_ref(), scope);
+        let breaking = self.breaking_values(raw.sweep.as_ref(), ins);
         let sweep = self.sweep(raw.sweep, mode);
-        let names: Vec<&str> = sweep.names().iter().map(String::as_str).collect();
-        let text_vars: Vec<bool> = sweep.axes().iter().map(|(_, a)| a.has_text()).collect();
+        let names: Vec<&str> = scope
+            .vars
+            .iter()
+            .map(|v| v.name.as_str())
+            .chain(sweep.names().iter().map(String::as_str))
+            .collect();
+        let text_vars: Vec<bool> = scope
+            .vars
+            .iter()
+            .map(|v| v.text)
+            .chain(sweep.axes().iter().map(|(_, a)| a.has_text()))
+            .collect();
         let repeat_span = raw.repeat.as_ref().map(|r| self.span(r));
         let repeat = self.count(raw.repeat, 1, bounds::REPEAT).cast_unsigned();
-        let repeat = self.passes(&raw.name.value, sweep.len(), repeat, repeat_span);
+        let what = format!("step `{}`", raw.name.value);
+        let repeat = self.passes(&what, "points", sweep.len(), repeat, repeat_span);
         let max_connections = ins.list.get(instrument).map_or(1, |i| i.max_connections);
         let parallel = self.parallel(
             raw.parallel,
             raw.concurrency.as_ref(),
             &sweep,
             &raw.name.value,
+            scope,
         );
         let concurrency = self.count(
             raw.concurrency,
@@ -127,28 +236,26 @@ impl Cx<'_> {
         } else {
             concurrency
         };
-        if raw.commands.value.is_empty() {
-            let span = self.span(&raw.commands);
-            self.problem(
-                span,
-                format!("step `{}` has no commands", raw.name.value),
-                "empty",
-            );
-        }
+        let raw_commands = self.command_list(raw.commands, &raw.name);
         let vars = Vars {
             names: &names,
             text: &text_vars,
         };
-        let commands = self.commands(raw.commands.value, vars, ins.wire(instrument));
-        self.check_rendered_values(breaking, &commands, sweep.names());
-        let retries = self.retries(raw.retries, self.retries);
+        let target = Target::Step {
+            own: instrument,
+            ins,
+        };
+        let commands = self.commands(raw_commands, vars, ins.wire(instrument), target);
+        let wire = |c: &super::super::Command| ins.wire(c.on().unwrap_or(instrument));
+        self.check_rendered_values(&scope.breaking, &commands, &names, wire);
+        self.check_rendered_values(&breaking, &commands, &names, wire);
+        let retries = self.retries(raw.retries, scope.retries);
         let retry_on = raw
             .retry_on
             .as_deref()
-            .map_or(self.retry_on, RetryPolicy::from_list);
+            .map_or(scope.retry_on, RetryPolicy::from_list);
+        let on_resume = self.on_resume(raw.on_resume, &raw.name.value, scope);
         Step {
-            outer: Vec::new(),
-            on_resume: super::super::OnResume::Continue,
             retries,
             retry_on,
             name: raw.name.value,
@@ -158,23 +265,75 @@ impl Cx<'_> {
             parallel,
             commands,
             sweep,
+            outer: scope.vars.iter().map(|v| v.name.clone()).collect(),
+            on_resume,
         }
     }
 
-    /// `repeat` passes over a sweep of `len` points, unless that makes more than
-    /// [`MAX_POINTS`] points: then a problem at `repeat` (the sweep alone is within them, or
-    /// was reported and stands in with one point), and one pass stands in.
-    fn passes(&mut self, step: &str, len: u64, repeat: u64, at: Option<Range<usize>>) -> u64 {
+    /// A step's `on_resume:`. `rerun` means "run again when a resume continues an
+    /// iteration of my loop", so a step outside loops, where no iteration is continued,
+    /// may not say it: it would do nothing, silently.
+    fn on_resume(&mut self, raw: Option<Spanned<OnResume>>, step: &str, scope: &Scope) -> OnResume {
+        let Some(raw) = raw else {
+            return OnResume::Continue;
+        };
+        if raw.value == OnResume::Rerun && scope.loops.is_empty() {
+            let span = self.span(&raw);
+            self.problems.push(
+                Problem::new(
+                    span,
+                    format!(
+                        "`on_resume: rerun` on step `{step}`, which is in no loop: a step runs \
+                         again when a resume continues an iteration of its loop, and a step at \
+                         the top level has none"
+                    ),
+                    "in no loop",
+                )
+                .help(
+                    "to run it again whenever a resume continues the steps after it, put them \
+                     in a group with it: `- name: g` and `steps: [...]`, without `sweep:`",
+                ),
+            );
+            return OnResume::Continue;
+        }
+        raw.value
+    }
+
+    /// The 1-based line of byte `offset`.
+    pub(super) fn line(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1
+    }
+
+    /// `repeat` passes over a sweep of `len` points (of a step, or iterations of a loop:
+    /// `what` and `noun` say which), unless that makes more than [`MAX_POINTS`]: then a
+    /// problem at `repeat` (the sweep alone is within them, or was reported and stands in
+    /// with one point), and one pass stands in.
+    pub(super) fn passes(
+        &mut self,
+        what: &str,
+        noun: &str,
+        len: u64,
+        repeat: u64,
+        at: Option<Range<usize>>,
+    ) -> u64 {
         // Both are at most 10^12 here, so their product fits a u128.
         match u128::from(len) * u128::from(repeat) {
-            points if points <= u128::from(MAX_POINTS) => repeat,
-            points => {
+            n if n <= u128::from(MAX_POINTS) => repeat,
+            n => {
+                let most = if noun == "points" {
+                    format!("a step has at most {MAX_POINTS_TEXT}")
+                } else {
+                    format!("a loop has at most {MAX_POINTS_TEXT} {noun}")
+                };
                 self.problems.push(
                     Problem::new(
                         at.unwrap_or(0..0),
                         format!(
-                            "`repeat` of {repeat} gives step `{step}` {points} points ({len} per \
-                             pass): a step has at most {MAX_POINTS_TEXT}"
+                            "`repeat` of {repeat} gives {what} {n} {noun} ({len} per pass): \
+                             {most}"
                         ),
                         "too many passes",
                     )

@@ -34,11 +34,11 @@ fn compiles_a_sequence() {
     assert_eq!(seq.name, "t");
     assert_eq!(seq.instruments[0].max_connections, 3);
     assert_eq!(seq.setup.len(), 1);
-    let step = &seq.steps[0].as_step().expect("a step");
+    let step = seq.leaves().next().unwrap();
     // No `parallel:`: one point at a time, whatever the pool size.
     assert_eq!((step.points(), step.concurrency), (44, 1));
     assert_eq!(step.parallel, Parallel::Serial);
-    assert!(matches!(step.commands[0], Command::Write(_)));
+    assert!(matches!(step.commands[0], Command::Write { .. }));
     assert!(matches!(step.commands[1], Command::Query { .. }));
     assert_eq!(seq.total_points(), 44);
 }
@@ -161,7 +161,7 @@ fn replies_compare_as_written() {
         "steps:\n- name: a\n  commands:\n  - {query: X?, expect: 1.0}\n  - {poll: Y?, until: {equals: 007}}\n",
     )
     .unwrap();
-    let cmds = &seq.steps[0].as_step().expect("a step").commands;
+    let cmds = &seq.leaves().next().unwrap().commands;
     assert!(matches!(&cmds[0], Command::Query { expect: Some(e), .. } if e == "1.0"));
     assert!(
         matches!(&cmds[1], Command::Poll { until: crate::sequence::Until::Equals(e), .. } if e == "007")
@@ -197,7 +197,7 @@ fn poll_bounds_accept_quoted_numbers() {
     ];
     for (until, want) in good {
         let seq = compile_str(&poll(until)).unwrap_or_else(|e| panic!("{until}: {e}"));
-        let got = match &seq.steps[0].as_step().expect("a step").commands[0] {
+        let got = match &seq.leaves().next().unwrap().commands[0] {
             Command::Poll {
                 until: Until::Within { of, .. } | Until::Above(of) | Until::Below(of),
                 ..
@@ -249,7 +249,7 @@ fn parallel_and_concurrency() {
     ];
     for (keys, parallel, concurrency, warnings) in cases {
         let seq = compile_str(&step(keys)).unwrap_or_else(|e| panic!("{keys}: {e}"));
-        let s = &seq.steps[0].as_step().expect("a step");
+        let s = seq.leaves().next().unwrap();
         assert_eq!(
             (&s.parallel, s.concurrency),
             (parallel, *concurrency),
@@ -268,10 +268,7 @@ fn parallel_and_concurrency() {
     // A step without sweep may say its repeats are independent.
     let seq =
         compile_str("steps:\n- {name: w, repeat: 3, parallel: all, commands: [X]}\n").unwrap();
-    assert_eq!(
-        seq.steps[0].as_step().expect("a step").parallel,
-        Parallel::All
-    );
+    assert_eq!(seq.leaves().next().unwrap().parallel, Parallel::All);
     // Flow style: the warning points at the key, not its value.
     let seq = compile_str("steps:\n- {name: w, concurrency: 2, commands: [X]}\n").unwrap();
     assert!(

@@ -7,7 +7,7 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::value::MapAccessDeserializer;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, Visitor};
 
 use super::super::name;
 use super::{Dur, Scalar, Spanned};
@@ -24,8 +24,8 @@ pub enum RawCommand {
 }
 
 /// A command as a map: one of `write`, `query`, `poll`, `wait`, and the keys that go with it
-/// (`as`, `expect` on a query; `until`, `every`, `timeout`, `as` on a poll). Which keys go
-/// together is checked by `sequencer check` (in `compile`).
+/// (`as`, `expect` on a query; `until`, `every`, `timeout`, `as` on a poll; `on` on any).
+/// Which keys go together is checked by `sequencer check` (in `compile`).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(rename = "CommandMap")]
 #[serde(deny_unknown_fields)]
@@ -51,6 +51,12 @@ pub struct RawCommandMap {
     pub every: Option<Spanned<Dur>>,
     /// Longest a `poll` may take (default `30s`, at most `720h`).
     pub timeout: Option<Spanned<Dur>>,
+    /// Another instrument of `instruments:` to send this command to, within the point: a
+    /// connection of its pool is borrowed for it (and for the commands right after it with
+    /// the same `on`), e.g. `{query: "TEMP?", on: tc, as: temperature}`. Not in `setup`,
+    /// `teardown` or `on_connect`.
+    #[schemars(pattern(name::PATTERN))]
+    pub on: Option<Spanned<String>>,
 }
 
 impl<'de> Deserialize<'de> for RawCommand {
@@ -67,11 +73,50 @@ impl<'de> Deserialize<'de> for RawCommand {
                 Ok(RawCommand::Plain(v.to_owned()))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawCommand, A::Error> {
-                RawCommandMap::deserialize(MapAccessDeserializer::new(map))
+                RawCommandMap::deserialize(MapAccessDeserializer::new(Keys(map)))
                     .map(|m| RawCommand::Map(Box::new(m)))
             }
         }
         d.deserialize_any(CommandVisitor)
+    }
+}
+
+/// The keys of a command map, handed on to its derived `Deserialize`, which refuses unknown
+/// ones. A key that is not a name at all is a command's text written as a key
+/// (`{"TEMP?", on: tc}`, `- TEMP?:` over `on: tc`): the refusal then says how to write it.
+struct Keys<A>(A);
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Keys<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        let Some(key) = self.0.next_key::<String>()? else {
+            return Ok(None);
+        };
+        if !name::is_name(&key) {
+            // `TEMP? {on: tc}` reads as the key `TEMP? {on`: the example shows `TEMP?`.
+            let command = key.split('{').next().map_or("", str::trim);
+            let command = if command.is_empty() { "TEMP?" } else { command };
+            return Err(de::Error::custom(format_args!(
+                "`{key}` is not a key of a command map: a command with keys such as `on`, `as` \
+                 or `expect` is written with `write`, `query`, `poll` or `wait`, e.g. \
+                 `{{query: \"{}\", on: tc}}`",
+                command.escape_debug()
+            )));
+        }
+        seed.deserialize(IntoDeserializer::<A::Error>::into_deserializer(key))
+            .map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.0.next_value_seed(seed)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.0.size_hint()
     }
 }
 

@@ -196,6 +196,7 @@ fn names_have_the_loader_pattern() {
         "/definitions/Hook/anyOf/1/propertyNames/pattern",
         "/definitions/Step/properties/name/pattern",
         "/definitions/CommandMap/properties/as/pattern",
+        "/definitions/CommandMap/properties/on/pattern",
         "/definitions/Step/properties/parallel/anyOf/0/oneOf/1/items/pattern",
     ];
     for pointer in table {
@@ -255,4 +256,40 @@ fn duration_pattern_matches_the_parser() {
             "`{text}`: pattern and parser disagree"
         );
     }
+}
+
+/// A step is a loop with `steps:` (a list of steps, recursively) or a step with
+/// `commands:`, never both nor neither, as the loader says; a loop takes no `parallel`,
+/// `concurrency` or `on_resume`; `on_resume` is `continue` or `rerun`.
+#[test]
+fn loops_are_steps_with_steps() {
+    let schema = schema().to_value();
+    let step = &schema["definitions"]["Step"];
+    assert_eq!(
+        step["properties"]["steps"]["items"]["$ref"],
+        "#/definitions/Step"
+    );
+    for key in ["steps", "commands"] {
+        assert_eq!(step["properties"][key]["type"], "array", "{key}");
+        assert_eq!(step["properties"][key]["minItems"], 1, "{key}");
+    }
+    let one_of = step["oneOf"]
+        .as_array()
+        .expect("a step is one of two forms");
+    assert_eq!(one_of[0]["required"], serde_json::json!(["commands"]));
+    assert_eq!(one_of[1]["required"], serde_json::json!(["steps"]));
+    let refused: Vec<&str> = one_of[1]["not"]["anyOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["required"][0].as_str())
+        .collect();
+    assert_eq!(refused, ["parallel", "concurrency", "on_resume"]);
+    let words: Vec<&str> = schema["definitions"]["OnResume"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["const"].as_str())
+        .collect();
+    assert_eq!(words, ["continue", "rerun"]);
 }
