@@ -402,20 +402,20 @@ impl StreamHandler<Execute> for Connection {
             .unwrap_or_else(|| ReplyTimer::new(timeout));
         timer.timeout = timeout;
         let instrument = self.instrument.clone();
-        let lending = self.lending.as_ref().and_then(|(own, lenders)| {
+        // The instrument this connection talks to, and what lends the point's `on:` commands
+        // to the others' connections, if it has any.
+        let lending = self.lending.as_ref().map(|(own, lenders)| {
             let lends = msg.step.commands[msg.commands.clone()]
                 .iter()
                 .any(|c| c.on().is_some_and(|i| i != *own));
-            lends.then(|| {
-                let borrowing = Borrowing {
-                    lenders: lenders.clone(),
-                    step: msg.step.clone(),
-                    vars: msg.vars.clone(),
-                    epoch: msg.epoch,
-                    timeout_cap: msg.timeout_cap,
-                };
-                (*own, borrowing)
-            })
+            let borrowing = lends.then(|| Borrowing {
+                lenders: lenders.clone(),
+                step: msg.step.clone(),
+                vars: msg.vars.clone(),
+                epoch: msg.epoch,
+                timeout_cap: msg.timeout_cap,
+            });
+            (*own, borrowing)
         });
         // Before the first point sends anything: take what already arrived (a greeting, or
         // the instrument's close of a refused session). Writes alone would not notice a
@@ -452,9 +452,9 @@ impl StreamHandler<Execute> for Connection {
                 // taken) lost before any use; either way the point runs elsewhere.
                 return (Some(io), timer, Err(NotRun::Session(e)));
             }
-            let others = lending.as_ref().map(|(own, lend)| Others {
+            let others = lending.as_ref().map(|(own, borrowing)| Others {
                 own: *own,
-                lend: lend as &dyn Lend,
+                lend: borrowing.as_ref().map(|b| b as &dyn Lend),
             });
             let mut ran = run_commands(
                 &mut io,

@@ -98,8 +98,8 @@ impl Ran {
 pub struct Others<'a> {
     /// The index of the instrument this connection talks to: commands `on:` it run here.
     pub own: usize,
-    /// Runs the others.
-    pub lend: &'a dyn Lend,
+    /// Runs the others (none: the point has none).
+    pub lend: Option<&'a dyn Lend>,
 }
 
 impl std::fmt::Debug for Others<'_> {
@@ -382,7 +382,7 @@ impl<S: Transport> Exec<'_, S> {
         range: std::ops::Range<usize>,
         texts: Vec<String>,
     ) -> Result<(), PointError> {
-        let Some(others) = others else {
+        let Some(lend) = others.and_then(|o| o.lend) else {
             return Err(PointError::Unlent(Unlent {
                 instrument: instrument.to_string(),
                 why: "this connection lends to no other instrument".to_owned(),
@@ -392,8 +392,7 @@ impl<S: Transport> Exec<'_, S> {
             conn,
             instrument,
             ran,
-        } = others
-            .lend
+        } = lend
             .run_on(instrument, range, texts)
             .await
             .map_err(PointError::Unlent)?;
