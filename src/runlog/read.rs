@@ -189,6 +189,9 @@ pub(crate) struct CommandRecord {
     /// From sending to the reply, in milliseconds.
     #[serde(default)]
     pub elapsed_ms: f64,
+    /// The instrument it went to when not the point's own (`on:`); `None` for the point's.
+    #[serde(default)]
+    pub on: Option<String>,
 }
 
 /// One `connect` record: the greeting and the `on_connect` exchanges of one new connection.

@@ -107,7 +107,8 @@ fn connect_and_resume_records() {
             commands: vec![CommandRecord {
                 sent: "*IDN?".into(),
                 reply: Some("TC".into()),
-                elapsed_ms: 1.0
+                elapsed_ms: 1.0,
+                on: None,
             }],
         })
     );

@@ -48,7 +48,9 @@ use self::player::Player;
 use self::tape::{Tape, TapeBuilder};
 use super::model::Counters;
 use super::model::{Blueprint, Framing, Model};
-use crate::runlog::read::{GIVE_A_LOG, LoggedInstrument, Record, Records, for_each_record};
+use crate::runlog::read::{
+    GIVE_A_LOG, LoggedInstrument, PointRecord, Record, Records, for_each_record,
+};
 use crate::sequence::IoSettings;
 
 pub use error::{Names, Nothing, ReplayError, Unframeable};
@@ -248,6 +250,48 @@ fn framing(write_termination: &str, read_termination: &str) -> Result<Framing, U
     })
 }
 
+/// A point record cut where its commands change instrument: its own commands, and each run
+/// of consecutive `on:` commands (sent on a connection borrowed from that instrument), as a
+/// record of its own for that instrument's tape (`None`: the point's own). A run's id is the
+/// point's with `>on NAME #K` added (the point's `K`th run), the same in every attempt, so
+/// that attempts of a run chain as a point's do.
+fn by_instrument(point: PointRecord) -> Vec<(Option<String>, PointRecord)> {
+    if point.commands.iter().all(|c| c.on.is_none()) {
+        return vec![(None, point)];
+    }
+    let mut parts: Vec<(Option<String>, PointRecord)> = Vec::new();
+    let mut own = PointRecord {
+        commands: Vec::new(),
+        ..point.clone()
+    };
+    let mut runs = 0;
+    // The instrument of the command before (`None`: the point's own).
+    let mut before: Option<String> = None;
+    for command in point.commands {
+        let on = command.on.clone();
+        match &on {
+            None => own.commands.push(command),
+            Some(on) => {
+                if before.as_ref() != Some(on) {
+                    runs += 1;
+                    let run = PointRecord {
+                        id: format!("{} >on {on} #{runs}", point.id),
+                        commands: Vec::new(),
+                        ..own.clone()
+                    };
+                    parts.push((Some(on.clone()), run));
+                }
+                if let Some((_, run)) = parts.last_mut() {
+                    run.commands.push(command);
+                }
+            }
+        }
+        before = on;
+    }
+    parts.insert(0, (None, own));
+    parts
+}
+
 /// Sorts a log's records into per-instrument tapes as they are read.
 struct Loader {
     /// The log.
@@ -318,7 +362,12 @@ impl Loader {
         self.named |= instrument.is_some();
         let name = instrument.or_else(|| self.sole.clone());
         match record {
-            Record::Point(point) => self.builder(name.as_deref()).push(point),
+            Record::Point(point) => {
+                for (on, part) in by_instrument(point) {
+                    let name = on.or_else(|| name.clone());
+                    self.builder(name.as_deref()).push(part);
+                }
+            }
             Record::Connect(connect) => self.builder(name.as_deref()).push_connect(connect),
             Record::Resume(instruments) => self.listed(instruments),
         }

@@ -24,6 +24,7 @@ fn exchanges(commands: &[&str]) -> Vec<CommandRecord> {
                 sent: sent.to_owned(),
                 reply,
                 elapsed_ms: 10.0,
+                on: None,
             }
         })
         .collect()
