@@ -13,6 +13,7 @@
 mod harness;
 mod interrupts;
 mod lanes;
+mod lending;
 mod recovery;
 mod refused;
 mod retries;

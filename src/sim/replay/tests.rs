@@ -499,3 +499,42 @@ fn new_connections_replay_connect_records() {
         ],
     );
 }
+
+/// A point record whose commands went to several instruments is cut where the instrument
+/// changes: its own commands stay together, each run of `on:` commands becomes a record of
+/// that instrument, with an id that names the run (the same in every attempt).
+#[test]
+fn on_exchanges_go_to_their_instruments_tape() {
+    let mut point = record((
+        "T/2/iv/7",
+        &[
+            "V 1",
+            "TEMP? -> 200",
+            "HTR? -> MED",
+            "I? -> 1e-3",
+            "TEMP? -> 201",
+        ],
+    ));
+    for (i, on) in [None, Some("tc"), Some("tc"), None, Some("tc")]
+        .into_iter()
+        .enumerate()
+    {
+        point.commands[i].on = on.map(str::to_owned);
+    }
+    let parts = by_instrument(point);
+    let shown: Vec<(Option<&str>, &str, Vec<&str>)> = parts
+        .iter()
+        .map(|(on, p)| {
+            let sent = p.commands.iter().map(|c| c.sent.as_str()).collect();
+            (on.as_deref(), p.id.as_str(), sent)
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (None, "T/2/iv/7", vec!["V 1", "I?"]),
+            (Some("tc"), "T/2/iv/7 >on tc #1", vec!["TEMP?", "HTR?"]),
+            (Some("tc"), "T/2/iv/7 >on tc #2", vec!["TEMP?"]),
+        ]
+    );
+}
