@@ -129,6 +129,19 @@ fn main() {
             },
         });
     }
+    // The same million points nested (issue 15): 100 iterations of a loop, each a
+    // 10,000-point step; within the flat bound, as nothing grows with iterations.
+    let (outer, inner) = (100u64, 10_000 / scale);
+    let sim = start_sim(Duration::ZERO, place);
+    let file = write_nested(&dir, outer, inner, 10);
+    let run = run_file(&file, &sim, true);
+    rows.push(Row {
+        what: format!("scale, nested {outer} x {inner} points, 10 connections"),
+        value: format!("{} , peak {:.1} MiB", ms(run.elapsed), mib(run.peak_kib)),
+        reference: format!("flat {:.1} MiB", mib(peaks[2])),
+        ratio: format!("{:.2}", mib(run.peak_kib) / mib(peaks[2])),
+        target: verdict(mib(run.peak_kib) < 64.0, "< 64 MiB"),
+    });
     let growth = mib(peaks[2]) / mib(peaks[0]);
     rows.push(Row {
         what: "memory growth, 100x the points".into(),
@@ -376,6 +389,28 @@ fn write_sequence(dir: &Path, points: u64, conns: usize) -> PathBuf {
     path
 }
 
+/// A loop of `outer` iterations whose body is an `inner`-point sweep of one query each,
+/// over `conns` connections.
+fn write_nested(dir: &Path, outer: u64, inner: u64, conns: usize) -> PathBuf {
+    let path = dir.join(format!("bench-nested-{outer}x{inner}-{conns}.yaml"));
+    let text = format!(
+        "name: bench\n\
+         instrument: {{max_connections: {conns}}}\n\
+         steps:\n  \
+           - name: T\n    \
+             sweep: {{t: {{start: 0, stop: {last_outer}, step: 1}}}}\n    \
+             steps:\n      \
+               - name: s\n        \
+                 sweep: {{i: {{start: 0, stop: {last}, step: 1}}}}\n        \
+                 parallel: all\n        \
+                 commands: [\"V{{i}}?\"]\n",
+        last_outer = outer - 1,
+        last = inner - 1
+    );
+    std::fs::write(&path, text).expect("cannot write the sequence");
+    path
+}
+
 /// What one `sequencer run` took.
 struct RunResult {
     /// Wall time from spawn to exit.
@@ -395,14 +430,18 @@ fn run_sequence(
     conns: usize,
     sample_memory: bool,
 ) -> RunResult {
-    let file = write_sequence(dir, points, conns);
-    let log = dir.join(format!("run-{points}-{conns}.jsonl"));
+    run_file(&write_sequence(dir, points, conns), sim, sample_memory)
+}
+
+/// Runs the real binary on the sequence `file` against `sim`; see [`run_sequence`].
+fn run_file(file: &Path, sim: &SimThread, sample_memory: bool) -> RunResult {
+    let log = file.with_extension("jsonl");
     let _ = std::fs::remove_file(&log);
     let started = Instant::now();
     let mut child = Command::new(BIN)
         .arg("-q")
         .arg("run")
-        .arg(&file)
+        .arg(file)
         .arg("--address")
         .arg(sim.addr().to_string())
         .arg("-o")
