@@ -23,20 +23,38 @@ pub const PATTERN: &str = r"^[\p{L}_][\p{L}\p{M}\p{N}_]*$";
 pub const RULE: &str =
     "names are letters and digits of any script and `_`, not starting with a digit";
 
-/// [`PATTERN`], compiled once.
-static NAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(PATTERN).expect("the name pattern is a valid regex"));
-
-/// A character that may start a name.
+/// A character that may start a name, beyond ASCII (compiled on first use: the Unicode
+/// classes cost about 9 MiB of memory, which a sequence of ASCII names never pays).
 static FIRST: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[\p{L}_]$").expect("a valid regex"));
 
-/// A character that may follow the first.
+/// A character that may follow the first, beyond ASCII.
 static REST: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[\p{L}\p{M}\p{N}_]$").expect("a valid regex"));
 
-/// True when `name` follows the rule.
+/// True when `c` may start a name ([`PATTERN`]'s first class). Within ASCII, `\p{L}` is
+/// the letters.
+fn may_start(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphabetic() || c == '_'
+    } else {
+        FIRST.is_match(c.encode_utf8(&mut [0u8; 4]))
+    }
+}
+
+/// True when `c` may follow the first character ([`PATTERN`]'s second class). Within
+/// ASCII, `\p{N}` is the digits and `\p{M}` nothing.
+fn may_follow(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric() || c == '_'
+    } else {
+        REST.is_match(c.encode_utf8(&mut [0u8; 4]))
+    }
+}
+
+/// True when `name` follows the rule ([`PATTERN`], character by character).
 pub fn is_name(name: &str) -> bool {
-    NAME.is_match(name)
+    let mut chars = name.chars();
+    chars.next().is_some_and(may_start) && chars.all(may_follow)
 }
 
 /// Why `name` breaks the rule, said about `what` (`variable name`, `step name`), with the
@@ -49,14 +67,12 @@ pub fn problem(what: &str, name: &str) -> Option<String> {
     if is_name(name) {
         return None;
     }
-    let mut buf = [0u8; 4];
     let mut why = String::from("it is empty");
     for (i, c) in name.chars().enumerate() {
-        let class = if i == 0 { &*FIRST } else { &*REST };
-        if class.is_match(c.encode_utf8(&mut buf)) {
+        if (i == 0 && may_start(c)) || (i > 0 && may_follow(c)) {
             continue;
         }
-        why = if i == 0 && REST.is_match(c.encode_utf8(&mut buf)) {
+        why = if i == 0 && may_follow(c) {
             format!("it starts with {}", shown(c))
         } else {
             format!("{} is not a letter, digit or `_`", shown(c))
@@ -120,6 +136,34 @@ mod tests {
 
     /// Letters and digits of any script and `_`, not starting with a digit, are names;
     /// signs, spaces, punctuation and a leading digit are not.
+    /// The character-by-character check is the pattern the schema prints: every string of
+    /// one or two ASCII characters, and names mixing ASCII with letters, marks, digits and
+    /// symbols of other scripts.
+    #[test]
+    fn the_check_is_the_pattern() {
+        let pattern = Regex::new(PATTERN).expect("a valid regex");
+        let mut samples: Vec<String> = vec![String::new()];
+        let ascii: Vec<char> = (0u8..128).map(char::from).collect();
+        for &a in &ascii {
+            samples.push(a.to_string());
+            for &b in &ascii {
+                samples.push([a, b].iter().collect());
+            }
+        }
+        for other in [
+            "Δ", "∆", "é", "\u{301}", "²", "温", "µ", "٣", "ß", "–", " ", "\u{a0}",
+        ] {
+            for around in ["", "a", "_", "1"] {
+                samples.push(format!("{other}{around}"));
+                samples.push(format!("{around}{other}"));
+                samples.push(format!("a{other}{around}"));
+            }
+        }
+        for s in &samples {
+            assert_eq!(is_name(s), pattern.is_match(s), "{s:?}");
+        }
+    }
+
     #[test]
     fn the_rule() {
         let good = [
