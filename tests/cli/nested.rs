@@ -128,37 +128,48 @@ steps:
     assert!(points.iter().all(|p| p["status"] == "ok"), "{points:#?}");
 }
 
-/// Three temperatures; at each, `settle` (re-run on resume) sets `T` and reads it back, then
-/// 20 `iv` points each store a value under a header naming their temperature and point,
-/// and read `T` as `temp`. With 10 ms per reply an iteration takes about half a second.
+/// Three temperatures; at each, `settle` (re-run on resume) sets `T` on the controller
+/// `tc` and reads it back, then 20 `iv` points on `smu` each store a value under a header
+/// naming their temperature and point, and read `T` from `tc` (`on: tc`) as `temp`. With
+/// 10 ms per reply an iteration takes about half a second.
 const CRYO: &str = r#"
 name: cryo
-instrument: {max_connections: 2}
+instruments:
+  tc: {max_connections: 2}
+  smu: {max_connections: 1}
 steps:
   - name: T
     sweep: {t: [1, 2, 3]}
     steps:
       - name: settle
+        instrument: tc
         on_resume: rerun
         commands: ["T {t}", {query: "T?", as: temp}]
       - name: iv
+        instrument: smu
         sweep: {i: {start: 0, stop: 19, step: 1}}
-        commands: ["T{t}V{i} {i}", {query: "T?", as: temp}]
+        commands: ["T{t}V{i} {i}", {query: "T?", on: tc, as: temp}]
 "#;
 
 /// SIGKILL in the middle of an iteration's IV sweep, then `resume` (to the recorded
-/// address): seen from the instrument, no point the log has as ok is sent again (a marker
-/// set behind the run's back survives) and every other point is; the interrupted
-/// iteration's `settle` runs again first (attempt 2, after the resume record, so the rest
-/// of its IV reads the temperature it sets, not the one the test left), the settles of
-/// the other iterations run once; every point ends with exactly one ok (the re-run settle:
-/// its last record ok).
+/// addresses): seen from the SMU, no point the log has as ok is sent again (a marker set
+/// behind the run's back survives) and every other point is; the interrupted iteration's
+/// `settle` runs again first (attempt 2, after the resume record, so the rest of its IV
+/// reads, over `on: tc`, the temperature it sets, not the one the test left on the
+/// controller), the settles of the other iterations run once; every point ends with
+/// exactly one ok (the re-run settle: its last record ok).
 #[test]
 fn kill_mid_iteration_then_resume_reruns_its_settle_and_no_ok_point() {
-    let instrument = sim(Duration::from_millis(10), None);
+    let tc = sim(Duration::from_millis(10), None);
+    let smu = sim(Duration::from_millis(10), None);
     let scratch = Scratch::new();
-    let addr = instrument.addr().to_string();
-    let mut run = scratch.start_run("cryo.yaml", CRYO, &["--address", &addr]);
+    let tc_addr = format!("tc={}", tc.addr());
+    let smu_addr = format!("smu={}", smu.addr());
+    let mut run = scratch.start_run(
+        "cryo.yaml",
+        CRYO,
+        &["--address", &tc_addr, "--address", &smu_addr],
+    );
     let log = run.log().to_owned();
     wait_until("T/1/iv/5 is recorded", || {
         std::fs::read_to_string(&log).is_ok_and(|t| t.contains("\"id\":\"T/1/iv/5\""))
@@ -172,12 +183,12 @@ fn kill_mid_iteration_then_resume_reruns_its_settle_and_no_ok_point() {
     // The kill landed inside iteration 1: its settle ok, some of its IV points not yet.
     assert!(ok_before.contains(&(1, 5)), "{ok_before:?}");
     assert!(!ok_before.contains(&(1, 19)), "{ok_before:?}");
-    let mut probe = Probe::connect(instrument.addr());
+    let mut probe = Probe::connect(smu.addr());
     for (t, i) in &ok_before {
         probe.query(&format!("T{}V{i} -1;*OPC?", t + 1));
     }
     // The temperature drifted while nothing ran: only a re-run settle puts it back.
-    probe.query("T 0;*OPC?");
+    Probe::connect(tc.addr()).query("T 0;*OPC?");
 
     let out = scratch.sequencer(["resume", log.to_str().unwrap()]);
     assert_eq!(out.code(), 0, "{out}");
@@ -225,6 +236,7 @@ fn kill_mid_iteration_then_resume_reruns_its_settle_and_no_ok_point() {
     for p in &records[rerun_at..] {
         if p["step"] == "T/1/iv" {
             assert_eq!(p["values"]["temp"], "2", "{p}");
+            assert_eq!(p["commands"][1]["on"], "tc", "{p}");
         }
     }
     // The points not ok before the kill all ran after the re-run settle.
