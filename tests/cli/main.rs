@@ -35,7 +35,8 @@
 //! - [`log_lost`]: a log deleted or truncated mid-run: noticed, teardown, exit 1.
 //! - [`devices`]: device files: ramping setpoints polled until settled, limits, bad files.
 //! - [`nested`]: loops three deep (path ids, every level's vars), `repeat` on a loop,
-//!   `kill -9` inside an iteration then `resume` (`on_resume: rerun`), `diff` by path id.
+//!   `kill -9` inside an iteration then `resume` (`on_resume: rerun`), `diff` by path id,
+//!   `on:` borrowing within the lender's `max_connections`.
 //! - [`replay`]: a recorded run replayed and compared with `sequencer diff`; several
 //!   instruments, terminations, `on_connect`, the simulator's report.
 //! - [`diff`]: `diff`'s notes on torn lines and different sequences; advice per command for

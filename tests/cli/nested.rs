@@ -2,9 +2,11 @@
 //! every enclosing loop's variables, `repeat` on a loop numbers its iterations on across
 //! passes, a run killed in the middle of an iteration resumes inside it (re-running its
 //! `on_resume: rerun` step first, sending no ok point again), and `diff` names a changed
-//! point by its path. The cryostat example, with `on:`, is run in [`crate::examples`].
+//! point by its path; commands `on:` another instrument borrow that instrument's
+//! connections within its `max_connections`. The cryostat example, with `on:`, is run in
+//! [`crate::examples`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::time::Duration;
@@ -307,5 +309,73 @@ fn diff_names_a_changed_nested_point_by_its_path() {
             "1 of 14 points differ; 0 only in A, 0 only in B"
         ],
         "{out}"
+    );
+}
+
+/// 40 independent points on `smu` (4 connections), each borrowing a connection of `tc` (2
+/// connections) for a query and a 20 ms wait: four points want `tc` at once.
+const BORROW: &str = r#"
+name: borrow
+instruments:
+  tc: {max_connections: 2}
+  smu: {max_connections: 4}
+steps:
+  - name: iv
+    instrument: smu
+    sweep: {i: {start: 0, stop: 39, step: 1}}
+    parallel: all
+    commands: ["V{i} {i}", {query: "T?", on: tc, as: t}, {wait: 20ms, on: tc}, {query: "V{i}?", as: v}]
+"#;
+
+/// Connections borrowed with `on:` count against the lender's `max_connections`: with four
+/// SMU points in flight wanting `tc`, the controller's simulator never sees more than 2
+/// connections from the run (its peak, with the test's own probe connected throughout, is
+/// 3), the `on: tc` exchanges name at most 2 connections, none of them the SMU's, and a
+/// point's own exchanges stay on its own connection.
+#[test]
+fn on_borrows_count_against_the_lender_s_max_connections() {
+    let tc = sim(Duration::from_millis(5), None);
+    let smu = sim(Duration::from_millis(5), None);
+    let mut probe = Probe::connect(tc.addr());
+    assert_eq!(probe.query("SIM:CONN?"), "1");
+    let scratch = Scratch::new();
+    let tc_addr = format!("tc={}", tc.addr());
+    let smu_addr = format!("smu={}", smu.addr());
+    let (out, records) = scratch.run(
+        "borrow.yaml",
+        BORROW,
+        &["--address", &tc_addr, "--address", &smu_addr],
+    );
+    assert_eq!(out.code(), 0, "{out}");
+    assert_eq!(
+        probe.query("SIM:CONN:PEAK?"),
+        "3",
+        "the probe and 2 of the run's"
+    );
+    let points = step_points(&records);
+    assert_eq!(points.len(), 40);
+    let own: BTreeSet<u64> = points.iter().filter_map(|p| p["conn"].as_u64()).collect();
+    let mut borrowed = BTreeSet::new();
+    for p in &points {
+        assert_eq!(p["status"], "ok", "{p}");
+        let commands = p["commands"].as_array().unwrap();
+        let sent: Vec<(&str, &Value)> = commands
+            .iter()
+            .map(|c| (c["sent"].as_str().unwrap_or_default(), &c["on"]))
+            .collect();
+        assert_eq!(sent.len(), 3, "waits are not exchanges: {p}");
+        assert_eq!(sent[1], ("T?", &json!("tc")), "{p}");
+        for own_command in [&commands[0], &commands[2]] {
+            assert!(own_command.get("on").is_none(), "{p}");
+            assert!(own_command.get("conn").is_none(), "{p}");
+        }
+        borrowed.insert(commands[1]["conn"].as_u64().unwrap());
+        let i = p["vars"]["i"].as_u64().unwrap();
+        assert_eq!(p["values"]["v"], i.to_string(), "{p}");
+    }
+    assert!(borrowed.len() <= 2, "tc's connections: {borrowed:?}");
+    assert!(
+        borrowed.is_disjoint(&own),
+        "{borrowed:?} and the SMU's {own:?}"
     );
 }
