@@ -26,8 +26,10 @@ use crate::sequence::walk::{self, Stage, Walk};
 pub struct Resume {
     /// Per step name: bit `i` set when point `i`'s last record is `ok`.
     ok: HashMap<String, Vec<u64>>,
-    /// Per step name and index: the last attempt number, for points that are not ok and for
-    /// teardown (which runs again).
+    /// Per step name and index: the last attempt number, for points that are not ok, for
+    /// ok points past their first attempt (an `on_resume: rerun` step runs them again) and
+    /// for setup and teardown (which run again). An ok point without one took attempt 1,
+    /// so the map grows only with the points that failed or were run again.
     attempts: HashMap<String, HashMap<u64, u32>>,
     /// With `--force` (the sequence changed): a hash of the `vars` of each ok point, so a
     /// point is skipped only if it is still the same point.
@@ -55,7 +57,7 @@ impl Resume {
             .get(step)
             .and_then(|m| m.get(&index))
             .copied()
-            .unwrap_or(0)
+            .unwrap_or_else(|| u32::from(self.is_ok(step, index)))
     }
 
     /// With `--force`: true when the ok record of `step/index` had these `vars` (always
@@ -137,7 +139,7 @@ impl Resume {
             bits[word] &= !(1 << bit);
         }
         // Setup and teardown may run again: keep their attempt numbers going.
-        if ok && step != "teardown" && step != "setup" {
+        if ok && attempt <= 1 && step != "teardown" && step != "setup" {
             if let Some(m) = self.attempts.get_mut(step) {
                 m.remove(&index);
             }
@@ -320,7 +322,9 @@ mod tests {
         assert!(!r.is_ok("s", 4));
         assert!(!r.is_ok("other", 3));
         assert_eq!(r.last_attempt("s", 70), 2);
-        assert_eq!(r.last_attempt("s", 3), 0);
+        // Ok points keep their number too, for an `on_resume: rerun` step to go on from.
+        assert_eq!(r.last_attempt("s", 3), 2);
+        assert_eq!(r.last_attempt("s", 4), 0);
         assert_eq!(state.ignored, 0);
         assert_eq!(state.sha256(), Some("ab"));
         assert_eq!(state.valid_len, text.len() as u64);

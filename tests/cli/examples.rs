@@ -2,13 +2,52 @@
 //! to success against the built-in simulator. Files are discovered, so new examples are
 //! covered without touching this test.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::support::{Scratch, of_type, read_log, step_points, stop};
+use serde_json::Value;
 
-/// Examples that `run` refuses until nested sequences run (issue 15: loops and `on:` are
-/// validated, not run yet); `check` takes them. Remove each when it runs.
-const NOT_RUN_YET: &[&str] = &["cryostat-iv.yaml"];
+use crate::export::{data_lines, svg_texts};
+use crate::support::{Scratch, of_type, point, read_log, step_points, stop};
+
+/// The cryostat example's setpoints (K). Its simulated controller ramps at 2 K/s from
+/// 295 K, so the file as written takes about two minutes; the tests run [`fast_copy`].
+const CRYOSTAT_SETPOINTS: &str = "[300, 250, 200, 150, 100]";
+
+/// The setpoints of the tests' copy of the cryostat example: half a kelvin apart, from
+/// where the controller starts, so each `settle` waits a quarter of a second; as numbers
+/// in [`FAST_SETPOINTS`].
+const FAST_SETPOINTS_YAML: &str = "[295, 295.5, 296, 296.5, 297]";
+
+/// [`FAST_SETPOINTS_YAML`] as numbers.
+const FAST_SETPOINTS: [f64; 5] = [295.0, 295.5, 296.0, 296.5, 297.0];
+
+/// The example `file` as the tests run it, written into `scratch` if it must be changed to
+/// run quickly: the cryostat example with [`FAST_SETPOINTS`] and a 100 ms poll, same
+/// structure, its device files named by absolute path. Any other example as it is.
+fn fast_copy(scratch: &Scratch, file: &Path) -> PathBuf {
+    if !file.ends_with("cryostat-iv.yaml") {
+        return file.to_owned();
+    }
+    let text = std::fs::read_to_string(file)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+    let devices = file.with_file_name("devices");
+    for needle in [CRYOSTAT_SETPOINTS, "every: 1s"] {
+        assert_eq!(
+            text.matches(needle).count(),
+            1,
+            "the cryostat example no longer has `{needle}` once; update fast_copy"
+        );
+    }
+    let text = text
+        .replace(CRYOSTAT_SETPOINTS, FAST_SETPOINTS_YAML)
+        .replace("every: 1s", "every: 100ms")
+        .replace(
+            "device: devices/",
+            &format!("device: {}/", devices.display()),
+        );
+    scratch.write("cryostat-iv.yaml", &text)
+}
 
 /// The example sequences, sorted by name.
 fn examples() -> Vec<PathBuf> {
@@ -50,9 +89,7 @@ fn every_example_checks() {
 fn every_example_runs_on_the_simulator() {
     let scratch = Scratch::new();
     for file in examples() {
-        if NOT_RUN_YET.iter().any(|f| file.ends_with(f)) {
-            continue;
-        }
+        let file = fast_copy(&scratch, &file);
         let name = file.file_stem().unwrap().to_string_lossy().into_owned();
         let log = scratch.join(&format!("{name}.jsonl"));
         let out = scratch.sequencer([
@@ -117,10 +154,13 @@ fn plan_counts_repeats_once() {
 }
 
 /// The cryostat example (issue 15) checks as a tree: the loop's iterations times its body's
-/// points, the `on: tc` read counted under `iv`; `run` refuses it, as invalid input with
-/// nothing sent, until nested sequences run.
+/// points, the `on: tc` read counted under `iv`. Its fast copy runs: ids are paths, vars
+/// hold the loop's setpoint (and `volt` in `iv`), every IV point reads the settled
+/// temperature over a borrowed `tc` connection and a current as the SMU's device file
+/// makes it; `export` has a column per loop variable and a row per point, and `plot
+/// --group setpoint` draws one IV curve per temperature.
 #[test]
-fn cryostat_example_checks_as_a_tree_and_is_not_run_yet() {
+fn cryostat_example_checks_as_a_tree_and_runs() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("sequences/cryostat-iv.yaml");
     let scratch = Scratch::new();
     let out = scratch.sequencer([Path::new("check"), &file]);
@@ -133,15 +173,143 @@ fn cryostat_example_checks_as_a_tree_and_is_not_run_yet() {
     ] {
         assert!(out.stdout.contains(line), "no `{line}` in\n{out}");
     }
+    let fast = fast_copy(&scratch, &file);
     let log = scratch.join("cryostat.jsonl");
     let out = scratch.sequencer([
         Path::new("run"),
-        &file,
+        &fast,
         Path::new("--sim"),
         Path::new("-o"),
         &log,
     ]);
-    assert_eq!(out.code(), 2, "{out}");
-    assert!(out.stderr.contains("nested loops are not run yet"), "{out}");
-    assert!(!log.exists(), "a log for a run that never started");
+    assert_eq!(out.code(), 0, "{out}");
+    assert!(out.stdout.contains("110 of 110 points ok"), "{out}");
+    let records = read_log(&log);
+    assert_eq!(step_points(&records).len(), 110, "{out}");
+    // The controller's connections: those its own points (setup, settle) ran on.
+    let tc_conns: BTreeSet<u64> = of_type(&records, "point")
+        .iter()
+        .filter(|p| p["instrument"] == "tc")
+        .filter_map(|p| p["conn"].as_u64())
+        .collect();
+    assert!(!tc_conns.is_empty(), "no point ran on `tc`");
+    for (t, setpoint) in FAST_SETPOINTS.iter().enumerate() {
+        let settle = point(&records, &format!("T/{t}/settle/0"));
+        assert_eq!(settle["step"], format!("T/{t}/settle"), "{settle}");
+        assert_eq!(settle["instrument"], "tc", "{settle}");
+        assert_eq!(
+            settle["vars"].as_object().map(serde_json::Map::len),
+            Some(1)
+        );
+        assert_eq!(
+            settle["vars"]["setpoint"].as_f64(),
+            Some(*setpoint),
+            "{settle}"
+        );
+        let mut currents = BTreeSet::new();
+        for v in 0..21 {
+            let id = format!("T/{t}/iv/{v}");
+            let p = point(&records, &id);
+            assert_eq!(p["status"], "ok", "{p}");
+            assert_eq!(p["step"], format!("T/{t}/iv"), "{p}");
+            assert_eq!(p["index"].as_u64(), Some(v), "{p}");
+            assert_eq!(p["vars"]["setpoint"].as_f64(), Some(*setpoint), "{p}");
+            let volt = p["vars"]["volt"].as_f64().unwrap_or_else(|| panic!("{p}"));
+            assert!((volt - 0.05 * v as f64).abs() < 1e-9, "{p}");
+            assert_iv_exchanges(p, *setpoint, &tc_conns);
+            currents.insert(p["values"]["current"].as_str().unwrap().to_owned());
+        }
+        // The SMU's current is noise around 150 uA: one reading per voltage, all different.
+        assert_eq!(currents.len(), 21, "T/{t}: currents {currents:?}");
+    }
+    assert_export_and_plot(&scratch, &log);
+}
+
+/// One IV point's exchanges: the voltage set, the current read on the SMU's own
+/// connection (numeric, within the device file's 140 uA to 160 uA), and `TEMP?` on `tc`
+/// over one of `tc`'s connections, within 50 mK of `setpoint`, kept as `temperature`.
+fn assert_iv_exchanges(p: &Value, setpoint: f64, tc_conns: &BTreeSet<u64>) {
+    let commands = p["commands"].as_array().unwrap_or_else(|| panic!("{p}"));
+    assert_eq!(commands.len(), 3, "{p}");
+    let volt = p["vars"]["volt"].as_f64().unwrap();
+    let sent: Vec<&str> = commands.iter().filter_map(|c| c["sent"].as_str()).collect();
+    assert_eq!(
+        sent,
+        [&format!("SOUR1:VOLT {volt}")[..], "MEAS1:CURR?", "TEMP?"],
+        "{p}"
+    );
+    for own in &commands[..2] {
+        assert!(own.get("on").is_none() && own.get("conn").is_none(), "{p}");
+    }
+    let current: f64 = commands[1]["reply"]
+        .as_str()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("current not a number: {p}"));
+    assert!((1.4e-4..=1.6e-4).contains(&current), "{p}");
+    assert_eq!(p["values"]["current"], commands[1]["reply"], "{p}");
+    let temp = &commands[2];
+    assert_eq!(temp["on"], "tc", "{p}");
+    let conn = temp["conn"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no conn: {p}"));
+    assert!(
+        tc_conns.contains(&conn),
+        "conn {conn} is not one of tc's {tc_conns:?}: {p}"
+    );
+    assert_ne!(temp["conn"], p["conn"], "{p}");
+    let kelvin: f64 = temp["reply"]
+        .as_str()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("temperature not a number: {p}"));
+    assert!(
+        (kelvin - setpoint).abs() <= 0.05,
+        "not settled at {setpoint} K: {p}"
+    );
+    assert_eq!(p["values"]["temperature"], temp["reply"], "{p}");
+}
+
+/// `export` of the cryostat run: a column for each loop variable, one row per point;
+/// `plot --x volt --y current --group setpoint`: one series (data line and legend entry)
+/// per temperature.
+fn assert_export_and_plot(scratch: &Scratch, log: &Path) {
+    let out = scratch.sequencer([Path::new("export"), log]);
+    assert_eq!(out.code(), 0, "{out}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "id,step,setpoint,volt,current,temperature,status,attempt,started_at,elapsed_ms"
+    );
+    assert_eq!(lines.len(), 1 + 110, "{out}");
+    assert!(
+        lines[1].starts_with("T/0/settle/0,T/0/settle,295,,,,ok,"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with("T/0/iv/0,T/0/iv,295,0"),
+        "{}",
+        lines[2]
+    );
+    let svg = scratch.join("iv.svg");
+    let out = scratch.sequencer([
+        Path::new("plot"),
+        log,
+        Path::new("--x"),
+        Path::new("volt"),
+        Path::new("--y"),
+        Path::new("current"),
+        Path::new("--group"),
+        Path::new("setpoint"),
+        Path::new("-o"),
+        &svg,
+    ]);
+    assert_eq!(out.code(), 0, "{out}");
+    assert!(out.stdout.contains("105 points in 5 series"), "{out}");
+    let svg = std::fs::read_to_string(&svg).expect("no plot written");
+    assert_eq!(data_lines(&svg).len(), 5, "one line per temperature");
+    let texts = svg_texts(&svg);
+    for setpoint in ["295", "295.5", "296", "296.5", "297"] {
+        let label = format!("setpoint = {setpoint}");
+        assert!(texts.contains(&label), "no `{label}` in {texts:?}");
+    }
 }

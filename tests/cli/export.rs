@@ -355,7 +355,7 @@ pub(crate) fn svg_texts(svg: &str) -> Vec<String> {
 }
 
 /// The stroke colour of every polyline through more than two points: the data lines.
-fn data_lines(svg: &str) -> Vec<String> {
+pub(crate) fn data_lines(svg: &str) -> Vec<String> {
     svg.split("<polyline")
         .skip(1)
         .filter_map(|rest| {

@@ -237,9 +237,9 @@ fn validation_errors_name_the_instrument() {
     );
 }
 
-/// The example `sequences/two-instruments.yaml` runs with `--sim`: the temperature steps
-/// reach their setpoints on the controller's simulator and the IV steps read currents from
-/// the SMU's.
+/// The example `sequences/two-instruments.yaml` (a loop over two setpoints) runs with
+/// `--sim`: each iteration's `settle` reaches its setpoint on the controller's simulator and
+/// its `iv` points, which carry the setpoint in their vars, read currents from the SMU's.
 #[test]
 fn the_two_instruments_example_runs() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("sequences/two-instruments.yaml");
@@ -254,16 +254,18 @@ fn the_two_instruments_example_runs() {
     ]);
     assert_eq!(out.code(), 0, "{out}");
     let records = read_log(&log);
-    for (id, setpoint) in [("settle_296/0", 296.0), ("settle_298/0", 298.0)] {
+    for (id, setpoint) in [("T/0/settle/0", 296.0), ("T/1/settle/0", 298.0)] {
         let reading: f64 = point(&records, id)["values"]["temperature"]
             .as_str()
             .and_then(|t| t.parse().ok())
             .unwrap_or_else(|| panic!("{id}: no temperature"));
         assert!((reading - setpoint).abs() <= 0.05, "{id}: {reading}");
     }
-    let current: f64 = point(&records, "iv_298/5")["values"]["current"]
+    let iv = point(&records, "T/1/iv/5");
+    assert_eq!(iv["vars"]["setpoint"].as_f64(), Some(298.0), "{iv}");
+    let current: f64 = iv["values"]["current"]
         .as_str()
         .and_then(|t| t.parse().ok())
-        .expect("iv_298/5: a numeric current");
+        .expect("T/1/iv/5: a numeric current");
     assert!(current > 0.0 && current < 1e-3, "{current}");
 }

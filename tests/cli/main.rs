@@ -8,7 +8,8 @@
 //!
 //! # Layout
 //! - [`support`]: running the binary with a timeout guard, scratch folders, run logs, sims.
-//! - [`examples`]: every file in `sequences/` runs and checks clean.
+//! - [`examples`]: every file in `sequences/` runs and checks clean; the cryostat example
+//!   (nested loop, `on: tc`) in detail, with `export` and `plot --group`.
 //! - [`log_content`]: point records carry the right variables, texts, replies and values.
 //! - [`connections`]: the pool's bound, concurrency, parallel speed-up, fewer connections.
 //! - [`lanes`]: only points declared independent overlap: read-backs, lanes in sweep
@@ -33,6 +34,9 @@
 //!   reused by `run -o`; `resume --sequence` for a sequence file that moved.
 //! - [`log_lost`]: a log deleted or truncated mid-run: noticed, teardown, exit 1.
 //! - [`devices`]: device files: ramping setpoints polled until settled, limits, bad files.
+//! - [`nested`]: loops three deep (path ids, every level's vars), `repeat` on a loop,
+//!   `kill -9` inside an iteration then `resume` (`on_resume: rerun`), `diff` by path id,
+//!   `on:` borrowing within the lender's `max_connections`.
 //! - [`replay`]: a recorded run replayed and compared with `sequencer diff`; several
 //!   instruments, terminations, `on_connect`, the simulator's report.
 //! - [`diff`]: `diff`'s notes on torn lines and different sequences; advice per command for
@@ -71,6 +75,7 @@ mod lanes;
 mod log_content;
 mod log_lost;
 mod log_paths;
+mod nested;
 mod output;
 mod plots;
 mod pyvisa_clients;
