@@ -379,3 +379,47 @@ fn on_borrows_count_against_the_lender_s_max_connections() {
         "{borrowed:?} and the SMU's {own:?}"
     );
 }
+
+/// A nested run with `on:` exchanges, replayed by `run --replay` (one replay per
+/// instrument, each serving the exchanges recorded on it, the `on: tc` reads included),
+/// reproduces the recording under `diff`, with nothing unrecorded or left over; the
+/// replayed IV points read their temperature over a borrowed `tc` connection again.
+#[test]
+fn a_nested_run_with_on_exchanges_replays_to_the_same_log() {
+    let tc = sim(Duration::from_millis(1), None);
+    let smu = sim(Duration::from_millis(1), None);
+    let scratch = Scratch::new();
+    let tc_addr = format!("tc={}", tc.addr());
+    let smu_addr = format!("smu={}", smu.addr());
+    let (out, records) = scratch.run(
+        "cryo.yaml",
+        CRYO,
+        &["--address", &tc_addr, "--address", &smu_addr],
+    );
+    assert_eq!(out.code(), 0, "{out}");
+    assert_eq!(stop(&records)["points_ok"].as_u64(), Some(63));
+    let golden = scratch.join("cryo.yaml.jsonl");
+    let (out, replayed) = scratch.run(
+        "again.yaml",
+        CRYO,
+        &["--replay", golden.to_str().unwrap(), "--replay-speed", "0"],
+    );
+    assert_eq!(out.code(), 0, "{out}");
+    // The simulators report nothing: no command without its recording, none left over.
+    assert!(!out.stderr.contains("simulator: replay of"), "{out}");
+    let iv = replayed
+        .iter()
+        .find(|r| r["id"] == "T/2/iv/7")
+        .unwrap_or_else(|| panic!("no T/2/iv/7 in the replay"));
+    let read = &iv["commands"][1];
+    assert_eq!(read["sent"], "T?", "{iv}");
+    assert_eq!(read["on"], "tc", "{iv}");
+    assert_eq!(iv["values"]["temp"], read["reply"], "{iv}");
+    let out = scratch.sequencer([
+        Path::new("diff"),
+        &golden,
+        &scratch.join("again.yaml.jsonl"),
+    ]);
+    assert_eq!(out.code(), 0, "{out}");
+    assert!(out.stdout.contains("runs match: 63 points"), "{out}");
+}
