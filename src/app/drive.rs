@@ -212,7 +212,13 @@ fn start_pools(
     let tcp: Rc<dyn Dialer> = Rc::new(Tcp);
     let mut pools = Vec::new();
     let mut opening = Vec::new();
-    // The pools lend each other connections for `on:` commands.
+    // The pools lend each other connections for `on:` commands, if any command says `on:`
+    // (otherwise a connection need not look at each point's commands for them).
+    let lends = seq
+        .leaves()
+        .chain(&seq.setup)
+        .chain(&seq.teardown)
+        .any(|step| step.commands.iter().any(|c| c.on().is_some()));
     let lending = Rc::new(Lending::new(
         seq.instruments.iter().map(|i| i.name.clone()).collect(),
     ));
@@ -231,8 +237,12 @@ fn start_pools(
             ids.clone(),
             abort.clone(),
             alive.clone(),
-        )
-        .lending(index, lenders.clone())
+        );
+        let pool = if lends {
+            pool.lending(index, lenders.clone())
+        } else {
+            pool
+        }
         .start();
         opening.push(Opening {
             instrument: ins.name.clone(),
