@@ -77,16 +77,9 @@ impl Resume {
         let mut own = Vec::new();
         for stage in Walk::new(&seq.steps) {
             let step = &stage.step;
-            let names: Vec<String> = step
-                .outer
-                .iter()
-                .chain(step.sweep.names())
-                .cloned()
-                .collect();
+            let names = stage.names();
             for i in (0..step.points()).filter(|&i| self.is_ok(&stage.path, i)) {
-                step.sweep.point_into(i % step.sweep.len().max(1), &mut own);
-                vars.clear();
-                vars.extend(stage.outer.iter().chain(&own).cloned());
+                stage.point_into(i % step.sweep.len().max(1), &mut own, &mut vars);
                 if self.same_vars(&stage.path, i, &runlog::VarMap(&names, &vars)) {
                     count += 1;
                 }

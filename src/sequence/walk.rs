@@ -31,6 +31,24 @@ impl Stage {
     pub fn iteration_path(&self) -> &str {
         &self.path[..self.iteration]
     }
+
+    /// Its variables' names, the loops' then its step's own: the keys of a point's `vars`.
+    pub fn names(&self) -> Vec<String> {
+        self.step.var_names().map(str::to_owned).collect()
+    }
+
+    /// Writes into `out` the values of the point at `sweep_index` of its step's sweep: the
+    /// loops' values, then the point's own (`own` is scratch for those). A stage outside
+    /// loops (the usual case) writes its values in place, reusing `out`'s buffers.
+    pub fn point_into(&self, sweep_index: u64, own: &mut Vec<Value>, out: &mut Vec<Value>) {
+        if self.outer.is_empty() {
+            self.step.sweep.point_into(sweep_index, out);
+        } else {
+            self.step.sweep.point_into(sweep_index, own);
+            out.clear();
+            out.extend(self.outer.iter().chain(own.iter()).cloned());
+        }
+    }
 }
 
 /// The stages of a list of nodes, in run order (see the module's docs).

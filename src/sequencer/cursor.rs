@@ -47,17 +47,10 @@ pub(super) struct Current {
 
 impl Current {
     fn new(kind: Kind, stage: Stage) -> Current {
-        let names: Vec<String> = stage
-            .step
-            .outer
-            .iter()
-            .chain(stage.step.sweep.names())
-            .cloned()
-            .collect();
         Current {
             kind,
             path: Rc::from(stage.path.as_str()),
-            names: Rc::from(names),
+            names: Rc::from(stage.names()),
             stage,
         }
     }

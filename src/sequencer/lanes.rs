@@ -101,23 +101,15 @@ impl Sequencer {
                 rerun
             }
         };
-        let outer = current.stage.outer.len();
-        // The loops' values, the same for every point of the stage, then the point's own.
-        self.vars.clear();
-        self.vars.extend(current.stage.outer.iter().cloned());
-        let mut own = std::mem::take(&mut self.own);
         while self.in_flight < window {
             let Some(next) = self.cursor.next(window) else {
                 break;
             };
             let (index, lane) = (next.index, next.lane);
-            if outer == 0 {
-                // A step outside loops (the usual case): its values, written in place.
-                step.sweep.point_into(next.sweep_index, &mut self.vars);
-            } else {
-                step.sweep.point_into(next.sweep_index, &mut own);
-                self.vars.truncate(outer);
-                self.vars.extend(own.iter().cloned());
+            if let Some(current) = self.cursor.stage() {
+                current
+                    .stage
+                    .point_into(next.sweep_index, &mut self.own, &mut self.vars);
             }
             // Teardown always runs again: the instrument must be left safe.
             if kind != Kind::Teardown && !rerun && self.already_ok(kind, &path, &names, index) {
@@ -143,7 +135,6 @@ impl Sequencer {
             };
             self.dispatch(d, ctx);
         }
-        self.own = own;
     }
 
     /// The point of `d` reached its final outcome, or will never start: its lane is free
