@@ -526,16 +526,15 @@ impl StreamHandler<Done> for Pool {
                 self.live -= 1;
             }
         }
-        if msg.session == Fate::Refused {
+        if msg.session == Fate::Refused && self.loans_running.iter().any(|l| l.serial == msg.serial)
+        {
+            // A lent run on a refused session: the pool keeps fewer, and the borrower's
+            // point fails (its retries run it again).
             let why = match &msg.result {
                 Err(NotRun::Session(e)) => Some(e.clone()),
                 _ => None,
             };
-            if self.loans_running.iter().any(|l| l.serial == msg.serial) {
-                // A lent run on a refused session: the pool keeps fewer, and the
-                // borrower's point fails (its retries run it again).
-                self.refused(id, why.as_ref(), ctx);
-            }
+            self.refused(id, why.as_ref(), ctx);
         }
         let Some(msg) = self.returned(msg) else {
             self.pump(ctx);

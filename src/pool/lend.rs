@@ -97,12 +97,9 @@ impl Handler<Borrow> for Pool {
 impl Pool {
     /// Hands waiting loans to idle connections, before any point of the pool's own.
     pub(super) fn lend_out(&mut self) {
-        while !self.loans_waiting.is_empty() {
+        while let Some((point, loan)) = self.loans_waiting.pop_front() {
             let Some((id, conn)) = self.idle.pop_front() else {
-                return;
-            };
-            let Some((point, loan)) = self.loans_waiting.pop_front() else {
-                self.idle.push_front((id, conn));
+                self.loans_waiting.push_front((point, loan));
                 return;
             };
             match conn.send(point) {
