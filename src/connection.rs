@@ -48,10 +48,9 @@ use tokio::time::Instant;
 
 use crate::abort::Abort;
 use crate::exec::{
-    Conn, FailKind, Lend, Lent, Others, Ran, ReplyTimer, Stops, Unlent, run_commands,
+    Conn, FailKind, Lend, Lent, Others, Ran, ReplyTimer, Stops, Unlent, Values, run_commands,
 };
 use crate::protocol::{LineIo, Stream};
-use crate::sequence::value::Value;
 use crate::sequence::{Command, Greeting, Instrument, Step};
 pub use open::{Dialer, Opened, SessionError, Tcp, open};
 
@@ -90,10 +89,8 @@ pub struct Execute {
     /// Which of them: all of a point's, or a run of `on:` commands lent by another
     /// instrument's point.
     pub commands: Range<usize>,
-    /// Rendered text of each command.
-    pub texts: Vec<String>,
-    /// The point's sweep variables (poll bounds may name one; empty when none does).
-    pub vars: Vec<Value>,
+    /// The point's values (its commands' texts are rendered from them here).
+    pub values: Values,
     /// The abort epoch when the point was dispatched: the point is cancelled as soon as the
     /// run's epoch moves past it (second Ctrl-C), and cut at its next wait once the
     /// deadline passes; `u64::MAX` for neither (teardown).
@@ -208,7 +205,6 @@ pub trait Lenders {
 struct Borrowing {
     lenders: Rc<dyn Lenders>,
     step: Arc<Step>,
-    vars: Vec<Value>,
     epoch: u64,
     timeout_cap: Option<Duration>,
 }
@@ -218,14 +214,13 @@ impl Lend for Borrowing {
         &self,
         instrument: usize,
         range: Range<usize>,
-        texts: Vec<String>,
+        values: Values,
     ) -> Pin<Box<dyn Future<Output = Result<Lent, Unlent>>>> {
         let point = Execute {
             serial: 0,
             step: self.step.clone(),
             commands: range,
-            texts,
-            vars: self.vars.clone(),
+            values,
             epoch: self.epoch,
             timeout_cap: self.timeout_cap,
         };
@@ -411,7 +406,6 @@ impl StreamHandler<Execute> for Connection {
             let borrowing = lends.then(|| Borrowing {
                 lenders: lenders.clone(),
                 step: msg.step.clone(),
-                vars: msg.vars.clone(),
                 epoch: msg.epoch,
                 timeout_cap: msg.timeout_cap,
             });
@@ -456,11 +450,12 @@ impl StreamHandler<Execute> for Connection {
                 own: *own,
                 lend: borrowing.as_ref().map(|b| b as &dyn Lend),
             });
+            let mut values = msg.values;
             let mut ran = run_commands(
                 &mut io,
-                &msg.step.commands[msg.commands],
-                msg.texts,
-                &msg.vars,
+                &msg.step.commands,
+                msg.commands,
+                &mut values,
                 &mut timer,
                 Conn {
                     id,
@@ -470,6 +465,7 @@ impl StreamHandler<Execute> for Connection {
                 stops,
             )
             .await;
+            ran.taken = values.taken;
             if linger && ran.error.is_none() && ran.exchanges.iter().any(|e| e.reply.is_some()) {
                 open::watch_after_first_point(&mut io, &mut ran, id).await;
             }

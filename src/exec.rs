@@ -2,9 +2,10 @@
 //! `expect` checks, per-command reply timeouts.
 //!
 //! Plain async Rust over any [`LineIo`], so it is tested without actors or sockets. The
-//! connection actor calls [`run_commands`] with the texts the sequencer rendered; the result
-//! ([`Ran`]) is what ran and whether the session is still in step ([`Ran::in_step`]);
-//! failures are typed ([`PointError`], in `error.rs`).
+//! connection actor calls [`run_commands`] with the point's [`Values`]; each command's text
+//! is rendered from them just before it is sent, since it may use a value the point measured
+//! before it. The result ([`Ran`]) is what ran and whether the session is still in step
+//! ([`Ran::in_step`]); failures are typed ([`PointError`], in `error.rs`).
 //!
 //! Every reply must be the answer to its own command. Before each command that reads a
 //! reply, and when the point ends, everything the instrument sent unasked is taken off the
@@ -14,6 +15,7 @@
 //! the connection is closed. Only before a connection's very first command is data a
 //! greeting, dropped. A reply other than `expect`'s closes the connection too.
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -48,6 +50,10 @@ pub struct Ran {
     pub exchanges: Vec<Exchange>,
     /// Replies named with `as`, in command order.
     pub values: Vec<(String, String)>,
+    /// The measured values as the point's expressions read them ([`Values::taken`]), set
+    /// by the connection once the commands are over: what a run of `on:` commands lent
+    /// here hands back to the point.
+    pub taken: Vec<Option<Value>>,
     /// Why the commands stopped before their end; `None` when they all ran. Boxed: the
     /// result travels by value through two actors for every point.
     pub error: Option<Box<PointError>>,
@@ -64,6 +70,7 @@ impl Ran {
             elapsed: Duration::ZERO,
             exchanges: Vec::with_capacity(capacity),
             values: Vec::new(),
+            taken: Vec::new(),
             error: None,
             in_step: true,
         }
@@ -113,13 +120,13 @@ impl std::fmt::Debug for Others<'_> {
 /// Runs a run of a point's consecutive `on:` commands on a connection of their instrument,
 /// taken when the first is due and given back after the last.
 pub trait Lend {
-    /// Runs the commands at `range` of the point's step, rendered as `texts`, on a
-    /// connection of instrument `instrument`.
+    /// Runs the commands at `range` of the point's step, with the point's `values` so
+    /// far, on a connection of instrument `instrument`.
     fn run_on(
         &self,
         instrument: usize,
         range: std::ops::Range<usize>,
-        texts: Vec<String>,
+        values: Values,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Lent, Unlent>>>>;
 }
 
@@ -129,7 +136,7 @@ pub struct Lent {
     pub conn: usize,
     /// Its instrument's name.
     pub instrument: String,
-    /// What ran there.
+    /// What ran there ([`Ran::taken`]: the point's measured values after it).
     pub ran: Ran,
 }
 
@@ -164,14 +171,15 @@ impl Stops<std::future::Pending<()>> {
     }
 }
 
-/// Runs `commands` in order; `texts[i]` is the rendered text of `commands[i]` (ignored for
-/// waits), moved into the exchanges that send it. Stops at the first failure, or early as
+/// Runs `commands[range]` in order, rendering each command's text with `values` just before
+/// it is sent (a text may use a value measured earlier in the point); the values the
+/// commands measure are kept in `values` too. Stops at the first failure, or early as
 /// `stops` say.
 pub async fn run_commands<S: Transport>(
     io: &mut LineIo<S>,
     commands: &[Command],
-    texts: Vec<String>,
-    vars: &[Value],
+    range: Range<usize>,
+    values: &mut Values,
     timer: &mut ReplyTimer,
     conn: Conn<'_>,
     stops: Stops<impl std::future::Future<Output = ()>>,
@@ -180,11 +188,11 @@ pub async fn run_commands<S: Transport>(
     let Stops { cancel, mut cut } = stops;
     tokio::pin!(cancel);
     let start = Instant::now();
-    let mut out = Ran::start(commands.len());
+    let mut out = Ran::start(range.len());
     let mut ex = Exec {
         io,
         cut: &mut cut,
-        vars,
+        values,
         timer,
         conn,
         out: &mut out,
@@ -192,22 +200,18 @@ pub async fn run_commands<S: Transport>(
         // The first command starts with the point: no second clock read.
         last: start,
     };
-    let mut texts = texts.into_iter();
-    let mut at = 0;
-    while let (Some(command), Some(text)) = (commands.get(at), texts.next()) {
+    let mut at = range.start;
+    while let Some(command) = commands[..range.end].get(at) {
         // A run of commands `on:` another instrument: lent to one of its connections.
         if let Some(instrument) = command.on().filter(|&i| others.is_none_or(|o| o.own != i)) {
             let end = at
-                + commands[at..]
+                + commands[at..range.end]
                     .iter()
                     .take_while(|c| c.on() == Some(instrument))
                     .count();
-            let run: Vec<String> = std::iter::once(text)
-                .chain(texts.by_ref().take(end - at - 1))
-                .collect();
             let result = tokio::select! {
                 biased;
-                r = ex.lent(others, instrument, at..end, run) => r,
+                r = ex.lent(others, instrument, at..end) => r,
                 () = &mut cancel => Err(PointError::Aborted),
             };
             at = end;
@@ -218,6 +222,10 @@ pub async fn run_commands<S: Transport>(
             }
             continue;
         }
+        let text = command
+            .template()
+            .map_or_else(String::new, |t| t.render_to_string(&ex.values.vars));
+        let index = at;
         at += 1;
         let before = ex.out.exchanges.len();
         if let Err(e) = ex.before(command, &text) {
@@ -227,7 +235,7 @@ pub async fn run_commands<S: Transport>(
         let result = tokio::select! {
             // The command first: no random branch order to draw on every wake-up.
             biased;
-            r = ex.command(command, &text) => r,
+            r = ex.command(command, index, &text) => r,
             () = &mut cancel => {
                 // A query already on the wire is recorded as sent, without a reply.
                 if let Some(t) = ex.awaiting.take() {
@@ -249,7 +257,7 @@ pub async fn run_commands<S: Transport>(
     }
     // The end of the last exchange is the end of the point, unless a wait came after it
     // or a failure (which may come long after the last exchange: a send that timed out).
-    let end = match commands.last() {
+    let end = match commands[range].last() {
         Some(Command::Write { .. } | Command::Query { .. } | Command::Poll { .. })
             if ex.out.error.is_none() =>
         {
@@ -277,8 +285,9 @@ struct Exec<'a, S> {
     io: &'a mut LineIo<S>,
     /// Resolves once the run's deadline has passed (see [`Stops::cut`]).
     cut: &'a mut Past,
-    /// The point's sweep variables (for poll bounds such as `of: "{setpoint}"`).
-    vars: &'a [Value],
+    /// The point's values: what its texts and conditions read, and where its replies named
+    /// with `as` are kept.
+    values: &'a mut Values,
     /// The connection's reply timer, with the timeout for each command.
     timer: &'a mut ReplyTimer,
     conn: Conn<'a>,
@@ -372,15 +381,14 @@ impl<S: Transport> Exec<'_, S> {
         Ok(())
     }
 
-    /// Runs the commands at `range`, rendered as `texts`, on a connection of `instrument`
-    /// lent by `others`; their exchanges (marked with the instrument and the connection) and
-    /// values join the point's.
+    /// Runs the commands at `range` on a connection of `instrument` lent by `others`, with
+    /// the point's values; their exchanges (marked with the instrument and the connection)
+    /// and values join the point's.
     async fn lent(
         &mut self,
         others: Option<Others<'_>>,
         instrument: usize,
         range: std::ops::Range<usize>,
-        texts: Vec<String>,
     ) -> Result<(), PointError> {
         let Some(lend) = others.and_then(|o| o.lend) else {
             return Err(PointError::Unlent(Unlent {
@@ -393,7 +401,7 @@ impl<S: Transport> Exec<'_, S> {
             instrument,
             ran,
         } = lend
-            .run_on(instrument, range, texts)
+            .run_on(instrument, range, self.values.clone())
             .await
             .map_err(PointError::Unlent)?;
         for mut exchange in ran.exchanges {
@@ -402,6 +410,9 @@ impl<S: Transport> Exec<'_, S> {
             self.out.exchanges.push(exchange);
         }
         self.out.values.extend(ran.values);
+        if self.values.keep {
+            self.values.taken = ran.taken;
+        }
         self.last = Instant::now();
         match ran.error {
             Some(e) => Err(*e),
@@ -409,7 +420,13 @@ impl<S: Transport> Exec<'_, S> {
         }
     }
 
-    async fn command(&mut self, command: &Command, text: &str) -> Result<(), PointError> {
+    /// Runs `command`, the point's `index`th, whose text is `text`.
+    async fn command(
+        &mut self,
+        command: &Command,
+        index: usize,
+        text: &str,
+    ) -> Result<(), PointError> {
         match command {
             Command::Wait { pause: d, .. } => {
                 self.pause(*d, || Pause::Wait(*d)).await?;
@@ -427,6 +444,7 @@ impl<S: Transport> Exec<'_, S> {
                 let reply = reply_text(&self.out.exchanges, reply);
                 if let Some(name) = name {
                     self.out.values.push((name.clone(), reply.to_owned()));
+                    self.values.take(index, reply);
                 }
                 match expect {
                     Some(want) if reply.trim() != want => Err(PointError::Mismatch {
@@ -451,18 +469,19 @@ impl<S: Transport> Exec<'_, S> {
                     let reply_at = self.query(text).await?;
                     let reply = reply_text(&self.out.exchanges, reply_at);
                     polls += 1;
-                    let done = until.holds(reply, self.vars);
+                    let done = until.holds(reply, &self.values.vars);
                     let expired = deadline.is_some_and(|d| Instant::now() >= d);
                     if done || expired {
                         if let Some(name) = name {
                             self.out.values.push((name.clone(), reply.to_owned()));
+                            self.values.take(index, reply);
                         }
                         if done {
                             return Ok(());
                         }
                         return Err(PointError::PollTimeout {
                             command: text.to_owned(),
-                            condition: until.describe(self.vars),
+                            condition: until.describe(&self.values.vars),
                             timeout: *timeout,
                             reply: reply.to_owned(),
                             polls,
@@ -478,6 +497,7 @@ impl<S: Transport> Exec<'_, S> {
                     if let Err(e) = self.pause((*every).min(left), move || during).await {
                         if let Some(name) = name {
                             let reply = reply_text(&self.out.exchanges, reply_at).to_owned();
+                            self.values.take(index, &reply);
                             self.out.values.push((name.clone(), reply));
                         }
                         return Err(e);
@@ -627,9 +647,11 @@ pub fn is_malformed(reply: &str) -> bool {
 
 mod error;
 mod timer;
+mod values;
 pub use error::{FailKind, Pause, PointError, StrayAt};
 pub use timer::ReplyTimer;
 use timer::deadline;
+pub use values::Values;
 
 #[cfg(test)]
 mod tests;

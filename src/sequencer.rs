@@ -40,11 +40,12 @@ use tokio::sync::oneshot;
 
 use crate::abort::Abort;
 use crate::connection::Execute;
+use crate::exec::Values;
 use crate::pool::{Job, Pool, Subscribe, Work};
 use crate::resume::Resume;
 use crate::runlog::{self, RunLog};
 use crate::sequence::value::Value;
-use crate::sequence::{Command, Sequence, Step, render_all};
+use crate::sequence::{Sequence, Step};
 use crate::wakeup::EveryWakeup;
 
 mod connects;
@@ -320,7 +321,6 @@ impl Sequencer {
     /// Renders a point and sends it to its instrument's pool.
     fn dispatch(&mut self, d: Dispatch, ctx: &mut Context<Self>) {
         self.in_flight += 1;
-        let texts = render_all(&d.step.commands, &d.vars);
         let teardown = d.kind == Kind::Teardown;
         let serial = self.serial;
         self.serial += 1;
@@ -328,13 +328,7 @@ impl Sequencer {
             serial,
             step: d.step.clone(),
             commands: 0..d.step.commands.len(),
-            texts,
-            // Only polls bounded by a variable read the vars: no copy per point otherwise.
-            vars: if d.step.commands.iter().any(Command::needs_vars) {
-                d.vars.clone()
-            } else {
-                Vec::new()
-            },
+            values: Values::new(d.vars.clone(), d.step.keeps_measured),
             // Teardown is never cancelled: the instrument must be left safe.
             epoch: if teardown {
                 u64::MAX

@@ -10,11 +10,11 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{FIRST_WATCH, SETTLE};
-use crate::exec::{self, Conn, PointError, Ran, ReplyTimer, Stops, run_commands};
+use crate::exec::{self, Conn, PointError, Ran, ReplyTimer, Stops, Values, run_commands};
 use crate::protocol::{LineIo, Look, ReadError, Stream, Unread};
 use crate::runlog;
 use crate::sequence::duration::format_duration;
-use crate::sequence::{Address, Command, Greeting, Instrument, render_all};
+use crate::sequence::{Address, Command, Greeting, Instrument};
 
 /// How a connection reaches its instrument: makes the byte stream a session runs on.
 /// [`Tcp`] in a run; tests give an in-memory one.
@@ -227,12 +227,11 @@ pub async fn open(
         at,
     });
     if !on_connect.is_empty() {
-        let texts = render_all(on_connect, &[]);
         let out = run_commands(
             &mut io,
             on_connect,
-            texts,
-            &[],
+            0..on_connect.len(),
+            &mut Values::default(),
             &mut ReplyTimer::new(io_cfg.timeout),
             Conn {
                 id,

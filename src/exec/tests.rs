@@ -44,12 +44,11 @@ async fn run(
     let (a, b) = duplex(1024);
     let server = instrument(b, replies);
     let mut io = LineIo::new(a, "\n", "\n");
-    let texts = crate::sequence::render_all(&commands, &[]);
     let out = run_commands(
         &mut io,
         &commands,
-        texts,
-        &[],
+        0..commands.len(),
+        &mut Values::default(),
         &mut ReplyTimer::new(Duration::from_millis(timeout_ms)),
         Conn {
             id: 7,
@@ -198,13 +197,12 @@ async fn cancel_aborts_the_point() {
             on: None,
         },
     ];
-    let texts = vec!["A 1".to_owned(), String::new()];
     let cancel = tokio::time::sleep(Duration::from_millis(20));
     let out = run_commands(
         &mut io,
         &cmds,
-        texts,
-        &[],
+        0..cmds.len(),
+        &mut Values::default(),
         &mut ReplyTimer::new(Duration::from_secs(1)),
         Conn {
             id: 1,
@@ -333,12 +331,11 @@ async fn each_command_gets_its_own_full_timeout() {
         on: None,
     };
     let cmds = vec![query("A?"), query("B?"), query("C?")];
-    let texts = vec!["A?".to_owned(), "B?".to_owned(), "C?".to_owned()];
     let out = run_commands(
         &mut io,
         &cmds,
-        texts,
-        &[],
+        0..cmds.len(),
+        &mut Values::default(),
         &mut ReplyTimer::new(Duration::from_millis(200)),
         Conn {
             id: 3,
@@ -409,12 +406,11 @@ impl StrayCase {
         let (a, b) = duplex(1024);
         let server = raw_instrument(b, self.greeting, self.answers, self.close);
         let mut io = LineIo::new(a, "\n", "\n");
-        let texts = crate::sequence::render_all(&self.commands, &[]);
         let out = run_commands(
             &mut io,
             &self.commands,
-            texts,
-            &[],
+            0..self.commands.len(),
+            &mut Values::default(),
             &mut ReplyTimer::new(Duration::from_secs(1)),
             Conn {
                 id: 7,
@@ -537,18 +533,18 @@ async fn run_with_deadline(cmds: Vec<Command>, delay: Duration, cut_after: Durat
         }
     });
     let mut io = LineIo::new(a, "\n", "\n");
-    let texts = crate::sequence::render_all(&cmds, &[]);
     let abort = crate::abort::Abort::default();
     let stops = Stops {
         cancel: std::future::pending(),
         cut: abort.cut_past(0),
     };
     let mut timer = ReplyTimer::new(Duration::from_secs(5));
+    let mut values = Values::default();
     let run = run_commands(
         &mut io,
         &cmds,
-        texts,
-        &[],
+        0..cmds.len(),
+        &mut values,
         &mut timer,
         Conn {
             id: 4,

@@ -289,6 +289,7 @@ impl Cx<'_> {
                     retry_on: self.retry_on,
                     outer: Vec::new(),
                     on_resume: OnResume::Continue,
+                    keeps_measured: false,
                 })
             })
             .collect()

@@ -168,6 +168,9 @@ pub struct Step {
     /// What a resume does when it continues an iteration of this step's loop (always
     /// [`OnResume::Continue`] outside loops).
     pub on_resume: OnResume,
+    /// Whether some text or condition of the step reads a value measured in the point
+    /// (`as:`): only then does running a point keep its replies as values.
+    pub keeps_measured: bool,
 }
 
 /// Which points of a step may run at the same time (`parallel:`): only the person who
@@ -264,19 +267,6 @@ pub enum Command {
         /// Another instrument to send it to.
         on: Option<usize>,
     },
-}
-
-/// The text each of `commands` sends for a point with these `vars` (empty for waits), as
-/// [`crate::exec::run_commands`] takes it.
-pub fn render_all(commands: &[Command], vars: &[value::Value]) -> Vec<String> {
-    commands
-        .iter()
-        .map(|c| {
-            c.template()
-                .map(|t| t.render_to_string(vars))
-                .unwrap_or_default()
-        })
-        .collect()
 }
 
 impl Command {

@@ -267,6 +267,7 @@ impl Cx<'_> {
             sweep,
             outer: scope.vars.iter().map(|v| v.name.clone()).collect(),
             on_resume,
+            keeps_measured: false,
         }
     }
 

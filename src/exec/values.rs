@@ -1,0 +1,51 @@
+//! A point's values as its command texts and conditions read them ([`Values`]).
+
+use crate::sequence::value::Value;
+
+/// A point's values, by slot: first what the sequencer computed at dispatch (the loops'
+/// and the step's sweep variables, then the `let:` values), then what the point has
+/// measured so far: the reply of each command named with `as`, at the slot of the command's
+/// index in its step (so a run of `on:` commands lent to another connection fills the same
+/// slots), then, during a poll, its latest reply (`value` in `until:`).
+#[derive(Debug, Clone, Default)]
+pub struct Values {
+    /// The sequencer's values.
+    pub vars: Vec<Value>,
+    /// Measured values by command index (`None`: not measured in this point); empty when
+    /// nothing in the step reads a measured value ([`Values::keep`] false).
+    pub taken: Vec<Option<Value>>,
+    /// Whether measured values are kept: true when some text or condition of the step
+    /// reads one (no copy of every reply otherwise).
+    pub keep: bool,
+}
+
+impl Values {
+    /// The sequencer's values alone; measured values are kept when `keep`.
+    pub fn new(vars: Vec<Value>, keep: bool) -> Values {
+        Values {
+            vars,
+            taken: Vec::new(),
+            keep,
+        }
+    }
+
+    /// Keeps `reply`, measured by the command at `index` of the step, when values are kept.
+    pub fn take(&mut self, index: usize, reply: &str) {
+        if !self.keep {
+            return;
+        }
+        if self.taken.len() <= index {
+            self.taken.resize(index + 1, None);
+        }
+        self.taken[index] = Some(Value::Str(reply.to_owned()));
+    }
+
+    /// The value at `slot`: a sequencer's value, or a measured one (`None` when the command
+    /// that measures it has not run in this point).
+    pub fn get(&self, slot: usize) -> Option<&Value> {
+        match slot.checked_sub(self.vars.len()) {
+            None => self.vars.get(slot),
+            Some(index) => self.taken.get(index).and_then(Option::as_ref),
+        }
+    }
+}
