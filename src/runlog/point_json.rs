@@ -281,6 +281,10 @@ fn push_value(buf: &mut Vec<u8>, v: &Value) -> Option<()> {
             Some(())
         }
         Value::Str(s) => push_str(buf, s),
+        Value::Bool(b) => {
+            buf.extend_from_slice(if *b { b"true" } else { b"false" });
+            Some(())
+        }
         Value::Float(_) => serde_json::to_writer(&mut *buf, v).ok(),
     }
 }

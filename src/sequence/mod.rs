@@ -14,6 +14,7 @@ pub mod address;
 pub mod bounds;
 mod compile;
 pub mod duration;
+pub mod expr;
 pub mod name;
 pub mod plan;
 pub mod raw;

@@ -33,7 +33,7 @@ static REST: LazyLock<Regex> =
 
 /// True when `c` may start a name ([`PATTERN`]'s first class). Within ASCII, `\p{L}` is
 /// the letters.
-fn may_start(c: char) -> bool {
+pub(crate) fn may_start(c: char) -> bool {
     if c.is_ascii() {
         c.is_ascii_alphabetic() || c == '_'
     } else {
@@ -43,7 +43,7 @@ fn may_start(c: char) -> bool {
 
 /// True when `c` may follow the first character ([`PATTERN`]'s second class). Within
 /// ASCII, `\p{N}` is the digits and `\p{M}` nothing.
-fn may_follow(c: char) -> bool {
+pub(crate) fn may_follow(c: char) -> bool {
     if c.is_ascii() {
         c.is_ascii_alphanumeric() || c == '_'
     } else {

@@ -22,6 +22,9 @@ pub enum Value {
     Float(f64),
     /// Text from a list, sent verbatim (channel names, modes, ...).
     Str(String),
+    /// A condition's result (an expression such as `{volt > 1}`), rendered `1`/`0` like an
+    /// SCPI boolean.
+    Bool(bool),
 }
 
 impl Value {
@@ -39,11 +42,12 @@ impl Value {
             }
             Value::Float(x) => render_g12(*x, out),
             Value::Str(s) => out.push_str(s),
+            Value::Bool(b) => out.push(if *b { '1' } else { '0' }),
         }
     }
 
     /// Appends with exactly `decimals` digits after the point (Rust `{:.N}`); Int is formatted
-    /// as a float with N decimals; Str verbatim.
+    /// as a float with N decimals; Str verbatim; Bool `1`/`0` (an SCPI boolean has no decimals).
     ///
     /// `-0.0` renders like `0.0`, and non-finite values as `nan`, `inf` and `-inf`, the same
     /// spellings as [`Value::render`].
@@ -55,6 +59,10 @@ impl Value {
                 out.push_str(s);
                 return;
             }
+            Value::Bool(_) => {
+                self.render(out);
+                return;
+            }
         };
         if !x.is_finite() {
             push_non_finite(x, out);
@@ -64,12 +72,13 @@ impl Value {
         let _ = write!(out, "{:.*}", decimals, x + 0.0);
     }
 
-    /// Numeric view (Int and Float), None for Str.
+    /// Numeric view (Int and Float), None for Str and Bool (a condition is not a number,
+    /// though it renders `1`/`0`).
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Int(i) => Some(*i as f64),
             Value::Float(x) => Some(*x),
-            Value::Str(_) => None,
+            Value::Str(_) | Value::Bool(_) => None,
         }
     }
 
@@ -94,7 +103,7 @@ impl fmt::Display for Value {
 impl Serialize for Value {
     /// Int as a JSON integer; Float as the JSON number its canonical text denotes (so the log
     /// holds `0.3`, not `0.30000000000000004`); non-finite floats as the strings `nan`, `inf`
-    /// and `-inf`, which JSON numbers cannot express; Str as a string.
+    /// and `-inf`, which JSON numbers cannot express; Str as a string; Bool as `true`/`false`.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             Value::Int(i) => serializer.serialize_i64(*i),
@@ -112,6 +121,7 @@ impl Serialize for Value {
                 serializer.serialize_str(&text)
             }
             Value::Str(s) => serializer.serialize_str(s),
+            Value::Bool(b) => serializer.serialize_bool(*b),
         }
     }
 }
@@ -125,6 +135,12 @@ impl From<i64> for Value {
 impl From<f64> for Value {
     fn from(x: f64) -> Self {
         Value::Float(x)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
     }
 }
 
