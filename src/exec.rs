@@ -25,6 +25,8 @@ use crate::abort::Past;
 use crate::protocol::{LineIo, Look, ReadError, Transport, Unread};
 use crate::runlog::Exchange;
 use crate::sequence::Command;
+use crate::sequence::expr::{Expr, show_values};
+use crate::sequence::template::Template;
 use crate::sequence::value::Value;
 
 /// Which connection runs the commands: named in log lines and error messages.
@@ -201,6 +203,14 @@ pub async fn run_commands<S: Transport>(
         last: start,
     };
     let mut at = range.start;
+    if let Some(fault) = ex.values.fault.take() {
+        // A `let:` value that could not be computed: nothing is sent.
+        ex.out.fail(PointError::Eval {
+            place: format!("let: {}", fault.name),
+            error: fault.error,
+        });
+        at = range.end;
+    }
     while let Some(command) = commands[..range.end].get(at) {
         // A run of commands `on:` another instrument: lent to one of its connections.
         if let Some(instrument) = command.on().filter(|&i| others.is_none_or(|o| o.own != i)) {
@@ -222,11 +232,17 @@ pub async fn run_commands<S: Transport>(
             }
             continue;
         }
-        let text = command
-            .template()
-            .map_or_else(String::new, |t| t.render_to_string(&ex.values.vars));
         let index = at;
         at += 1;
+        let text = match ex.prepare(command) {
+            Ok(Some(text)) => text,
+            // `when:` does not hold: not sent, not recorded.
+            Ok(None) => continue,
+            Err(e) => {
+                ex.out.fail(e);
+                break;
+            }
+        };
         let before = ex.out.exchanges.len();
         if let Err(e) = ex.before(command, &text) {
             ex.out.fail(e);
@@ -359,6 +375,39 @@ impl<S: Transport> Exec<'_, S> {
         }
     }
 
+    /// The text `command` sends at this point, rendered (empty for a wait), or `None` when
+    /// its `when:` does not hold.
+    fn prepare(&self, command: &Command) -> Result<Option<String>, PointError> {
+        let values: &Values = self.values;
+        let place = || {
+            command
+                .template()
+                .map_or_else(|| "wait".to_owned(), |t| t.source().to_owned())
+        };
+        if let Some(when) = command.when() {
+            match when.truth(values) {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(error) => {
+                    return Err(PointError::Eval {
+                        place: format!("when of `{}`", place()),
+                        error,
+                    });
+                }
+            }
+        }
+        match command.template() {
+            None => Ok(Some(String::new())),
+            Some(t) => t
+                .render_to_string(values)
+                .map(Some)
+                .map_err(|error| PointError::Eval {
+                    place: place(),
+                    error,
+                }),
+        }
+    }
+
     /// Sleeps `d`, unless the run's deadline has passed or passes meanwhile: then the
     /// point stops, `during` saying what it was doing.
     async fn pause(
@@ -439,21 +488,20 @@ impl<S: Transport> Exec<'_, S> {
                 self.record(None, t);
                 Ok(())
             }
-            Command::Query { name, expect, .. } => {
-                let reply = self.query(text).await?;
-                let reply = reply_text(&self.out.exchanges, reply);
-                if let Some(name) = name {
-                    self.out.values.push((name.clone(), reply.to_owned()));
-                    self.values.take(index, reply);
-                }
-                match expect {
-                    Some(want) if reply.trim() != want => Err(PointError::Mismatch {
-                        reply: reply.to_owned(),
-                        command: text.to_owned(),
-                        expected: want.clone(),
-                    }),
-                    _ => Ok(()),
-                }
+            Command::Query {
+                name,
+                expect,
+                check,
+                ..
+            } => {
+                self.query_checked(
+                    text,
+                    index,
+                    name.as_deref(),
+                    expect.as_ref(),
+                    check.as_deref(),
+                )
+                .await
             }
             Command::Poll {
                 until,
@@ -469,7 +517,13 @@ impl<S: Transport> Exec<'_, S> {
                     let reply_at = self.query(text).await?;
                     let reply = reply_text(&self.out.exchanges, reply_at);
                     polls += 1;
-                    let done = until.holds(reply, &self.values.vars);
+                    let done =
+                        until
+                            .holds(reply, &*self.values)
+                            .map_err(|error| PointError::Eval {
+                                place: format!("until of `{text}`"),
+                                error,
+                            })?;
                     let expired = deadline.is_some_and(|d| Instant::now() >= d);
                     if done || expired {
                         if let Some(name) = name {
@@ -481,7 +535,7 @@ impl<S: Transport> Exec<'_, S> {
                         }
                         return Err(PointError::PollTimeout {
                             command: text.to_owned(),
-                            condition: until.describe(&self.values.vars),
+                            condition: until.describe(&*self.values),
                             timeout: *timeout,
                             reply: reply.to_owned(),
                             polls,
@@ -506,6 +560,55 @@ impl<S: Transport> Exec<'_, S> {
                 }
             }
         }
+    }
+
+    /// Sends query `text` (the point's `index`th command) and reads its reply, kept as
+    /// `name`; fails the point unless the reply is `expect`'s, rendered, and `check` holds.
+    async fn query_checked(
+        &mut self,
+        text: &str,
+        index: usize,
+        name: Option<&str>,
+        expect: Option<&Template>,
+        check: Option<&Expr>,
+    ) -> Result<(), PointError> {
+        let reply = self.query(text).await?;
+        let reply = reply_text(&self.out.exchanges, reply);
+        if let Some(name) = name {
+            self.out.values.push((name.to_owned(), reply.to_owned()));
+            self.values.take(index, reply);
+        }
+        if let Some(want) = expect {
+            let want = want
+                .render_to_string(&*self.values)
+                .map_err(|error| PointError::Eval {
+                    place: format!("expect of `{text}`"),
+                    error,
+                })?;
+            if reply.trim() != want {
+                return Err(PointError::Mismatch {
+                    reply: reply.to_owned(),
+                    command: text.to_owned(),
+                    expected: want,
+                });
+            }
+        }
+        if let Some(check) = check {
+            let values: &Values = self.values;
+            let holds = check.truth(values).map_err(|error| PointError::Eval {
+                place: format!("check of `{text}`"),
+                error,
+            })?;
+            if !holds {
+                return Err(PointError::Check {
+                    condition: check.source().to_owned(),
+                    reply: reply.to_owned(),
+                    command: text.to_owned(),
+                    values: show_values(&check.values(values)),
+                });
+            }
+        }
+        Ok(())
     }
 
     async fn send(&mut self, text: &str) -> Result<(), PointError> {

@@ -79,8 +79,11 @@ impl Resume {
             let step = &stage.step;
             let names = stage.names();
             for i in (0..step.points()).filter(|&i| self.is_ok(&stage.path, i)) {
-                stage.point_into(i % step.sweep.len().max(1), &mut own, &mut vars);
-                if self.same_vars(&stage.path, i, &runlog::VarMap(&names, &vars)) {
+                // A point whose `let:` fails now has other values than when it was ok.
+                let computed = stage
+                    .point_into(i % step.sweep.len().max(1), &mut own, &mut vars)
+                    .is_ok();
+                if computed && self.same_vars(&stage.path, i, &runlog::VarMap(&names, &vars)) {
                     count += 1;
                 }
             }

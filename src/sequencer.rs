@@ -45,7 +45,7 @@ use crate::pool::{Job, Pool, Subscribe, Work};
 use crate::resume::Resume;
 use crate::runlog::{self, RunLog};
 use crate::sequence::value::Value;
-use crate::sequence::{Sequence, Step};
+use crate::sequence::{LetFailed, Sequence, Step};
 use crate::wakeup::EveryWakeup;
 
 mod connects;
@@ -108,8 +108,11 @@ struct Dispatch {
     /// The names of `vars` (the loops' variables, then the step's own).
     names: Rc<[String]>,
     index: u64,
-    /// The loops' values, then the step's own.
+    /// The loops' values, then the step's own, then its `let:` values.
     vars: Vec<Value>,
+    /// The `let:` value that could not be computed for this point (`vars` then ends before
+    /// it): the point fails with it, sending nothing.
+    fault: Option<Box<LetFailed>>,
     /// Its lane in the stage's [`Feed`](lanes::Feed), busy until this point's final outcome (none when
     /// every point is independent).
     lane: Option<u64>,
@@ -328,7 +331,10 @@ impl Sequencer {
             serial,
             step: d.step.clone(),
             commands: 0..d.step.commands.len(),
-            values: Values::new(d.vars.clone(), d.step.keeps_measured),
+            values: Values {
+                fault: d.fault.clone(),
+                ..Values::new(d.vars.clone(), d.step.keeps_measured)
+            },
             // Teardown is never cancelled: the instrument must be left safe.
             epoch: if teardown {
                 u64::MAX

@@ -25,6 +25,9 @@ pub enum FailKind {
     Deadline,
     /// No connection could run it.
     NoConnection,
+    /// An expression could not be evaluated for the point (a division by zero, a reply
+    /// that is not a number): not retried, the connection stays in step.
+    Evaluation,
 }
 
 impl FailKind {
@@ -157,6 +160,22 @@ pub enum PointError {
         command: String,
         expected: String,
     },
+    /// A query's `check:` did not hold for its reply.
+    #[error("check `{condition}` failed for reply `{reply}` to `{command}`{values}")]
+    Check {
+        condition: String,
+        reply: String,
+        command: String,
+        /// ` (a = 1, b = 2)`: the values the condition read.
+        values: String,
+    },
+    /// An expression could not be evaluated: `place` is where it is used (a command's
+    /// text, `let: NAME`).
+    #[error("{}", error.in_command(place))]
+    Eval {
+        place: String,
+        error: crate::sequence::expr::EvalError,
+    },
     /// A poll whose condition did not hold in time.
     #[error("poll `{command}` did not reach {condition} within {} (last reply `{reply}`, {polls} queries)", format_duration(*timeout))]
     PollTimeout {
@@ -183,7 +202,8 @@ impl PointError {
     /// What the failure means for retrying and for the connection.
     pub fn kind(&self) -> FailKind {
         match self {
-            PointError::Mismatch { .. } => FailKind::Mismatch,
+            PointError::Mismatch { .. } | PointError::Check { .. } => FailKind::Mismatch,
+            PointError::Eval { .. } => FailKind::Evaluation,
             PointError::PollTimeout { .. } => FailKind::PollTimeout,
             PointError::Deadline { .. } => FailKind::Deadline,
             PointError::Aborted => FailKind::Aborted,

@@ -10,7 +10,7 @@ fn err(out: &Ran) -> Option<String> {
 }
 
 fn t(s: &str) -> Template {
-    Template::parse(s, &[]).unwrap()
+    Template::parse(s, &crate::sequence::template::TestNames(&[])).unwrap()
 }
 
 /// A scripted instrument: answers each query line with the next scripted reply.
@@ -69,12 +69,15 @@ async fn writes_and_queries_are_recorded() {
         Command::Write {
             text: t("SOUR1:VOLT 0.5"),
             on: None,
+            when: None,
         },
         Command::Query {
             text: t("MEAS1:CURR?"),
             name: Some("current".into()),
             expect: None,
             on: None,
+            check: None,
+            when: None,
         },
     ];
     let (out, seen) = run(cmds, vec!["1.5e-3"], 1000).await;
@@ -96,12 +99,15 @@ async fn expect_mismatch_fails_the_point_and_its_connection() {
         Command::Query {
             text: t("*OPC?"),
             name: None,
-            expect: Some("1".into()),
+            expect: Some(t("1")),
             on: None,
+            check: None,
+            when: None,
         },
         Command::Write {
             text: t("NEVER"),
             on: None,
+            when: None,
         },
     ];
     let (out, seen) = run(cmds, vec!["0"], 1000).await;
@@ -121,6 +127,8 @@ async fn timeout_breaks_connection() {
         name: None,
         expect: None,
         on: None,
+        check: None,
+        when: None,
     }];
     let (out, _) = run(cmds, vec![], 50).await;
     assert_eq!(
@@ -143,6 +151,7 @@ async fn poll_until_equals() {
         timeout: Duration::from_secs(5),
         name: Some("state".into()),
         on: None,
+        when: None,
     }];
     let (out, _) = run(cmds, vec!["BUSY", "BUSY", "IDLE"], 1000).await;
     assert_eq!(err(&out), None);
@@ -171,6 +180,7 @@ async fn poll_times_out() {
         timeout: Duration::from_millis(30),
         name: None,
         on: None,
+        when: None,
     }];
     let (out, _) = run(cmds, vec!["300"; 100], 1000).await;
     let err = err(&out).unwrap();
@@ -191,10 +201,12 @@ async fn cancel_aborts_the_point() {
         Command::Write {
             text: t("A 1"),
             on: None,
+            when: None,
         },
         Command::Wait {
             pause: Duration::from_secs(30),
             on: None,
+            when: None,
         },
     ];
     let cancel = tokio::time::sleep(Duration::from_millis(20));
@@ -280,26 +292,34 @@ fn until_conditions() {
         (Until::Below(Bound::Fixed(1.0)), " 0.5 ", true),
     ];
     for (until, reply, want) in cases {
-        assert_eq!(until.holds(reply, &[]), want, "{until} on {reply}");
+        assert_eq!(
+            until.holds(reply, &Vec::new()).unwrap(),
+            want,
+            "{until} on {reply}"
+        );
     }
 }
 
 /// A bound naming a sweep variable takes the point's value of it.
 #[test]
 fn until_with_variable_bounds() {
-    let vars = [Value::Str("ch1".into()), Value::Float(4.0)];
+    let vars = vec![Value::Str("ch1".into()), Value::Float(4.0)];
     let within = Until::Within {
         tol: 0.1,
         of: Bound::Var(1, "setpoint".into()),
     };
-    assert!(within.holds("4.05", &vars));
-    assert!(!within.holds("3.85", &vars));
+    assert!(within.holds("4.05", &vars).unwrap());
+    assert!(!within.holds("3.85", &vars).unwrap());
     assert_eq!(within.describe(&vars), "within `0.1` of `4`");
     assert_eq!(within.to_string(), "within `0.1` of `{setpoint}`");
     let above = Until::Above(Bound::Var(1, "setpoint".into()));
-    assert!(above.holds("4.5", &vars));
+    assert!(above.holds("4.5", &vars).unwrap());
     // A text value never satisfies a numeric condition.
-    assert!(!Until::Above(Bound::Var(0, "ch".into())).holds("4.5", &vars));
+    assert!(
+        !Until::Above(Bound::Var(0, "ch".into()))
+            .holds("4.5", &vars)
+            .unwrap()
+    );
 }
 
 /// The connection's one reply timer: a command that outlives the deadline of the one before
@@ -329,6 +349,8 @@ async fn each_command_gets_its_own_full_timeout() {
         name: None,
         expect: None,
         on: None,
+        check: None,
+        when: None,
     };
     let cmds = vec![query("A?"), query("B?"), query("C?")];
     let out = run_commands(
@@ -446,14 +468,18 @@ async fn unsolicited_data_fails_the_point() {
         name: None,
         expect: None,
         on: None,
+        check: None,
+        when: None,
     };
     let w = |s: &str| Command::Write {
         text: t(s),
         on: None,
+        when: None,
     };
     let wait = || Command::Wait {
         pause: Duration::from_millis(10),
         on: None,
+        when: None,
     };
     let cases = [
         StrayCase {
@@ -573,10 +599,13 @@ async fn the_deadline_cuts_waits_and_polls_not_replies() {
         name: Some("q".into()),
         expect: None,
         on: None,
+        check: None,
+        when: None,
     };
     let long = Command::Wait {
         pause: Duration::from_secs(30),
         on: None,
+        when: None,
     };
     let poll = Command::Poll {
         text: t("P?"),
@@ -585,6 +614,7 @@ async fn the_deadline_cuts_waits_and_polls_not_replies() {
         timeout: Duration::from_secs(60),
         name: Some("p".into()),
         on: None,
+        when: None,
     };
     let ms = Duration::from_millis;
     let out = run_with_deadline(vec![long.clone(), q.clone()], ms(0), ms(20)).await;

@@ -1,5 +1,7 @@
 //! A point's values as its command texts and conditions read them ([`Values`]).
 
+use crate::sequence::LetFailed;
+use crate::sequence::expr::Env;
 use crate::sequence::value::Value;
 
 /// A point's values, by slot: first what the sequencer computed at dispatch (the loops'
@@ -17,6 +19,9 @@ pub struct Values {
     /// Whether measured values are kept: true when some text or condition of the step
     /// reads one (no copy of every reply otherwise).
     pub keep: bool,
+    /// Why the sequencer could not compute the point's values (a `let:` that failed): the
+    /// point fails with it before sending anything.
+    pub fault: Option<Box<LetFailed>>,
 }
 
 impl Values {
@@ -26,6 +31,7 @@ impl Values {
             vars,
             taken: Vec::new(),
             keep,
+            fault: None,
         }
     }
 
@@ -39,10 +45,12 @@ impl Values {
         }
         self.taken[index] = Some(Value::Str(reply.to_owned()));
     }
+}
 
+impl Env for Values {
     /// The value at `slot`: a sequencer's value, or a measured one (`None` when the command
     /// that measures it has not run in this point).
-    pub fn get(&self, slot: usize) -> Option<&Value> {
+    fn get(&self, slot: usize) -> Option<&Value> {
         match slot.checked_sub(self.vars.len()) {
             None => self.vars.get(slot),
             Some(index) => self.taken.get(index).and_then(Option::as_ref),

@@ -11,6 +11,7 @@
 //! returned in [`Sequence::warnings`].
 
 mod commands;
+mod exprs;
 mod framing;
 mod instruments;
 mod loops;
@@ -27,8 +28,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::bounds::{self, CountBound};
+use super::expr::Kind;
 use super::raw::{Count, Dur, RawCommand, RawHook, RawSequence, Spanned};
 use super::sweep::Sweep;
+use super::value::Value;
 use super::{OnResume, Parallel, RetryPolicy, Sequence, Step};
 use crate::yaml::{InvalidFile, Problem, from_yaml_error, location};
 
@@ -63,6 +66,7 @@ pub(super) fn compile(text: &str, path: &Path) -> Result<Sequence, InvalidFile> 
         warnings: Vec::new(),
         retries: 0,
         retry_on: RetryPolicy::default(),
+        params: std::rc::Rc::from(Vec::new()),
     };
     let mut seq = cx.sequence(raw, path);
     if cx.problems.is_empty() {
@@ -115,16 +119,30 @@ pub(super) struct Cx<'t> {
     /// Run-wide `retries` and `retry_on`, the default of every step.
     retries: u32,
     retry_on: RetryPolicy,
+    /// The parameters' values as expressions see them (constants).
+    params: std::rc::Rc<[(String, Value)]>,
 }
 
-/// A step's sweep variables as templates see them: the enclosing loops' variables, then
-/// the step's own.
+/// A step's values as its expressions see them: the enclosing loops' variables, the
+/// step's own, its `let:` values (see [`exprs`] for the slots), and the parameters.
 #[derive(Clone, Copy, Default)]
 pub(super) struct Vars<'a> {
     /// Names in slot order.
     names: &'a [&'a str],
-    /// Per slot: true when the variable can take text values (no `{v:.N}` then).
-    text: &'a [bool],
+    /// Per slot: what the value is (a text takes no `{v:.N}`, no arithmetic).
+    kinds: &'a [Kind],
+    /// The first slot of measured values: the number of variables and `let:` values of
+    /// the step (all of them, also where fewer are in scope).
+    base: usize,
+    /// The parameters, constants in expressions.
+    params: &'a [(String, Value)],
+}
+
+impl Vars<'_> {
+    /// True when the value at `slot` can be text.
+    fn is_text(&self, slot: usize) -> bool {
+        self.kinds.get(slot) == Some(&Kind::Text)
+    }
 }
 
 impl Cx<'_> {
@@ -271,12 +289,14 @@ impl Cx<'_> {
             .into_iter()
             .filter(|(_, commands)| !commands.is_empty())
             .map(|(instrument, commands)| {
-                let commands = self.commands(
-                    commands,
-                    Vars::default(),
-                    ins.wire(instrument),
-                    Target::Fixed(name),
-                );
+                let params = self.params.clone();
+                let vars = Vars {
+                    params: &params,
+                    ..Vars::default()
+                };
+                let commands =
+                    self.commands(commands, vars, ins.wire(instrument), Target::Fixed(name));
+                let keeps_measured = exprs::reads_measured(&commands, 0);
                 Arc::new(Step {
                     name: name.to_owned(),
                     instrument,
@@ -289,7 +309,8 @@ impl Cx<'_> {
                     retry_on: self.retry_on,
                     outer: Vec::new(),
                     on_resume: OnResume::Continue,
-                    keeps_measured: false,
+                    lets: Vec::new(),
+                    keeps_measured,
                 })
             })
             .collect()

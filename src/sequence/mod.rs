@@ -23,6 +23,7 @@ pub mod sweep;
 pub mod template;
 pub mod termination;
 mod tree;
+mod until;
 pub mod value;
 pub mod walk;
 
@@ -35,8 +36,10 @@ pub use raw::{Greeting, OnError, OnResume, ReplyRule};
 use sha2::{Digest, Sha256};
 pub use termination::Eom;
 pub use tree::{Leaves, Loop, Node};
+pub use until::{Bound, Until};
 
 use crate::yaml::InvalidFile;
+use expr::Expr;
 use sweep::Sweep;
 use template::Template;
 
@@ -169,9 +172,30 @@ pub struct Step {
     /// What a resume does when it continues an iteration of this step's loop (always
     /// [`OnResume::Continue`] outside loops).
     pub on_resume: OnResume,
+    /// Values computed for every point after its sweep values, in order: the enclosing
+    /// loops' `let:`s, then the step's own. Each may read the values before it.
+    pub lets: Vec<Let>,
     /// Whether some text or condition of the step reads a value measured in the point
     /// (`as:`): only then does running a point keep its replies as values.
     pub keeps_measured: bool,
+}
+
+/// A `let:` value that could not be computed for a point.
+#[derive(Debug, Clone)]
+pub struct LetFailed {
+    /// The `let:` value's name.
+    pub name: String,
+    /// Why.
+    pub error: expr::EvalError,
+}
+
+/// A `let:` value: its name and how it is computed.
+#[derive(Debug, Clone)]
+pub struct Let {
+    /// The name.
+    pub name: String,
+    /// The expression, over the values before it.
+    pub expr: Expr,
 }
 
 /// Which points of a step may run at the same time (`parallel:`): only the person who
@@ -214,18 +238,20 @@ impl Step {
     }
 
     /// The names of a point's values in slot order: the enclosing loops' variables
-    /// ([`Step::outer`]), then the step's own.
+    /// ([`Step::outer`]), then the step's own, then the `let:` values.
     pub fn var_names(&self) -> impl Iterator<Item = &str> {
         self.outer
             .iter()
             .chain(self.sweep.names())
             .map(String::as_str)
+            .chain(self.lets.iter().map(|l| l.name.as_str()))
     }
 }
 
 /// One command of a point, with placeholders still to render. `on` is the instrument
 /// (index into [`Sequence::instruments`]) it is sent to when that is not the point's own
-/// (`on: tc`); `None`: the point's own connection.
+/// (`on: tc`); `None`: the point's own connection. `when`: the command runs only in points
+/// where it holds.
 #[derive(Debug, Clone)]
 pub enum Command {
     /// Send; read nothing.
@@ -234,6 +260,8 @@ pub enum Command {
         text: Template,
         /// Another instrument to send it to.
         on: Option<usize>,
+        /// Runs only when this holds.
+        when: Option<Box<Expr>>,
     },
     /// Send; read one reply line.
     Query {
@@ -241,10 +269,14 @@ pub enum Command {
         text: Template,
         /// Name of the reply in the point's `values`.
         name: Option<String>,
-        /// The point fails unless the reply equals this.
-        expect: Option<String>,
+        /// The point fails unless the reply equals this, rendered.
+        expect: Option<Template>,
+        /// The point fails as a mismatch unless this holds once the reply is taken.
+        check: Option<Box<Expr>>,
         /// Another instrument to send it to.
         on: Option<usize>,
+        /// Runs only when this holds.
+        when: Option<Box<Expr>>,
     },
     /// Pause without sending.
     Wait {
@@ -252,6 +284,8 @@ pub enum Command {
         pause: Duration,
         /// Another instrument whose connection is held during the pause.
         on: Option<usize>,
+        /// Runs only when this holds.
+        when: Option<Box<Expr>>,
     },
     /// Query every `every` until `until` holds or `timeout` passes.
     Poll {
@@ -267,23 +301,19 @@ pub enum Command {
         name: Option<String>,
         /// Another instrument to send it to.
         on: Option<usize>,
+        /// Runs only when this holds.
+        when: Option<Box<Expr>>,
     },
 }
 
 impl Command {
-    /// True for a poll whose condition names a sweep variable (`of: "{setpoint}"`): running
-    /// it needs the point's vars.
-    pub fn needs_vars(&self) -> bool {
+    /// The condition under which it runs, if it has one.
+    pub fn when(&self) -> Option<&Expr> {
         match self {
-            Command::Poll { until, .. } => matches!(
-                until,
-                Until::Within {
-                    of: Bound::Var(..),
-                    ..
-                } | Until::Above(Bound::Var(..))
-                    | Until::Below(Bound::Var(..))
-            ),
-            _ => false,
+            Command::Write { when, .. }
+            | Command::Query { when, .. }
+            | Command::Wait { when, .. }
+            | Command::Poll { when, .. } => when.as_deref(),
         }
     }
 
@@ -310,102 +340,6 @@ impl Command {
             | Command::Query { on, .. }
             | Command::Wait { on, .. }
             | Command::Poll { on, .. } => *on,
-        }
-    }
-}
-
-/// The condition that ends a poll.
-#[derive(Debug, Clone)]
-pub enum Until {
-    /// Reply equals the text.
-    Equals(String),
-    /// Reply matches the regular expression.
-    Matches(regex::Regex),
-    /// Numeric reply within `tol` of `of`.
-    Within {
-        /// Tolerance.
-        tol: f64,
-        /// Target.
-        of: Bound,
-    },
-    /// Numeric reply above the bound.
-    Above(Bound),
-    /// Numeric reply below the bound.
-    Below(Bound),
-}
-
-/// A number in a poll condition: written in the file, or the point's value of a sweep
-/// variable (`of: "{setpoint}"`, for "wait until the reading reaches what was just set").
-#[derive(Debug, Clone, PartialEq)]
-pub enum Bound {
-    /// A number from the file.
-    Fixed(f64),
-    /// A numeric sweep variable: its slot in the point's vars, and its name.
-    Var(usize, String),
-}
-
-impl Bound {
-    /// The number for a point with these `vars`; `None` for a variable without a numeric
-    /// value (validation only lets numeric variables through).
-    pub fn value(&self, vars: &[value::Value]) -> Option<f64> {
-        match self {
-            Bound::Fixed(x) => Some(*x),
-            Bound::Var(slot, _) => vars.get(*slot).and_then(value::Value::as_f64),
-        }
-    }
-}
-
-impl std::fmt::Display for Bound {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Bound::Fixed(x) => write!(f, "{x}"),
-            Bound::Var(_, name) => write!(f, "{{{name}}}"),
-        }
-    }
-}
-
-impl Until {
-    /// True when `reply` satisfies the condition for a point with these `vars`; numeric
-    /// conditions need a numeric reply.
-    pub fn holds(&self, reply: &str, vars: &[value::Value]) -> bool {
-        let number = reply.trim().parse::<f64>().ok();
-        let compare = |bound: &Bound, test: &dyn Fn(f64, f64) -> bool| {
-            number
-                .zip(bound.value(vars))
-                .is_some_and(|(x, b)| test(x, b))
-        };
-        match self {
-            Until::Equals(s) => reply.trim() == s,
-            Until::Matches(re) => re.is_match(reply),
-            Until::Within { tol, of } => compare(of, &|x, of| (x - of).abs() <= *tol),
-            Until::Above(b) => compare(b, &|x, b| x > b),
-            Until::Below(b) => compare(b, &|x, b| x < b),
-        }
-    }
-
-    /// The condition with its variable bounds replaced by this point's values, for messages.
-    pub fn describe(&self, vars: &[value::Value]) -> String {
-        let bound = |b: &Bound| {
-            b.value(vars)
-                .map_or_else(|| b.to_string(), |x| x.to_string())
-        };
-        match self {
-            Until::Within { tol, of } => format!("within `{tol}` of `{}`", bound(of)),
-            Until::Above(b) => format!("above `{}`", bound(b)),
-            Until::Below(b) => format!("below `{}`", bound(b)),
-            other => other.to_string(),
-        }
-    }
-}
-
-impl std::fmt::Display for Until {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Until::Equals(s) => write!(f, "equals `{s}`"),
-            Until::Matches(re) => write!(f, "matches `{}`", re.as_str()),
-            Until::Within { tol, of } => write!(f, "within `{tol}` of `{of}`"),
-            Until::Above(b) => write!(f, "above `{b}`"),
-            Until::Below(b) => write!(f, "below `{b}`"),
         }
     }
 }

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
-pub use command::{RawCommand, RawCommandMap, RawUntil};
+pub use command::{RawCommand, RawCommandMap, RawUntil, RawUntilAny};
 pub use values::{Count, Dur, Num, OrderedMap, Scalar, Spanned};
 
 use super::{bounds, name};
@@ -237,6 +237,13 @@ pub struct RawStep {
     pub sweep: Option<OrderedMap<Spanned<RawAxis>>>,
     /// How the sweep variables combine (default `product`).
     pub mode: Option<RawMode>,
+    /// Values computed for every point, in order, each an expression that may use the
+    /// sweep variables, the parameters and the values before it (`{ilim: "volt / 1000 +
+    /// 1e-6"}`); they are in the point's `vars` in the run log. On a loop: computed for each
+    /// iteration, and seen by every step of its body.
+    #[serde(rename = "let")]
+    #[schemars(extend("propertyNames" = {"pattern": name::PATTERN}))]
+    pub lets: Option<OrderedMap<Spanned<String>>>,
     /// How many times the whole point list runs (default 1); a step has at most 10^12
     /// points. On a loop: how many times its whole iteration list runs.
     #[schemars(range(min = 1, max = bounds::REPEAT.max))]

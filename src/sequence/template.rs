@@ -1,22 +1,27 @@
-//! Command text with `{var}` placeholders, parsed once and rendered at every point.
+//! Command text with `{...}` placeholders, parsed once and rendered at every point.
 //!
-//! The YAML layer parses each command with the step's sweep variable names; a placeholder
-//! becomes a slot (the variable's index), so rendering is a walk over literal text and slot
-//! lookups with no name matching and no allocation beyond the output buffer.
+//! A placeholder holds an expression ([`super::expr`]), parsed when the file is loaded in
+//! the scope of its command (the point's variables, `let:` values, measured values taken
+//! before it, parameters). A placeholder that is a variable's name alone becomes a slot
+//! (the value's index), so the common case renders with a lookup and no evaluation; one
+//! that reads no value at all (parameters, constants) is rendered once, at load, into the
+//! literal text around it.
 //!
-//! Syntax: `{var}` renders with [`Value::render`], `{var:.3}` with [`Value::render_fixed`],
-//! `{{` and `}}` are literal braces. Errors carry the byte range of the offending placeholder
-//! so the caller can point at it in the YAML source.
+//! Syntax: `{expr}` renders with [`Value::render`], `{expr:.3}` with
+//! [`Value::render_fixed`] (a measured reply is read as a number for that), `{{` and `}}`
+//! are literal braces. Errors carry the byte range of the offending placeholder, or of the
+//! offending part of its expression, so the caller can point at it in the YAML source.
 
 use std::ops::Range;
 
+use super::expr::{self, Binding, Env, EvalError, Expr, ExprError, Kind, Problem};
 use super::value::Value;
 
 /// Most decimals `{var:.N}` accepts: past this the digits are noise and the text just long.
 pub const MAX_DECIMALS: usize = 30;
 
-/// A parsed command text: literal runs and variable slots, in order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A parsed command text: literal runs, variable slots and expressions, in order.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Template {
     /// The text as written, kept for error messages and the run log.
     source: String,
@@ -25,23 +30,65 @@ pub struct Template {
 }
 
 /// One piece of a template.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 enum Segment {
-    /// Text emitted as is (with `{{`/`}}` already unescaped).
+    /// Text emitted as is (with `{{`/`}}` already unescaped, constants rendered).
     Literal(String),
-    /// A placeholder.
+    /// A placeholder that names a variable or `let:` value: its slot.
     Slot {
-        /// Index of the variable in the names given to [`Template::parse`].
+        /// Index of the value in the point's values.
         slot: usize,
         /// `Some(n)` for `{var:.n}`.
         decimals: Option<usize>,
         /// Byte range of the placeholder, braces included, in the source.
         span: Range<usize>,
     },
+    /// Any other placeholder: an expression, evaluated per point.
+    Expr {
+        /// The expression.
+        expr: Box<Expr>,
+        /// `Some(n)` for `{expr:.n}`.
+        decimals: Option<usize>,
+        /// Byte range of the placeholder, braces included, in the source.
+        span: Range<usize>,
+    },
+}
+
+impl PartialEq for Segment {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Segment::Literal(a), Segment::Literal(b)) => a == b,
+            (
+                Segment::Slot {
+                    slot: a,
+                    decimals: da,
+                    span: sa,
+                },
+                Segment::Slot {
+                    slot: b,
+                    decimals: db,
+                    span: sb,
+                },
+            ) => a == b && da == db && sa == sb,
+            (
+                Segment::Expr {
+                    expr: a,
+                    decimals: da,
+                    ..
+                },
+                Segment::Expr {
+                    expr: b,
+                    decimals: db,
+                    ..
+                },
+            ) => a.source() == b.source() && da == db,
+            _ => false,
+        }
+    }
 }
 
 /// Why a command text is not a valid template.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TemplateError {
     /// A `{` with no `}` after it (before the end or the next `{`).
     #[error(
@@ -59,9 +106,9 @@ pub enum TemplateError {
         /// Byte range of the brace.
         span: Range<usize>,
     },
-    /// `{}` or `{:.3}`: no variable name.
+    /// `{}` or `{:.3}`: no expression.
     #[error(
-        "empty placeholder `{text}`: name a sweep variable, or write `{{{{` and `}}}}` for literal braces"
+        "empty placeholder `{text}`: write a variable or an expression, or `{{{{` and `}}}}` for literal braces"
     )]
     EmptyPlaceholder {
         /// The placeholder, braces included.
@@ -69,27 +116,14 @@ pub enum TemplateError {
         /// Byte range of the placeholder.
         span: Range<usize>,
     },
-    /// The name is not an identifier.
-    #[error(
-        "placeholder `{text}`: `{name}` is not a variable name ({})",
-        super::name::RULE
-    )]
-    BadName {
-        /// The name as written.
-        name: String,
+    /// The placeholder's expression is not valid here.
+    #[error("placeholder `{text}`: {source}")]
+    Expr {
         /// The placeholder, braces included.
         text: String,
-        /// Byte range of the placeholder.
-        span: Range<usize>,
-    },
-    /// The name is an identifier but not one of the step's sweep variables.
-    #[error("placeholder `{{{name}}}` names no sweep variable ({})", known_list(.known))]
-    UnknownVariable {
-        /// The name as written.
-        name: String,
-        /// The variables the step does have.
-        known: Vec<String>,
-        /// Byte range of the placeholder.
+        /// Why (its span is inside the expression).
+        source: ExprError,
+        /// Byte range, in the template text, of the part of the expression at fault.
         span: Range<usize>,
     },
     /// A format spec other than `.N`.
@@ -110,15 +144,6 @@ pub enum TemplateError {
     },
 }
 
-/// "variables: `a`, `b`" or "this step has no sweep variables".
-fn known_list(known: &[String]) -> String {
-    if known.is_empty() {
-        return "this step has no sweep variables".to_owned();
-    }
-    let names: Vec<String> = known.iter().map(|n| format!("`{n}`")).collect();
-    format!("variables: {}", names.join(", "))
-}
-
 impl TemplateError {
     /// Byte range in the template text of the offending placeholder (for pointing at it in the
     /// YAML source).
@@ -127,8 +152,7 @@ impl TemplateError {
             TemplateError::UnclosedBrace { span, .. }
             | TemplateError::UnmatchedClose { span }
             | TemplateError::EmptyPlaceholder { span, .. }
-            | TemplateError::BadName { span, .. }
-            | TemplateError::UnknownVariable { span, .. }
+            | TemplateError::Expr { span, .. }
             | TemplateError::BadFormat { span, .. }
             | TemplateError::TooManyDecimals { span, .. } => span.clone(),
         }
@@ -136,9 +160,8 @@ impl TemplateError {
 }
 
 impl Template {
-    /// Parses `text`; `vars` are the variable names in slot order, a placeholder's slot is its
-    /// index in `vars`.
-    pub fn parse(text: &str, vars: &[&str]) -> Result<Template, TemplateError> {
+    /// Parses `text`; names in its placeholders are resolved in `scope`.
+    pub fn parse(text: &str, scope: &dyn expr::Scope) -> Result<Template, TemplateError> {
         let bytes = text.as_bytes();
         let mut segments = Vec::new();
         // Literal text not yet pushed as a segment, and where the unscanned literal run starts.
@@ -157,10 +180,18 @@ impl Template {
                 b'{' => {
                     literal.push_str(&text[run_start..i]);
                     let end = close_of(text, i)?;
-                    if !literal.is_empty() {
-                        segments.push(Segment::Literal(std::mem::take(&mut literal)));
+                    match parse_placeholder(text, i..end, scope)? {
+                        // A constant joins the literal text around it.
+                        Placeholder::Constant(value, decimals) => {
+                            render_value(&value, decimals, &mut literal);
+                        }
+                        Placeholder::Segment(segment) => {
+                            if !literal.is_empty() {
+                                segments.push(Segment::Literal(std::mem::take(&mut literal)));
+                            }
+                            segments.push(segment);
+                        }
                     }
-                    segments.push(parse_placeholder(text, i..end, vars)?);
                     i = end;
                     run_start = i;
                 }
@@ -177,44 +208,88 @@ impl Template {
         })
     }
 
-    /// Appends the rendered text for the given values (indexed by slot) to `out`.
-    ///
-    /// # Panics
-    /// When `values` is shorter than the `vars` the template was parsed with.
-    pub fn render(&self, values: &[Value], out: &mut String) {
+    /// Appends the rendered text for the point whose values are `env` to `out`; fails when
+    /// an expression cannot be evaluated (a division by zero, a measured value that is not
+    /// a number, ...). What was appended before the failure stays in `out`.
+    pub fn render(&self, env: &dyn Env, out: &mut String) -> Result<(), EvalError> {
         for segment in &self.segments {
             match segment {
                 Segment::Literal(text) => out.push_str(text),
                 Segment::Slot {
                     slot,
-                    decimals: None,
-                    ..
-                } => values[*slot].render(out),
-                Segment::Slot {
-                    slot,
-                    decimals: Some(n),
-                    ..
-                } => values[*slot].render_fixed(*n, out),
+                    decimals,
+                    span,
+                } => match env.get(*slot) {
+                    Some(value) => render_value(value, *decimals, out),
+                    None => {
+                        let name = self.source[span.start + 1..span.end - 1]
+                            .split(':')
+                            .next()
+                            .unwrap_or_default()
+                            .trim();
+                        return Err(EvalError {
+                            expr: name.to_owned(),
+                            what: Problem::NotMeasured(name.to_owned()),
+                            values: Vec::new(),
+                        });
+                    }
+                },
+                Segment::Expr { expr, decimals, .. } => {
+                    let value = expr.eval(env)?;
+                    match (decimals, &value) {
+                        // A measured reply formatted with decimals: read as a number.
+                        (Some(n), Value::Str(reply)) => match expr::reply_number(reply) {
+                            Some(x) => Value::Float(x).render_fixed(*n, out),
+                            None => {
+                                return Err(EvalError {
+                                    expr: expr.source().to_owned(),
+                                    what: Problem::NotANumber(reply.clone()),
+                                    values: Vec::new(),
+                                });
+                            }
+                        },
+                        _ => render_value(&value, *decimals, out),
+                    }
+                }
             }
         }
+        Ok(())
     }
 
     /// Rendered into a new String.
-    pub fn render_to_string(&self, values: &[Value]) -> String {
+    pub fn render_to_string(&self, env: &dyn Env) -> Result<String, EvalError> {
         let mut out = String::with_capacity(self.source.len() + 16);
-        self.render(values, &mut out);
-        out
+        self.render(env, &mut out)?;
+        Ok(out)
     }
 
-    /// The placeholders used: (slot, decimals if `{v:.N}`, byte range in the original text).
-    pub fn placeholders(&self) -> impl Iterator<Item = (usize, Option<usize>, Range<usize>)> + '_ {
+    /// The placeholders that read values: (the slots read, decimals if `{x:.N}`, byte
+    /// range in the original text). A slot placeholder reads its one slot; an expression
+    /// every slot it uses.
+    pub fn placeholders(
+        &self,
+    ) -> impl Iterator<Item = (Vec<usize>, Option<usize>, Range<usize>)> + '_ {
         self.segments.iter().filter_map(|segment| match segment {
             Segment::Slot {
                 slot,
                 decimals,
                 span,
-            } => Some((*slot, *decimals, span.clone())),
+            } => Some((vec![*slot], *decimals, span.clone())),
+            Segment::Expr {
+                expr,
+                decimals,
+                span,
+            } => Some((expr.slots().collect(), *decimals, span.clone())),
             Segment::Literal(_) => None,
+        })
+    }
+
+    /// The expressions of the placeholders that are not a plain variable, with the byte
+    /// range of each placeholder.
+    pub fn expressions(&self) -> impl Iterator<Item = (&Expr, Range<usize>)> + '_ {
+        self.segments.iter().filter_map(|segment| match segment {
+            Segment::Expr { expr, span, .. } => Some((&**expr, span.clone())),
+            _ => None,
         })
     }
 
@@ -223,10 +298,24 @@ impl Template {
         &self.source
     }
 
-    /// True when it has no placeholders.
+    /// True when it reads no value: the same text at every point.
     pub fn is_constant(&self) -> bool {
         self.placeholders().next().is_none()
     }
+}
+
+/// Renders `value`, with `decimals` if given.
+fn render_value(value: &Value, decimals: Option<usize>, out: &mut String) {
+    match decimals {
+        None => value.render(out),
+        Some(n) => value.render_fixed(n, out),
+    }
+}
+
+/// A parsed placeholder: a segment, or a constant folded into the literal text.
+enum Placeholder {
+    Segment(Segment),
+    Constant(Value, Option<usize>),
 }
 
 /// The end (one past the `}`) of the placeholder opening at `open`.
@@ -245,49 +334,76 @@ fn close_of(text: &str, open: usize) -> Result<usize, TemplateError> {
     }
 }
 
-/// Parses the placeholder at `span` (braces included) into a slot.
+/// Parses the placeholder at `span` (braces included).
 fn parse_placeholder(
     text: &str,
     span: Range<usize>,
-    vars: &[&str],
-) -> Result<Segment, TemplateError> {
+    scope: &dyn expr::Scope,
+) -> Result<Placeholder, TemplateError> {
     let whole = &text[span.clone()];
     let inner = &whole[1..whole.len() - 1];
-    let (name, spec) = match inner.split_once(':') {
-        Some((name, spec)) => (name, Some(spec)),
+    // The format spec follows the last `:` outside quotes (an expression has no `:` of its
+    // own, but a quoted text in it may).
+    let (body, spec) = match last_colon(inner) {
+        Some(at) => (&inner[..at], Some(&inner[at + 1..])),
         None => (inner, None),
     };
-    if name.is_empty() {
+    if body.trim().is_empty() {
         return Err(TemplateError::EmptyPlaceholder {
             text: whole.to_owned(),
             span,
         });
     }
-    // A variable's own name is looked up first: a sweep variable whose name breaks the
-    // rule was reported where it is defined, not again at each placeholder.
-    let Some(slot) = vars.iter().position(|v| *v == name) else {
-        if !super::name::is_name(name) {
-            return Err(TemplateError::BadName {
-                name: name.to_owned(),
-                text: whole.to_owned(),
-                span,
-            });
-        }
-        return Err(TemplateError::UnknownVariable {
-            name: name.to_owned(),
-            known: vars.iter().map(|v| (*v).to_owned()).collect(),
-            span,
-        });
-    };
     let decimals = match spec {
         None => None,
         Some(spec) => Some(parse_decimals(spec, &span)?),
     };
-    Ok(Segment::Slot {
-        slot,
+    // Offset of the expression in the template text: its error spans are inside it.
+    let offset = span.start + 1;
+    // A name alone: a slot, or a constant (a measured reply goes through the expression,
+    // which reads it as a number where one is needed).
+    match scope.lookup(body.trim()) {
+        Some(Binding::Const(value)) => return Ok(Placeholder::Constant(value, decimals)),
+        Some(Binding::Slot(slot, kind)) if kind != Kind::Reply => {
+            return Ok(Placeholder::Segment(Segment::Slot {
+                slot,
+                decimals,
+                span,
+            }));
+        }
+        _ => {}
+    }
+    let expr = Expr::parse(body, scope).map_err(|source| {
+        let inner = source.span();
+        TemplateError::Expr {
+            text: whole.to_owned(),
+            span: offset + inner.start..offset + inner.end,
+            source,
+        }
+    })?;
+    if let Some(value) = expr.constant() {
+        return Ok(Placeholder::Constant(value.clone(), decimals));
+    }
+    Ok(Placeholder::Segment(Segment::Expr {
+        expr: Box::new(expr),
         decimals,
         span,
-    })
+    }))
+}
+
+/// The byte offset of the last `:` of `inner` outside quotes.
+fn last_colon(inner: &str) -> Option<usize> {
+    let mut quote = None;
+    let mut last = None;
+    for (i, c) in inner.char_indices() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, ':') => last = Some(i),
+            _ => {}
+        }
+    }
+    last
 }
 
 /// Parses a `.N` format spec into N.
@@ -308,6 +424,22 @@ fn parse_decimals(spec: &str, span: &Range<usize>) -> Result<usize, TemplateErro
         });
     }
     Ok(decimals)
+}
+
+/// Names for tests: each a number at its index.
+#[cfg(test)]
+pub(crate) struct TestNames<'a>(pub &'a [&'a str]);
+
+#[cfg(test)]
+impl expr::Scope for TestNames<'_> {
+    fn lookup(&self, name: &str) -> Option<Binding> {
+        let slot = self.0.iter().position(|n| *n == name)?;
+        Some(Binding::Slot(slot, Kind::Number))
+    }
+
+    fn known(&self) -> Vec<String> {
+        self.0.iter().map(|n| (*n).to_owned()).collect()
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use super::value::Value;
-use super::{Loop, Node, Step};
+use super::{LetFailed, Loop, Node, Step};
 
 /// One step as it runs in one iteration of each of its loops.
 #[derive(Debug, Clone)]
@@ -38,9 +38,16 @@ impl Stage {
     }
 
     /// Writes into `out` the values of the point at `sweep_index` of its step's sweep: the
-    /// loops' values, then the point's own (`own` is scratch for those). A stage outside
-    /// loops (the usual case) writes its values in place, reusing `out`'s buffers.
-    pub fn point_into(&self, sweep_index: u64, own: &mut Vec<Value>, out: &mut Vec<Value>) {
+    /// loops' values, then the point's own (`own` is scratch for those), then its `let:`
+    /// values. A stage outside loops (the usual case) writes its values in place, reusing
+    /// `out`'s buffers. A `let:` that cannot be computed is the error, and `out` holds the
+    /// values before it.
+    pub fn point_into(
+        &self,
+        sweep_index: u64,
+        own: &mut Vec<Value>,
+        out: &mut Vec<Value>,
+    ) -> Result<(), Box<LetFailed>> {
         if self.outer.is_empty() {
             self.step.sweep.point_into(sweep_index, out);
         } else {
@@ -48,6 +55,18 @@ impl Stage {
             out.clear();
             out.extend(self.outer.iter().chain(own.iter()).cloned());
         }
+        for l in &self.step.lets {
+            match l.expr.eval(&*out) {
+                Ok(value) => out.push(value),
+                Err(error) => {
+                    return Err(Box::new(LetFailed {
+                        name: l.name.clone(),
+                        error,
+                    }));
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -106,11 +106,12 @@ impl Sequencer {
                 break;
             };
             let (index, lane) = (next.index, next.lane);
-            if let Some(current) = self.cursor.stage() {
+            let fault = self.cursor.stage().and_then(|current| {
                 current
                     .stage
-                    .point_into(next.sweep_index, &mut self.own, &mut self.vars);
-            }
+                    .point_into(next.sweep_index, &mut self.own, &mut self.vars)
+                    .err()
+            });
             // Teardown always runs again: the instrument must be left safe.
             if kind != Kind::Teardown && !rerun && self.already_ok(kind, &path, &names, index) {
                 if kind == Kind::Step {
@@ -128,6 +129,7 @@ impl Sequencer {
                 names: names.clone(),
                 index,
                 vars: self.vars.clone(),
+                fault,
                 lane,
                 attempt,
                 try_no: 1,

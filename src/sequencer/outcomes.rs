@@ -94,7 +94,10 @@ impl Sequencer {
             FailKind::Connection => true,
             FailKind::PollTimeout => d.step.retry_on.poll_timeout,
             FailKind::Mismatch => d.step.retry_on.mismatch,
-            FailKind::Aborted | FailKind::Deadline | FailKind::NoConnection => false,
+            FailKind::Aborted
+            | FailKind::Deadline
+            | FailKind::NoConnection
+            | FailKind::Evaluation => false,
         };
         // Teardown keeps its retries while the run stops: that is when connections break.
         let may_start = self.phase.dispatching() || d.kind == Kind::Teardown;

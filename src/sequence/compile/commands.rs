@@ -5,13 +5,23 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::time::Duration;
 
+use super::super::expr::Expr;
 use super::super::name;
-use super::super::raw::{RawCommand, RawCommandMap, RawUntil, ReplyRule, Scalar, Spanned};
+use super::super::raw::{RawCommand, RawCommandMap, RawUntilAny, ReplyRule, Scalar, Spanned};
 use super::super::template::Template;
 use super::super::{Bound, Command, Until};
+use super::exprs::Names;
 use super::framing::Wire;
 use super::on::Target;
 use super::{Cx, Vars, quoted_list};
+
+/// Where a command map is in its list: what its expressions can read, its own measured
+/// value (name, command index) if it has `as:`, and the slot of a poll's reply.
+struct Place<'a> {
+    names: Names<'a>,
+    own: Option<(String, usize)>,
+    value: usize,
+}
 
 /// Default pause between poll queries.
 const DEFAULT_POLL_EVERY: Duration = Duration::from_millis(100);
@@ -35,8 +45,12 @@ impl Cx<'_> {
     ) -> Vec<Command> {
         let mut names = HashSet::new();
         let mut out = Vec::with_capacity(raw.len());
-        for cmd in raw {
+        // The measured values so far (name, command index), in scope for what follows.
+        let mut taken: Vec<(String, usize)> = Vec::new();
+        let count = raw.len();
+        for (index, cmd) in raw.into_iter().enumerate() {
             let span = self.span(&cmd);
+            let mut own = None;
             if let RawCommand::Map(m) = &cmd.value
                 && let Some(name) = &m.as_name
             {
@@ -52,26 +66,59 @@ impl Cx<'_> {
                         ),
                         "rename",
                     );
+                } else if vars.names.contains(&name.value.as_str())
+                    || vars.params.iter().any(|(p, _)| *p == name.value)
+                {
+                    self.problem(
+                        at,
+                        format!(
+                            "value name `{}` is already a variable, `let` value or parameter \
+                             of this step: a measured value needs a name of its own",
+                            name.value
+                        ),
+                        "rename",
+                    );
+                } else {
+                    own = Some((name.value.clone(), index));
                 }
             }
+            let here = Names {
+                vars,
+                taken: &taken,
+                value: None,
+            };
             let compiled = match cmd.value {
-                RawCommand::Plain(text) => self.template(&text, span, vars, wire).map(|t| {
+                RawCommand::Plain(text) => self.template(&text, span, here, wire).map(|t| {
                     if expects_reply(&text, wire.reply) {
                         Command::Query {
                             text: t,
                             name: None,
                             expect: None,
+                            check: None,
                             on: None,
+                            when: None,
                         }
                     } else {
-                        Command::Write { text: t, on: None }
+                        Command::Write {
+                            text: t,
+                            on: None,
+                            when: None,
+                        }
                     }
                 }),
-                RawCommand::Map(map) => self.command_map(*map, span, vars, wire, target),
+                RawCommand::Map(map) => {
+                    let at = Place {
+                        names: here,
+                        own: own.clone(),
+                        value: vars.base + count,
+                    };
+                    self.command_map(*map, span, &at, wire, target)
+                }
             };
             if let Some(c) = compiled {
                 out.push(c);
             }
+            taken.extend(own);
         }
         out
     }
@@ -80,10 +127,11 @@ impl Cx<'_> {
         &mut self,
         m: RawCommandMap,
         whole: Range<usize>,
-        vars: Vars<'_>,
+        at: &Place<'_>,
         wire: Wire<'_>,
         target: Target<'_>,
     ) -> Option<Command> {
+        let here = at.names;
         let kinds: Vec<&str> = [
             ("write", m.write.is_some()),
             ("query", m.query.is_some()),
@@ -121,34 +169,28 @@ impl Cx<'_> {
         }
         let kind = kinds[0];
         let ok = self.extras_go_with(&m, kind);
-        let name = m.as_name.map(|n| n.value);
+        let name = m.as_name.as_ref().map(|n| n.value.clone());
+        let when = match &m.when {
+            Some(w) => Some(Box::new(self.condition(w, here, "`when`")?)),
+            None => None,
+        };
         let command = match kind {
             "wait" => self
                 .duration(m.wait, false)
-                .map(|pause| Command::Wait { pause, on }),
+                .map(|pause| Command::Wait { pause, on, when }),
             "write" => {
                 let t = m.write?;
                 let span = self.span(&t);
-                self.template(&t.value, span, vars, wire)
-                    .map(|text| Command::Write { text, on })
+                self.template(&t.value, span, here, wire)
+                    .map(|text| Command::Write { text, on, when })
             }
-            "query" => {
-                let t = m.query?;
-                let span = self.span(&t);
-                self.template(&t.value, span, vars, wire)
-                    .map(|text| Command::Query {
-                        text,
-                        name,
-                        expect: m.expect.and_then(|e| self.reply_text(&e)),
-                        on,
-                    })
-            }
+            "query" => self.query_map(&m, name, when, at, wire, on),
             _ => {
                 let t = m.poll?;
                 let span = self.span(&t);
-                let text = self.template(&t.value, span, vars, wire);
+                let text = self.template(&t.value, span, here, wire);
                 let until = if let Some(u) = m.until {
-                    self.until(u, vars)
+                    self.until(u, here, at.value)
                 } else {
                     self.problem(
                         whole,
@@ -166,23 +208,77 @@ impl Cx<'_> {
                         .unwrap_or(DEFAULT_POLL_TIMEOUT),
                     name,
                     on,
+                    when,
                 })
             }
         };
         command.filter(|_| ok)
     }
 
+    /// A `query` map: its text, `expect` (a template) and `check` (over its reply, by its
+    /// `as` name).
+    fn query_map(
+        &mut self,
+        m: &RawCommandMap,
+        name: Option<String>,
+        when: Option<Box<Expr>>,
+        at: &Place<'_>,
+        wire: Wire<'_>,
+        on: Option<usize>,
+    ) -> Option<Command> {
+        let here = at.names;
+        let t = m.query.as_ref()?;
+        let span = self.span(t);
+        let text = self.template(&t.value, span, here, wire);
+        let expect = match &m.expect {
+            Some(e) => Some(self.expected(e, here)?),
+            None => None,
+        };
+        // The check reads the reply by its name.
+        let mine: Vec<(String, usize)> = here.taken.iter().cloned().chain(at.own.clone()).collect();
+        let check = match &m.check {
+            Some(c) => {
+                let names = Names {
+                    taken: &mine,
+                    ..here
+                };
+                Some(Box::new(self.condition(c, names, "`check`")?))
+            }
+            None => None,
+        };
+        text.map(|text| Command::Query {
+            text,
+            name,
+            expect,
+            check,
+            on,
+            when,
+        })
+    }
+
     /// True when the keys of `m` besides its kind go with `kind` (`as` with a query or a
     /// poll, ...); each that does not is a problem at its value.
     fn extras_go_with(&mut self, m: &RawCommandMap, kind: &str) -> bool {
         let allowed: &[&str] = match kind {
-            "query" => &["as", "expect"],
+            "query" => &["as", "expect", "check"],
             "poll" => &["as", "until", "every", "timeout"],
             _ => &[],
         };
+        if let (Some(check), None) = (&m.check, &m.as_name)
+            && kind == "query"
+        {
+            let span = self.span(check);
+            self.problem(
+                span,
+                "`check` reads the reply by its name: give the query `as: NAME` and use NAME in the condition",
+                "add `as:`",
+            );
+            return false;
+        }
         let extras = [
             ("as", m.as_name.as_ref().map(|s| self.span(s))),
             ("expect", m.expect.as_ref().map(|s| self.span(s))),
+            ("check", m.check.as_ref().map(|s| self.span(s))),
             ("until", m.until.as_ref().map(|s| self.span(s))),
             ("every", m.every.as_ref().map(|s| self.span(s))),
             ("timeout", m.timeout.as_ref().map(|s| self.span(s))),
@@ -242,7 +338,7 @@ impl Cx<'_> {
             );
             return None;
         };
-        if vars.text[slot] {
+        if vars.is_text(slot) {
             self.problem(
                 span,
                 format!("variable `{name}` takes text values; a poll bound must be a number"),
@@ -253,9 +349,30 @@ impl Cx<'_> {
         Some(Bound::Var(slot, name.to_owned()))
     }
 
-    fn until(&mut self, raw: Spanned<RawUntil>, vars: Vars<'_>) -> Option<Until> {
+    /// A poll's `until:`: an expression over `value` (the reply, at slot `value`) and the
+    /// point's values, or the map form.
+    fn until(&mut self, raw: Spanned<RawUntilAny>, here: Names<'_>, value: usize) -> Option<Until> {
         let whole = self.span(&raw);
-        let u = raw.value;
+        let u = match raw.value {
+            RawUntilAny::Expr(text) => {
+                let spanned = Spanned {
+                    value: text,
+                    referenced: raw.referenced,
+                    defined: raw.defined,
+                };
+                let names = Names {
+                    value: Some(value),
+                    ..here
+                };
+                let expr = self.condition(&spanned, names, "`until`")?;
+                return Some(Until::Expr {
+                    expr: Box::new(expr),
+                    value,
+                });
+            }
+            RawUntilAny::Map(u) => u,
+        };
+        let vars = here.vars;
         let mut found = Vec::new();
         if let Some(e) = u.equals {
             found.push(Until::Equals(self.reply_text(&e)?));
@@ -349,50 +466,78 @@ impl Cx<'_> {
         Some(text)
     }
 
+    /// `expect:` of a query: the reply it must be, rendered for the point. A number is the
+    /// text as written (`1.0` stays `1.0`).
+    fn expected(&mut self, value: &Spanned<Scalar>, here: Names<'_>) -> Option<Template> {
+        let span = self.span(value);
+        let text = match &value.value {
+            Scalar::Text(t) => t.clone(),
+            Scalar::Num(_) => self
+                .text
+                .get(span.clone())
+                .map_or_else(|| value.value.to_text(), |s| s.trim().to_owned()),
+        };
+        self.parse_template(&text, span, here)
+    }
+
     /// Parses a command template; `span` is the YAML scalar (quotes included, if any).
     fn template(
         &mut self,
         text: &str,
         span: Range<usize>,
-        vars: Vars<'_>,
+        here: Names<'_>,
         wire: Wire<'_>,
     ) -> Option<Template> {
         self.check_framing(text, span.clone(), wire);
-        let quote = usize::from(matches!(
-            self.text.as_bytes().get(span.start),
-            Some(b'"' | b'\'')
-        ));
-        // Offsets inside the value map onto the file only when the value is written as is
-        // (no escapes, no folding); otherwise point at the whole value.
-        let verbatim = self
-            .text
-            .get(span.start + quote..span.start + quote + text.len())
-            == Some(text);
-        let at = |inner: Range<usize>| {
-            if verbatim {
-                span.start + quote + inner.start..span.start + quote + inner.end
-            } else {
-                span.clone()
-            }
-        };
-        match Template::parse(text, vars.names) {
+        self.parse_template(text, span, here)
+    }
+
+    /// Parses `text`, the YAML scalar at `span`, as a template in scope `here`.
+    fn parse_template(
+        &mut self,
+        text: &str,
+        span: Range<usize>,
+        here: Names<'_>,
+    ) -> Option<Template> {
+        match Template::parse(text, &here) {
             Ok(t) => {
-                for (slot, decimals, inner) in t.placeholders() {
-                    if decimals.is_some() && vars.text.get(slot).copied().unwrap_or(false) {
+                for (slots, decimals, inner) in t.placeholders() {
+                    let text_slot = match slots.as_slice() {
+                        [slot] => here.vars.is_text(*slot).then_some(*slot),
+                        _ => None,
+                    };
+                    if let (Some(_), Some(slot)) = (decimals, text_slot) {
+                        let at = self.inside(&span, text, inner);
                         self.problem(
-                            at(inner),
+                            at,
                             format!(
                                 "`{}` has text values, so it cannot be formatted with decimals",
-                                vars.names[slot]
+                                here.vars.names.get(slot).copied().unwrap_or_default()
                             ),
                             "use `{name}` here",
+                        );
+                    }
+                }
+                for (e, inner) in t.expressions() {
+                    if e.kind() == super::super::expr::Kind::Text
+                        && t.placeholders().any(|(_, d, s)| d.is_some() && s == inner)
+                    {
+                        let at = self.inside(&span, text, inner);
+                        self.problem(
+                            at,
+                            format!(
+                                "`{}` is a text, so it cannot be formatted with decimals",
+                                e.source()
+                            ),
+                            "remove the `:.N`",
                         );
                     }
                 }
                 Some(t)
             }
             Err(e) => {
-                self.problem(at(e.span()), e.to_string(), "here");
+                let at = self.inside(&span, text, e.span());
+                self.problem(at, e.to_string(), "here");
                 None
             }
         }

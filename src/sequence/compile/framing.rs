@@ -121,9 +121,11 @@ impl Cx<'_> {
             }
             let used = commands.iter().find_map(|c| {
                 let t = c.template()?;
-                let renders = t
-                    .placeholders()
-                    .any(|(slot, _, _)| names.get(slot) == Some(&value.name.as_str()));
+                let renders = t.placeholders().any(|(slots, _, _)| {
+                    slots
+                        .iter()
+                        .any(|s| names.get(*s) == Some(&value.name.as_str()))
+                });
                 let what = framing_fault(&value.text, wire(c)).filter(|_| renders)?;
                 Some((t, what))
             });

@@ -6,14 +6,17 @@
 //! framing.
 
 use std::ops::Range;
+use std::rc::Rc;
 
 use super::super::bounds::{self, MAX_NESTING, MAX_POINTS, MAX_POINTS_TEXT};
 use super::super::raw::{OrderedMap, RawAxis, RawMode, RawStep, Spanned};
 use super::super::sweep::Mode;
 use super::super::{Loop, RetryPolicy};
 use super::Cx;
+use super::exprs::var_kind;
 use super::framing::BreakingValue;
 use super::instruments::Instruments;
+use crate::sequence::expr::Kind;
 use crate::yaml::Problem;
 
 /// A variable of an enclosing loop, as the steps of its body see it.
@@ -46,6 +49,8 @@ pub(super) struct Scope {
     pub(super) breaking: Vec<BreakingValue>,
     /// True inside a loop nested too deep (reported once, at that loop).
     pub(super) too_deep: bool,
+    /// The loops' `let:` values, outermost loop first.
+    pub(super) lets: Vec<Rc<OrderedMap<Spanned<String>>>>,
 }
 
 impl Cx<'_> {
@@ -109,6 +114,14 @@ impl Cx<'_> {
                 }),
         );
         inner.breaking.extend(breaking);
+        if let Some(lets) = raw.lets {
+            // Checked here, once, over the loops' variables and lets (parameters too).
+            let mut names: Vec<String> = inner.vars.iter().map(|v| v.name.clone()).collect();
+            let mut kinds: Vec<Kind> = inner.vars.iter().map(|v| var_kind(v.text)).collect();
+            let params = self.params.clone();
+            self.scope_lets(&inner, Some(&lets), &mut names, &mut kinds, &params);
+            inner.lets.push(Rc::new(lets));
+        }
         inner.instrument = instrument;
         inner.retries = self.retries(raw.retries, scope.retries);
         if let Some(list) = &raw.retry_on {

@@ -50,24 +50,31 @@ fn three_deep_nesting_compiles_with_outer_slots() {
     assert_eq!(leaf.outer, ["a", "b", "b2", "c"]);
     assert!(leaf.var_names().eq(["a", "b", "b2", "c", "v"]));
     assert_eq!(leaf.sweep.names(), ["v"]);
-    let Command::Write { text, on: None } = &leaf.commands[0] else {
+    let Command::Write {
+        text,
+        on: None,
+        when: None,
+    } = &leaf.commands[0]
+    else {
         panic!("{:?}", leaf.commands[0]);
     };
-    let slots: Vec<usize> = text.placeholders().map(|(slot, _, _)| slot).collect();
+    let slots: Vec<usize> = text
+        .placeholders()
+        .flat_map(|(slots, _, _)| slots)
+        .collect();
     assert_eq!(slots, [0, 1, 2, 3, 4]);
-    let vars = [
+    let vars = vec![
         Value::Int(2),
         Value::Str("y".into()),
         Value::Int(7),
         Value::Float(3.0),
         Value::Int(20),
     ];
-    assert_eq!(text.render_to_string(&vars), "S 2 y 7 3 20");
+    assert_eq!(text.render_to_string(&vars).unwrap(), "S 2 y 7 3 20");
     let Command::Poll { until, .. } = &leaf.commands[1] else {
         panic!("{:?}", leaf.commands[1]);
     };
     assert!(matches!(until, Until::Within { of: Bound::Var(3, name), .. } if name == "c"));
-    assert!(leaf.commands[1].needs_vars());
     assert_eq!(step(&seq, "after").outer, ["a", "b", "b2"]);
     assert_eq!(step(&seq, "first").outer, ["a"]);
     // Points: A 2 x (first 1 + B 2x2 passes x (C 3 x leaf 2 + after 1)).

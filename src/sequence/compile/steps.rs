@@ -13,10 +13,12 @@ use super::super::name;
 use super::super::raw::{RawCommand, RawMode, RawStep, Spanned};
 use super::super::sweep::Mode;
 use super::super::{Node, OnResume, Parallel, RetryPolicy, Step};
+use super::exprs::{reads_measured, var_kind};
 use super::instruments::Instruments;
 use super::loops::Scope;
 use super::on::Target;
 use super::{Cx, Vars};
+use crate::sequence::expr::Kind;
 use crate::yaml::Problem;
 
 impl Cx<'_> {
@@ -37,6 +39,7 @@ impl Cx<'_> {
             retry_on: self.retry_on,
             breaking: Vec::new(),
             too_deep: false,
+            lets: Vec::new(),
         };
         self.nodes(raw.value, ins, &top)
     }
@@ -201,18 +204,21 @@ impl Cx<'_> {
         self.reused(raw.sweep.as_ref(), scope);
         let breaking = self.breaking_values(raw.sweep.as_ref(), ins);
         let sweep = self.sweep(raw.sweep, mode);
-        let names: Vec<&str> = scope
+        let mut owned: Vec<String> = scope
             .vars
             .iter()
-            .map(|v| v.name.as_str())
-            .chain(sweep.names().iter().map(String::as_str))
+            .map(|v| v.name.clone())
+            .chain(sweep.names().iter().cloned())
             .collect();
-        let text_vars: Vec<bool> = scope
+        let mut kinds: Vec<Kind> = scope
             .vars
             .iter()
-            .map(|v| v.text)
-            .chain(sweep.axes().iter().map(|(_, a)| a.has_text()))
+            .map(|v| var_kind(v.text))
+            .chain(sweep.axes().iter().map(|(_, a)| var_kind(a.has_text())))
             .collect();
+        let params = self.params.clone();
+        let lets = self.scope_lets(scope, raw.lets.as_ref(), &mut owned, &mut kinds, &params);
+        let names: Vec<&str> = owned.iter().map(String::as_str).collect();
         let repeat_span = raw.repeat.as_ref().map(|r| self.span(r));
         let repeat = self.count(raw.repeat, 1, bounds::REPEAT).cast_unsigned();
         let what = format!("step `{}`", raw.name.value);
@@ -239,13 +245,16 @@ impl Cx<'_> {
         let raw_commands = self.command_list(raw.commands, &raw.name);
         let vars = Vars {
             names: &names,
-            text: &text_vars,
+            kinds: &kinds,
+            base: names.len(),
+            params: &params,
         };
         let target = Target::Step {
             own: instrument,
             ins,
         };
         let commands = self.commands(raw_commands, vars, ins.wire(instrument), target);
+        let keeps_measured = reads_measured(&commands, names.len());
         let wire = |c: &super::super::Command| ins.wire(c.on().unwrap_or(instrument));
         self.check_rendered_values(&scope.breaking, &commands, &names, wire);
         self.check_rendered_values(&breaking, &commands, &names, wire);
@@ -267,7 +276,8 @@ impl Cx<'_> {
             sweep,
             outer: scope.vars.iter().map(|v| v.name.clone()).collect(),
             on_resume,
-            keeps_measured: false,
+            lets,
+            keeps_measured,
         }
     }
 

@@ -61,7 +61,7 @@ fn reports_problems_where_they_are() {
         ),
         (
             "steps:\n- name: a\n  sweep: {ch: [1]}\n  commands: ['S{chan}']\n",
-            "4:16: placeholder `{chan}`",
+            "4:17: placeholder `{chan}`: unknown name `chan`",
         ),
         (
             "steps:\n- name: a\n  mode: zip\n  sweep: {x: [1, 2], y: [1]}\n  commands: [X]\n",
@@ -137,7 +137,7 @@ fn odd_inputs_are_errors_not_panics() {
         ),
         (
             "steps:\n- name: a\n  commands: [{query: X?, expect: '{i}'}]\n",
-            "placeholders are not rendered",
+            "3:36: placeholder `{i}`: unknown name `i`",
         ),
         (
             "steps:\n- name: a\n  commands: [{poll: X?, until: {matches: '(a{1000}){1000}'}}]\n",
@@ -162,7 +162,7 @@ fn replies_compare_as_written() {
     )
     .unwrap();
     let cmds = &seq.leaves().next().unwrap().commands;
-    assert!(matches!(&cmds[0], Command::Query { expect: Some(e), .. } if e == "1.0"));
+    assert!(matches!(&cmds[0], Command::Query { expect: Some(e), .. } if e.source() == "1.0"));
     assert!(
         matches!(&cmds[1], Command::Poll { until: crate::sequence::Until::Equals(e), .. } if e == "007")
     );

@@ -176,16 +176,24 @@ impl EvalError {
 
     /// Appends ` (a = 1, b = x)` when there are values.
     fn push_values(&self, out: &mut String) {
-        for (i, (name, value)) in self.values.iter().enumerate() {
-            out.push_str(if i == 0 { " (" } else { ", " });
-            out.push_str(name);
-            out.push_str(" = ");
-            value.render(out);
-        }
-        if !self.values.is_empty() {
-            out.push(')');
-        }
+        out.push_str(&show_values(&self.values));
     }
+}
+
+/// ` (a = 1, b = x)`: names with their values as a message shows them (values rendered as
+/// in a command), or nothing for none.
+pub fn show_values(values: &[(String, Value)]) -> String {
+    let mut out = String::new();
+    for (i, (name, value)) in values.iter().enumerate() {
+        out.push_str(if i == 0 { " (" } else { ", " });
+        out.push_str(name);
+        out.push_str(" = ");
+        value.render(&mut out);
+    }
+    if !values.is_empty() {
+        out.push(')');
+    }
+    out
 }
 
 impl fmt::Display for EvalError {

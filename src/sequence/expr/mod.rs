@@ -30,7 +30,7 @@ mod parse;
 
 use std::ops::Range;
 
-pub use error::{EvalError, ExprError, Problem};
+pub use error::{EvalError, ExprError, Problem, show_values};
 
 use crate::sequence::value::Value;
 use eval::{Fault, Op, V};
@@ -207,6 +207,16 @@ impl Expr {
                     ),
             ),
         };
+        EvalError {
+            expr: self.source.clone(),
+            what,
+            values: self.values(env),
+        }
+    }
+
+    /// The names it uses with their values in the point `env` (first use order, each once;
+    /// a measured value not taken is left out): what a message shows.
+    pub fn values<E: Env + ?Sized>(&self, env: &E) -> Vec<(String, Value)> {
         let mut values: Vec<(String, Value)> = Vec::new();
         for used in &self.names {
             let name = &self.source[used.span.clone()];
@@ -221,11 +231,7 @@ impl Expr {
                 values.push((name.to_owned(), value));
             }
         }
-        EvalError {
-            expr: self.source.clone(),
-            what,
-            values,
-        }
+        values
     }
 
     /// What it certainly gives, for load-time checks (a condition that is text is an error).
@@ -264,6 +270,12 @@ impl Expr {
             _ => None,
         }
     }
+}
+
+/// A measured reply as a number, the way SCPI sends them (`+1.234E-03`, ` 42`); `None` for
+/// text, `NAN` and `INF`.
+pub fn reply_number(reply: &str) -> Option<f64> {
+    func::parse_reply(reply).ok().map(func::Num::f)
 }
 
 #[cfg(test)]

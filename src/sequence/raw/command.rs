@@ -43,10 +43,19 @@ pub struct RawCommandMap {
     #[serde(rename = "as")]
     #[schemars(pattern(name::PATTERN))]
     pub as_name: Option<Spanned<String>>,
-    /// The point fails unless the reply, surrounding spaces trimmed, is exactly this text.
+    /// The point fails unless the reply, surrounding spaces trimmed, is exactly this text
+    /// (placeholders rendered first: `"{volt:.3}"`).
     pub expect: Option<Spanned<Scalar>>,
-    /// The condition that ends a `poll`.
-    pub until: Option<Spanned<RawUntil>>,
+    /// A condition on a `query`'s reply, named with `as`: the point fails as a mismatch
+    /// unless it holds (`"abs(rb - volt) < 1e-6"`).
+    pub check: Option<Spanned<String>>,
+    /// The command is sent only when this condition holds for the point (`"volt > 0"`); a
+    /// command not sent is not in the point's record.
+    pub when: Option<Spanned<String>>,
+    /// The condition that ends a `poll`: an expression in which `value` is the reply
+    /// (`"abs(value - setpoint) < 0.05"`), or a map with one of `equals`, `matches`,
+    /// `within`+`of`, `above`, `below`.
+    pub until: Option<Spanned<RawUntilAny>>,
     /// Pause between a `poll`'s queries (default `100ms`, at most `720h`).
     pub every: Option<Spanned<Dur>>,
     /// Longest a `poll` may take (default `30s`, at most `720h`).
@@ -117,6 +126,39 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Keys<A> {
 
     fn size_hint(&self) -> Option<usize> {
         self.0.size_hint()
+    }
+}
+
+/// `until:` of a poll: an expression, or the map of conditions.
+#[derive(Debug, JsonSchema)]
+#[schemars(rename = "UntilAny")]
+#[schemars(untagged)]
+pub enum RawUntilAny {
+    /// An expression in which `value` is the reply: `"abs(value - setpoint) < 0.05"`.
+    Expr(String),
+    /// The map form.
+    Map(RawUntil),
+}
+
+impl<'de> Deserialize<'de> for RawUntilAny {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct UntilVisitor;
+        impl<'de> Visitor<'de> for UntilVisitor {
+            type Value = RawUntilAny;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "an expression such as \"value > 1\", or a map with one of `equals`, \
+                     `matches`, `within`+`of`, `above`, `below`",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawUntilAny, E> {
+                Ok(RawUntilAny::Expr(v.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawUntilAny, A::Error> {
+                RawUntil::deserialize(MapAccessDeserializer::new(map)).map(RawUntilAny::Map)
+            }
+        }
+        d.deserialize_any(UntilVisitor)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Tests of the parent module.
 use super::*;
+use crate::sequence::template::TestNames;
 
 const VARS: &[&str] = &["ch", "volt", "mode_2"];
 
@@ -30,8 +31,12 @@ fn renders() {
         ("µ{volt}µ", "µ0.3µ"),
     ];
     for (text, want) in cases {
-        let template = Template::parse(text, VARS).unwrap();
-        assert_eq!(template.render_to_string(&values()), want, "{text:?}");
+        let template = Template::parse(text, &TestNames(VARS)).unwrap();
+        assert_eq!(
+            template.render_to_string(&values()).unwrap(),
+            want,
+            "{text:?}"
+        );
         assert_eq!(template.source(), text);
     }
 }
@@ -39,21 +44,22 @@ fn renders() {
 /// `render` appends to what is already in the buffer.
 #[test]
 fn render_appends() {
-    let template = Template::parse("V {volt}", VARS).unwrap();
+    let template = Template::parse("V {volt}", &TestNames(VARS)).unwrap();
     let mut out = String::from("x;");
-    template.render(&values(), &mut out);
+    template.render(&values(), &mut out).unwrap();
     assert_eq!(out, "x;V 0.3");
 }
 
 /// Rendering into a buffer with room reuses it instead of allocating.
 #[test]
 fn render_reuses_buffer() {
-    let template = Template::parse("SOUR{ch}:VOLT {volt:.3};MODE {mode_2}", VARS).unwrap();
+    let template =
+        Template::parse("SOUR{ch}:VOLT {volt:.3};MODE {mode_2}", &TestNames(VARS)).unwrap();
     let mut out = String::with_capacity(256);
     let ptr = out.as_ptr();
     for _ in 0..100 {
         out.clear();
-        template.render(&values(), &mut out);
+        template.render(&values(), &mut out).unwrap();
     }
     assert_eq!(out, "SOUR2:VOLT 0.300;MODE FAST");
     assert_eq!(out.as_ptr(), ptr);
@@ -62,30 +68,33 @@ fn render_reuses_buffer() {
 /// `placeholders` and `is_constant` describe the slots with their source ranges.
 #[test]
 fn placeholders_and_constant() {
-    type Case = (&'static str, Vec<(usize, Option<usize>, Range<usize>)>);
+    type Case = (&'static str, Vec<(Vec<usize>, Option<usize>, Range<usize>)>);
     let cases: [Case; 4] = [
         ("*IDN?", vec![]),
         ("{{x}}", vec![]),
         (
             "V {volt:.2} C{ch}",
-            vec![(1, Some(2), 2..11), (0, None, 13..17)],
+            vec![(vec![1], Some(2), 2..11), (vec![0], None, 13..17)],
         ),
-        ("{mode_2}", vec![(2, None, 0..8)]),
+        ("{mode_2}", vec![(vec![2], None, 0..8)]),
     ];
     for (text, want) in cases {
-        let template = Template::parse(text, VARS).unwrap();
+        let template = Template::parse(text, &TestNames(VARS)).unwrap();
         let got: Vec<_> = template.placeholders().collect();
         assert_eq!(got, want, "{text:?}");
         assert_eq!(template.is_constant(), want.is_empty(), "{text:?}");
     }
     assert!(Template::default().is_constant());
-    assert_eq!(Template::default().render_to_string(&[]), "");
+    assert_eq!(
+        Template::default().render_to_string(&Vec::new()).unwrap(),
+        ""
+    );
 }
 
 /// Every kind of mistake is rejected with the placeholder's byte range.
 #[test]
 fn errors_and_spans() {
-    let cases: [(&str, &[&str], Range<usize>, &str); 15] = [
+    let cases: [(&str, &[&str], Range<usize>, &str); 14] = [
         (
             "V {volt",
             VARS,
@@ -120,37 +129,31 @@ fn errors_and_spans() {
             "V {}",
             VARS,
             2..4,
-            "empty placeholder `{}`: name a sweep variable, or write `{{` and `}}` for literal braces",
+            "empty placeholder `{}`: write a variable or an expression, or `{{` and `}}` for literal braces",
         ),
         (
             "{:.3}",
             VARS,
             0..5,
-            "empty placeholder `{:.3}`: name a sweep variable, or write `{{` and `}}` for literal braces",
+            "empty placeholder `{:.3}`: write a variable or an expression, or `{{` and `}}` for literal braces",
         ),
         (
             "{1x}",
             VARS,
-            0..4,
-            "placeholder `{1x}`: `1x` is not a variable name (names are letters and digits of any script and `_`, not starting with a digit)",
-        ),
-        (
-            "{ volt }",
-            VARS,
-            0..8,
-            "placeholder `{ volt }`: ` volt ` is not a variable name (names are letters and digits of any script and `_`, not starting with a digit)",
+            1..3,
+            "placeholder `{1x}`: expected an operator after the number, found `1x`",
         ),
         (
             "V {vlt}",
             &["ch", "volt"],
-            2..7,
-            "placeholder `{vlt}` names no sweep variable (variables: `ch`, `volt`)",
+            3..6,
+            "placeholder `{vlt}`: unknown name `vlt`; known here: `ch`, `volt`, `pi`",
         ),
         (
             "V {vlt}",
             &[],
-            2..7,
-            "placeholder `{vlt}` names no sweep variable (this step has no sweep variables)",
+            3..6,
+            "placeholder `{vlt}`: unknown name `vlt`; known here: `pi`",
         ),
         (
             "{volt:x}",
@@ -178,7 +181,7 @@ fn errors_and_spans() {
         ),
     ];
     for (text, vars, span, message) in cases {
-        let err = Template::parse(text, vars).unwrap_err();
+        let err = Template::parse(text, &TestNames(vars)).unwrap_err();
         assert_eq!(err.span(), span, "{text:?}");
         assert_eq!(err.to_string(), message, "{text:?}");
     }
@@ -187,7 +190,7 @@ fn errors_and_spans() {
 /// A decimals count too big for `usize` is an error, not a panic.
 #[test]
 fn huge_decimals_saturate() {
-    let err = Template::parse("{volt:.99999999999999999999999}", VARS).unwrap_err();
+    let err = Template::parse("{volt:.99999999999999999999999}", &TestNames(VARS)).unwrap_err();
     assert!(
         matches!(
             err,
@@ -205,19 +208,22 @@ fn huge_decimals_saturate() {
 #[test]
 fn unicode_placeholders() {
     let vars: &[&str] = &["ΔT", "Temp_K", "温度"];
-    let t = Template::parse("SET {ΔT:.1} {Temp_K} {温度}µ", vars).unwrap();
-    let values = [Value::Float(0.25), Value::Int(300), Value::Str("低".into())];
-    assert_eq!(t.render_to_string(&values), "SET 0.2 300 低µ");
+    let t = Template::parse("SET {ΔT:.1} {Temp_K} {温度}µ", &TestNames(vars)).unwrap();
+    let values = vec![Value::Float(0.25), Value::Int(300), Value::Str("低".into())];
+    assert_eq!(t.render_to_string(&values).unwrap(), "SET 0.2 300 低µ");
     let spans: Vec<_> = t
         .placeholders()
         .map(|(slot, _, span)| (slot, span))
         .collect();
-    assert_eq!(spans, [(0, 4..12), (1, 13..21), (2, 22..30)]);
-    let err = Template::parse("V {∆T}", vars).unwrap_err();
-    assert!(matches!(err, TemplateError::BadName { .. }), "{err:?}");
-    let err = Template::parse("V {ΔU}", vars).unwrap_err();
+    assert_eq!(
+        spans,
+        [(vec![0], 4..12), (vec![1], 13..21), (vec![2], 22..30)]
+    );
+    let err = Template::parse("V {∆T}", &TestNames(vars)).unwrap_err();
+    assert!(matches!(err, TemplateError::Expr { .. }), "{err:?}");
+    let err = Template::parse("V {ΔU}", &TestNames(vars)).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "placeholder `{ΔU}` names no sweep variable (variables: `ΔT`, `Temp_K`, `温度`)"
+        "placeholder `{ΔU}`: unknown name `ΔU`; known here: `ΔT`, `Temp_K`, `温度`, `pi`"
     );
 }
