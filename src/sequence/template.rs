@@ -122,7 +122,7 @@ pub enum TemplateError {
         /// The placeholder, braces included.
         text: String,
         /// Why (its span is inside the expression).
-        source: ExprError,
+        source: Box<ExprError>,
         /// Byte range, in the template text, of the part of the expression at fault.
         span: Range<usize>,
     },
@@ -219,9 +219,8 @@ impl Template {
                     slot,
                     decimals,
                     span,
-                } => match env.get(*slot) {
-                    Some(value) => render_value(value, *decimals, out),
-                    None => {
+                } => {
+                    let Some(value) = env.get(*slot) else {
                         let name = self.source[span.start + 1..span.end - 1]
                             .split(':')
                             .next()
@@ -232,8 +231,9 @@ impl Template {
                             what: Problem::NotMeasured(name.to_owned()),
                             values: Vec::new(),
                         });
-                    }
-                },
+                    };
+                    render_value(value, *decimals, out);
+                }
                 Segment::Expr { expr, decimals, .. } => {
                     let value = expr.eval(env)?;
                     match (decimals, &value) {
@@ -378,7 +378,7 @@ fn parse_placeholder(
         TemplateError::Expr {
             text: whole.to_owned(),
             span: offset + inner.start..offset + inner.end,
-            source,
+            source: Box::new(source),
         }
     })?;
     if let Some(value) = expr.constant() {

@@ -370,7 +370,7 @@ impl Cx<'_> {
                     value,
                 });
             }
-            RawUntilAny::Map(u) => u,
+            RawUntilAny::Map(u) => *u,
         };
         let vars = here.vars;
         let mut found = Vec::new();

@@ -137,7 +137,7 @@ pub enum RawUntilAny {
     /// An expression in which `value` is the reply: `"abs(value - setpoint) < 0.05"`.
     Expr(String),
     /// The map form.
-    Map(RawUntil),
+    Map(Box<RawUntil>),
 }
 
 impl<'de> Deserialize<'de> for RawUntilAny {
@@ -155,7 +155,8 @@ impl<'de> Deserialize<'de> for RawUntilAny {
                 Ok(RawUntilAny::Expr(v.to_owned()))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawUntilAny, A::Error> {
-                RawUntil::deserialize(MapAccessDeserializer::new(map)).map(RawUntilAny::Map)
+                RawUntil::deserialize(MapAccessDeserializer::new(map))
+                    .map(|u| RawUntilAny::Map(Box::new(u)))
             }
         }
         d.deserialize_any(UntilVisitor)
