@@ -139,6 +139,16 @@ impl Template {
     /// Parses `text`; `vars` are the variable names in slot order, a placeholder's slot is its
     /// index in `vars`.
     pub fn parse(text: &str, vars: &[&str]) -> Result<Template, TemplateError> {
+        Template::parse_with(text, vars, &|_| None)
+    }
+
+    /// [`Template::parse`] where a name that is no variable may be a constant: `constant`
+    /// gives its value (a parameter's), rendered once here into the literal text.
+    pub fn parse_with(
+        text: &str,
+        vars: &[&str],
+        constant: &dyn Fn(&str) -> Option<Value>,
+    ) -> Result<Template, TemplateError> {
         let bytes = text.as_bytes();
         let mut segments = Vec::new();
         // Literal text not yet pushed as a segment, and where the unscanned literal run starts.
@@ -157,10 +167,15 @@ impl Template {
                 b'{' => {
                     literal.push_str(&text[run_start..i]);
                     let end = close_of(text, i)?;
-                    if !literal.is_empty() {
-                        segments.push(Segment::Literal(std::mem::take(&mut literal)));
+                    match parse_placeholder(text, i..end, vars, constant)? {
+                        Segment::Literal(value) => literal.push_str(&value),
+                        slot => {
+                            if !literal.is_empty() {
+                                segments.push(Segment::Literal(std::mem::take(&mut literal)));
+                            }
+                            segments.push(slot);
+                        }
                     }
-                    segments.push(parse_placeholder(text, i..end, vars)?);
                     i = end;
                     run_start = i;
                 }
@@ -245,11 +260,13 @@ fn close_of(text: &str, open: usize) -> Result<usize, TemplateError> {
     }
 }
 
-/// Parses the placeholder at `span` (braces included) into a slot.
+/// Parses the placeholder at `span` (braces included) into a slot, or into the literal text
+/// of a constant.
 fn parse_placeholder(
     text: &str,
     span: Range<usize>,
     vars: &[&str],
+    constant: &dyn Fn(&str) -> Option<Value>,
 ) -> Result<Segment, TemplateError> {
     let whole = &text[span.clone()];
     let inner = &whole[1..whole.len() - 1];
@@ -266,6 +283,14 @@ fn parse_placeholder(
     // A variable's own name is looked up first: a sweep variable whose name breaks the
     // rule was reported where it is defined, not again at each placeholder.
     let Some(slot) = vars.iter().position(|v| *v == name) else {
+        if let Some(value) = constant(name) {
+            let mut out = String::new();
+            match spec {
+                None => value.render(&mut out),
+                Some(spec) => value.render_fixed(parse_decimals(spec, &span)?, &mut out),
+            }
+            return Ok(Segment::Literal(out));
+        }
         if !super::name::is_name(name) {
             return Err(TemplateError::BadName {
                 name: name.to_owned(),

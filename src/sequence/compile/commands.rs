@@ -6,6 +6,7 @@ use std::ops::Range;
 use std::time::Duration;
 
 use super::super::name;
+use super::super::params::{self, Param};
 use super::super::raw::{RawCommand, RawCommandMap, RawUntil, ReplyRule, Scalar, Spanned};
 use super::super::template::Template;
 use super::super::{Bound, Command, Until};
@@ -43,6 +44,8 @@ impl Cx<'_> {
                 let at = self.span(name);
                 if let Some(message) = name::problem("value name", &name.value) {
                     self.problem(at, message, "rename");
+                } else if self.params.iter().any(|(p, _)| *p == name.value) {
+                    self.param_clash(&name.value, at, "value name");
                 } else if !names.insert(name.value.clone()) {
                     self.problem(
                         at,
@@ -229,6 +232,14 @@ impl Cx<'_> {
             );
             return None;
         };
+        if !vars.names.contains(&name)
+            && let Some(x) = params::get(self.params, name)
+                .and_then(Param::as_value)
+                .and_then(|v| v.as_f64())
+        {
+            // A number parameter: a bound fixed for the whole run.
+            return Some(Bound::Fixed(x));
+        }
         let Some(slot) = vars.names.iter().position(|v| *v == name) else {
             let known = if vars.names.is_empty() {
                 "this step has no sweep variables".to_owned()
@@ -375,7 +386,8 @@ impl Cx<'_> {
                 span.clone()
             }
         };
-        match Template::parse(text, vars.names) {
+        let constant = |name: &str| params::get(self.params, name).and_then(Param::as_value);
+        match Template::parse_with(text, vars.names, &constant) {
             Ok(t) => {
                 for (slot, decimals, inner) in t.placeholders() {
                     if decimals.is_some() && vars.text.get(slot).copied().unwrap_or(false) {

@@ -208,11 +208,14 @@ impl Cx<'_> {
         }
     }
 
-    /// A problem at each variable of `sweep` that an enclosing loop already has: a point's
-    /// values are the loops' then the step's, by name, so one name would mean two values.
+    /// A problem at each variable of `sweep` that an enclosing loop already has, or that is
+    /// a parameter: a point's values are the loops' then the step's, by name, so one name
+    /// would mean two values.
     pub(super) fn reused(&mut self, sweep: Option<&OrderedMap<Spanned<RawAxis>>>, scope: &Scope) {
         let Some(sweep) = sweep else { return };
         for (key, _) in &sweep.0 {
+            let span = self.span(key);
+            self.param_clash(&key.value, span, "sweep variable");
             if let Some(outer) = scope.vars.iter().find(|v| v.name == key.value) {
                 let span = self.span(key);
                 self.problem(
