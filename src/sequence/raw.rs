@@ -379,10 +379,10 @@ impl<'de> Deserialize<'de> for RawHook {
     }
 }
 
-/// One sweep variable: a list, or a range map.
+/// One sweep variable: a list, or a range map (or `"{name}"`, a list parameter).
 #[derive(Debug, JsonSchema)]
 #[schemars(rename = "Axis")]
-#[schemars(untagged)]
+#[schemars(untagged, transform = super::schema::axis_or_param)]
 pub enum RawAxis {
     /// Explicit values.
     List(Vec<Spanned<Scalar>>),
