@@ -127,12 +127,13 @@ impl Param {
     fn as_kind(&self, kind: Kind) -> Option<Param> {
         match (kind, self) {
             (Kind::Number, Param::Value(v)) if !v.is_text() => Some(self.clone()),
-            (Kind::Duration, Param::Duration(_)) => Some(self.clone()),
+            (Kind::Duration, Param::Duration(_)) | (Kind::List(None), Param::List(_)) => {
+                Some(self.clone())
+            }
             (Kind::Text, Param::Value(v)) => Some(Param::Value(Value::Str(v.to_string()))),
             (Kind::Text, Param::Duration(_)) => Some(Param::Value(Value::Str(
                 self.to_json().as_str().unwrap_or_default().to_owned(),
             ))),
-            (Kind::List(None), Param::List(_)) => Some(self.clone()),
             (Kind::List(Some(item)), Param::List(items)) => items
                 .iter()
                 .map(|p| p.as_kind(item.into()))

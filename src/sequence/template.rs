@@ -169,7 +169,7 @@ impl Template {
                     let end = close_of(text, i)?;
                     match parse_placeholder(text, i..end, vars, constant)? {
                         Segment::Literal(value) => literal.push_str(&value),
-                        slot => {
+                        slot @ Segment::Slot { .. } => {
                             if !literal.is_empty() {
                                 segments.push(Segment::Literal(std::mem::take(&mut literal)));
                             }
