@@ -18,6 +18,7 @@ use crate::sequence::termination::{TerminationError, unescape};
 #[command(after_help = "Examples:\n  \
     sequencer run sequences/sweep.yaml --sim\n  \
     sequencer run sweep.yaml --address 127.0.0.1:5025 -o runs/today.jsonl\n  \
+    sequencer run sequences/cryostat-iv.yaml --sim --set vmax=0.5 --set temps=[300,200]\n  \
     sequencer check sweep.yaml\n  \
     sequencer sim --listen 127.0.0.1:5025 --latency 10ms --max-connections 4\n  \
     sequencer sim --device sequences/devices/smu.yaml\n  \
@@ -69,10 +70,15 @@ pub enum Command {
         The sequence file must be unchanged (its sha256 is in the log) unless --force is given.")]
     Resume(ResumeArgs),
     /// Validate a sequence and print its plan; sends nothing.
-    #[command(after_help = "Example:\n  sequencer check sequences/sweep.yaml")]
+    #[command(after_help = "Examples:\n  sequencer check sequences/sweep.yaml\n  \
+        sequencer check sequences/cryostat-iv.yaml --set temps=[300,200] --set vmax=0.5")]
     Check {
         /// The sequence file.
         sequence: PathBuf,
+        /// Set a parameter of the file's `params:` (repeatable): VALUE is read as YAML,
+        /// e.g. `--set vmax=0.5`, `--set temps=[300,200]`, `--set settle=2s`.
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = set_arg)]
+        set: Vec<(String, String)>,
     },
     /// Serve the built-in simulated instrument over TCP.
     #[command(
@@ -159,6 +165,11 @@ pub struct RunArgs {
     /// Run log path (default `runs/<name>-<YYYYmmdd-HHMMSS>.jsonl`).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Set a parameter of the file's `params:` for this run (repeatable): VALUE is read as
+    /// YAML, e.g. `--set vmax=0.5`, `--set temps=[300,200]`, `--set settle=2s`. The start
+    /// record holds the effective values.
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = set_arg)]
+    pub set: Vec<(String, String)>,
     /// Stop the run like a first Ctrl-C once it has taken this long (e.g. `8h`; at most
     /// `720h`).
     #[arg(long, value_name = "DUR", value_parser = deadline_arg)]
@@ -181,9 +192,14 @@ pub struct ResumeArgs {
     /// renamed, another checkout); its sha256 is checked as usual (see `--force`).
     #[arg(long, value_name = "FILE")]
     pub sequence: Option<PathBuf>,
-    /// Resume even though the sequence file changed since the run started.
+    /// Resume even though the sequence file changed since the run started (or with other
+    /// parameters than the recorded ones, with `--set`).
     #[arg(long)]
     pub force: bool,
+    /// Change a parameter from its recorded value (repeatable; needs `--force`: the points
+    /// already run had the recorded values). Without it, the recorded values are used.
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = set_arg)]
+    pub set: Vec<(String, String)>,
     /// Stop like a first Ctrl-C once the resumed run has taken this long (at most `720h`).
     #[arg(long, value_name = "DUR", value_parser = deadline_arg)]
     pub deadline: Option<Duration>,
@@ -337,6 +353,11 @@ fn deadline_arg(text: &str) -> Result<Duration, ArgError> {
         return Err(ArgError::DeadlineTooLong { got: d });
     }
     Ok(d)
+}
+
+/// Parses `--set NAME=VALUE` into the name and the (YAML) value text.
+fn set_arg(text: &str) -> Result<(String, String), String> {
+    crate::sequence::params::split_override(text).map_err(|e| e.to_string())
 }
 
 /// Parses `--eom Q[,R]`.

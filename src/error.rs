@@ -193,6 +193,7 @@ impl From<LoadError> for Error {
         match err {
             LoadError::Read { path, source } => Error::ReadSequence { path, source },
             LoadError::Invalid(err) => Error::Sequence(err),
+            LoadError::Params(err) => Error::usage(err.to_string()),
         }
     }
 }

@@ -81,6 +81,10 @@ pub struct Start<'a> {
     pub sequence_sha256: &'a str,
     /// The sequence's free-form metadata.
     pub metadata: &'a serde_json::Value,
+    /// The effective parameters (`params:` with the `--set` values): name to value, a
+    /// duration as its text (`"2s"`); `{}` for a file without `params:`. `resume` applies
+    /// them again, `diff` compares them.
+    pub params: serde_json::Value,
     /// Effective instruments (after `--address`/`--sim`).
     pub instruments: Vec<InstrumentEntry<'a>>,
     /// Sweep points over all steps.
@@ -216,8 +220,12 @@ pub struct ResumeRecord<'a> {
     pub sequence: String,
     /// Hex SHA-256 of the sequence file now.
     pub sequence_sha256: &'a str,
-    /// True when the sequence changed and `--force` was given.
+    /// True when the sequence changed, or `--set` changed a parameter, and `--force` was
+    /// given.
     pub forced: bool,
+    /// The effective parameters of the resumed run: the recorded ones, changed by `--set`
+    /// with `--force`.
+    pub params: serde_json::Value,
     /// Effective instruments of the resumed run.
     pub instruments: Vec<InstrumentEntry<'a>>,
     /// Sweep points already ok, which will not be sent again.

@@ -31,8 +31,8 @@ pub async fn execute(command: Command) -> Result<i32> {
     match command {
         Command::Run(args) => run::run(args).await,
         Command::Resume(args) => run::resume(args).await,
-        Command::Check { sequence } => {
-            let seq = sequence::load(&sequence)?;
+        Command::Check { sequence, set } => {
+            let seq = sequence::load_with(&sequence, &set)?;
             warn_about(&seq);
             // What `run --sim` would serve must load too: a bad device file is invalid input.
             for ins in &seq.instruments {

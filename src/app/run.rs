@@ -19,7 +19,7 @@ use crate::sequence::{self, Address, Sequence};
 /// `sequencer run`.
 pub async fn run(args: RunArgs) -> Result<i32> {
     let signals = Signals::new();
-    let mut seq = sequence::load(&args.sequence)?;
+    let mut seq = sequence::load_with(&args.sequence, &args.set)?;
     super::warn_about(&seq);
     apply_addresses(&mut seq, &args.address)?;
     check_open_files(&seq, args.sim.sim || args.sim.model.is_set())?;
@@ -40,6 +40,7 @@ pub async fn run(args: RunArgs) -> Result<i32> {
         sequence: absolute(&args.sequence),
         sequence_sha256: &seq.sha256,
         metadata: &seq.metadata,
+        params: sequence::params::to_json(&seq.params),
         instruments: instrument_entries(&seq, args.sim.sim),
         total_points: seq.total_points(),
         started_at,
@@ -70,7 +71,8 @@ pub async fn resume(args: ResumeArgs) -> Result<i32> {
     super::warn_about(&seq);
     let mut state = resume::read_log(records, &seq, false)?;
     let recorded = state.sha256().unwrap_or_default().to_owned();
-    let forced = recorded != seq.sha256;
+    // New parameter values (allowed with --force only) make another experiment too.
+    let forced = recorded != seq.sha256 || !args.set.is_empty();
     if forced && !args.force {
         let what = if args.sequence.is_some() {
             "is not the sequence this run started with"
@@ -128,6 +130,7 @@ pub async fn resume(args: ResumeArgs) -> Result<i32> {
         sequence: absolute(&seq_path),
         sequence_sha256: &seq.sha256,
         forced,
+        params: sequence::params::to_json(&seq.params),
         instruments: instrument_entries(&seq, args.sim.sim),
         points_done,
         torn_bytes: state.torn,
@@ -176,8 +179,17 @@ fn append_to(path: &std::path::Path, valid_len: u64) -> Result<RunLog> {
 /// A recorded file that cannot be read (moved, deleted) is invalid input that suggests
 /// `--sequence`.
 fn resume_sequence(args: &ResumeArgs, start: &serde_json::Value) -> Result<(PathBuf, Sequence)> {
+    if !args.set.is_empty() && !args.force {
+        let names: Vec<String> = args.set.iter().map(|(n, v)| format!("`{n}={v}`")).collect();
+        return Err(Error::usage(format!(
+            "--set {} on resume: the points already run used the recorded parameters ({});              resume without --set to use them, or pass --force to continue with new values",
+            names.join(", "),
+            recorded_params_text(start)
+        )));
+    }
     if let Some(path) = &args.sequence {
-        return Ok((path.clone(), sequence::load(path)?));
+        let overrides = resume_overrides(path, args, start)?;
+        return Ok((path.clone(), sequence::load_with(path, &overrides)?));
     }
     let path = start["sequence"]
         .as_str()
@@ -188,14 +200,55 @@ fn resume_sequence(args: &ResumeArgs, start: &serde_json::Value) -> Result<(Path
                 args.log.display()
             ))
         })?;
-    match sequence::load(&path) {
-        Err(sequence::LoadError::Read { path, source }) => Err(Error::usage(format!(
+    let loaded = resume_overrides(&path, args, start)
+        .and_then(|overrides| Ok(sequence::load_with(&path, &overrides)?));
+    match loaded {
+        Err(Error::ReadSequence { path, source }) => Err(Error::usage(format!(
             "cannot read sequence file `{}`, which run log `{}` was started with: {source}; \
              if it moved, give its new path with `--sequence PATH` (its sha256 is checked)",
             path.display(),
             args.log.display()
         ))),
         loaded => Ok((path, loaded?)),
+    }
+}
+
+/// The parameters a resume loads the sequence at `path` with: those the start record
+/// holds (the run's effective values), then `--set`. A recorded parameter the file no longer
+/// has (a changed file, with `--force`) is left out with a warning.
+fn resume_overrides(
+    path: &std::path::Path,
+    args: &ResumeArgs,
+    start: &serde_json::Value,
+) -> Result<Vec<(String, String)>> {
+    let mut overrides = Vec::new();
+    if let Some(recorded) = start["params"].as_object().filter(|r| !r.is_empty()) {
+        let now = sequence::load(path)?.params;
+        for (name, value) in recorded {
+            if sequence::params::get(&now, name).is_none() {
+                tracing::warn!(
+                    "the run log records parameter `{name}`, which sequence `{}` no longer has: \
+                     ignored",
+                    path.display()
+                );
+                continue;
+            }
+            overrides.push((name.clone(), value.to_string()));
+        }
+    }
+    overrides.extend(args.set.iter().cloned());
+    Ok(overrides)
+}
+
+/// The start record's parameters as `` `name` = value `` text, for messages.
+fn recorded_params_text(start: &serde_json::Value) -> String {
+    match start["params"].as_object().filter(|r| !r.is_empty()) {
+        None => "none".to_owned(),
+        Some(recorded) => recorded
+            .iter()
+            .map(|(name, value)| format!("`{name}` = `{value}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 

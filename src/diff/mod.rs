@@ -15,8 +15,9 @@
 //! points, and are not counted as such), each capped at [`MAX_POINTS`], and a one-line
 //! summary. Its [`notes`](Diff::notes) are what
 //! the user should know about the comparison itself, for stderr: a log that ends with a torn
-//! line (ignored, as `resume` does), and runs of different sequences (different `name` or
-//! `sequence_sha256` in the start records; still compared). `connect` records (the
+//! line (ignored, as `resume` does), runs of different sequences (different `name` or
+//! `sequence_sha256` in the start records; still compared), and runs with different
+//! parameters (the start records' `params`, one note per parameter). `connect` records (the
 //! `on_connect` exchanges) are not compared: how many connections a run opened changes from
 //! run to run.
 //!
@@ -187,6 +188,8 @@ struct Run {
     index: HashMap<String, usize>,
     /// The start record's `name` and `sequence_sha256` (`null` when absent).
     sequence: (Value, Value),
+    /// The start record's `params` (`null` when absent: a log from before parameters).
+    params: Value,
     /// Length of a torn last line that was ignored.
     torn: Option<u64>,
 }
@@ -199,6 +202,7 @@ impl Run {
         let start = records.start();
         let mut run = Run {
             sequence: (start["name"].clone(), start["sequence_sha256"].clone()),
+            params: start["params"].clone(),
             ..Run::default()
         };
         for_each_point(&mut records, |record| {
@@ -238,7 +242,30 @@ pub fn diff(a: &Path, b: &Path) -> Result<Diff> {
     if let Some(note) = different_sequences(&a.sequence, &b.sequence) {
         diff.notes.push(note);
     }
+    diff.notes.extend(different_params(&a.params, &b.params));
     Ok(diff)
+}
+
+/// A note for each parameter whose value differs between the two start records' `params`
+/// (A's order, then those only B has); none when both agree.
+fn different_params(a: &Value, b: &Value) -> Vec<String> {
+    let empty = serde_json::Map::new();
+    let (a, b) = (
+        a.as_object().unwrap_or(&empty),
+        b.as_object().unwrap_or(&empty),
+    );
+    let show = |v: Option<&Value>| v.map_or_else(|| "none".to_owned(), |v| format!("`{v}`"));
+    a.keys()
+        .chain(b.keys().filter(|k| !a.contains_key(*k)))
+        .filter(|name| a.get(*name) != b.get(*name))
+        .map(|name| {
+            format!(
+                "the runs had different parameters: `{name}` is {} in A, {} in B",
+                show(a.get(name)),
+                show(b.get(name))
+            )
+        })
+        .collect()
 }
 
 /// A warning when two runs' start records name different sequences (`name`) or sequence

@@ -17,6 +17,7 @@ mod instruments;
 mod loops;
 mod on;
 mod parallel;
+mod params;
 mod steps;
 mod sweeps;
 
@@ -29,7 +30,10 @@ use std::time::Duration;
 
 use super::bounds::{self, CountBound};
 use super::expr::Kind;
-use super::raw::{Count, Dur, RawCommand, RawHook, RawSequence, Spanned};
+use super::params::{Param, Params};
+use super::raw::{
+    Count, Dur, OrderedMap, ParamScope, RawCommand, RawHook, RawParam, RawSequence, Spanned,
+};
 use super::sweep::Sweep;
 use super::value::Value;
 use super::{OnResume, Parallel, RetryPolicy, Sequence, Step};
@@ -42,48 +46,88 @@ const DEFAULT_RECONNECT_ATTEMPTS: i64 = 5;
 /// Name of the instrument of the single-instrument form.
 pub const DEFAULT_INSTRUMENT: &str = "instrument";
 
-/// Parses and validates `text`, naming it `path` in errors.
+/// The file's `params:` alone, read before the rest (which may use them): name and
+/// default, in file order; `Err` when the file cannot be read that far (its problems are
+/// then reported by [`compile`]).
+pub(super) fn read_params(text: &str) -> Result<Params, ()> {
+    /// The file with only `params:` read (the rest skipped).
+    #[derive(serde::Deserialize)]
+    struct OnlyParams {
+        params: Option<Spanned<OrderedMap<Spanned<RawParam>>>>,
+    }
+    let only: OnlyParams =
+        serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|_| ())?;
+    Ok(only
+        .params
+        .map(|p| {
+            p.value
+                .0
+                .into_iter()
+                .map(|(name, value)| (name.value, Param::from_raw(&value.value)))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Parses and validates `text`, naming it `path` in errors, with the file's parameters.
 pub(super) fn compile(text: &str, path: &Path) -> Result<Sequence, InvalidFile> {
+    compile_with(text, path, read_params(text).unwrap_or_default())
+}
+
+/// [`compile`] with `params` the effective parameters (the file's, with any `--set`
+/// values): a `"{name}"` value stands for one.
+pub(super) fn compile_with(
+    text: &str,
+    path: &Path,
+    params: Params,
+) -> Result<Sequence, InvalidFile> {
     let file = path.display().to_string();
-    let raw: RawSequence =
-        serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| {
-            let mut problem = from_yaml_error(&e, text);
-            // A type error or unknown key inside `instruments:` says which instrument.
-            if !problem.span.is_empty()
-                && let Some(name) = instruments::enclosing(text, problem.span.start)
-            {
-                problem.message = format!("instrument `{name}`: {}", problem.message);
-            }
-            // `on:` under a command string reads as YAML that does not parse.
-            if let Some(help) = on::under_a_string(text, problem.span.start) {
-                problem = problem.help(help);
-            }
-            InvalidFile::new(&file, text, vec![problem])
-        })?;
+    let scope = ParamScope::enter(params.clone());
+    let raw: Result<RawSequence, _> = serde_saphyr::from_str_with_options(text, yaml_options());
+    drop(scope);
+    let raw = raw.map_err(|e| {
+        let mut problem = from_yaml_error(&e, text);
+        // A type error or unknown key inside `instruments:` says which instrument.
+        if !problem.span.is_empty()
+            && let Some(name) = instruments::enclosing(text, problem.span.start)
+        {
+            problem.message = format!("instrument `{name}`: {}", problem.message);
+        }
+        // `on:` under a command string reads as YAML that does not parse.
+        if let Some(help) = on::under_a_string(text, problem.span.start) {
+            problem = problem.help(help);
+        }
+        InvalidFile::new(&file, text, vec![problem])
+    })?;
     let mut cx = Cx {
         text,
+        params: &params,
+        param_at: Vec::new(),
         problems: Vec::new(),
         warnings: Vec::new(),
         retries: 0,
         retry_on: RetryPolicy::default(),
-        params: std::rc::Rc::from(Vec::new()),
+        consts: params
+            .iter()
+            .filter_map(|(name, p)| Some((name.clone(), p.as_value()?)))
+            .collect(),
     };
     let mut seq = cx.sequence(raw, path);
-    if cx.problems.is_empty() {
-        cx.warnings.sort_by_key(|(at, _)| *at);
-        seq.warnings = cx
-            .warnings
-            .into_iter()
-            .map(|(at, message)| format!("{}: {message}", location(&file, text, at)))
-            .collect();
-        Ok(seq)
-    } else {
-        Err(InvalidFile::new(&file, text, cx.problems))
+    if !cx.problems.is_empty() {
+        return Err(InvalidFile::new(&file, text, cx.problems));
     }
+    cx.warnings.sort_by_key(|(at, _)| *at);
+    seq.warnings = cx
+        .warnings
+        .into_iter()
+        .map(|(at, message)| format!("{}: {message}", location(&file, text, at)))
+        .collect();
+    seq.params = params;
+    Ok(seq)
 }
 
 /// How sequence files are read: YAML 1.2 booleans, and budgets against hostile files.
-fn yaml_options() -> serde_saphyr::Options {
+pub(super) fn yaml_options() -> serde_saphyr::Options {
     // YAML 1.2 booleans only: SCPI values such as `ON`, `OFF`, `Y` stay text.
     // Budgets sized for sequence files, which are a few hundred nodes a few levels deep
     // (sweeps are ranges, not lists): an alias bomb, a runaway nesting or a file of a
@@ -113,14 +157,20 @@ fn yaml_options() -> serde_saphyr::Options {
 /// The validation pass: the file text (to turn locations into spans) and what went wrong.
 pub(super) struct Cx<'t> {
     text: &'t str,
+    /// The effective parameters, for names that may not clash with them and templates
+    /// that render them.
+    params: &'t Params,
+    /// Where `params:` names each parameter (byte offset), for messages about a clash.
+    param_at: Vec<(String, usize)>,
     problems: Vec<Problem>,
     /// Warnings: byte offset in the file, and text.
     warnings: Vec<(usize, String)>,
     /// Run-wide `retries` and `retry_on`, the default of every step.
     retries: u32,
     retry_on: RetryPolicy,
-    /// The parameters' values as expressions see them (constants).
-    params: std::rc::Rc<[(String, Value)]>,
+    /// The parameters' values as expressions see them (constants; a list parameter, which
+    /// only stands as a whole value, is not one).
+    consts: std::rc::Rc<[(String, Value)]>,
 }
 
 /// A step's values as its expressions see them: the enclosing loops' variables, the
@@ -167,6 +217,7 @@ impl Cx<'_> {
                 .file_stem()
                 .map_or_else(|| "sequence".into(), |s| s.to_string_lossy().into_owned()),
         };
+        self.check_params(raw.params);
         self.retries = self.retries(raw.retries, 0);
         if let Some(list) = &raw.retry_on {
             self.retry_on = RetryPolicy::from_list(list);
@@ -182,6 +233,7 @@ impl Cx<'_> {
             metadata: raw
                 .metadata
                 .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new())),
+            params: Vec::new(),
             instruments: instruments.list,
             setup,
             steps,
@@ -289,7 +341,7 @@ impl Cx<'_> {
             .into_iter()
             .filter(|(_, commands)| !commands.is_empty())
             .map(|(instrument, commands)| {
-                let params = self.params.clone();
+                let params = self.consts.clone();
                 let vars = Vars {
                     params: &params,
                     ..Vars::default()
@@ -342,5 +394,7 @@ fn key_before(text: &str, offset: usize) -> &str {
 mod bounds_tests;
 #[cfg(test)]
 mod nested_tests;
+#[cfg(test)]
+mod params_tests;
 #[cfg(test)]
 mod tests;

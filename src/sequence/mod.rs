@@ -16,6 +16,7 @@ mod compile;
 pub mod duration;
 pub mod expr;
 pub mod name;
+pub mod params;
 pub mod plan;
 pub mod raw;
 pub mod schema;
@@ -54,6 +55,9 @@ pub struct Sequence {
     pub sha256: String,
     /// Free-form `metadata:`, copied into the run log.
     pub metadata: serde_json::Value,
+    /// The effective parameters (`params:` with the `--set` values), in file order; the
+    /// start record holds them ([`params::to_json`]).
+    pub params: Vec<(String, params::Param)>,
     /// Instruments in file order; steps refer to them by index.
     pub instruments: Vec<Instrument>,
     /// Setup steps (one per instrument that has setup commands), named `setup`.
@@ -369,6 +373,9 @@ pub enum LoadError {
     /// The file is not a valid sequence: the problems point into it.
     #[error(transparent)]
     Invalid(#[from] Box<InvalidFile>),
+    /// A `--set` value names no parameter of the file, or has the wrong type.
+    #[error(transparent)]
+    Params(#[from] params::ParamError),
 }
 
 /// Reads, parses and validates the sequence file at `path`.
@@ -377,6 +384,12 @@ pub enum LoadError {
 /// not lists), so a bigger file is the wrong file, and parsing it would only cost time and
 /// memory. The read stops there too, so a device or a pipe that never ends is refused.
 pub fn load(path: &Path) -> Result<Sequence, LoadError> {
+    load_with(path, &[])
+}
+
+/// [`load`] with parameter overrides: `(name, value)` pairs, each value YAML text as
+/// `--set NAME=VALUE` gives it, applied in order over the file's `params:`.
+pub fn load_with(path: &Path, overrides: &[(String, String)]) -> Result<Sequence, LoadError> {
     /// Largest sequence file accepted.
     const MAX_BYTES: u64 = 1 << 20;
     let text = crate::yaml::read_text(path, MAX_BYTES, "a sequence").map_err(|source| {
@@ -385,7 +398,7 @@ pub fn load(path: &Path) -> Result<Sequence, LoadError> {
             source,
         }
     })?;
-    let mut seq = parse(&text, path).map_err(Box::new)?;
+    let mut seq = parse_with(&text, path, overrides)?;
     seq.sha256 = hex(&Sha256::digest(text.as_bytes()));
     Ok(seq)
 }
@@ -393,6 +406,48 @@ pub fn load(path: &Path) -> Result<Sequence, LoadError> {
 /// Parses and validates sequence text; `path` names it in errors and gives the default name.
 pub fn parse(text: &str, path: &Path) -> Result<Sequence, InvalidFile> {
     compile::compile(text, path)
+}
+
+/// [`parse`] with parameter overrides (see [`load_with`]). The file's `params:` are read
+/// first, on their own: the overrides are checked against them, and the whole file is
+/// then read with the effective values in scope. A file whose `params:` cannot be read is
+/// compiled without them, so that its problems are reported as such, not as an unknown
+/// `--set` name.
+pub fn parse_with(
+    text: &str,
+    path: &Path,
+    overrides: &[(String, String)],
+) -> Result<Sequence, LoadError> {
+    let Ok(defaults) = compile::read_params(text) else {
+        let seq = compile::compile_with(text, path, Vec::new()).map_err(Box::new)?;
+        params::resolve(
+            &seq.params,
+            overrides,
+            &path.display().to_string(),
+            read_value,
+        )?;
+        return Ok(seq);
+    };
+    let effective = params::resolve(
+        &defaults,
+        overrides,
+        &path.display().to_string(),
+        read_value,
+    )?;
+    Ok(compile::compile_with(text, path, effective).map_err(Box::new)?)
+}
+
+/// A `--set` value: YAML text, read as a parameter value.
+fn read_value(text: &str) -> Result<raw::RawParam, String> {
+    if text.trim().is_empty() {
+        return Ok(raw::RawParam::One(raw::Scalar::Text(String::new())));
+    }
+    serde_saphyr::from_str_with_options::<raw::RawParam>(text, compile::yaml_options()).map_err(
+        |e| {
+            let e = e.to_string();
+            e.lines().next().unwrap_or_default().to_owned()
+        },
+    )
 }
 
 /// Lowercase hex of a digest.

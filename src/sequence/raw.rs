@@ -13,6 +13,7 @@
 //! (hand-written schemas in [`super::schema`], `#[schemars(untagged)]` here).
 
 mod command;
+mod param;
 mod values;
 
 use std::fmt;
@@ -23,8 +24,11 @@ use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 pub use command::{RawCommand, RawCommandMap, RawUntil, RawUntilAny};
+pub use param::{ParamScope, RawParam, whole_reference};
 pub use values::{Count, Dur, Num, OrderedMap, Scalar, Spanned};
 
+use super::params::Param;
+use super::value::Value;
 use super::{bounds, name};
 
 /// The whole file.
@@ -35,6 +39,12 @@ pub struct RawSequence {
     pub name: Option<Spanned<String>>,
     /// Free-form metadata (sample, operator, ...), copied as is into the run log.
     pub metadata: Option<serde_json::Value>,
+    /// Parameters: name to default value (a number, text, a duration such as `10m`, or a
+    /// list of them), changed for one run with `--set NAME=VALUE`. Written `"{name}"`, a
+    /// parameter stands as a whole value where a number, count, duration or sweep list is
+    /// wanted; `{name}` in command text renders its value (a duration as seconds).
+    #[schemars(extend("propertyNames" = {"pattern": name::PATTERN}))]
+    pub params: Option<Spanned<OrderedMap<Spanned<RawParam>>>>,
     /// The instrument, for a sequence with one (or `instruments:` for several).
     pub instrument: Option<Spanned<RawInstrument>>,
     /// Several instruments: a map of name to the same fields as `instrument:`. Every step
@@ -376,10 +386,10 @@ impl<'de> Deserialize<'de> for RawHook {
     }
 }
 
-/// One sweep variable: a list, or a range map.
+/// One sweep variable: a list, or a range map (or `"{name}"`, a list parameter).
 #[derive(Debug, JsonSchema)]
 #[schemars(rename = "Axis")]
-#[schemars(untagged)]
+#[schemars(untagged, transform = super::schema::axis_or_param)]
 pub enum RawAxis {
     /// Explicit values.
     List(Vec<Spanned<Scalar>>),
@@ -407,6 +417,20 @@ pub struct RawRange {
     pub log: Option<Spanned<bool>>,
 }
 
+/// One item of a list parameter as a sweep list item; a duration becomes its text (`2s`).
+fn param_item(p: &Param) -> Spanned<Scalar> {
+    let value = match p.as_value() {
+        Some(Value::Int(i)) => Scalar::Num(Num::Int(i)),
+        Some(Value::Float(f)) if !matches!(p, Param::Duration(_)) => Scalar::Num(Num::Float(f)),
+        _ => Scalar::Text(p.to_string()),
+    };
+    Spanned {
+        value,
+        referenced: serde_saphyr::Location::UNKNOWN,
+        defined: serde_saphyr::Location::UNKNOWN,
+    }
+}
+
 impl<'de> Deserialize<'de> for RawAxis {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct AxisVisitor;
@@ -417,6 +441,19 @@ impl<'de> Deserialize<'de> for RawAxis {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<RawAxis, A::Error> {
                 Vec::deserialize(SeqAccessDeserializer::new(seq)).map(RawAxis::List)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawAxis, E> {
+                // `"{temps}"`: a list parameter's values. They have no place of their own
+                // in the file (unknown location): the checks that point at one item point at
+                // the whole `"{temps}"` instead.
+                let wanted = "a list of values";
+                match param::lookup(v, wanted).map_err(E::custom)? {
+                    Some((_, Param::List(items))) => {
+                        Ok(RawAxis::List(items.iter().map(param_item).collect()))
+                    }
+                    Some((name, p)) => Err(E::custom(param::wrong_type(&name, &p, wanted))),
+                    None => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                }
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawAxis, A::Error> {
                 RawRange::deserialize(MapAccessDeserializer::new(map))

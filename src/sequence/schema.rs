@@ -32,6 +32,9 @@ const DESCRIPTION: &str = "A sequence file of `sequencer`: instruments, setup, s
 pub const DURATION_PATTERN: &str =
     r"^\s*(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(?:ns|us|µs|μs|ms|s|min|m|h)\s*)+$";
 
+/// A whole value that names a parameter: `{name}`, the name by the name rule.
+pub const PARAM_PATTERN: &str = r"^\{[\p{L}_][\p{L}\p{M}\p{N}_]*\}$";
+
 /// The JSON Schema (draft 7) of a sequence file, `$schema`, `title` and `description` first.
 pub fn schema() -> Schema {
     let derived = SchemaSettings::draft07()
@@ -104,15 +107,15 @@ impl JsonSchema for Dur {
         json_schema!({
             "description": "A duration with a unit: `500us`, `50ms`, `2s`, `1.5s`, `1m30s`, `2h` \
                 (units ns, us, ms, s, m or min, h), at most 30 days (`720h`). A bare number is \
-                an error: write `2s` or `2ms`.",
+                an error: write `2s` or `2ms`. Or `\"{name}\"`: a duration parameter.",
             "type": "string",
-            "pattern": DURATION_PATTERN,
+            "pattern": format!("(?:{DURATION_PATTERN})|(?:{PARAM_PATTERN})"),
             "examples": ["50ms", "2s", "1m30s"],
         })
     }
 }
 
-/// A whole number; `4.0` is one too. Negative counts are refused by every key that takes
+/// A whole number (`4.0` is one too), or `"{name}"` naming a parameter. Negative counts are refused by every key that takes
 /// one, so the schema says so.
 impl JsonSchema for Count {
     // Inline, so that a key's own minimum (`#[schemars(range(min = 1))]`) applies to it.
@@ -129,14 +132,16 @@ impl JsonSchema for Count {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        // `minimum` applies to numbers only, `pattern` to strings only.
         json_schema!({
-            "type": "integer",
+            "type": ["integer", "string"],
             "minimum": 0,
+            "pattern": PARAM_PATTERN,
         })
     }
 }
 
-/// An integer or a float; text is refused.
+/// An integer or a float, or `"{name}"` naming a parameter; other text is refused.
 impl JsonSchema for Num {
     fn inline_schema() -> bool {
         true
@@ -147,7 +152,7 @@ impl JsonSchema for Num {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": "number" })
+        json_schema!({ "type": ["number", "string"], "pattern": PARAM_PATTERN })
     }
 }
 
@@ -196,6 +201,17 @@ impl JsonSchema for RawParallel {
                 },
             ],
         })
+    }
+}
+
+/// The schema of a sweep variable (list or range) takes `"{name}"` too: a list parameter.
+pub fn axis_or_param(schema: &mut Schema) {
+    if let Some(any) = schema.get_mut("anyOf").and_then(|a| a.as_array_mut()) {
+        any.push(serde_json::json!({
+            "type": "string",
+            "pattern": PARAM_PATTERN,
+            "description": "A list parameter of `params:`, as `\"{temps}\"`.",
+        }));
     }
 }
 

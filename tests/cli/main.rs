@@ -55,6 +55,8 @@
 //!   refused with exit 2 and a short message, within a memory limit.
 //! - [`instruments`]: several instruments in one run: a pool and a simulator each,
 //!   `--address NAME=ADDR`, validation errors naming the instrument.
+//! - [`params`]: `params:` and `--set`: counts, lists, durations, the start record,
+//!   `check --set`, refusals, `resume` with the recorded values, `diff` notes.
 //! - [`schema`]: `sequencer schema` validates every example and rejects bad files.
 //! - [`help`]: every subcommand's `--help` has an example; shell completions.
 
@@ -77,6 +79,7 @@ mod log_lost;
 mod log_paths;
 mod nested;
 mod output;
+mod params;
 mod plots;
 mod pyvisa_clients;
 mod pyvisa_sim;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::super::expr::Expr;
 use super::super::name;
+use super::super::params::{self, Param};
 use super::super::raw::{RawCommand, RawCommandMap, RawUntilAny, ReplyRule, Scalar, Spanned};
 use super::super::template::Template;
 use super::super::{Bound, Command, Until};
@@ -57,6 +58,8 @@ impl Cx<'_> {
                 let at = self.span(name);
                 if let Some(message) = name::problem("value name", &name.value) {
                     self.problem(at, message, "rename");
+                } else if self.params.iter().any(|(p, _)| *p == name.value) {
+                    self.param_clash(&name.value, at, "value name");
                 } else if !names.insert(name.value.clone()) {
                     self.problem(
                         at,
@@ -325,6 +328,14 @@ impl Cx<'_> {
             );
             return None;
         };
+        if !vars.names.contains(&name)
+            && let Some(x) = params::get(self.params, name)
+                .and_then(Param::as_value)
+                .and_then(|v| v.as_f64())
+        {
+            // A number parameter: a bound fixed for the whole run.
+            return Some(Bound::Fixed(x));
+        }
         let Some(slot) = vars.names.iter().position(|v| *v == name) else {
             let known = if vars.names.is_empty() {
                 "this step has no sweep variables".to_owned()

@@ -95,7 +95,10 @@ impl Cx<'_> {
                 {
                     found.push(BreakingValue {
                         name: key.value.clone(),
-                        span: self.span(item),
+                        // An item of a list parameter has no place of its own.
+                        span: Some(self.span(item))
+                            .filter(|s| !s.is_empty())
+                            .unwrap_or_else(|| self.span(axis)),
                         text: text.clone(),
                     });
                 }

@@ -118,7 +118,7 @@ impl Cx<'_> {
             // Checked here, once, over the loops' variables and lets (parameters too).
             let mut names: Vec<String> = inner.vars.iter().map(|v| v.name.clone()).collect();
             let mut kinds: Vec<Kind> = inner.vars.iter().map(|v| var_kind(v.text)).collect();
-            let params = self.params.clone();
+            let params = self.consts.clone();
             self.scope_lets(&inner, Some(&lets), &mut names, &mut kinds, &params);
             inner.lets.push(Rc::new(lets));
         }
@@ -221,11 +221,14 @@ impl Cx<'_> {
         }
     }
 
-    /// A problem at each variable of `sweep` that an enclosing loop already has: a point's
-    /// values are the loops' then the step's, by name, so one name would mean two values.
+    /// A problem at each variable of `sweep` that an enclosing loop already has, or that is
+    /// a parameter: a point's values are the loops' then the step's, by name, so one name
+    /// would mean two values.
     pub(super) fn reused(&mut self, sweep: Option<&OrderedMap<Spanned<RawAxis>>>, scope: &Scope) {
         let Some(sweep) = sweep else { return };
         for (key, _) in &sweep.0 {
+            let span = self.span(key);
+            self.param_clash(&key.value, span, "sweep variable");
             if let Some(outer) = scope.vars.iter().find(|v| v.name == key.value) {
                 let span = self.span(key);
                 self.problem(

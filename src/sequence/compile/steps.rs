@@ -216,7 +216,7 @@ impl Cx<'_> {
             .map(|v| var_kind(v.text))
             .chain(sweep.axes().iter().map(|(_, a)| var_kind(a.has_text())))
             .collect();
-        let params = self.params.clone();
+        let params = self.consts.clone();
         let lets = self.scope_lets(scope, raw.lets.as_ref(), &mut owned, &mut kinds, &params);
         let names: Vec<&str> = owned.iter().map(String::as_str).collect();
         let repeat_span = raw.repeat.as_ref().map(|r| self.span(r));

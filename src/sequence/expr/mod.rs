@@ -85,6 +85,12 @@ impl Env for [Value] {
     }
 }
 
+impl<const N: usize> Env for [Value; N] {
+    fn get(&self, slot: usize) -> Option<&Value> {
+        <[Value]>::get(self, slot)
+    }
+}
+
 impl Env for Vec<Value> {
     fn get(&self, slot: usize) -> Option<&Value> {
         <[Value]>::get(self, slot)

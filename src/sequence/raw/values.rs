@@ -12,6 +12,9 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_saphyr::Location;
 
 use super::super::duration::parse_duration;
+use super::super::params::Param;
+use super::super::value::Value;
+use super::param::{lookup, wrong_type};
 
 /// A value and where the file wrote it, read through [`serde_saphyr::Spanned`]. Our own type
 /// (same fields) only so that it can have a [`schemars::JsonSchema`]: the schema of the value.
@@ -73,7 +76,11 @@ impl<'de> Deserialize<'de> for Dur {
                 f.write_str("a duration with a unit, such as `50ms` or `2s`")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Dur, E> {
-                parse_duration(v).map(Dur).map_err(E::custom)
+                match lookup(v, "a duration").map_err(E::custom)? {
+                    Some((_, Param::Duration(d))) => Ok(Dur(d)),
+                    Some((name, p)) => Err(E::custom(wrong_type(&name, &p, "a duration"))),
+                    None => parse_duration(v).map(Dur).map_err(E::custom),
+                }
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dur, E> {
                 Err(E::custom(format!(
@@ -102,7 +109,18 @@ pub struct Count(pub i64);
 
 impl<'de> Deserialize<'de> for Count {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match d.deserialize_any(ScalarVisitor)? {
+        let scalar = d.deserialize_any(ScalarVisitor)?;
+        // `"{n}"`: the parameter's value, which must be whole.
+        if let Some((name, n)) = number_param(&scalar, "a whole number")? {
+            return match n {
+                Num::Int(i) => Ok(Count(i)),
+                Num::Float(f) if f.fract() == 0.0 && f.abs() < 9e15 => Ok(Count(f as i64)),
+                Num::Float(f) => Err(de::Error::custom(format!(
+                    "parameter `{name}` is `{f}`, where a whole number is wanted"
+                ))),
+            };
+        }
+        match scalar {
             Scalar::Num(Num::Int(i)) => Ok(Count(i)),
             Scalar::Num(Num::Float(f)) if f.fract() == 0.0 && f.abs() < 9e15 => Ok(Count(f as i64)),
             // Whole, but too large for any count (every one has a bound far below this).
@@ -190,9 +208,27 @@ impl<'de> Deserialize<'de> for Scalar {
     }
 }
 
+/// The number a scalar `"{name}"` stands for, where `wanted` is wanted; `None` for any
+/// other scalar (and outside a [`super::ParamScope`]).
+fn number_param<E: de::Error>(scalar: &Scalar, wanted: &str) -> Result<Option<(String, Num)>, E> {
+    let Scalar::Text(text) = scalar else {
+        return Ok(None);
+    };
+    match lookup(text, wanted).map_err(E::custom)? {
+        None => Ok(None),
+        Some((name, Param::Value(Value::Int(i)))) => Ok(Some((name, Num::Int(i)))),
+        Some((name, Param::Value(Value::Float(f)))) => Ok(Some((name, Num::Float(f)))),
+        Some((name, p)) => Err(E::custom(wrong_type(&name, &p, wanted))),
+    }
+}
+
 impl<'de> Deserialize<'de> for Num {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match d.deserialize_any(ScalarVisitor)? {
+        let scalar = d.deserialize_any(ScalarVisitor)?;
+        if let Some((_, n)) = number_param(&scalar, "a number")? {
+            return Ok(n);
+        }
+        match scalar {
             Scalar::Num(n) => Ok(n),
             Scalar::Text(t) => Err(de::Error::custom(format!("expected a number, found `{t}`"))),
         }

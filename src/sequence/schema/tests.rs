@@ -293,3 +293,12 @@ fn loops_are_steps_with_steps() {
         .collect();
     assert_eq!(words, ["continue", "rerun"]);
 }
+
+/// The parameter pattern is the name rule in braces, so `check` and an editor agree.
+#[test]
+fn param_pattern_is_the_name_rule_in_braces() {
+    let inner = super::super::name::PATTERN
+        .trim_start_matches('^')
+        .trim_end_matches('$');
+    assert_eq!(super::PARAM_PATTERN, format!(r"^\{{{inner}\}}$"));
+}
