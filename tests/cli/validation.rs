@@ -81,8 +81,8 @@ const CASES: &[Case] = &[
         file: "unknown_placeholder.yaml",
         yaml: "name: v\ninstrument:\n  max_connections: 2\nsteps:\n  - name: s\n    sweep:\n      ch: [1, 2]\n    commands:\n      - \"SOUR{chan}:VOLT 1\"\n",
         line: 9,
-        col: Some(14),
-        phrases: &["placeholder `{chan}`", "`ch`"],
+        col: Some(15),
+        phrases: &["placeholder `{chan}`", "unknown name `chan`", "`ch`"],
     },
     Case {
         file: "zip_lengths.yaml",

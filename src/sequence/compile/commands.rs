@@ -69,18 +69,18 @@ impl Cx<'_> {
                         ),
                         "rename",
                     );
-                } else if vars.names.contains(&name.value.as_str())
-                    || vars.params.iter().any(|(p, _)| *p == name.value)
-                {
-                    self.problem(
-                        at,
+                } else if vars.names.contains(&name.value.as_str()) {
+                    // Recording a readback under the variable's own name is common and
+                    // stays valid; expressions keep reading the variable.
+                    self.warnings.push((
+                        at.start,
                         format!(
-                            "value name `{}` is already a variable, `let` value or parameter \
-                             of this step: a measured value needs a name of its own",
+                            "value name `{}` is also a variable or `let` value of this step: \
+                             expressions read the variable, not this reply; give the reply a \
+                             name of its own to use it",
                             name.value
                         ),
-                        "rename",
-                    );
+                    ));
                 } else {
                     own = Some((name.value.clone(), index));
                 }
