@@ -267,6 +267,8 @@ impl Expr {
 }
 
 #[cfg(test)]
+mod load_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;
