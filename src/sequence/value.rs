@@ -325,6 +325,8 @@ mod tests {
             (Value::Str("CH1".into()), "CH1"),
             (Value::Str(String::new()), ""),
             (Value::Str("{x} µ".into()), "{x} µ"),
+            (Value::Bool(true), "1"),
+            (Value::Bool(false), "0"),
         ];
         for (v, want) in &cases {
             let mut out = String::from("pre:");
@@ -350,6 +352,7 @@ mod tests {
             (Value::Int(5), 2, "5.00"),
             (Value::Int(-3), 0, "-3"),
             (Value::Str("OFF".into()), 3, "OFF"),
+            (Value::Bool(true), 3, "1"),
         ];
         for (v, decimals, want) in &cases {
             let mut out = String::from(">");
@@ -365,6 +368,7 @@ mod tests {
             (Value::Int(3), Some(3.0), false),
             (Value::Float(-0.5), Some(-0.5), false),
             (Value::Str("3".into()), None, true),
+            (Value::Bool(true), None, false),
         ];
         for (v, num, text) in &cases {
             assert_eq!(v.as_f64(), *num, "{v:?}");
@@ -388,6 +392,8 @@ mod tests {
             (Value::Float(f64::INFINITY), "\"inf\""),
             (Value::Float(f64::NEG_INFINITY), "\"-inf\""),
             (Value::Str("a\"b".into()), "\"a\\\"b\""),
+            (Value::Bool(true), "true"),
+            (Value::Bool(false), "false"),
         ];
         for (v, want) in &cases {
             assert_eq!(serde_json::to_string(v).unwrap(), *want, "{v:?}");

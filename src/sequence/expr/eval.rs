@@ -288,13 +288,13 @@ fn compare(op: Cmp, a: V<'_>, b: V<'_>) -> Result<bool, Problem> {
         }
     };
     match (a, b) {
-        (V::Reply(x), V::Reply(y)) => match (parse_reply(x), parse_reply(y)) {
-            (Ok(x), Ok(y)) => Ok(numbers(op, x, y)),
-            _ => {
-                text_only("replies that are not numbers")?;
-                Ok(op.holds(Some(x.trim().cmp(y.trim()))))
+        (V::Reply(x), V::Reply(y)) => {
+            if let (Ok(x), Ok(y)) = (parse_reply(x), parse_reply(y)) {
+                return Ok(numbers(op, x, y));
             }
-        },
+            text_only("replies that are not numbers")?;
+            Ok(op.holds(Some(x.trim().cmp(y.trim()))))
+        }
         (V::Str(x) | V::Reply(x), V::Str(y) | V::Reply(y)) => {
             text_only("texts")?;
             let x = if matches!(a, V::Reply(_)) {

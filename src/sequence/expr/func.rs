@@ -203,7 +203,7 @@ fn finite(x: f64, shown: impl Fn() -> String) -> Result<Num, Problem> {
 fn to_int(x: f64, how: fn(f64) -> f64, shown: impl Fn() -> String) -> Result<Num, Problem> {
     let r = how(x);
     // i64::MAX as f64 is 2^63, itself out of range; -2^63 is in range.
-    if r >= -9_223_372_036_854_775_808.0 && r < 9_223_372_036_854_775_808.0 {
+    if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&r) {
         Ok(Num::I(r as i64))
     } else {
         Err(Problem::Overflow(shown()))
@@ -248,41 +248,51 @@ pub(super) fn call1(f: Func, x: Num) -> Result<Num, Problem> {
 }
 
 /// `f(a, b)` for a function of two numbers (`round` here is `round(x, n)`).
-pub(super) fn call2(f: Func, a: Num, b: Num) -> Result<Num, Problem> {
-    let shown = || format!("{}({}, {})", f.name(), a.text(), b.text());
-    match f {
+pub(super) fn call2(func: Func, a: Num, b: Num) -> Result<Num, Problem> {
+    let shown = || format!("{}({}, {})", func.name(), a.text(), b.text());
+    match func {
         // The operand itself, so `min(1, 2.5)` is the integer 1.
         Func::Min => Ok(if b.f() < a.f() { b } else { a }),
         Func::Max => Ok(if b.f() > a.f() { b } else { a }),
         Func::Atan2 => finite(a.f().atan2(b.f()), shown),
-        Func::Round => {
-            let Num::I(n) = b else {
-                return Err(Problem::Type(format!(
-                    "`round`'s digits must be an integer, not `{}`",
-                    b.text()
-                )));
-            };
-            let x = a.f();
-            // Beyond 17 digits either way a float has nothing left to round.
-            let n = n.clamp(-400, 400) as i32;
-            if n > 17 {
-                return Ok(Num::F(x));
-            }
-            let r = if n >= 0 {
-                let scale = 10f64.powi(n);
-                let scaled = x * scale;
-                if !scaled.is_finite() {
-                    // So large that it has no digits after the point to round.
-                    return Ok(Num::F(x));
-                }
-                scaled.round() / scale
-            } else {
-                let scale = 10f64.powi(-n);
-                (x / scale).round() * scale
-            };
-            finite(r, shown)
+        Func::Round => match b {
+            Num::I(digits) => finite(round_to(a.f(), digits), shown),
+            Num::F(_) => Err(Problem::Type(format!(
+                "`round`'s digits must be an integer, not `{}`",
+                b.text()
+            ))),
+        },
+        _ => Err(Problem::Type(format!(
+            "`{}` takes one argument",
+            func.name()
+        ))),
+    }
+}
+
+/// `value` rounded to `digits` decimals (to tens, hundreds, ... when negative), half away
+/// from zero.
+fn round_to(value: f64, digits: i64) -> f64 {
+    // Beyond 17 digits either way a float has nothing left to round, or rounds to zero.
+    let digits = digits.clamp(-400, 400) as i32;
+    if digits > 17 {
+        return value;
+    }
+    if digits >= 0 {
+        let scale = 10f64.powi(digits);
+        let scaled = value * scale;
+        // Too large to have digits after the point to round.
+        if scaled.is_finite() {
+            scaled.round() / scale
+        } else {
+            value
         }
-        _ => Err(Problem::Type(format!("`{}` takes one argument", f.name()))),
+    } else {
+        let scale = 10f64.powi(-digits);
+        if scale.is_finite() {
+            (value / scale).round() * scale
+        } else {
+            0.0 * value.signum()
+        }
     }
 }
 

@@ -285,6 +285,8 @@ pub fn reply_number(reply: &str) -> Option<f64> {
 }
 
 #[cfg(test)]
+mod load_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;

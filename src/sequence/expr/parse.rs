@@ -122,10 +122,7 @@ impl Parser<'_> {
         }
         let mut lhs = self.prefix(nest)?;
         let mut compared = false;
-        loop {
-            let Some((left, right, op)) = infix(&self.peek().tok) else {
-                break;
-            };
+        while let Some((left, right, op)) = infix(&self.peek().tok) {
             if left < min {
                 break;
             }
