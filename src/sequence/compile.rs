@@ -11,6 +11,7 @@
 //! returned in [`Sequence::warnings`].
 
 mod commands;
+mod conditions;
 mod framing;
 mod instruments;
 mod loops;
@@ -289,6 +290,8 @@ impl Cx<'_> {
                     retry_on: self.retry_on,
                     outer: Vec::new(),
                     on_resume: OnResume::Continue,
+                    stop_when: Vec::new(),
+                    when: None,
                 })
             })
             .collect()
@@ -318,6 +321,8 @@ fn key_before(text: &str, offset: usize) -> &str {
 
 #[cfg(test)]
 mod bounds_tests;
+#[cfg(test)]
+mod conditions_tests;
 #[cfg(test)]
 mod nested_tests;
 #[cfg(test)]

@@ -13,6 +13,7 @@
 pub mod address;
 pub mod bounds;
 mod compile;
+pub mod conditions;
 pub mod duration;
 pub mod name;
 pub mod plan;
@@ -30,6 +31,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use address::Address;
+pub use conditions::{Action, Condition, LoopRef, StopWhen};
 pub use raw::{Greeting, OnError, OnResume, ReplyRule};
 use sha2::{Digest, Sha256};
 pub use termination::Eom;
@@ -168,6 +170,13 @@ pub struct Step {
     /// What a resume does when it continues an iteration of this step's loop (always
     /// [`OnResume::Continue`] outside loops).
     pub on_resume: OnResume,
+    /// `stop_when:`, in file order: checked after each point that completes ok (by the
+    /// connection that ran it, which reports the first that holds in
+    /// [`crate::exec::Fired`]).
+    pub stop_when: Vec<StopWhen>,
+    /// `when:`: the step runs only in the iterations where it holds
+    /// ([`conditions::stage_runs`]).
+    pub when: Option<Condition>,
 }
 
 /// Which points of a step may run at the same time (`parallel:`): only the person who

@@ -255,6 +255,8 @@ impl Cx<'_> {
             .as_deref()
             .map_or(scope.retry_on, RetryPolicy::from_list);
         let on_resume = self.on_resume(raw.on_resume, &raw.name.value, scope);
+        let stop_when = self.stop_when(raw.stop_when, &raw.name.value, scope);
+        let when = self.when(raw.when.as_ref(), scope);
         Step {
             retries,
             retry_on,
@@ -267,6 +269,8 @@ impl Cx<'_> {
             sweep,
             outer: scope.vars.iter().map(|v| v.name.clone()).collect(),
             on_resume,
+            stop_when,
+            when,
         }
     }
 
