@@ -4,7 +4,8 @@
 //! `sequencer resume` opens the log with [`open`] (the [`Records`] reader that `diff`,
 //! `export` and replays use too, with resume's advice for a log that is not one), reads the
 //! rest with [`read_log`], then the [`Sequencer`] skips every point [`Resume::is_ok`]
-//! reports. Only per-step bitsets of ok indices are kept (a million points cost 125 kB), and
+//! reports, and does again what the log's `break` records did ([`Resume::breaks`]). Only
+//! per-step bitsets of ok indices are kept (a million points cost 125 kB), and
 //! attempt numbers only for points that are not ok. A last line without its newline is a
 //! torn write: it is reported, ignored, and cut off before the resumed run appends.
 //!
@@ -18,8 +19,8 @@ use serde::Deserialize;
 use crate::error::Result;
 use crate::runlog;
 use crate::runlog::read::{GIVE_A_LOG, Records};
-use crate::sequence::Sequence;
 use crate::sequence::walk::{self, Stage, Walk};
+use crate::sequence::{Action, LoopRef, Sequence};
 
 /// What a log already holds, as the sequencer needs it.
 #[derive(Debug, Default)]
@@ -39,6 +40,12 @@ pub struct Resume {
     torn_down: bool,
     /// Every loop iteration (`T/2/`, `T/2/U/0/`) some point record of the log is in.
     iterations: HashSet<String>,
+    /// Per stage path: the actions of the `break` records of its points (`stop` left out:
+    /// a resume runs what a stop left, see [`Resume::breaks`]).
+    breaks: HashMap<String, Vec<Action>>,
+    /// The loop iterations (`T/2/`) a recorded `{next: T}` or `{break: T}` ended: a resume
+    /// does not continue them.
+    ended: Vec<String>,
 }
 
 impl Resume {
@@ -93,7 +100,13 @@ impl Resume {
     /// `on_resume: rerun` then runs again first. Reads the iteration's points once.
     pub fn continues(&self, seq: &Sequence, stage: &Stage) -> bool {
         let at = stage.iteration_path();
-        if at.is_empty() || !self.iterations.contains(at) {
+        if at.is_empty()
+            || !self.iterations.contains(at)
+            || self
+                .ended
+                .iter()
+                .any(|ended| at.starts_with(ended.as_str()))
+        {
             return false;
         }
         let Some(lp) = walk::find_loop(&seq.steps, at) else {
@@ -101,6 +114,57 @@ impl Resume {
         };
         !Walk::within(&lp.body, at.to_owned(), Vec::new())
             .all(|s| (0..s.step.points()).all(|i| self.is_ok(&s.path, i)))
+    }
+
+    /// The actions of the `break` records of the stage at `path` (empty for most): a
+    /// resumed run does what they did when it reaches that stage (its points not yet ok
+    /// are skipped, the iteration or loop they ended stays ended). A recorded `stop` is not
+    /// among them: the operator resumed the run, so it goes on with the points the stop
+    /// left, and the condition is evaluated again as they run.
+    pub fn breaks(&self, path: &str) -> &[Action] {
+        self.breaks.get(path).map_or(&[], Vec::as_slice)
+    }
+
+    /// Takes a `break` record of the stage `step` into account; `action` as recorded.
+    fn record_break(&mut self, step: &str, action: &serde_json::Value) {
+        let parts: Vec<&str> = step.split('/').collect();
+        // The loop named by `{next: T}` / `{break: T}`: its depth and iteration path,
+        // from the stage's own path (`T/2/U/0/iv`), innermost first.
+        let in_loop = |name: &str| {
+            (0..parts.len().saturating_sub(1))
+                .step_by(2)
+                .rev()
+                .find(|&i| parts[i] == name)
+                .map(|i| {
+                    let lp = LoopRef {
+                        name: name.to_owned(),
+                        depth: i / 2,
+                    };
+                    (lp, format!("{}/", parts[..i + 2].join("/")))
+                })
+        };
+        let named = |key: &str| action.get(key).and_then(serde_json::Value::as_str);
+        let action = match (action.as_str(), named("next"), named("break")) {
+            (Some("break"), _, _) => Action::Break,
+            (_, Some(name), _) | (_, _, Some(name)) => {
+                let Some((lp, iteration)) = in_loop(name) else {
+                    // Not a loop of this stage (the sequence changed): the step at least.
+                    self.breaks
+                        .entry(step.to_owned())
+                        .or_default()
+                        .push(Action::Break);
+                    return;
+                };
+                self.ended.push(iteration);
+                if named("next").is_some() {
+                    Action::Next(lp)
+                } else {
+                    Action::BreakLoop(lp)
+                }
+            }
+            _ => return,
+        };
+        self.breaks.entry(step.to_owned()).or_default().push(action);
     }
 
     /// True when the log's teardown ran after its last setup (setup must run again).
@@ -189,6 +253,7 @@ struct Record {
     attempt: Option<u32>,
     exit_status: Option<String>,
     vars: Option<serde_json::Value>,
+    action: Option<serde_json::Value>,
 }
 
 /// A stable hash of a text (vars as JSON).
@@ -267,6 +332,11 @@ pub(crate) fn read_log(mut records: Records, seq: &Sequence, match_vars: bool) -
                 state.latest = serde_json::from_slice(records.line()).unwrap_or_default();
             }
             ("stop", _, _) => state.last_stop = rec.exit_status,
+            ("break", Some(step), _) if stage_points(seq, &step).is_some() => {
+                state
+                    .resume
+                    .record_break(&step, &rec.action.unwrap_or_default());
+            }
             _ => {}
         }
     }

@@ -160,8 +160,10 @@ pub struct Sequencer {
     vars: Vec<Value>,
     /// Scratch for a point's own values in a loop (before the loops' go in front).
     own: Vec<Value>,
-    /// Whether the stage at this path reruns its points already ok (`on_resume: rerun`).
-    rerun: Option<(Rc<str>, bool)>,
+    /// Whether the stage at this path reruns its points already ok (`on_resume: rerun`),
+    /// and whether it does again what the resumed log's breaks did (skips its points not
+    /// ok): decided once per stage.
+    rerun: Option<(Rc<str>, bool, bool)>,
     /// Scratch for a point's id (`step/index`) while its record is written.
     id: String,
     /// Receives the summary when the run ends.

@@ -130,7 +130,7 @@ impl Cursor {
             self.taken = 0;
         }
         if after != Some(Kind::Teardown) {
-            while let Some(stage) = self.walk.next() {
+            for stage in self.walk.by_ref() {
                 match (self.gate)(&stage.step, &stage.outer) {
                     Ok(true) => return Some(Current::new(Kind::Step, stage)),
                     Ok(false) => self.skipped = self.skipped.saturating_add(stage.step.points()),
@@ -204,6 +204,13 @@ impl Cursor {
             let left = current.step().points().saturating_sub(self.handed);
             self.skipped = self.skipped.saturating_add(left);
         }
+        self.pass_over(action);
+    }
+
+    /// What `action` does to the stages after the current one: for `next`/`break` of a
+    /// loop the walk passes over the rest of that iteration or loop (a resume doing again
+    /// what a recorded break did, while the stage's points already ok are still counted).
+    pub(super) fn pass_over(&mut self, action: &Action) {
         let passed = match action {
             Action::Break | Action::Stop => 0,
             Action::Next(l) => self.walk.end_iteration(l.depth),
