@@ -102,8 +102,8 @@ impl Sequencer {
                 let breaks = self.resume.breaks(&path);
                 let replay = kind == Kind::Step && !rerun && !breaks.is_empty();
                 if replay {
-                    for action in breaks.to_vec() {
-                        self.cursor.pass_over(&action);
+                    for action in breaks {
+                        self.cursor.pass_over(action);
                     }
                 }
                 self.rerun = Some((path.clone(), rerun, replay));
