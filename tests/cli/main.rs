@@ -55,6 +55,8 @@
 //!   refused with exit 2 and a short message, within a memory limit.
 //! - [`instruments`]: several instruments in one run: a pool and a simulator each,
 //!   `--address NAME=ADDR`, validation errors naming the instrument.
+//! - [`stop_when`]: each `stop_when` action and a step's `when:` (break records, counts,
+//!   exit codes), `resume` honouring a break, `diff` and `export`; validation at line:col.
 //! - [`schema`]: `sequencer schema` validates every example and rejects bad files.
 //! - [`help`]: every subcommand's `--help` has an example; shell completions.
 
@@ -87,6 +89,7 @@ mod resume;
 mod robustness;
 mod schema;
 mod signals;
+mod stop_when;
 mod strays;
 mod support;
 mod validation;

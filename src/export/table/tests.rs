@@ -224,9 +224,11 @@ fn break_records_add_no_rows() {
     let log = TempLog::new(&format!(
         "{START}{}\n{}\n",
         record_line(&point("s", 0, 1, json!({"v": 0}), json!({"i": "5e-3"}))),
-        serde_json::to_string(&json!({"type": "break", "id": "s/0", "step": "s", "index": 0,
+        serde_json::to_string(
+            &json!({"type": "break", "id": "s/0", "step": "s", "index": 0,
             "condition": "i > 1e-3", "action": {"next": "T"}, "values": {"i": 0.005},
-            "at": "2026-11-25T02:26:58.000Z"}))
+            "at": "2026-11-25T02:26:58.000Z"})
+        )
         .unwrap(),
     ));
     let table = Table::read(&mut log.records()).unwrap();
