@@ -6,9 +6,12 @@ use serde_json::json;
 use super::diff;
 use crate::runlog::read::tests::{START, TempLog};
 
+/// A break of the log: after the point at this index, with this condition and action.
+type Brk = (u64, &'static str, serde_json::Value);
+
 /// A log of ok points `s/0..n` (one command each, reply `R`) and break records after the
 /// points at `breaks` (index, condition, action).
-fn log(n: u64, breaks: &[(u64, &str, serde_json::Value)]) -> TempLog {
+fn log(n: u64, breaks: &[Brk]) -> TempLog {
     let mut text = START.to_owned();
     for i in 0..n {
         let point = json!({
@@ -18,14 +21,16 @@ fn log(n: u64, breaks: &[(u64, &str, serde_json::Value)]) -> TempLog {
             "commands": [{"sent": format!("I {i}"), "reply": "R", "elapsed_ms": 1.0}],
             "values": {"i": "R"},
         });
-        text.push_str(&format!("{point}\n"));
+        text.push_str(&point.to_string());
+        text.push('\n');
         for (at, condition, action) in breaks.iter().filter(|b| b.0 == i) {
             let record = json!({
                 "type": "break", "id": format!("s/{at}"), "step": "s", "index": at,
                 "condition": condition, "action": action, "values": {"i": 0.005},
                 "at": "2026-11-25T02:26:58.000Z",
             });
-            text.push_str(&format!("{record}\n"));
+            text.push_str(&record.to_string());
+            text.push('\n');
         }
     }
     TempLog::new(&text)
@@ -38,7 +43,7 @@ fn log(n: u64, breaks: &[(u64, &str, serde_json::Value)]) -> TempLog {
 fn breaks_are_compared_per_point() {
     let brk = |at, cond: &'static str, action: serde_json::Value| vec![(at, cond, action)];
     let same = brk(3, "i > 1", json!("break"));
-    let cases: Vec<(Vec<(u64, &str, serde_json::Value)>, Option<&str>)> = vec![
+    let cases: Vec<(Vec<Brk>, Option<&str>)> = vec![
         (same.clone(), None),
         (
             Vec::new(),

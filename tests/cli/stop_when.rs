@@ -46,12 +46,15 @@ fn stages(records: &[Value]) -> Vec<String> {
     out
 }
 
+/// `(then, exit code, stages, points_ok, points_skipped, points_not_run)`.
+type Case = (&'static str, i32, &'static [&'static str], u64, u64, u64);
+
 /// Each action: the stages that ran, the break records, the counts and the exit code.
 #[test]
 #[ignore = "needs expressions wired in exec"]
 fn each_action_ends_what_it_says() {
     // (then, exit code, stages, points_ok, points_skipped, points_not_run)
-    let cases: &[(&str, i32, &[&str], u64, u64, u64)] = &[
+    let cases: &[Case] = &[
         (
             "break",
             0,
@@ -159,8 +162,11 @@ fn resume_honours_a_recorded_break() {
         .lines()
         .take_while(|l| !l.contains("\"type\":\"break\""))
         .chain(text.lines().find(|l| l.contains("\"type\":\"break\"")))
-        .map(|l| format!("{l}\n"))
-        .collect();
+        .fold(String::new(), |mut cut, l| {
+            cut.push_str(l);
+            cut.push('\n');
+            cut
+        });
     std::fs::write(&log, cut).unwrap();
     let out = scratch.sequencer(["resume".as_ref(), log.as_os_str(), "--sim".as_ref()]);
     assert_eq!(out.code(), 0, "{out}");
