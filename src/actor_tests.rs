@@ -10,6 +10,7 @@
 //! The integration tests in `tests/` keep what only the real binary shows: exit codes,
 //! signals sent to a process, stderr.
 
+mod breaks;
 mod harness;
 mod interrupts;
 mod lanes;

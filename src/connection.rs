@@ -48,7 +48,7 @@ use tokio::time::Instant;
 
 use crate::abort::Abort;
 use crate::exec::{
-    Conn, FailKind, Lend, Lent, Others, Ran, ReplyTimer, Stops, Unlent, Values, run_commands,
+    Conn, FailKind, Lend, Lent, Others, Ran, ReplyTimer, Stops, Unlent, Values, fire, run_commands,
 };
 use crate::protocol::{LineIo, Stream};
 use crate::sequence::{Command, Greeting, Instrument, Step};
@@ -451,6 +451,8 @@ impl StreamHandler<Execute> for Connection {
                 lend: borrowing.as_ref().map(|b| b as &dyn Lend),
             });
             let mut values = msg.values;
+            // The point's own run (a lent run is part of another's point).
+            let whole = msg.commands.start == 0 && msg.commands.end == msg.step.commands.len();
             let mut ran = run_commands(
                 &mut io,
                 &msg.step.commands,
@@ -465,6 +467,9 @@ impl StreamHandler<Execute> for Connection {
                 stops,
             )
             .await;
+            if whole {
+                fire(&mut ran, &msg.step.stop_when, &values);
+            }
             ran.taken = values.taken;
             if linger && ran.error.is_none() && ran.exchanges.iter().any(|e| e.reply.is_some()) {
                 open::watch_after_first_point(&mut io, &mut ran, id).await;

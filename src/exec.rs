@@ -62,6 +62,19 @@ pub struct Ran {
     /// The session is still in step and open: no failure that breaks it, nothing
     /// unsolicited, not closed by the instrument. Otherwise it must be closed.
     pub in_step: bool,
+    /// The first of the step's `stop_when:` conditions that held after the point's last
+    /// command (only for a point that is ok); the sequencer acts on it.
+    pub fired: Option<Fired>,
+}
+
+/// A `stop_when:` condition that held after a point completed ok.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fired {
+    /// Which: its index in [`crate::sequence::Step::stop_when`].
+    pub condition: usize,
+    /// The names the condition uses, with this point's values (for the `break` record and
+    /// the stop reason).
+    pub values: Vec<(String, crate::sequence::value::Value)>,
 }
 
 impl Ran {
@@ -75,6 +88,7 @@ impl Ran {
             taken: Vec::new(),
             error: None,
             in_step: true,
+            fired: None,
         }
     }
 
@@ -754,7 +768,7 @@ mod values;
 pub use error::{FailKind, Pause, PointError, StrayAt};
 pub use timer::ReplyTimer;
 use timer::deadline;
-pub use values::Values;
+pub use values::{Values, fire};
 
 #[cfg(test)]
 mod tests;

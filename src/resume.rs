@@ -4,7 +4,8 @@
 //! `sequencer resume` opens the log with [`open`] (the [`Records`] reader that `diff`,
 //! `export` and replays use too, with resume's advice for a log that is not one), reads the
 //! rest with [`read_log`], then the [`Sequencer`] skips every point [`Resume::is_ok`]
-//! reports. Only per-step bitsets of ok indices are kept (a million points cost 125 kB), and
+//! reports, and does again what the log's `break` records did ([`Resume::breaks`]). Only
+//! per-step bitsets of ok indices are kept (a million points cost 125 kB), and
 //! attempt numbers only for points that are not ok. A last line without its newline is a
 //! torn write: it is reported, ignored, and cut off before the resumed run appends.
 //!
@@ -18,8 +19,8 @@ use serde::Deserialize;
 use crate::error::Result;
 use crate::runlog;
 use crate::runlog::read::{GIVE_A_LOG, Records};
-use crate::sequence::Sequence;
 use crate::sequence::walk::{self, Stage, Walk};
+use crate::sequence::{Action, LoopRef, Sequence};
 
 /// What a log already holds, as the sequencer needs it.
 #[derive(Debug, Default)]
@@ -39,6 +40,12 @@ pub struct Resume {
     torn_down: bool,
     /// Every loop iteration (`T/2/`, `T/2/U/0/`) some point record of the log is in.
     iterations: HashSet<String>,
+    /// Per stage path: the actions of the `break` records of its points (`stop` left out:
+    /// a resume runs what a stop left, see [`Resume::breaks`]).
+    breaks: HashMap<String, Vec<Action>>,
+    /// The loop iterations (`T/2/`) a recorded `{next: T}` or `{break: T}` ended: a resume
+    /// does not continue them.
+    ended: Vec<String>,
 }
 
 impl Resume {
@@ -96,7 +103,13 @@ impl Resume {
     /// `on_resume: rerun` then runs again first. Reads the iteration's points once.
     pub fn continues(&self, seq: &Sequence, stage: &Stage) -> bool {
         let at = stage.iteration_path();
-        if at.is_empty() || !self.iterations.contains(at) {
+        if at.is_empty()
+            || !self.iterations.contains(at)
+            || self
+                .ended
+                .iter()
+                .any(|ended| at.starts_with(ended.as_str()))
+        {
             return false;
         }
         let Some(lp) = walk::find_loop(&seq.steps, at) else {
@@ -104,6 +117,57 @@ impl Resume {
         };
         !Walk::within(&lp.body, at.to_owned(), Vec::new())
             .all(|s| (0..s.step.points()).all(|i| self.is_ok(&s.path, i)))
+    }
+
+    /// The actions of the `break` records of the stage at `path` (empty for most): a
+    /// resumed run does what they did when it reaches that stage (its points not yet ok
+    /// are skipped, the iteration or loop they ended stays ended). A recorded `stop` is not
+    /// among them: the operator resumed the run, so it goes on with the points the stop
+    /// left, and the condition is evaluated again as they run.
+    pub fn breaks(&self, path: &str) -> &[Action] {
+        self.breaks.get(path).map_or(&[], Vec::as_slice)
+    }
+
+    /// Takes a `break` record of the stage `step` into account; `action` as recorded.
+    fn record_break(&mut self, step: &str, action: &serde_json::Value) {
+        let parts: Vec<&str> = step.split('/').collect();
+        // The loop named by `{next: T}` / `{break: T}`: its depth and iteration path,
+        // from the stage's own path (`T/2/U/0/iv`), innermost first.
+        let in_loop = |name: &str| {
+            (0..parts.len().saturating_sub(1))
+                .step_by(2)
+                .rev()
+                .find(|&i| parts[i] == name)
+                .map(|i| {
+                    let lp = LoopRef {
+                        name: name.to_owned(),
+                        depth: i / 2,
+                    };
+                    (lp, format!("{}/", parts[..i + 2].join("/")))
+                })
+        };
+        let named = |key: &str| action.get(key).and_then(serde_json::Value::as_str);
+        let action = match (action.as_str(), named("next"), named("break")) {
+            (Some("break"), _, _) => Action::Break,
+            (_, Some(name), _) | (_, _, Some(name)) => {
+                let Some((lp, iteration)) = in_loop(name) else {
+                    // Not a loop of this stage (the sequence changed): the step at least.
+                    self.breaks
+                        .entry(step.to_owned())
+                        .or_default()
+                        .push(Action::Break);
+                    return;
+                };
+                self.ended.push(iteration);
+                if named("next").is_some() {
+                    Action::Next(lp)
+                } else {
+                    Action::BreakLoop(lp)
+                }
+            }
+            _ => return,
+        };
+        self.breaks.entry(step.to_owned()).or_default().push(action);
     }
 
     /// True when the log's teardown ran after its last setup (setup must run again).
@@ -192,6 +256,7 @@ struct Record {
     attempt: Option<u32>,
     exit_status: Option<String>,
     vars: Option<serde_json::Value>,
+    action: Option<serde_json::Value>,
 }
 
 /// A stable hash of a text (vars as JSON).
@@ -270,6 +335,11 @@ pub(crate) fn read_log(mut records: Records, seq: &Sequence, match_vars: bool) -
                 state.latest = serde_json::from_slice(records.line()).unwrap_or_default();
             }
             ("stop", _, _) => state.last_stop = rec.exit_status,
+            ("break", Some(step), _) if stage_points(seq, &step).is_some() => {
+                state
+                    .resume
+                    .record_break(&step, &rec.action.unwrap_or_default());
+            }
             _ => {}
         }
     }
@@ -279,115 +349,4 @@ pub(crate) fn read_log(mut records: Records, seq: &Sequence, match_vars: bool) -
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn log(text: &str) -> Result<LogState> {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("seq-resume-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("run.jsonl");
-        std::fs::write(&path, text).unwrap();
-        let seq = crate::sequence::parse(
-            "steps: [{name: s, sweep: {i: {start: 0, stop: 99, step: 1}}, commands: [X]}]",
-            Path::new("s.yaml"),
-        )
-        .unwrap();
-        let state = open(&path).and_then(|records| read_log(records, &seq, false));
-        std::fs::remove_dir_all(&dir).unwrap();
-        state
-    }
-
-    const START: &str = "{\"type\":\"start\",\"sequence\":\"s.yaml\",\"sequence_sha256\":\"ab\"}\n";
-
-    /// The last record of a point decides; attempts are kept for points to run again.
-    #[test]
-    fn last_record_wins() {
-        let text = format!(
-            "{START}{}{}{}{}",
-            "{\"type\":\"point\",\"step\":\"s\",\"index\":3,\"status\":\"failed\",\"attempt\":1}\n",
-            "{\"type\":\"point\",\"step\":\"s\",\"index\":3,\"status\":\"ok\",\"attempt\":2}\n",
-            "{\"type\":\"point\",\"step\":\"s\",\"index\":70,\"status\":\"ok\",\"attempt\":1}\n",
-            "{\"type\":\"point\",\"step\":\"s\",\"index\":70,\"status\":\"aborted\",\"attempt\":2}\n",
-        );
-        let state = log(&text).unwrap();
-        let r = &state.resume;
-        assert!(r.is_ok("s", 3));
-        assert!(!r.is_ok("s", 70));
-        assert!(!r.is_ok("s", 4));
-        assert!(!r.is_ok("other", 3));
-        assert_eq!(r.last_attempt("s", 70), 2);
-        // Ok points keep their number too, for an `on_resume: rerun` step to go on from.
-        assert_eq!(r.last_attempt("s", 3), 2);
-        assert_eq!(r.last_attempt("s", 4), 0);
-        assert_eq!(state.ignored, 0);
-        assert_eq!(state.sha256(), Some("ab"));
-        assert_eq!(state.valid_len, text.len() as u64);
-        assert_eq!(state.torn, None);
-    }
-
-    /// Connect records (`on_connect` exchanges) change nothing: not points, not a stop.
-    #[test]
-    fn connect_records_are_ignored() {
-        let text = format!(
-            "{START}{}{}{}",
-            "{\"type\":\"connect\",\"instrument\":\"i\",\"conn\":1,\"commands\":[],\"at\":\"x\"}\n",
-            "{\"type\":\"point\",\"step\":\"s\",\"index\":0,\"status\":\"ok\"}\n",
-            "{\"type\":\"connect\",\"instrument\":\"i\",\"conn\":2,\"commands\":[],\"at\":\"x\"}\n",
-        );
-        let state = log(&text).unwrap();
-        assert!(state.resume.is_ok("s", 0));
-        assert_eq!((state.ignored, state.last_stop.as_deref()), (0, None));
-        assert_eq!(state.valid_len, text.len() as u64);
-    }
-
-    /// Records of steps or indices the sequence does not have are ignored, not trusted.
-    #[test]
-    fn foreign_points_are_ignored() {
-        let text = format!(
-            "{START}{}{}",
-            "{\"type\":\"point\",\"step\":\"s\",\"index\":1099511627776,\"status\":\"ok\"}\n",
-            "{\"type\":\"point\",\"step\":\"gone\",\"index\":0,\"status\":\"ok\"}\n",
-        );
-        let state = log(&text).unwrap();
-        assert_eq!(state.ignored, 2);
-        assert!(!state.resume.is_ok("gone", 0));
-    }
-
-    /// A last line without newline is torn: ignored, and appending starts before it.
-    #[test]
-    fn torn_last_line_is_ignored() {
-        let good = format!(
-            "{START}{}",
-            "{\"type\":\"point\",\"step\":\"s\",\"index\":0,\"status\":\"ok\"}\n"
-        );
-        let torn = "{\"type\":\"point\",\"st";
-        let state = log(&format!("{good}{torn}")).unwrap();
-        assert_eq!(state.valid_len, good.len() as u64);
-        assert_eq!(state.torn, Some(torn.len() as u64));
-        assert!(state.resume.is_ok("s", 0));
-    }
-
-    /// Logs that are not run logs are refused with the reason.
-    #[test]
-    fn malformed_logs_are_errors() {
-        let cases = [
-            (
-                "",
-                "is empty: the run never started (it stopped before writing its start record); \
-                 start it again with `sequencer run SEQUENCE -o ",
-            ),
-            ("{\"type\":\"point\"}\n", "not a start record"),
-            ("garbage\n", "not a start record"),
-            (
-                &format!("{START}not json\n{{}}\n"),
-                "line 2 is not a valid record",
-            ),
-        ];
-        for (text, want) in cases {
-            let err = log(text).unwrap_err().to_string();
-            assert!(err.contains(want), "{text:?}: {err}");
-        }
-    }
-}
+mod tests;

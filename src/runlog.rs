@@ -13,6 +13,7 @@
 //! is sent), `intact.rs` notices a log deleted or cut short under its run, and `read.rs`
 //! reads the records back.
 
+mod break_record;
 mod intact;
 mod open;
 mod point_json;
@@ -28,6 +29,7 @@ use serde::{Serialize, Serializer};
 
 use crate::sequence::value::Value;
 
+pub use break_record::{Break, ValueMap};
 pub use intact::{Checkpoint, Lost, LostLog};
 pub use open::{OpenError, Problem, default_file_name};
 
@@ -201,6 +203,9 @@ pub struct Stop<'a> {
     pub points_failed: u64,
     /// Sweep points cancelled by a second Ctrl-C (last record `aborted`).
     pub points_aborted: u64,
+    /// Sweep points a `stop_when` passed over (`break`, `next`, `break` of a loop) or
+    /// whose step's `when:` did not hold: not run, by design.
+    pub points_skipped: u64,
     /// Sweep points never dispatched (the run stopped first).
     pub points_not_run: u64,
     /// Attempts run again after a broken connection or `retry_on` failure.

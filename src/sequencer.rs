@@ -48,6 +48,7 @@ use crate::sequence::value::Value;
 use crate::sequence::{LetFailed, Sequence, Step};
 use crate::wakeup::EveryWakeup;
 
+mod breaks;
 mod connects;
 mod cursor;
 mod flying;
@@ -163,8 +164,10 @@ pub struct Sequencer {
     vars: Vec<Value>,
     /// Scratch for a point's own values in a loop (before the loops' go in front).
     own: Vec<Value>,
-    /// Whether the stage at this path reruns its points already ok (`on_resume: rerun`).
-    rerun: Option<(Rc<str>, bool)>,
+    /// Whether the stage at this path reruns its points already ok (`on_resume: rerun`),
+    /// and whether it does again what the resumed log's breaks did (skips its points not
+    /// ok): decided once per stage.
+    rerun: Option<(Rc<str>, bool, bool)>,
     /// Scratch for a point's id (`step/index`) while its record is written.
     id: String,
     /// Receives the summary when the run ends.
@@ -182,7 +185,15 @@ pub struct Sequencer {
     /// Tells the operator how the run is stopping; [`log_notice`] unless set by
     /// `with_notices`.
     notify: Notify,
+    /// Tests: decides which `stop_when` fires after an ok point, as exec will.
+    #[cfg(test)]
+    test_fire: Option<TestFire>,
 }
+
+/// Tests: which `stop_when` condition (if any) fires after the ok point with this id and
+/// these `as` values.
+#[cfg(test)]
+pub(crate) type TestFire = fn(&str, &[(String, String)]) -> Option<crate::exec::Fired>;
 
 /// Tells the operator something about the run as a whole (how it is stopping), at a level.
 /// The app passes its stderr writer; the sequencer does not know where its operator is.
@@ -212,7 +223,7 @@ impl Sequencer {
         let (pools, caps): (Vec<_>, _) = pools.into_iter().unzip();
         let outbox = pools.iter().map(|_| Vec::new()).collect();
         Sequencer {
-            cursor: Cursor::new(&seq),
+            cursor: Cursor::new(&seq, crate::sequence::conditions::stage_runs),
             seq,
             pools,
             caps,
@@ -237,6 +248,8 @@ impl Sequencer {
             progress: Box::new(Silent),
             shown: false,
             notify: log_notice,
+            #[cfg(test)]
+            test_fire: None,
         }
     }
 
@@ -244,6 +257,23 @@ impl Sequencer {
     #[must_use]
     pub fn with_progress(mut self, progress: Box<dyn Progress>) -> Self {
         self.progress = progress;
+        self
+    }
+
+    /// The same sequencer deciding steps' `when:` with `gate` (tests drive it so).
+    #[cfg(test)]
+    #[must_use]
+    pub(crate) fn with_gate(mut self, gate: crate::sequence::conditions::Gate) -> Self {
+        self.cursor = Cursor::new(&self.seq, gate);
+        self
+    }
+
+    /// The same sequencer with `fire` standing in for the connections' evaluation of
+    /// `stop_when:` (tests): called with each ok point's id and `as` values.
+    #[cfg(test)]
+    #[must_use]
+    pub(crate) fn with_fire(mut self, fire: TestFire) -> Self {
+        self.test_fire = Some(fire);
         self
     }
 
@@ -258,6 +288,12 @@ impl Sequencer {
     /// the run after the last.
     fn pump(&mut self, ctx: &mut Context<Self>) {
         loop {
+            if let Some(why) = self.cursor.take_gate_error() {
+                // Whether the step is meant to run is unknown: stop as failed.
+                self.tally.condition_failed = true;
+                self.tally.reason.get_or_insert(why);
+                self.stop_dispatch();
+            }
             let Some((kind, step)) = self.cursor.stage().map(|c| (c.kind, c.step().clone())) else {
                 if self.in_flight == 0 {
                     self.finish(ctx);
@@ -275,7 +311,8 @@ impl Sequencer {
                 let path = self.cursor.stage().map_or("", |c| &c.path);
                 self.progress.step_started(path, step.points());
             }
-            if skip {
+            // A halted stage (a `stop_when` fired) starts no point again either.
+            if skip || self.cursor.halted() {
                 self.drop_again();
             }
             while !skip && self.in_flight < window {

@@ -106,6 +106,7 @@ async fn run_to_end(run: Prepared) -> Result<i32> {
                 points_ok: already,
                 points_failed: 0,
                 points_aborted: 0,
+                points_skipped: 0,
                 points_not_run: seq.total_points().saturating_sub(already),
                 retries: 0,
                 ended_at: SystemTime::now(),
@@ -172,6 +173,7 @@ fn died(path: &Path, seq: &Sequence, elapsed: Duration) -> Error {
         points_ok: counts.ok,
         points_failed: counts.failed,
         points_aborted: counts.aborted,
+        points_skipped: 0,
         points_not_run: seq
             .total_points()
             .saturating_sub(counts.ok + counts.failed + counts.aborted),

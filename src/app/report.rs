@@ -38,6 +38,9 @@ pub fn report(summary: &Summary, path: &Path, elapsed: Duration, seq: &Sequence)
     if summary.points_aborted > 0 {
         let _ = write!(text, ", {} aborted", summary.points_aborted);
     }
+    if summary.points_skipped > 0 {
+        let _ = write!(text, ", {} skipped", summary.points_skipped);
+    }
     let _ = writeln!(
         text,
         ", {} not run in {} ({})",
@@ -76,6 +79,7 @@ pub fn summary_of(stop: &runlog::Stop<'_>, log_error: Option<String>) -> Summary
         points_ok: stop.points_ok,
         points_failed: stop.points_failed,
         points_aborted: stop.points_aborted,
+        points_skipped: stop.points_skipped,
         retries: stop.retries,
         points_not_run: stop.points_not_run,
         busy: Duration::ZERO,

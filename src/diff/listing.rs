@@ -38,6 +38,10 @@ fn json(value: Option<&Value>) -> String {
 impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Change::Break { a, b } => {
+                let side = |s: &Option<String>| s.clone().unwrap_or_else(|| "none".to_owned());
+                write!(f, "stop_when fired: {} -> {}", side(a), side(b))
+            }
             Change::Status {
                 a,
                 b,

@@ -1,5 +1,9 @@
 //! `sequencer diff A B`: compares two runs point by point, by point id.
 //!
+//! A `stop_when` that fired after a point (its `break` record) is part of the point's
+//! outcome: a break in one run and not the other, or with another condition or action, is
+//! a difference of that point (a break at another point makes both points differ).
+//!
 //! [`diff`] reads both run logs with [`for_each_point`] and keeps the last record
 //! of each point id, as `sequencer resume` does, so retries and resumes collapse into the
 //! point's final outcome. Two records are the same point outcome when their `vars`, the
@@ -29,6 +33,8 @@
 //! The run log is read by [`crate::runlog::read`], shared with replays, `export` and
 //! `resume`.
 
+#[cfg(test)]
+mod break_tests;
 mod compare;
 mod listing;
 #[cfg(test)]
@@ -40,7 +46,9 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::error::Result;
-use crate::runlog::read::{CommandRecord, GIVE_A_LOG, PointRecord, Records, for_each_point};
+use crate::runlog::read::{
+    CommandRecord, GIVE_A_LOG, PointRecord, Record, Records, for_each_record,
+};
 
 use compare::compare;
 
@@ -138,6 +146,12 @@ enum Change {
         a: Option<Value>,
         b: Option<Value>,
     },
+    /// A `stop_when` fired after the point in one run only, or with another condition or
+    /// action: each side's `` `condition`: action `` (`None`: none fired).
+    Break {
+        a: Option<String>,
+        b: Option<String>,
+    },
 }
 
 impl Diff {
@@ -186,6 +200,9 @@ struct Run {
     points: Vec<PointRecord>,
     /// Point id to its place in `points`.
     index: HashMap<String, usize>,
+    /// Point id to the `stop_when` that fired after it (its last `break` record), as
+    /// `` `condition`: action ``.
+    breaks: HashMap<String, String>,
     /// The start record's `name` and `sequence_sha256` (`null` when absent).
     sequence: (Value, Value),
     /// The start record's `params` (`null` when absent: a log from before parameters).
@@ -205,14 +222,25 @@ impl Run {
             params: start["params"].clone(),
             ..Run::default()
         };
-        for_each_point(&mut records, |record| {
+        for_each_record(&mut records, |record| match record {
             // A later attempt or a resume replaces the earlier record, keeping its place.
-            if let Some(&i) = run.index.get(&record.id) {
-                run.points[i] = record;
-            } else {
-                run.index.insert(record.id.clone(), run.points.len());
-                run.points.push(record);
+            Record::Point(record) => {
+                if let Some(&i) = run.index.get(&record.id) {
+                    run.points[i] = record;
+                } else {
+                    run.index.insert(record.id.clone(), run.points.len());
+                    run.points.push(record);
+                }
             }
+            Record::Break(b) => {
+                let action = match &b.action {
+                    Value::String(word) => word.clone(),
+                    other => other.to_string(),
+                };
+                run.breaks
+                    .insert(b.id, format!("`{}`: {action}", b.condition));
+            }
+            Record::Connect(_) | Record::Resume(_) => {}
         })?;
         run.torn = records.torn();
         Ok(run)
@@ -336,7 +364,14 @@ fn compare_runs(a: &Run, b: &Run) -> Diff {
     for pa in &a.points {
         let entry = match b.get(&pa.id) {
             Some(pb) => {
-                let changes = compare(pa, pb);
+                let mut changes = compare(pa, pb);
+                let (ba, bb) = (a.breaks.get(&pa.id), b.breaks.get(&pa.id));
+                if ba != bb {
+                    changes.push(Change::Break {
+                        a: ba.cloned(),
+                        b: bb.cloned(),
+                    });
+                }
                 (!changes.is_empty()).then(|| Entry::Changed {
                     id: pa.id.clone(),
                     changes,

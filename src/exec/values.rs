@@ -1,7 +1,9 @@
 //! A point's values as its command texts and conditions read them ([`Values`]).
 
+use super::{Fired, PointError, Ran};
 use crate::sequence::LetFailed;
-use crate::sequence::expr::Env;
+use crate::sequence::conditions::StopWhen;
+use crate::sequence::expr::{Env, reply_number};
 use crate::sequence::value::Value;
 
 /// A point's values, by slot: first what the sequencer computed at dispatch (the loops'
@@ -54,6 +56,45 @@ impl Env for Values {
         match slot.checked_sub(self.vars.len()) {
             None => self.vars.get(slot),
             Some(index) => self.taken.get(index).and_then(Option::as_ref),
+        }
+    }
+}
+
+/// After a point whose commands all ran ok: the first of `conditions` (a step's
+/// `stop_when:`) that holds for the point's `values` goes into [`Ran::fired`]; one that
+/// cannot be evaluated (a reply that is not a number) fails the point instead.
+pub fn fire(ran: &mut Ran, conditions: &[StopWhen], values: &Values) {
+    if ran.error.is_some() {
+        return;
+    }
+    for (condition, when) in conditions.iter().enumerate() {
+        match when.expr.truth(values) {
+            Ok(false) => {}
+            Ok(true) => {
+                // A measured reply that is a number is recorded as the number the
+                // condition read.
+                let values = when
+                    .expr
+                    .values(values)
+                    .into_iter()
+                    .map(|(name, value)| match &value {
+                        Value::Str(reply) => match reply_number(reply) {
+                            Some(x) => (name, Value::Float(x)),
+                            None => (name, value),
+                        },
+                        _ => (name, value),
+                    })
+                    .collect();
+                ran.fired = Some(Fired { condition, values });
+                return;
+            }
+            Err(error) => {
+                ran.error = Some(Box::new(PointError::Eval {
+                    place: format!("stop_when `{}`", when.text),
+                    error,
+                }));
+                return;
+            }
         }
     }
 }

@@ -250,6 +250,19 @@ pub(crate) enum Record {
     Connect(ConnectRecord),
     /// A `resume` record: the instruments of the resumed run.
     Resume(Vec<LoggedInstrument>),
+    /// A `break` record: a `stop_when` condition held after a point.
+    Break(BreakRecord),
+}
+
+/// The fields of a `break` record that `diff` compares.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct BreakRecord {
+    /// The point after which the condition held.
+    pub id: String,
+    /// The condition as written.
+    pub condition: String,
+    /// What it did, as recorded (`"break"`, `{"next":"T"}`, ...).
+    pub action: Value,
 }
 
 /// Any record: its type, and the fields of the records [`for_each_record`] hands on.
@@ -287,9 +300,13 @@ struct Line {
     instruments: Value,
     #[serde(default)]
     greeting: Option<String>,
+    #[serde(default)]
+    condition: String,
+    #[serde(default)]
+    action: Value,
 }
 
-/// Calls `visit` with every complete point, connect and resume record of `records`, in log
+/// Calls `visit` with every complete point, connect, resume and break record of `records`, in log
 /// order, and returns how many point records there were. A line that is not a record, or a
 /// point record without an `id`, is a [`ReadError`] naming the path and the line.
 pub(crate) fn for_each_record(
@@ -329,6 +346,11 @@ pub(crate) fn for_each_record(
                 commands: line.commands,
             }),
             "resume" => Record::Resume(LoggedInstrument::list(&line.instruments)),
+            "break" => Record::Break(BreakRecord {
+                id: line.id.unwrap_or_default(),
+                condition: line.condition,
+                action: line.action,
+            }),
             _ => continue,
         };
         visit(record);

@@ -11,6 +11,7 @@
 //! returned in [`Sequence::warnings`].
 
 mod commands;
+mod conditions;
 mod exprs;
 mod framing;
 mod instruments;
@@ -363,6 +364,8 @@ impl Cx<'_> {
                     on_resume: OnResume::Continue,
                     lets: Vec::new(),
                     keeps_measured,
+                    stop_when: Vec::new(),
+                    when: None,
                 })
             })
             .collect()
@@ -392,6 +395,8 @@ fn key_before(text: &str, offset: usize) -> &str {
 
 #[cfg(test)]
 mod bounds_tests;
+#[cfg(test)]
+mod conditions_tests;
 #[cfg(test)]
 mod nested_tests;
 #[cfg(test)]

@@ -13,6 +13,7 @@
 pub mod address;
 pub mod bounds;
 mod compile;
+pub mod conditions;
 pub mod duration;
 pub mod expr;
 pub mod name;
@@ -33,6 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use address::Address;
+pub use conditions::{Action, Condition, LoopRef, StopWhen};
 pub use raw::{Greeting, OnError, OnResume, ReplyRule};
 use sha2::{Digest, Sha256};
 pub use termination::Eom;
@@ -176,6 +178,13 @@ pub struct Step {
     /// What a resume does when it continues an iteration of this step's loop (always
     /// [`OnResume::Continue`] outside loops).
     pub on_resume: OnResume,
+    /// `stop_when:`, in file order: checked after each point that completes ok (by the
+    /// connection that ran it, which reports the first that holds in
+    /// [`crate::exec::Fired`]).
+    pub stop_when: Vec<StopWhen>,
+    /// `when:`: the step runs only in the iterations where it holds
+    /// ([`conditions::stage_runs`]).
+    pub when: Option<Condition>,
     /// Values computed for every point after its sweep values, in order: the enclosing
     /// loops' `let:`s, then the step's own. Each may read the values before it.
     pub lets: Vec<Let>,

@@ -13,6 +13,7 @@
 //! (hand-written schemas in [`super::schema`], `#[schemars(untagged)]` here).
 
 mod command;
+mod conditions;
 mod param;
 mod values;
 
@@ -24,6 +25,7 @@ use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 pub use command::{RawCommand, RawCommandMap, RawUntil, RawUntilAny};
+pub use conditions::{RawAction, RawLoopAction, RawStopWhen};
 pub use param::{ParamScope, RawParam, whole_reference};
 pub use values::{Count, Dur, Num, OrderedMap, Scalar, Spanned};
 
@@ -223,7 +225,8 @@ impl<'de> Deserialize<'de> for RawEom {
     {
         "required": ["steps"],
         "not": {"anyOf": [{"required": ["parallel"]}, {"required": ["concurrency"]},
-                          {"required": ["on_resume"]}]},
+                          {"required": ["on_resume"]}, {"required": ["stop_when"]},
+                          {"required": ["when"]}]},
         "description": "A loop: its `steps` run once per point of its `sweep` (a group, \
             without `sweep`, once), one iteration after another.",
     },
@@ -287,6 +290,15 @@ pub struct RawStep {
     /// the loop: `continue` (default) runs only the points not yet ok, `rerun` runs this
     /// step again first (to settle a temperature again after a crash, say).
     pub on_resume: Option<Spanned<OnResume>>,
+    /// Conditions checked after each point of the step completes ok, with that point's
+    /// values, in order; the first that holds acts: `[{if: "current > 1e-3", then: {next:
+    /// T}}]`. With `parallel:`, points already in flight still complete after one holds.
+    #[schemars(length(min = 1))]
+    pub stop_when: Option<Spanned<Vec<RawStopWhen>>>,
+    /// For a step in a loop's body: it runs only in the iterations where this expression
+    /// over the loops' variables (and parameters) holds: `"setpoint <= 150"`.
+    #[schemars(length(min = 1))]
+    pub when: Option<Spanned<String>>,
 }
 
 /// `on_resume:` of a step in a loop's body.

@@ -17,7 +17,9 @@ use std::borrow::Cow;
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
-use super::raw::{Count, Dur, Num, OrderedMap, RawParallel, RawSequence, Scalar, Spanned};
+use super::raw::{
+    Count, Dur, Num, OrderedMap, RawAction, RawParallel, RawSequence, Scalar, Spanned,
+};
 
 /// The schema's `title`.
 const TITLE: &str = "sequencer sequence";
@@ -212,6 +214,52 @@ pub fn axis_or_param(schema: &mut Schema) {
             "pattern": PARAM_PATTERN,
             "description": "A list parameter of `params:`, as `\"{temps}\"`.",
         }));
+    }
+}
+
+/// `then:` of a `stop_when:` entry: `break`, `stop`, `{next: LOOP}` or `{break: LOOP}`.
+impl JsonSchema for RawAction {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "Action".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let in_loop = |key: &str, description: &str| {
+            serde_json::json!({
+                "description": description,
+                "type": "object",
+                "properties": {key: {"type": "string", "pattern": super::name::PATTERN}},
+                "required": [key],
+                "additionalProperties": false,
+            })
+        };
+        json_schema!({
+            "oneOf": [
+                {
+                    "description": "The step dispatches no more points; points in flight \
+                        finish; the sequence goes on with the next step.",
+                    "const": "break",
+                },
+                {
+                    "description": "The run stops as failed: points in flight finish, \
+                        teardown runs, exit status 1.",
+                    "const": "stop",
+                },
+                in_loop(
+                    "next",
+                    "The current iteration of this enclosing loop ends; it goes on with its \
+                        next iteration.",
+                ),
+                in_loop(
+                    "break",
+                    "This enclosing loop ends; the sequence goes on after it.",
+                ),
+            ],
+        })
     }
 }
 

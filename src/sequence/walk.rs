@@ -158,6 +158,56 @@ impl Walk {
         }
     }
 
+    /// Ends the current iteration of the loop entered at `depth` (0: the outermost; the
+    /// walk of a whole tree, [`Walk::new`]) as a `stop_when` with `{next: LOOP}` does: the
+    /// stages left in it are never produced, and the next is that loop's next iteration.
+    /// Returns the points of the stages passed over (saturating); nothing if the walk is
+    /// not in such a loop (already left by an earlier end).
+    pub fn end_iteration(&mut self, depth: usize) -> u64 {
+        self.end(depth, false)
+    }
+
+    /// Ends the loop entered at `depth` as a `stop_when` with `{break: LOOP}` does: its
+    /// stages left in this iteration and all its later iterations are never produced.
+    /// Returns the points passed over, as [`Walk::end_iteration`].
+    pub fn end_loop(&mut self, depth: usize) -> u64 {
+        self.end(depth, true)
+    }
+
+    /// [`Walk::end_iteration`] (`whole` false) or [`Walk::end_loop`].
+    fn end(&mut self, depth: usize, whole: bool) -> u64 {
+        if depth >= self.frames.len() {
+            return 0;
+        }
+        let mut passed = 0u64;
+        for (k, frame) in self.frames.iter().enumerate().skip(depth) {
+            let body = &frame.lp.body;
+            let rest = body
+                .get(frame.next_child..)
+                .unwrap_or_default()
+                .iter()
+                .fold(0u64, |acc, n| acc.saturating_add(n.points()));
+            passed = passed.saturating_add(rest);
+            // Loops inside the one ended are left whole; the one ended too for a break.
+            if k > depth || whole {
+                let later = frame
+                    .lp
+                    .iterations()
+                    .saturating_sub(frame.iteration.saturating_add(1));
+                passed =
+                    passed.saturating_add(later.saturating_mul(frame.lp.points_per_iteration()));
+            }
+        }
+        self.frames.truncate(depth + 1);
+        if let Some(frame) = self.frames.last_mut() {
+            frame.next_child = frame.lp.body.len();
+            if whole {
+                frame.iteration = frame.lp.iterations().saturating_sub(1);
+            }
+        }
+        passed
+    }
+
     /// A stage of `step` at the current path.
     fn stage(&self, step: &Arc<Step>) -> Stage {
         let iteration = self.path.len();

@@ -5,12 +5,18 @@
 //!
 //! The steps of the tree come from a [`Walk`], which holds only the current path through
 //! the loops: nothing here grows with the number of iterations or points.
+//!
+//! A fired `stop_when` moves the cursor on before its stage would end ([`Cursor::halt`]:
+//! the stage hands out no more points, and the rest of an iteration or of a loop is passed
+//! over), and a step whose `when:` does not hold in an iteration is passed over whole (the
+//! [`Gate`] decides): the points passed over are counted in [`Cursor::skipped`].
 
 use std::rc::Rc;
 use std::sync::Arc;
 
 use super::Kind;
 use super::lanes::Feed;
+use crate::sequence::conditions::{Action, Gate};
 use crate::sequence::walk::{Stage, Walk};
 use crate::sequence::{Sequence, Step};
 
@@ -31,6 +37,16 @@ pub(super) struct Cursor {
     offset: u64,
     /// Where the current stage's next point comes from; made when it is first asked for.
     feed: Option<Feed>,
+    /// Points of the current stage handed out so far.
+    handed: u64,
+    /// The current stage hands out no more points: a `stop_when` fired in it.
+    halted: bool,
+    /// Sweep points passed over so far: by a fired `stop_when`, or a step's `when:`.
+    skipped: u64,
+    /// Whether a step runs in an iteration (its `when:`).
+    gate: Gate,
+    /// Why a step's `when:` could not be decided, for the sequencer to stop the run.
+    gate_error: Option<String>,
 }
 
 /// The stage running now.
@@ -84,8 +100,8 @@ fn hook(kind: Kind, step: &Arc<Step>) -> Current {
 }
 
 impl Cursor {
-    /// At the start of `seq`.
-    pub(super) fn new(seq: &Sequence) -> Cursor {
+    /// At the start of `seq`; `gate` says whether a step with `when:` runs in an iteration.
+    pub(super) fn new(seq: &Sequence, gate: Gate) -> Cursor {
         let mut cursor = Cursor {
             setup: seq.setup.clone(),
             walk: Walk::new(&seq.steps),
@@ -94,6 +110,11 @@ impl Cursor {
             current: None,
             offset: 0,
             feed: None,
+            handed: 0,
+            halted: false,
+            skipped: 0,
+            gate,
+            gate_error: None,
         };
         cursor.current = cursor.following(None);
         cursor
@@ -108,10 +129,23 @@ impl Cursor {
             }
             self.taken = 0;
         }
-        if after != Some(Kind::Teardown)
-            && let Some(stage) = self.walk.next()
-        {
-            return Some(Current::new(Kind::Step, stage));
+        if after != Some(Kind::Teardown) {
+            for stage in self.walk.by_ref() {
+                match (self.gate)(&stage.step, &stage.outer) {
+                    Ok(true) => return Some(Current::new(Kind::Step, stage)),
+                    Ok(false) => self.skipped = self.skipped.saturating_add(stage.step.points()),
+                    Err(e) => {
+                        // Not run (the run stops): not counted as skipped.
+                        let why = format!(
+                            "cannot decide `when:` of step `{}` (line {}): {}",
+                            stage.path,
+                            stage.step.when.as_ref().map_or(0, |c| c.at.0),
+                            e.0
+                        );
+                        self.gate_error.get_or_insert(why);
+                    }
+                }
+            }
         }
         let step = self.teardown.get(self.taken)?;
         self.taken += 1;
@@ -125,12 +159,16 @@ impl Cursor {
 
     /// The current stage's next point, if one may go now: at most `window` lanes open.
     pub(super) fn next(&mut self, window: usize) -> Option<Next> {
+        if self.halted {
+            return None;
+        }
         let current = self.current.as_ref()?;
         let step = current.step();
         let feed = self
             .feed
             .get_or_insert_with(|| Feed::new(current.kind, step));
         let (at, lane) = feed.next(window)?;
+        self.handed += 1;
         Some(Next {
             index: self.offset + at,
             sweep_index: at % step.sweep.len().max(1),
@@ -147,7 +185,59 @@ impl Cursor {
 
     /// True while some point of the current stage has not been handed out.
     pub(super) fn has_more(&self) -> bool {
-        self.feed.as_ref().is_none_or(Feed::has_more)
+        !self.halted && self.feed.as_ref().is_none_or(Feed::has_more)
+    }
+
+    /// A `stop_when` of the current (sweep) stage fired with `action`: the stage hands out
+    /// no more points (its points not handed out yet are skipped), and for `next`/`break`
+    /// of a loop the walk passes over the rest of that iteration or loop. Acting again (a
+    /// second firing) counts nothing twice. `stop` is the sequencer's: nothing here.
+    pub(super) fn halt(&mut self, action: &Action) {
+        let Some(current) = &self.current else {
+            return;
+        };
+        if current.kind != Kind::Step {
+            return;
+        }
+        if !self.halted {
+            self.halted = true;
+            let left = current.step().points().saturating_sub(self.handed);
+            self.skipped = self.skipped.saturating_add(left);
+        }
+        self.pass_over(action);
+    }
+
+    /// What `action` does to the stages after the current one: for `next`/`break` of a
+    /// loop the walk passes over the rest of that iteration or loop (a resume doing again
+    /// what a recorded break did, while the stage's points already ok are still counted).
+    pub(super) fn pass_over(&mut self, action: &Action) {
+        let passed = match action {
+            Action::Break | Action::Stop => 0,
+            Action::Next(l) => self.walk.end_iteration(l.depth),
+            Action::BreakLoop(l) => self.walk.end_loop(l.depth),
+        };
+        self.skipped = self.skipped.saturating_add(passed);
+    }
+
+    /// True when a `stop_when` halted the current stage.
+    pub(super) fn halted(&self) -> bool {
+        self.halted
+    }
+
+    /// A point of the current stage handed out and given back unstarted after the stage
+    /// was halted: skipped, not "not run".
+    pub(super) fn skip_unstarted(&mut self) {
+        self.skipped = self.skipped.saturating_add(1);
+    }
+
+    /// Sweep points passed over so far (see [`Cursor::halt`] and the [`Gate`]).
+    pub(super) fn skipped(&self) -> u64 {
+        self.skipped
+    }
+
+    /// Why a step's `when:` could not be decided, once.
+    pub(super) fn take_gate_error(&mut self) -> Option<String> {
+        self.gate_error.take()
     }
 
     /// On to the next stage.
@@ -156,6 +246,8 @@ impl Cursor {
             return;
         };
         self.feed = None;
+        self.handed = 0;
+        self.halted = false;
         self.current = self.following(Some(done.kind));
         // Setup and teardown number their points on across instruments.
         let same_hook = self

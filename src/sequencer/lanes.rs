@@ -91,14 +91,23 @@ impl Sequencer {
         let (path, names) = (current.path.clone(), current.names.clone());
         // `on_resume: rerun` in an iteration the run continues: its points run again, the
         // ones already ok too. Decided once per stage (it reads the iteration's points).
-        let rerun = match &self.rerun {
-            Some((at, rerun)) if Rc::ptr_eq(at, &path) => *rerun,
+        let (rerun, replay) = match &self.rerun {
+            Some((at, rerun, replay)) if Rc::ptr_eq(at, &path) => (*rerun, *replay),
             _ => {
                 let rerun = step.on_resume == OnResume::Rerun
                     && kind == Kind::Step
                     && self.resume.continues(&self.seq, &current.stage);
-                self.rerun = Some((path.clone(), rerun));
-                rerun
+                // A stage the resumed log broke (and that does not run again): its points
+                // not ok are skipped, and what the break ended stays ended.
+                let breaks = self.resume.breaks(&path);
+                let replay = kind == Kind::Step && !rerun && !breaks.is_empty();
+                if replay {
+                    for action in breaks {
+                        self.cursor.pass_over(action);
+                    }
+                }
+                self.rerun = Some((path.clone(), rerun, replay));
+                (rerun, replay)
             }
         };
         while self.in_flight < window {
@@ -118,6 +127,11 @@ impl Sequencer {
                     self.tally.ok += 1;
                     self.progress.point_done(true);
                 }
+                self.cursor.release(lane);
+                continue;
+            }
+            if replay {
+                self.cursor.skip_unstarted();
                 self.cursor.release(lane);
                 continue;
             }

@@ -56,6 +56,10 @@ impl Sequencer {
     /// before (a retry's, or a session refused a little late) is now final.
     pub(super) fn not_started(&mut self, d: &Dispatch) {
         self.lane_free(d);
+        if d.kind == Kind::Step && !d.recorded && self.cursor.halted() {
+            // Given back after a `stop_when` halted its stage.
+            self.cursor.skip_unstarted();
+        }
         if d.try_no > 1 {
             // Counted when it was dispatched; it never ran.
             self.tally.retried = self.tally.retried.saturating_sub(1);
@@ -86,6 +90,17 @@ impl Sequencer {
             if d.kind == Kind::Step {
                 self.tally.ok += 1;
                 self.progress.point_done(true);
+                #[cfg(test)]
+                let test_fired = self
+                    .test_fire
+                    .and_then(|fire| fire(&format!("{}/{}", d.path, d.index), out.values));
+                #[cfg(test)]
+                let fired = out.fired.or(test_fired.as_ref());
+                #[cfg(not(test))]
+                let fired = out.fired;
+                if let Some(fired) = fired {
+                    self.fired(&d, fired);
+                }
             }
             return;
         };

@@ -62,8 +62,9 @@ impl Sequencer {
     }
 
     /// Hands back the points that have not started: those dispatched in this turn and not
-    /// sent, and those waiting in a pool. Teardown's never (it always runs).
-    fn take_back(&mut self) {
+    /// sent, and those waiting in a pool (also when a `stop_when` halts a stage, `breaks.rs`).
+    /// Teardown's never (it always runs).
+    pub(super) fn take_back(&mut self) {
         // Teardown always runs: its points are neither taken back nor held back.
         if self
             .cursor

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use actix::prelude::*;
 
 use super::{Dispatch, Sequencer};
-use crate::exec::{FailKind, Ran};
+use crate::exec::{FailKind, Fired, Ran};
 use crate::runlog;
 use crate::sequence::value::push_decimal;
 
@@ -32,6 +32,8 @@ pub struct Summary {
     pub points_aborted: u64,
     /// Attempts run again.
     pub retries: u64,
+    /// Sweep points a `stop_when` or a step's `when:` passed over, by design.
+    pub points_skipped: u64,
     /// Sweep points never run.
     pub points_not_run: u64,
     /// Time points spent running on connections, added up over every point record
@@ -59,6 +61,8 @@ pub(super) struct Attempt<'a> {
     pub error: Option<String>,
     /// What kind of failure (decides retries and the status).
     pub kind: Option<FailKind>,
+    /// The `stop_when` condition that held after it (an ok point only).
+    pub fired: Option<&'a Fired>,
 }
 
 impl<'a> Attempt<'a> {
@@ -72,6 +76,7 @@ impl<'a> Attempt<'a> {
             values: &ran.values,
             error: ran.error.as_ref().map(ToString::to_string),
             kind: ran.kind(),
+            fired: ran.fired.as_ref(),
         }
     }
 
@@ -85,6 +90,7 @@ impl<'a> Attempt<'a> {
             values: &[],
             error: Some(error),
             kind: Some(kind),
+            fired: None,
         }
     }
 }
@@ -104,6 +110,9 @@ pub(super) struct Tally {
     pub busy: Duration,
     /// A setup or teardown point failed.
     pub hook_failed: bool,
+    /// A `stop_when` with `then: stop` fired, or a step's `when:` could not be decided:
+    /// the run fails though no point did.
+    pub condition_failed: bool,
     /// The reason already says the instrument is unreachable.
     pub unreachable_said: bool,
     /// First reason the run is failing.
@@ -210,11 +219,17 @@ impl Sequencer {
             self.progress.step_ended();
         }
         let total = self.seq.total_points();
-        let not_run =
-            total.saturating_sub(self.tally.ok + self.tally.failed + self.tally.aborted_points);
+        let skipped = self.cursor.skipped();
+        let not_run = total.saturating_sub(
+            self.tally.ok + self.tally.failed + self.tally.aborted_points + skipped,
+        );
         let (exit_status, reason) = if let Some(why) = abort_reason {
             ("abort", why)
-        } else if self.tally.failed > 0 || self.tally.hook_failed || self.log_error.is_some() {
+        } else if self.tally.failed > 0
+            || self.tally.hook_failed
+            || self.tally.condition_failed
+            || self.log_error.is_some()
+        {
             let reason = self
                 .tally
                 .reason
@@ -222,18 +237,25 @@ impl Sequencer {
                 .or_else(|| self.log_error.clone())
                 .unwrap_or_default();
             ("fail", reason)
-        } else if self.tally.ok != total {
-            // Nothing failed, yet not every point is recorded ok: a bookkeeping bug. A run
-            // never says `success` unless it measured every point of its sequence.
+        } else if self.tally.ok + skipped != total {
+            // Nothing failed, yet not every point is recorded ok or skipped by design: a
+            // bookkeeping bug. A run never says `success` unless it measured every point
+            // of its sequence that it was meant to.
             tracing::error!(
-                "internal error: {} of {total} points recorded ok and none failed; please report this",
+                "internal error: {} of {total} points recorded ok, {skipped} skipped and none failed; please report this",
                 self.tally.ok
             );
             let why = format!(
-                "internal error: only {} of {total} points ok",
+                "internal error: only {} of {total} points ok ({skipped} skipped)",
                 self.tally.ok
             );
             ("fail", why)
+        } else if skipped > 0 {
+            let ok = self.tally.ok;
+            let why = format!(
+                "{ok} of {total} points ok, {skipped} skipped by design (`stop_when`, `when:`)"
+            );
+            ("success", why)
         } else {
             ("success", format!("all {total} points ok"))
         };
@@ -243,6 +265,7 @@ impl Sequencer {
             points_ok: self.tally.ok,
             points_failed: self.tally.failed,
             points_aborted: self.tally.aborted_points,
+            points_skipped: skipped,
             points_not_run: not_run,
             retries: self.tally.retried,
             ended_at: SystemTime::now(),
@@ -256,6 +279,7 @@ impl Sequencer {
             points_ok: self.tally.ok,
             points_failed: self.tally.failed,
             points_aborted: self.tally.aborted_points,
+            points_skipped: skipped,
             points_not_run: not_run,
             retries: self.tally.retried,
             busy: self.tally.busy,

@@ -57,6 +57,8 @@
 //!   `--address NAME=ADDR`, validation errors naming the instrument.
 //! - [`params`]: `params:` and `--set`: counts, lists, durations, the start record,
 //!   `check --set`, refusals, `resume` with the recorded values, `diff` notes.
+//! - [`stop_when`]: each `stop_when` action and a step's `when:` (break records, counts,
+//!   exit codes), `resume` honouring a break, `diff` and `export`; validation at line:col.
 //! - [`schema`]: `sequencer schema` validates every example and rejects bad files.
 //! - [`help`]: every subcommand's `--help` has an example; shell completions.
 
@@ -90,6 +92,7 @@ mod resume;
 mod robustness;
 mod schema;
 mod signals;
+mod stop_when;
 mod strays;
 mod support;
 mod validation;

@@ -216,3 +216,23 @@ fn record_line(record: &PointRecord) -> String {
     }))
     .unwrap()
 }
+
+/// A `break` record (a `stop_when` fired after s/0) adds no row and no column: the points
+/// it skipped have no records, and export invents none.
+#[test]
+fn break_records_add_no_rows() {
+    let log = TempLog::new(&format!(
+        "{START}{}\n{}\n",
+        record_line(&point("s", 0, 1, json!({"v": 0}), json!({"i": "5e-3"}))),
+        serde_json::to_string(
+            &json!({"type": "break", "id": "s/0", "step": "s", "index": 0,
+            "condition": "i > 1e-3", "action": {"next": "T"}, "values": {"i": 0.005},
+            "at": "2026-11-25T02:26:58.000Z"})
+        )
+        .unwrap(),
+    ));
+    let table = Table::read(&mut log.records()).unwrap();
+    assert_eq!(table.rows.len(), 1);
+    assert_eq!(table.names(Kind::Value), ["i"]);
+    assert_eq!(table.names(Kind::Var), ["v"]);
+}

@@ -153,7 +153,8 @@ impl Cx<'_> {
 
     /// Keys that a loop does not take, each a problem at its value: `commands` (a loop's
     /// points are its body's), `parallel` and `concurrency` (its iterations run one after
-    /// another), `on_resume` (which says what a resume does to a step).
+    /// another), `on_resume` (which says what a resume does to a step), `stop_when` and
+    /// `when` (conditions of a step).
     fn not_on_a_loop(&mut self, raw: &RawStep, name: &str) {
         if let Some(commands) = &raw.commands {
             let span = self.span(commands);
@@ -193,6 +194,29 @@ impl Cx<'_> {
                 format!(
                     "`on_resume` does not go on loop `{name}`: it says what a resume does to \
                      a step in a loop's body; give it to those steps"
+                ),
+                "on a loop",
+            );
+        }
+        if let Some(stop_when) = &raw.stop_when {
+            let span = self.span(stop_when);
+            self.problem(
+                span,
+                format!(
+                    "`stop_when` does not go on loop `{name}`: it is checked after each point \
+                     of a step; give it to a step of its body (`then: {{break: {name}}}` ends \
+                     the loop from there)"
+                ),
+                "on a loop",
+            );
+        }
+        if let Some(when) = &raw.when {
+            let span = self.span(when);
+            self.problem(
+                span,
+                format!(
+                    "`when` does not go on loop `{name}`: give it to the steps of its body \
+                     that run only in some iterations"
                 ),
                 "on a loop",
             );

@@ -9,11 +9,12 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use super::super::bounds::{self, MAX_POINTS, MAX_POINTS_TEXT};
+use super::super::conditions::{Condition, StopWhen};
 use super::super::name;
-use super::super::raw::{RawCommand, RawMode, RawStep, Spanned};
+use super::super::raw::{RawCommand, RawMode, RawStep, RawStopWhen, Spanned};
 use super::super::sweep::Mode;
-use super::super::{Node, OnResume, Parallel, RetryPolicy, Step};
-use super::exprs::{reads_measured, var_kind};
+use super::super::{Command, Node, OnResume, Parallel, RetryPolicy, Step};
+use super::exprs::{Names, reads_measured, var_kind};
 use super::instruments::Instruments;
 use super::loops::Scope;
 use super::on::Target;
@@ -254,7 +255,6 @@ impl Cx<'_> {
             ins,
         };
         let commands = self.commands(raw_commands, vars, ins.wire(instrument), target);
-        let keeps_measured = reads_measured(&commands, names.len());
         let wire = |c: &super::super::Command| ins.wire(c.on().unwrap_or(instrument));
         self.check_rendered_values(&scope.breaking, &commands, &names, wire);
         self.check_rendered_values(&breaking, &commands, &names, wire);
@@ -264,6 +264,14 @@ impl Cx<'_> {
             .as_deref()
             .map_or(scope.retry_on, RetryPolicy::from_list);
         let on_resume = self.on_resume(raw.on_resume, &raw.name.value, scope);
+        let (stop_when, when, keeps_measured) = self.conditions(
+            raw.stop_when,
+            raw.when.as_ref(),
+            &raw.name.value,
+            &commands,
+            vars,
+            scope,
+        );
         Step {
             retries,
             retry_on,
@@ -278,7 +286,61 @@ impl Cx<'_> {
             on_resume,
             lets,
             keeps_measured,
+            stop_when,
+            when,
         }
+    }
+
+    /// A step's `stop_when:` (over every value of its points, the measured ones included)
+    /// and `when:` (over its loops' variables), and whether running its points must keep
+    /// the measured values (some text or condition reads one).
+    fn conditions(
+        &mut self,
+        raw_stop: Option<Spanned<Vec<RawStopWhen>>>,
+        raw_when: Option<&Spanned<String>>,
+        step: &str,
+        commands: &[Command],
+        vars: Vars<'_>,
+        scope: &Scope,
+    ) -> (Vec<StopWhen>, Option<Condition>, bool) {
+        // `stop_when:` reads every value of the point, the measured ones included.
+        let taken: Vec<(String, usize)> = commands
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| match c {
+                Command::Query { name: Some(n), .. } | Command::Poll { name: Some(n), .. }
+                    if !vars.names.contains(&n.as_str()) =>
+                {
+                    Some((n.clone(), i))
+                }
+                _ => None,
+            })
+            .collect();
+        let point = Names {
+            vars,
+            taken: &taken,
+            value: None,
+        };
+        let stop_when = self.stop_when(raw_stop, step, scope, point);
+        // `when:` is decided as an iteration starts: on the loops' variables alone.
+        let outer = scope.vars.len();
+        let in_loops = Names {
+            vars: Vars {
+                names: &vars.names[..outer],
+                kinds: &vars.kinds[..outer],
+                base: outer,
+                params: vars.params,
+            },
+            taken: &[],
+            value: None,
+        };
+        let when = self.when(raw_when, scope, in_loops);
+        let base = vars.base;
+        let keeps_measured = reads_measured(commands, base)
+            || stop_when
+                .iter()
+                .any(|s| s.expr.slots().any(|slot| slot >= base));
+        (stop_when, when, keeps_measured)
     }
 
     /// A step's `on_resume:`. `rerun` means "run again when a resume continues an

@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use super::super::duration::parse_duration;
 use super::super::raw::{
-    RawCommandMap, RawEomPair, RawInstrument, RawRange, RawSequence, RawSim, RawStep, RawUntil,
+    RawCommandMap, RawEomPair, RawInstrument, RawRange, RawSequence, RawSim, RawStep, RawStopWhen,
+    RawUntil,
 };
 use super::super::{bounds, name};
 use super::{DURATION_PATTERN, schema};
@@ -103,6 +104,7 @@ fn schema_keys_are_the_loader_keys() {
         ("/definitions/Range", loader_keys::<RawRange>()),
         ("/definitions/CommandMap", loader_keys::<RawCommandMap>()),
         ("/definitions/Until", loader_keys::<RawUntil>()),
+        ("/definitions/StopWhen", loader_keys::<RawStopWhen>()),
     ];
     for (pointer, loader) in table {
         assert_eq!(
@@ -284,7 +286,10 @@ fn loops_are_steps_with_steps() {
         .iter()
         .filter_map(|r| r["required"][0].as_str())
         .collect();
-    assert_eq!(refused, ["parallel", "concurrency", "on_resume"]);
+    assert_eq!(
+        refused,
+        ["parallel", "concurrency", "on_resume", "stop_when", "when"]
+    );
     let words: Vec<&str> = schema["definitions"]["OnResume"]["oneOf"]
         .as_array()
         .unwrap()

@@ -120,3 +120,122 @@ fn paths_are_found_where_the_tree_has_them() {
         assert!(find_loop(&tree, missing).is_none(), "{missing}");
     }
 }
+
+/// The tree `T(t: 1, 2) { a(3 points); U(u: 7, 8) { b(1 point) }; b }`: 2 x (3 + 2 + 1)
+/// points, 12 in all.
+fn ends_tree() -> Vec<Node> {
+    let (a, b) = steps();
+    let inner = looped("U", "u", &[7, 8], 1, vec![Node::Step(b.clone())]);
+    vec![looped(
+        "T",
+        "t",
+        &[1, 2],
+        1,
+        vec![Node::Step(a), inner, Node::Step(b)],
+    )]
+}
+
+/// Ending an iteration or a loop from a given stage passes over exactly the stages left,
+/// counts their points, and goes on where the action says: the loop's next iteration, or
+/// after the loop; an end from a loop already left does nothing.
+#[test]
+fn ends_pass_over_the_stages_left() {
+    // (stages taken before the end, depth, whole loop, points passed over, stages after)
+    let cases: &[(usize, usize, bool, u64, &[&str])] = &[
+        // `next: T` from `T/0/a`: U's two iterations and b are passed over.
+        (
+            1,
+            0,
+            false,
+            3,
+            &["T/1/a 2", "T/1/U/0/b 2,7", "T/1/U/1/b 2,8", "T/1/b 2"],
+        ),
+        // `break: T` from `T/0/a`: the rest of iteration 0 and all of iteration 1.
+        (1, 0, true, 3 + 6, &[]),
+        // `next: U` from `T/0/U/0/b`: U's iteration 1 runs, then b.
+        (
+            2,
+            1,
+            false,
+            0,
+            &[
+                "T/0/U/1/b 1,8",
+                "T/0/b 1",
+                "T/1/a 2",
+                "T/1/U/0/b 2,7",
+                "T/1/U/1/b 2,8",
+                "T/1/b 2",
+            ],
+        ),
+        // `break: U` from `T/0/U/0/b`: U's iteration 1 passed over, then T/0/b.
+        (
+            2,
+            1,
+            true,
+            1,
+            &[
+                "T/0/b 1",
+                "T/1/a 2",
+                "T/1/U/0/b 2,7",
+                "T/1/U/1/b 2,8",
+                "T/1/b 2",
+            ],
+        ),
+        // `next: T` from inside U (`T/0/U/0/b`): U's iteration 1 and T/0/b passed over.
+        (
+            2,
+            0,
+            false,
+            2,
+            &["T/1/a 2", "T/1/U/0/b 2,7", "T/1/U/1/b 2,8", "T/1/b 2"],
+        ),
+        // `break: T` from the last stage of the last iteration: nothing left.
+        (8, 0, true, 0, &[]),
+        // `next: T` from the last stage of an iteration: the next iteration as usual.
+        (
+            4,
+            0,
+            false,
+            0,
+            &["T/1/a 2", "T/1/U/0/b 2,7", "T/1/U/1/b 2,8", "T/1/b 2"],
+        ),
+        // Depth past the loops entered (the walk is outside U): nothing.
+        (
+            4,
+            1,
+            true,
+            0,
+            &["T/1/a 2", "T/1/U/0/b 2,7", "T/1/U/1/b 2,8", "T/1/b 2"],
+        ),
+    ];
+    let tree = ends_tree();
+    assert_eq!(Walk::new(&tree).count(), 8);
+    for &(taken, depth, whole, points, after) in cases {
+        let mut walk = Walk::new(&tree);
+        let before: Vec<Stage> = walk.by_ref().take(taken).collect();
+        assert_eq!(before.len(), taken);
+        let passed = if whole {
+            walk.end_loop(depth)
+        } else {
+            walk.end_iteration(depth)
+        };
+        let case = format!("after {taken} stages, depth {depth}, whole {whole}");
+        assert_eq!(passed, points, "{case}");
+        assert_eq!(paths(walk.by_ref()), after, "{case}");
+        // Ending again once the walk is over is harmless.
+        assert_eq!(walk.end_loop(0), 0, "{case}");
+    }
+}
+
+/// Ending twice from the same stage counts the points passed over once.
+#[test]
+fn ending_twice_counts_once() {
+    let tree = ends_tree();
+    let mut walk = Walk::new(&tree);
+    walk.next();
+    assert_eq!(walk.end_iteration(0), 3);
+    assert_eq!(walk.end_iteration(0), 0);
+    assert_eq!(walk.end_loop(0), 6);
+    assert_eq!(walk.end_loop(0), 0);
+    assert_eq!(walk.count(), 0);
+}

@@ -357,7 +357,7 @@ impl Loader {
         let instrument = match &record {
             Record::Point(p) => p.instrument.clone(),
             Record::Connect(c) => c.instrument.clone(),
-            Record::Resume(_) => None,
+            Record::Resume(_) | Record::Break(_) => None,
         };
         self.named |= instrument.is_some();
         let name = instrument.or_else(|| self.sole.clone());
@@ -370,6 +370,7 @@ impl Loader {
             }
             Record::Connect(connect) => self.builder(name.as_deref()).push_connect(connect),
             Record::Resume(instruments) => self.listed(instruments),
+            Record::Break(_) => {}
         }
     }
 
