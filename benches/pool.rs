@@ -94,6 +94,10 @@ fn main() {
     // Throughput at zero latency.
     throughput(&dir, 50_000 / scale, place, &mut rows);
 
+    // The per-point cost of expressions (issue 16): a step with a `let:` and two
+    // expression placeholders beside the plain step, alternately, at 10 connections.
+    expressions(&dir, 50_000 / scale, place, &mut rows);
+
     // Latency-bound makespan.
     let (points, conns, latency) = (1_000 / scale, 10usize, Duration::from_millis(10));
     let (plain, run) = best_of(&dir, latency, points, conns, place);
@@ -210,6 +214,50 @@ fn throughput(dir: &Path, points: u64, place: Placement, rows: &mut Vec<Row>) {
             target: String::new(),
         });
     }
+}
+
+/// The expressions row: `points` at zero latency over 10 connections, the step with a
+/// `let:` and two expression placeholders against the same step with a plain `{i}`, best
+/// of [`ROUNDS`] turns each, taken alternately against the same simulator.
+fn expressions(dir: &Path, points: u64, place: Placement, rows: &mut Vec<Row>) {
+    let conns = 10;
+    let sim = start_sim(Duration::ZERO, place);
+    place.enter(Role::Client);
+    let plain_file = write_sequence(dir, points, conns);
+    let expr_file = write_expr_sequence(dir, points, conns);
+    let (mut plain, mut expr) = (Duration::MAX, Duration::MAX);
+    for _ in 0..ROUNDS {
+        plain = plain.min(run_file(&plain_file, &sim, false).elapsed);
+        expr = expr.min(run_file(&expr_file, &sim, false).elapsed);
+    }
+    let (ours, reference) = (rate(points, expr), rate(points, plain));
+    let ratio = ours / reference;
+    rows.push(Row {
+        what: format!("throughput, let + 2 expressions, {points} points, {conns} connections"),
+        value: format!("{ours:.0} points/s"),
+        reference: format!("{reference:.0} points/s (plain `V{{i}}?` step)"),
+        ratio: format!("{ratio:.2}"),
+        target: verdict(ratio >= 0.9, ">= 0.9 of the plain step"),
+    });
+}
+
+/// [`write_sequence`] with a `let:` and two expressions in the command:
+/// `V{i * 2 + 1}:{j:.6}:{abs(i - 3)}?` with `j = i / 1000 + 1e-6`.
+fn write_expr_sequence(dir: &Path, points: u64, conns: usize) -> PathBuf {
+    let path = dir.join(format!("bench-expr-{points}-{conns}.yaml"));
+    let text = format!(
+        "name: bench\n\
+         instrument: {{max_connections: {conns}}}\n\
+         steps:\n  \
+           - name: s\n    \
+             sweep: {{i: {{start: 0, stop: {last}, step: 1}}}}\n    \
+             parallel: all\n    \
+             let: {{j: \"i / 1000 + 1e-6\"}}\n    \
+             commands: [\"V{{i * 2 + 1}}:{{j:.6}}:{{abs(i - 3)}}?\"]\n",
+        last = points - 1
+    );
+    std::fs::write(&path, text).expect("cannot write the sequence");
+    path
 }
 
 /// The best times of the plain client and of `sequencer run` over [`ROUNDS`] turns each,

@@ -410,16 +410,24 @@ impl<S: Transport> Exec<'_, S> {
                 }
             }
         }
-        match command.template() {
-            None => Ok(Some(String::new())),
-            Some(t) => t
-                .render_to_string(values)
-                .map(Some)
-                .map_err(|error| PointError::Eval {
-                    place: place(),
-                    error,
-                }),
+        let Some(t) = command.template() else {
+            return Ok(Some(String::new()));
+        };
+        let text = t
+            .render_to_string(values)
+            .map_err(|error| PointError::Eval {
+                place: place(),
+                error,
+            })?;
+        // A text value with a line break (a parameter, a `let:`) would send two commands
+        // and put every later reply out of step: the point fails before sending it.
+        if !t.is_constant() && text.contains(['\n', '\r']) {
+            return Err(PointError::LineBreak {
+                template: t.source().to_owned(),
+                text,
+            });
         }
+        Ok(Some(text))
     }
 
     /// Sleeps `d`, unless the run's deadline has passed or passes meanwhile: then the

@@ -176,6 +176,12 @@ pub enum PointError {
         place: String,
         error: crate::sequence::expr::EvalError,
     },
+    /// A rendered command holds a line break: sent, it would be two commands.
+    #[error(
+        "`{template}` renders as `{}`, which holds a line break: it would be sent as two commands, so it was not sent (check the values it uses)",
+        text.escape_debug()
+    )]
+    LineBreak { template: String, text: String },
     /// A poll whose condition did not hold in time.
     #[error("poll `{command}` did not reach {condition} within {} (last reply `{reply}`, {polls} queries)", format_duration(*timeout))]
     PollTimeout {
@@ -203,7 +209,7 @@ impl PointError {
     pub fn kind(&self) -> FailKind {
         match self {
             PointError::Mismatch { .. } | PointError::Check { .. } => FailKind::Mismatch,
-            PointError::Eval { .. } => FailKind::Evaluation,
+            PointError::Eval { .. } | PointError::LineBreak { .. } => FailKind::Evaluation,
             PointError::PollTimeout { .. } => FailKind::PollTimeout,
             PointError::Deadline { .. } => FailKind::Deadline,
             PointError::Aborted => FailKind::Aborted,

@@ -41,6 +41,16 @@ async fn run(
     replies: Vec<&'static str>,
     timeout_ms: u64,
 ) -> (Ran, Vec<String>) {
+    run_with(commands, replies, timeout_ms, Values::default()).await
+}
+
+/// [`run`] for a point with these values.
+async fn run_with(
+    commands: Vec<Command>,
+    replies: Vec<&'static str>,
+    timeout_ms: u64,
+    mut values: Values,
+) -> (Ran, Vec<String>) {
     let (a, b) = duplex(1024);
     let server = instrument(b, replies);
     let mut io = LineIo::new(a, "\n", "\n");
@@ -48,7 +58,7 @@ async fn run(
         &mut io,
         &commands,
         0..commands.len(),
-        &mut Values::default(),
+        &mut values,
         &mut ReplyTimer::new(Duration::from_millis(timeout_ms)),
         Conn {
             id: 7,
@@ -646,4 +656,25 @@ async fn the_deadline_cuts_waits_and_polls_not_replies() {
         "the reply was taken"
     );
     assert!(out.elapsed < Duration::from_secs(5), "{:?}", out.elapsed);
+}
+
+/// A rendered command with a line break (a text value no check at load saw) is not sent:
+/// the point fails before it, naming the template, and nothing goes out.
+#[tokio::test(start_paused = true)]
+async fn a_rendered_line_break_is_never_sent() {
+    let text = Template::parse("LABEL {x}", &crate::sequence::template::TestNames(&["x"])).unwrap();
+    let cmds = vec![Command::Write {
+        text,
+        on: None,
+        when: None,
+    }];
+    let values = Values::new(vec![Value::Str("a\nb".into())], false);
+    let (out, seen) = run_with(cmds, vec![], 1000, values).await;
+    let error = out.error.expect("the point fails").to_string();
+    assert!(
+        error.contains("`LABEL {x}` renders as `LABEL a\\nb`"),
+        "{error}"
+    );
+    assert!(seen.is_empty(), "{seen:?}");
+    assert!(out.exchanges.is_empty());
 }

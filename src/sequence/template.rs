@@ -293,6 +293,17 @@ impl Template {
         })
     }
 
+    /// Its literal text (constants rendered, placeholders left out), joined.
+    pub fn literal_text(&self) -> String {
+        self.segments
+            .iter()
+            .filter_map(|segment| match segment {
+                Segment::Literal(text) => Some(text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The original text.
     pub fn source(&self) -> &str {
         &self.source

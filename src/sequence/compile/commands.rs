@@ -500,7 +500,12 @@ impl Cx<'_> {
         wire: Wire<'_>,
     ) -> Option<Template> {
         self.check_framing(text, span.clone(), wire);
-        self.parse_template(text, span, here)
+        let t = self.parse_template(text, span.clone(), here)?;
+        // Parameters are folded into the text: it is checked as it will be sent.
+        if text.contains('{') {
+            self.check_framing(&t.literal_text(), span, wire);
+        }
+        Some(t)
     }
 
     /// Parses `text`, the YAML scalar at `span`, as a template in scope `here`.
