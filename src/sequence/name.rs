@@ -57,6 +57,22 @@ pub fn is_name(name: &str) -> bool {
     chars.next().is_some_and(may_start) && chars.all(may_follow)
 }
 
+/// Words of the expression language: no value may be named so (it could not be read).
+pub const KEYWORDS: [&str; 3] = ["and", "or", "not"];
+
+/// What is wrong with `name` as the name of a value that expressions read (a sweep
+/// variable, a `let:` value, a parameter, a measured value): the name rule, and not a word
+/// of the expression language.
+pub fn value_problem(what: &str, name: &str) -> Option<String> {
+    if KEYWORDS.contains(&name) {
+        return Some(format!(
+            "bad {what} `{name}`: `{name}` is a word of the expression language (`and`, `or`, \
+             `not`), so no expression could read it; rename it"
+        ));
+    }
+    problem(what, name)
+}
+
 /// Why `name` breaks the rule, said about `what` (`variable name`, `step name`), with the
 /// rule and a name that follows it; `None` for a good name.
 ///

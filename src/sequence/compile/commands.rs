@@ -56,7 +56,7 @@ impl Cx<'_> {
                 && let Some(name) = &m.as_name
             {
                 let at = self.span(name);
-                if let Some(message) = name::problem("value name", &name.value) {
+                if let Some(message) = name::value_problem("value name", &name.value) {
                     self.problem(at, message, "rename");
                 } else if self.params.iter().any(|(p, _)| *p == name.value) {
                     self.param_clash(&name.value, at, "value name");

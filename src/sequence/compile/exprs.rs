@@ -166,7 +166,8 @@ impl Cx<'_> {
                     "rename it",
                 );
             }
-            if report && let Some(message) = super::super::name::problem("`let` name", &name) {
+            if report && let Some(message) = super::super::name::value_problem("`let` name", &name)
+            {
                 self.problem(at, message, "rename it");
             }
             let problems = self.problems.len();

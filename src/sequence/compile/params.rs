@@ -16,7 +16,7 @@ impl Cx<'_> {
         for (key, _) in &raw.value.0 {
             let at = self.span(key).start;
             self.param_at.push((key.value.clone(), at));
-            if let Some(message) = name::problem("parameter name", &key.value) {
+            if let Some(message) = name::value_problem("parameter name", &key.value) {
                 let span = self.span(key);
                 self.problem(span, message, "rename");
             }

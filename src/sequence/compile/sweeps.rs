@@ -19,7 +19,7 @@ impl Cx<'_> {
         let mut key_spans = Vec::new();
         for (key, axis) in raw.0 {
             let key_span = self.span(&key);
-            if let Some(message) = name::problem("variable name", &key.value) {
+            if let Some(message) = name::value_problem("variable name", &key.value) {
                 self.problem(key_span.clone(), message, "bad name");
             }
             // A bad axis is reported and stood in for, so its name stays known and its

@@ -52,6 +52,18 @@ fn reports_problems_where_they_are() {
             "4:3: unknown field `colour`",
         ),
         (
+            "steps:\n- name: a\n  sweep: {and: [1]}\n  commands: [X]\n",
+            "3:11: bad variable name `and`: `and` is a word of the expression language",
+        ),
+        (
+            "steps:\n- name: a\n  let: {not: '1'}\n  commands: [X]\n",
+            "3:9: bad `let` name `not`: `not` is a word",
+        ),
+        (
+            "steps:\n- name: a\n  commands: [{query: X?, as: or}]\n",
+            "3:30: bad value name `or`: `or` is a word",
+        ),
+        (
             "instrument: {timeout: 2}\nsteps: [{name: a, commands: [X]}]\n",
             "1:23: bad duration `2`",
         ),
