@@ -470,7 +470,6 @@ impl StreamHandler<Execute> for Connection {
             if whole {
                 fire(&mut ran, &msg.step.stop_when, &values);
             }
-            ran.taken = values.taken;
             if linger && ran.error.is_none() && ran.exchanges.iter().any(|e| e.reply.is_some()) {
                 open::watch_after_first_point(&mut io, &mut ran, id).await;
             }

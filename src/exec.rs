@@ -27,7 +27,6 @@ use crate::runlog::Exchange;
 use crate::sequence::Command;
 use crate::sequence::expr::{Expr, show_values};
 use crate::sequence::template::Template;
-use crate::sequence::value::Value;
 
 /// Which connection runs the commands: named in log lines and error messages.
 #[derive(Debug, Clone, Copy)]
@@ -52,10 +51,6 @@ pub struct Ran {
     pub exchanges: Vec<Exchange>,
     /// Replies named with `as`, in command order.
     pub values: Vec<(String, String)>,
-    /// The measured values as the point's expressions read them ([`Values::taken`]), set
-    /// by the connection once the commands are over: what a run of `on:` commands lent
-    /// here hands back to the point.
-    pub taken: Vec<Option<Value>>,
     /// Why the commands stopped before their end; `None` when they all ran. Boxed: the
     /// result travels by value through two actors for every point.
     pub error: Option<Box<PointError>>,
@@ -64,7 +59,7 @@ pub struct Ran {
     pub in_step: bool,
     /// The first of the step's `stop_when:` conditions that held after the point's last
     /// command (only for a point that is ok); the sequencer acts on it.
-    pub fired: Option<Fired>,
+    pub fired: Option<Box<Fired>>,
 }
 
 /// A `stop_when:` condition that held after a point completed ok.
@@ -85,7 +80,6 @@ impl Ran {
             elapsed: Duration::ZERO,
             exchanges: Vec::with_capacity(capacity),
             values: Vec::new(),
-            taken: Vec::new(),
             error: None,
             in_step: true,
             fired: None,
@@ -235,7 +229,7 @@ pub async fn run_commands<S: Transport>(
                     .count();
             let result = tokio::select! {
                 biased;
-                r = ex.lent(others, instrument, at..end) => r,
+                r = ex.lent(others, instrument, commands, at..end) => r,
                 () = &mut cancel => Err(PointError::Aborted),
             };
             at = end;
@@ -459,6 +453,7 @@ impl<S: Transport> Exec<'_, S> {
         &mut self,
         others: Option<Others<'_>>,
         instrument: usize,
+        commands: &[Command],
         range: std::ops::Range<usize>,
     ) -> Result<(), PointError> {
         let Some(lend) = others.and_then(|o| o.lend) else {
@@ -472,7 +467,7 @@ impl<S: Transport> Exec<'_, S> {
             instrument,
             ran,
         } = lend
-            .run_on(instrument, range, self.values.clone())
+            .run_on(instrument, range.clone(), self.values.clone())
             .await
             .map_err(PointError::Unlent)?;
         for mut exchange in ran.exchanges {
@@ -480,10 +475,15 @@ impl<S: Transport> Exec<'_, S> {
             exchange.conn = Some(conn);
             self.out.exchanges.push(exchange);
         }
-        self.out.values.extend(ran.values);
-        if self.values.keep {
-            self.values.taken = ran.taken;
+        // What the lent commands measured, at their slots (names are unique in a list).
+        for (index, command) in commands[range.clone()].iter().enumerate() {
+            if let Some(name) = command.measures()
+                && let Some((_, reply)) = ran.values.iter().find(|(n, _)| n == name)
+            {
+                self.values.take(range.start + index, reply);
+            }
         }
+        self.out.values.extend(ran.values);
         self.last = Instant::now();
         match ran.error {
             Some(e) => Err(*e),

@@ -370,7 +370,7 @@ impl Sequencer {
             commands: 0..d.step.commands.len(),
             values: Values {
                 fault: d.fault.clone(),
-                ..Values::new(d.vars.clone(), d.step.keeps_measured)
+                ..Values::new(d.vars.clone(), d.step.keeps_measured, d.step.commands.len())
             },
             // Teardown is never cancelled: the instrument must be left safe.
             epoch: if teardown {

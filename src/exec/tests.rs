@@ -1,6 +1,7 @@
 //! Tests of the parent module.
 use super::*;
 use crate::sequence::template::Template;
+use crate::sequence::value::Value;
 use crate::sequence::{Bound, Until};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, duplex};
 
@@ -668,7 +669,7 @@ async fn a_rendered_line_break_is_never_sent() {
         on: None,
         when: None,
     }];
-    let values = Values::new(vec![Value::Str("a\nb".into())], false);
+    let values = Values::new(vec![Value::Str("a\nb".into())], false, 1);
     let (out, seen) = run_with(cmds, vec![], 1000, values).await;
     let error = out.error.expect("the point fails").to_string();
     assert!(

@@ -15,37 +15,36 @@ use crate::sequence::value::Value;
 pub struct Values {
     /// The sequencer's values.
     pub vars: Vec<Value>,
-    /// Measured values by command index (`None`: not measured in this point); empty when
-    /// nothing in the step reads a measured value ([`Values::keep`] false).
+    /// Measured values by command index (`None`: not measured in this point), one slot
+    /// per command when some text or condition of the step reads a measured value; empty
+    /// otherwise, and then no reply is copied.
     pub taken: Vec<Option<Value>>,
-    /// Whether measured values are kept: true when some text or condition of the step
-    /// reads one (no copy of every reply otherwise).
-    pub keep: bool,
     /// Why the sequencer could not compute the point's values (a `let:` that failed): the
     /// point fails with it before sending anything.
     pub fault: Option<Box<LetFailed>>,
 }
 
 impl Values {
-    /// The sequencer's values alone; measured values are kept when `keep`.
-    pub fn new(vars: Vec<Value>, keep: bool) -> Values {
+    /// The sequencer's values, with room for what the point measures when `keep` (some
+    /// text or condition of the step reads a measured value) for a step of `commands`.
+    pub fn new(vars: Vec<Value>, keep: bool, commands: usize) -> Values {
         Values {
             vars,
-            taken: Vec::new(),
-            keep,
+            taken: if keep {
+                vec![None; commands]
+            } else {
+                Vec::new()
+            },
             fault: None,
         }
     }
 
-    /// Keeps `reply`, measured by the command at `index` of the step, when values are kept.
+    /// Keeps `reply`, measured by the command at `index` of the step, when measured values
+    /// are kept.
     pub fn take(&mut self, index: usize, reply: &str) {
-        if !self.keep {
-            return;
+        if let Some(slot) = self.taken.get_mut(index) {
+            *slot = Some(Value::Str(reply.to_owned()));
         }
-        if self.taken.len() <= index {
-            self.taken.resize(index + 1, None);
-        }
-        self.taken[index] = Some(Value::Str(reply.to_owned()));
     }
 }
 
@@ -85,7 +84,7 @@ pub fn fire(ran: &mut Ran, conditions: &[StopWhen], values: &Values) {
                         _ => (name, value),
                     })
                     .collect();
-                ran.fired = Some(Fired { condition, values });
+                ran.fired = Some(Box::new(Fired { condition, values }));
                 return;
             }
             Err(error) => {

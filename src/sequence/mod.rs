@@ -335,6 +335,14 @@ impl Command {
         matches!(self, Command::Query { .. } | Command::Poll { .. })
     }
 
+    /// The name its reply is kept under (`as:`), if it has one.
+    pub fn measures(&self) -> Option<&str> {
+        match self {
+            Command::Query { name, .. } | Command::Poll { name, .. } => name.as_deref(),
+            Command::Write { .. } | Command::Wait { .. } => None,
+        }
+    }
+
     /// The template this command sends, if it sends anything.
     pub fn template(&self) -> Option<&Template> {
         match self {

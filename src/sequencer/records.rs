@@ -76,7 +76,7 @@ impl<'a> Attempt<'a> {
             values: &ran.values,
             error: ran.error.as_ref().map(ToString::to_string),
             kind: ran.kind(),
-            fired: ran.fired.as_ref(),
+            fired: ran.fired.as_deref(),
         }
     }
 
