@@ -1,22 +1,22 @@
-//! Expressions end to end (issue 16, items 1 to 5), against `--sim` or a simulator the test
-//! holds: values rendered into command text, `let:` values in the run log's `vars` and in
-//! `export`, measured values reused later in their point, `check:` failing as a mismatch
-//! (retried only with `retry_on: [mismatch]`), `expect:` with placeholders, a poll's
-//! `until:` expression, `when:` on commands and on steps, and the points an expression
-//! fails at run time. [`validation`] has the errors at load, each at its line and column.
+//! Expressions end to end (issue 16, items 1 to 5), against `--sim`: values rendered into
+//! command text, `let:` values in the run log's `vars` and in `export`, measured values
+//! reused later in their point, `check:` failing as a mismatch (retried only with
+//! `retry_on: [mismatch]`), `expect:` with placeholders, a poll's `until:` expression, and
+//! `when:` on commands and on steps. [`failures`] has the points an expression fails at run
+//! time; [`validation`] the errors at load, each at its line and column.
 //!
 //! The generic simulator stores `HEADER VALUE` and answers `HEADER?` with it (`0` if never
 //! set), so a test reads back what it wrote and asks the instrument afterwards what it was
 //! sent.
 
+mod failures;
 mod validation;
 
 use std::path::Path;
-use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{Probe, Scratch, of_type, point, sim, step_points, stop};
+use crate::support::{Scratch, of_type, point, step_points, stop};
 
 /// The texts a point record says were sent, in order.
 fn sent(p: &Value) -> Vec<&str> {
@@ -36,12 +36,6 @@ fn var_names(p: &Value) -> Vec<&str> {
         .keys()
         .map(String::as_str)
         .collect()
-}
-
-/// Runs `yaml` against the simulator at `addr` (not `--sim`), so the test can ask the
-/// instrument afterwards what it was sent.
-fn run_at(scratch: &Scratch, yaml: &str, addr: &str) -> (crate::support::Output, Vec<Value>) {
-    scratch.run("e.yaml", yaml, &["--address", addr])
 }
 
 /// Arithmetic, `:.N`, the integer and float rules, a parameter and literal braces, each
@@ -168,47 +162,6 @@ steps:
         ["SOUR1:VOLT 1.25", "SOUR1:VOLT?", "X 1.25", "Y 2.50"]
     );
     assert_eq!(point(&records, "s/0")["values"]["rb"], "0.5");
-}
-
-/// A reply that is not a number, used in arithmetic, fails its point with the expression,
-/// the command and the values; the instrument never gets the commands after it, and the
-/// run exits 1 with the point's error as its reason.
-#[test]
-fn non_numeric_reply_in_arithmetic_fails_the_point() {
-    let yaml = r#"
-name: ovld
-instrument: {}
-steps:
-  - name: s
-    sweep: {volt: [0.5]}
-    commands:
-      - "LBL OVLD"
-      - {query: "LBL?", as: r}
-      - "SOUR:VOLT {volt / r}"
-      - "AFTER 1"
-"#;
-    let instrument = sim(Duration::ZERO, None);
-    let scratch = Scratch::new();
-    let (out, records) = run_at(&scratch, yaml, &instrument.addr().to_string());
-    assert_eq!(out.code(), 1, "{out}");
-    let want = "cannot evaluate `volt / r` in `SOUR:VOLT {volt / r}`: reply `OVLD` is not a \
-                number (volt = 0.5, r = OVLD)";
-    let p = point(&records, "s/0");
-    assert_eq!(p["status"], "failed");
-    assert_eq!(p["error"], want);
-    assert_eq!(sent(p), ["LBL OVLD", "LBL?"]);
-    assert_eq!(
-        stop(&records)["reason"],
-        format!("point `s/0` failed: {want}")
-    );
-    assert_eq!(of_type(&records, "point").len(), 1, "not retried");
-    let mut probe = Probe::connect(instrument.addr());
-    assert_eq!(
-        probe.query("SOUR:VOLT?"),
-        "0",
-        "the failing command was sent"
-    );
-    assert_eq!(probe.query("AFTER?"), "0", "a command after it was sent");
 }
 
 /// The step of [`check_false_is_a_mismatch`]: the read-back is never twice the setting.
@@ -400,44 +353,4 @@ steps:
     assert_eq!(s["points_ok"], 3 * 2 + 2 * 3, "{s}");
     assert_eq!(s["points_skipped"], 3, "{s}");
     assert_eq!(s["exit_status"], "success", "{s}");
-}
-
-/// A `let:` dividing by zero fails exactly its point, before anything is sent for it, with
-/// the expression, the `let:` name and the values; with `on_error: continue` the other
-/// points run.
-#[test]
-fn let_division_by_zero_fails_only_its_point() {
-    let yaml = r#"
-name: div
-instrument: {}
-on_error: continue
-steps:
-  - name: s
-    sweep: {volt: [0.5, 0, 2]}
-    let: {r: "1 / volt", k: "r * 2"}
-    commands: ["V{round(volt * 10)} {k}"]
-"#;
-    let instrument = sim(Duration::ZERO, None);
-    let scratch = Scratch::new();
-    let (out, records) = run_at(&scratch, yaml, &instrument.addr().to_string());
-    assert_eq!(out.code(), 1, "{out}");
-    let want = "cannot evaluate `1 / volt` in `let: r`: division by zero (volt = 0)";
-    let failed = point(&records, "s/1");
-    assert_eq!(failed["status"], "failed");
-    assert_eq!(failed["error"], want);
-    assert_eq!(sent(failed), Vec::<&str>::new());
-    assert_eq!(sent(point(&records, "s/0")), ["V5 4"]);
-    assert_eq!(sent(point(&records, "s/2")), ["V20 1"]);
-    let s = stop(&records);
-    assert_eq!(
-        (s["points_ok"].as_u64(), s["points_failed"].as_u64()),
-        (Some(2), Some(1))
-    );
-    let mut probe = Probe::connect(instrument.addr());
-    assert_eq!(probe.query("V5?"), "4");
-    assert_eq!(
-        probe.query("V0?"),
-        "0",
-        "the failing point sent its command"
-    );
 }
