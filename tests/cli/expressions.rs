@@ -139,7 +139,8 @@ steps:
 }
 
 /// A measured value reused later in its point: as text (`{rb}`, the reply as sent) and as
-/// a number (`{rb * 2:.2}`), and a query's `check:` that holds leaves the point ok.
+/// a number (`{rb * 2:.2}`; `+1.234E-03` read the way SCPI sends numbers), and a query's
+/// `check:` that holds leaves the point ok.
 #[test]
 fn measured_value_is_reused_in_later_commands() {
     let yaml = r#"
@@ -153,13 +154,24 @@ steps:
       - {query: "SOUR1:VOLT?", as: rb, check: "abs(rb - volt) < 1e-6"}
       - "X {rb}"
       - "Y {rb * 2:.2}"
+      - "SCPI +1.234E-03"
+      - {query: "SCPI?", as: i}
+      - "Z {i * 1000:.3} {i}"
 "#;
     let scratch = Scratch::new();
     let (out, records) = scratch.run("m.yaml", yaml, &["--sim"]);
     assert_eq!(out.code(), 0, "{out}");
     assert_eq!(
         sent(point(&records, "s/1")),
-        ["SOUR1:VOLT 1.25", "SOUR1:VOLT?", "X 1.25", "Y 2.50"]
+        [
+            "SOUR1:VOLT 1.25",
+            "SOUR1:VOLT?",
+            "X 1.25",
+            "Y 2.50",
+            "SCPI +1.234E-03",
+            "SCPI?",
+            "Z 1.234 +1.234E-03"
+        ]
     );
     assert_eq!(point(&records, "s/0")["values"]["rb"], "0.5");
 }
