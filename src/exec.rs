@@ -214,7 +214,7 @@ pub async fn run_commands<S: Transport>(
     if let Some(fault) = ex.values.fault.take() {
         // A `let:` value that could not be computed: nothing is sent.
         ex.out.fail(PointError::Eval {
-            place: format!("let: {}", fault.name),
+            place: format!("`let: {}`", fault.name),
             error: fault.error,
         });
         at = range.end;
@@ -398,7 +398,7 @@ impl<S: Transport> Exec<'_, S> {
                 Ok(false) => return Ok(None),
                 Err(error) => {
                     return Err(PointError::Eval {
-                        place: format!("when of `{}`", place()),
+                        place: format!("the `when` of `{}`", place()),
                         error,
                     });
                 }
@@ -410,7 +410,7 @@ impl<S: Transport> Exec<'_, S> {
         let text = t
             .render_to_string(values)
             .map_err(|error| PointError::Eval {
-                place: place(),
+                place: format!("`{}`", place()),
                 error,
             })?;
         // A text value with a line break (a parameter, a `let:`) would send two commands
@@ -543,7 +543,7 @@ impl<S: Transport> Exec<'_, S> {
                         until
                             .holds(reply, &*self.values)
                             .map_err(|error| PointError::Eval {
-                                place: format!("until of `{text}`"),
+                                place: format!("the `until` of `{text}`"),
                                 error,
                             })?;
                     let expired = deadline.is_some_and(|d| Instant::now() >= d);
@@ -604,7 +604,7 @@ impl<S: Transport> Exec<'_, S> {
             let want = want
                 .render_to_string(&*self.values)
                 .map_err(|error| PointError::Eval {
-                    place: format!("expect of `{text}`"),
+                    place: format!("the `expect` of `{text}`"),
                     error,
                 })?;
             if reply.trim() != want {
@@ -618,7 +618,7 @@ impl<S: Transport> Exec<'_, S> {
         if let Some(check) = check {
             let values: &Values = self.values;
             let holds = check.truth(values).map_err(|error| PointError::Eval {
-                place: format!("check of `{text}`"),
+                place: format!("the `check` of `{text}`"),
                 error,
             })?;
             if !holds {

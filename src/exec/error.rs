@@ -169,9 +169,9 @@ pub enum PointError {
         /// ` (a = 1, b = 2)`: the values the condition read.
         values: String,
     },
-    /// An expression could not be evaluated: `place` is where it is used (a command's
-    /// text, `let: NAME`).
-    #[error("{}", error.in_command(place))]
+    /// An expression could not be evaluated: `place` says where it is used, quoting what
+    /// it names (`` `SOUR:VOLT {v / r}` ``, `` `let: NAME` ``, ``the `check` of `MEAS?` ``).
+    #[error("{}", error.in_place(place))]
     Eval {
         place: String,
         error: crate::sequence::expr::EvalError,

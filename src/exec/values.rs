@@ -89,7 +89,7 @@ pub fn fire(ran: &mut Ran, conditions: &[StopWhen], values: &Values) {
             }
             Err(error) => {
                 ran.error = Some(Box::new(PointError::Eval {
-                    place: format!("stop_when `{}`", when.text),
+                    place: "`stop_when`".to_owned(),
                     error,
                 }));
                 return;

@@ -57,6 +57,10 @@
 //!   `--address NAME=ADDR`, validation errors naming the instrument.
 //! - [`params`]: `params:` and `--set`: counts, lists, durations, the start record,
 //!   `check --set`, refusals, `resume` with the recorded values, `diff` notes.
+//! - [`expressions`]: expressions rendered into commands, `let:` in `vars` and `export`,
+//!   measured values reused, `check:` mismatches and retries, `expect:` placeholders, a
+//!   poll's `until:` expression, `when:` on commands and steps, points failed by an
+//!   expression at run time; the load errors at line and column.
 //! - [`stop_when`]: each `stop_when` action and a step's `when:` (break records, counts,
 //!   exit codes), `resume` honouring a break, `diff` and `export`; validation at line:col.
 //! - [`schema`]: `sequencer schema` validates every example and rejects bad files.
@@ -70,6 +74,7 @@ mod devices;
 mod diff;
 mod examples;
 mod export;
+mod expressions;
 mod failures;
 mod faults;
 mod framing;

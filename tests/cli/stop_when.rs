@@ -3,9 +3,6 @@
 //! breaks, `export` leaving skipped points out, and the validation errors at their line and
 //! column. The simulator stores `SOUR1:VOLT v` and answers `SOUR1:VOLT?` with it, so a
 //! read-back `rb` crosses a threshold at a known point.
-//!
-//! The tests that evaluate conditions are ignored until the connections evaluate
-//! expressions (issue 16, items 1 and 6).
 
 use serde_json::Value;
 

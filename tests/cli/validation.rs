@@ -12,17 +12,17 @@ use std::time::Duration;
 use crate::support::{Output, Probe, Scratch, sim};
 
 /// One invalid sequence and what the error must say.
-struct Case {
+pub(crate) struct Case {
     /// File name; stderr must name it as `file:line:`.
-    file: &'static str,
+    pub(crate) file: &'static str,
     /// The sequence text.
-    yaml: &'static str,
+    pub(crate) yaml: &'static str,
     /// 1-based line of the problem.
-    line: u32,
+    pub(crate) line: u32,
     /// 1-based column, where the parser's choice is part of the contract.
-    col: Option<u32>,
+    pub(crate) col: Option<u32>,
     /// Phrases the message must contain.
-    phrases: &'static [&'static str],
+    pub(crate) phrases: &'static [&'static str],
 }
 
 const CASES: &[Case] = &[
@@ -241,12 +241,18 @@ fn assert_refused(what: &str, case: &Case, out: &Output) {
 /// `file:line:col` with a message naming the problem, and opens no connection.
 #[test]
 fn invalid_sequences_exit_2_and_send_nothing() {
+    assert_all_refused(CASES);
+}
+
+/// Asserts that each of `cases` exits 2 from `check` and from `run` with its message at its
+/// place, that `run` writes no log, and that no connection reaches the instrument.
+pub(crate) fn assert_all_refused(cases: &[Case]) {
     let instrument = sim(Duration::ZERO, None);
     let addr = instrument.addr().to_string();
     // Held open for every case: the peak stays 1 unless `sequencer` connects.
     let mut probe = Probe::connect(instrument.addr());
     let scratch = Scratch::new();
-    for case in CASES {
+    for case in cases {
         scratch.write(case.file, case.yaml);
         let out = scratch.sequencer(["check", case.file]);
         assert_refused("check", case, &out);

@@ -186,12 +186,20 @@ impl Cx<'_> {
             if !report {
                 self.problems.truncate(problems);
             }
-            if let Some(e) = parsed
-                && !clash
-            {
-                names.push(name.clone());
-                kinds.push(e.kind());
-                out.push(Let { name, expr: e });
+            match parsed {
+                Some(e) if !clash => {
+                    names.push(name.clone());
+                    kinds.push(e.kind());
+                    out.push(Let { name, expr: e });
+                }
+                // Refused (here or at its loop): the file does not run, but the name stays
+                // in scope, of a kind that passes every check, so that its uses are not
+                // reported again as unknown names.
+                None if !clash => {
+                    names.push(name);
+                    kinds.push(Kind::Reply);
+                }
+                _ => {}
             }
         }
         out

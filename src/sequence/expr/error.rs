@@ -166,10 +166,13 @@ impl EvalError {
     /// The message with where the expression is used inserted after it:
     /// ``cannot evaluate `volt / r` in `SOUR:VOLT {volt / r}`: division by zero (r = 0)``.
     pub fn in_command(&self, command: &str) -> String {
-        let mut out = format!(
-            "cannot evaluate `{}` in `{command}`: {}",
-            self.expr, self.what
-        );
+        self.in_place(&format!("`{command}`"))
+    }
+
+    /// The message with `place`, a phrase quoting what it names, inserted after the
+    /// expression: ``cannot evaluate `rb > 1` in the `check` of `MEAS?`: ...``.
+    pub fn in_place(&self, place: &str) -> String {
+        let mut out = format!("cannot evaluate `{}` in {place}: {}", self.expr, self.what);
         self.push_values(&mut out);
         out
     }
