@@ -168,8 +168,8 @@ fn cryostat_example_checks_as_a_tree_and_runs() {
     for line in [
         "loop `T`: 5 iterations x (settle 1 + iv 21) = 110 points; setpoint (5)\n",
         "  step `settle` on `tc`: 1 point; 2 commands each\n",
-        "  step `iv` on `smu`: 21 points, one at a time; volt (21), 3 commands each (1 on `tc`)\n",
-        "total: 110 points, 333 commands",
+        "  step `iv` on `smu`: 21 points, one at a time; volt (21), 4 commands each (1 on `tc`)\n",
+        "total: 110 points, 438 commands",
     ] {
         assert!(out.stdout.contains(line), "no `{line}` in\n{out}");
     }
@@ -186,6 +186,8 @@ fn cryostat_example_checks_as_a_tree_and_runs() {
     assert!(out.stdout.contains("110 of 110 points ok"), "{out}");
     let records = read_log(&log);
     assert_eq!(step_points(&records).len(), 110, "{out}");
+    // The simulated current (about 150 uA) stays below the 1 mA compliance: no break.
+    assert!(of_type(&records, "break").is_empty(), "{out}");
     // The controller's connections: those its own points (setup, settle) ran on.
     let tc_conns: BTreeSet<u64> = of_type(&records, "point")
         .iter()
@@ -214,6 +216,7 @@ fn cryostat_example_checks_as_a_tree_and_runs() {
             assert_eq!(p["step"], format!("T/{t}/iv"), "{p}");
             assert_eq!(p["index"].as_u64(), Some(v), "{p}");
             assert_eq!(p["vars"]["setpoint"].as_f64(), Some(*setpoint), "{p}");
+            assert_eq!(p["vars"]["ilim"].as_f64(), Some(1e-3), "{p}");
             let volt = p["vars"]["volt"].as_f64().unwrap_or_else(|| panic!("{p}"));
             assert!((volt - 0.05 * v as f64).abs() < 1e-9, "{p}");
             assert_iv_exchanges(p, *setpoint, &tc_conns);
@@ -225,29 +228,74 @@ fn cryostat_example_checks_as_a_tree_and_runs() {
     assert_export_and_plot(&scratch, &log);
 }
 
-/// One IV point's exchanges: the voltage set, the current read on the SMU's own
-/// connection (numeric, within the device file's 140 uA to 160 uA), and `TEMP?` on `tc`
+/// The cryostat example's compliance stop fires when the limit is below the simulated
+/// current (`--set imax=1e-4`; the default 1 mA is never reached, the simulated current
+/// being noise around 150 uA): each curve ends at its first point with a `break` record
+/// (`next: T`), the loop goes on with the next temperature, and the run succeeds with the
+/// rest of every curve skipped.
+#[test]
+fn cryostat_compliance_stop_skips_the_rest_of_each_curve() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("sequences/cryostat-iv.yaml");
+    let scratch = Scratch::new();
+    let fast = fast_copy(&scratch, &file);
+    let log = scratch.join("compliance.jsonl");
+    let out = scratch.sequencer([
+        Path::new("run"),
+        &fast,
+        Path::new("--sim"),
+        Path::new("--set"),
+        Path::new("imax=1e-4"),
+        Path::new("-o"),
+        &log,
+    ]);
+    assert_eq!(out.code(), 0, "{out}");
+    let records = read_log(&log);
+    let breaks = of_type(&records, "break");
+    assert_eq!(breaks.len(), 5, "{out}");
+    for (t, b) in breaks.iter().enumerate() {
+        assert_eq!(b["id"], format!("T/{t}/iv/0"), "{b}");
+        assert_eq!(b["action"]["next"], "T", "{b}");
+        assert_eq!(b["values"]["ilim"].as_f64(), Some(1e-4), "{b}");
+        let current = b["values"]["current"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{b}"));
+        assert!(current >= 0.99e-4, "{b}");
+    }
+    let s = stop(&records);
+    assert_eq!(s["exit_status"], "success", "{s}");
+    assert_eq!(s["points_ok"].as_u64(), Some(5 + 5), "{s}");
+    assert_eq!(s["points_skipped"].as_u64(), Some(5 * 20), "{s}");
+    assert_eq!(s["points_not_run"].as_u64(), Some(0), "{s}");
+}
+
+/// One IV point's exchanges: the compliance (`ilim`, 1 mA at these temperatures) and the
+/// voltage set, the current read on the SMU's own connection (numeric, within the device file's 140 uA to 160 uA), and `TEMP?` on `tc`
 /// over one of `tc`'s connections, within 50 mK of `setpoint`, kept as `temperature`.
 fn assert_iv_exchanges(p: &Value, setpoint: f64, tc_conns: &BTreeSet<u64>) {
     let commands = p["commands"].as_array().unwrap_or_else(|| panic!("{p}"));
-    assert_eq!(commands.len(), 3, "{p}");
+    assert_eq!(commands.len(), 4, "{p}");
     let volt = p["vars"]["volt"].as_f64().unwrap();
     let sent: Vec<&str> = commands.iter().filter_map(|c| c["sent"].as_str()).collect();
     assert_eq!(
         sent,
-        [&format!("SOUR1:VOLT {volt}")[..], "MEAS1:CURR?", "TEMP?"],
+        [
+            "SOUR1:CURR:LIM 0.001",
+            &format!("SOUR1:VOLT {volt}")[..],
+            "MEAS1:CURR?",
+            "TEMP?"
+        ],
         "{p}"
     );
-    for own in &commands[..2] {
+    for own in &commands[..3] {
         assert!(own.get("on").is_none() && own.get("conn").is_none(), "{p}");
     }
-    let current: f64 = commands[1]["reply"]
+    let current: f64 = commands[2]["reply"]
         .as_str()
         .and_then(|r| r.parse().ok())
         .unwrap_or_else(|| panic!("current not a number: {p}"));
     assert!((1.4e-4..=1.6e-4).contains(&current), "{p}");
-    assert_eq!(p["values"]["current"], commands[1]["reply"], "{p}");
-    let temp = &commands[2];
+    assert_eq!(p["values"]["current"], commands[2]["reply"], "{p}");
+    let temp = &commands[3];
     assert_eq!(temp["on"], "tc", "{p}");
     let conn = temp["conn"]
         .as_u64()
@@ -277,11 +325,11 @@ fn assert_export_and_plot(scratch: &Scratch, log: &Path) {
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(
         lines[0],
-        "id,step,setpoint,volt,current,temperature,status,attempt,started_at,elapsed_ms"
+        "id,step,setpoint,volt,ilim,current,temperature,status,attempt,started_at,elapsed_ms"
     );
     assert_eq!(lines.len(), 1 + 110, "{out}");
     assert!(
-        lines[1].starts_with("T/0/settle/0,T/0/settle,295,,,,ok,"),
+        lines[1].starts_with("T/0/settle/0,T/0/settle,295,,,,,ok,"),
         "{}",
         lines[1]
     );
