@@ -51,7 +51,7 @@ pub fn report(summary: &Summary, path: &Path, elapsed: Duration, seq: &Sequence)
     if summary.retries > 0 {
         let _ = writeln!(
             text,
-            "retries: {} (connections broke or replies were late; see the run log)",
+            "retries: {} (attempts run again: a broken connection, a late reply, or a failure `retry_on` names; see the run log)",
             summary.retries
         );
     }

@@ -15,6 +15,7 @@ use super::exprs::Names;
 use super::framing::Wire;
 use super::on::Target;
 use super::{Cx, Vars, quoted_list};
+use crate::yaml::Problem;
 
 /// Where a command map is in its list: what its expressions can read, its own measured
 /// value (name, command index) if it has `as:`, and the slot of a poll's reply.
@@ -342,11 +343,21 @@ impl Cx<'_> {
             } else {
                 format!("variables: {}", quoted_list(vars.names.iter().copied()))
             };
-            self.problem(
+            let problem = Problem::new(
                 span,
                 format!("unknown variable `{name}` ({known})"),
                 "no such variable",
             );
+            // A computed bound is a condition of its own.
+            let problem = if super::super::name::is_name(name) {
+                problem
+            } else {
+                problem.help(format!(
+                    "a bound here is a number or one variable; for a computed one write the \
+                     condition as an expression, e.g. `until: \"abs(value - ({name})) < 0.01\"`"
+                ))
+            };
+            self.problems.push(problem);
             return None;
         };
         if vars.is_text(slot) {
