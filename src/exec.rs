@@ -415,7 +415,7 @@ impl<S: Transport> Exec<'_, S> {
             })?;
         // A text value with a line break (a parameter, a `let:`) would send two commands
         // and put every later reply out of step: the point fails before sending it.
-        if !t.is_constant() && text.contains(['\n', '\r']) {
+        if !t.is_constant() && text.bytes().any(|b| b == b'\n' || b == b'\r') {
             return Err(PointError::LineBreak {
                 template: t.source().to_owned(),
                 text,

@@ -109,8 +109,9 @@ struct Dispatch {
     /// The names of `vars` (the loops' variables, then the step's own).
     names: Rc<[String]>,
     index: u64,
-    /// The loops' values, then the step's own, then its `let:` values.
-    vars: Vec<Value>,
+    /// The loops' values, then the step's own, then its `let:` values: shared with the
+    /// point's [`Values`] (no copy per point).
+    vars: Arc<[Value]>,
     /// The `let:` value that could not be computed for this point (`vars` then ends before
     /// it): the point fails with it, sending nothing.
     fault: Option<Box<LetFailed>>,

@@ -669,7 +669,7 @@ async fn a_rendered_line_break_is_never_sent() {
         on: None,
         when: None,
     }];
-    let values = Values::new(vec![Value::Str("a\nb".into())], false, 1);
+    let values = Values::new(vec![Value::Str("a\nb".into())].into(), false, 1);
     let (out, seen) = run_with(cmds, vec![], 1000, values).await;
     let error = out.error.expect("the point fails").to_string();
     assert!(

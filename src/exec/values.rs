@@ -3,6 +3,8 @@
 use super::{Fired, PointError, Ran};
 use crate::sequence::LetFailed;
 use crate::sequence::conditions::StopWhen;
+use std::sync::Arc;
+
 use crate::sequence::expr::{Env, reply_number};
 use crate::sequence::value::Value;
 
@@ -13,8 +15,8 @@ use crate::sequence::value::Value;
 /// slots), then, during a poll, its latest reply (`value` in `until:`).
 #[derive(Debug, Clone, Default)]
 pub struct Values {
-    /// The sequencer's values.
-    pub vars: Vec<Value>,
+    /// The sequencer's values (shared with its record of the point).
+    pub vars: Arc<[Value]>,
     /// Measured values by command index (`None`: not measured in this point), one slot
     /// per command when some text or condition of the step reads a measured value; empty
     /// otherwise, and then no reply is copied.
@@ -27,7 +29,7 @@ pub struct Values {
 impl Values {
     /// The sequencer's values, with room for what the point measures when `keep` (some
     /// text or condition of the step reads a measured value) for a step of `commands`.
-    pub fn new(vars: Vec<Value>, keep: bool, commands: usize) -> Values {
+    pub fn new(vars: Arc<[Value]>, keep: bool, commands: usize) -> Values {
         Values {
             vars,
             taken: if keep {

@@ -211,7 +211,7 @@ impl Template {
     /// Appends the rendered text for the point whose values are `env` to `out`; fails when
     /// an expression cannot be evaluated (a division by zero, a measured value that is not
     /// a number, ...). What was appended before the failure stays in `out`.
-    pub fn render(&self, env: &dyn Env, out: &mut String) -> Result<(), EvalError> {
+    pub fn render<E: Env + ?Sized>(&self, env: &E, out: &mut String) -> Result<(), EvalError> {
         for segment in &self.segments {
             match segment {
                 Segment::Literal(text) => out.push_str(text),
@@ -257,7 +257,7 @@ impl Template {
     }
 
     /// Rendered into a new String.
-    pub fn render_to_string(&self, env: &dyn Env) -> Result<String, EvalError> {
+    pub fn render_to_string<E: Env + ?Sized>(&self, env: &E) -> Result<String, EvalError> {
         let mut out = String::with_capacity(self.source.len() + 16);
         self.render(env, &mut out)?;
         Ok(out)
@@ -311,7 +311,9 @@ impl Template {
 
     /// True when it reads no value: the same text at every point.
     pub fn is_constant(&self) -> bool {
-        self.placeholders().next().is_none()
+        self.segments
+            .iter()
+            .all(|segment| matches!(segment, Segment::Literal(_)))
     }
 }
 

@@ -142,7 +142,7 @@ impl Sequencer {
                 path: path.clone(),
                 names: names.clone(),
                 index,
-                vars: self.vars.clone(),
+                vars: std::sync::Arc::from(self.vars.as_slice()),
                 fault,
                 lane,
                 attempt,
