@@ -131,6 +131,7 @@ fn hook_line(out: &mut String, seq: &Sequence, label: &str, step: &Step) -> Cost
     if !min.is_zero() {
         let _ = write!(out, ", waits >= {}", format_duration(min));
     }
+    conditions(out, step);
     out.push('\n');
     Cost {
         min,
@@ -250,10 +251,26 @@ fn step_line(out: &mut String, seq: &Sequence, step: &Step) -> Cost {
     if !min.is_zero() {
         let _ = write!(out, ", waits >= {}", format_duration(min));
     }
+    conditions(out, step);
     out.push('\n');
     Cost {
         min,
         sends: sends(step).saturating_mul(step.points()),
+    }
+}
+
+/// A step's `let:` values, `when:` and `stop_when:`, each after a `; `: `let `ilim`, only
+/// when `setpoint <= 150`, stop when `i > 1e-3` (next: T)`.
+fn conditions(out: &mut String, step: &Step) {
+    if !step.lets.is_empty() {
+        let names: Vec<String> = step.lets.iter().map(|l| format!("`{}`", l.name)).collect();
+        let _ = write!(out, "; let {}", names.join(", "));
+    }
+    if let Some(when) = &step.when {
+        let _ = write!(out, "; only when `{}`", when.text);
+    }
+    for s in &step.stop_when {
+        let _ = write!(out, "; stop when `{}` ({})", s.text, s.action);
     }
 }
 

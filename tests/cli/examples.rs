@@ -168,7 +168,8 @@ fn cryostat_example_checks_as_a_tree_and_runs() {
     for line in [
         "loop `T`: 5 iterations x (settle 1 + iv 21) = 110 points; setpoint (5)\n",
         "  step `settle` on `tc`: 1 point; 2 commands each\n",
-        "  step `iv` on `smu`: 21 points, one at a time; volt (21), 4 commands each (1 on `tc`)\n",
+        "  step `iv` on `smu`: 21 points, one at a time; volt (21), 4 commands each (1 on `tc`); \
+         let `ilim`; stop when `abs(current) >= 0.99 * ilim` (next: T)\n",
         "total: 110 points, 438 commands",
     ] {
         assert!(out.stdout.contains(line), "no `{line}` in\n{out}");
