@@ -244,20 +244,12 @@ fn expressions(dir: &Path, points: u64, place: Placement, rows: &mut Vec<Row>) {
 /// [`write_sequence`] with a `let:` and two expressions in the command:
 /// `V{i * 2 + 1}:{j:.6}:{abs(i - 3)}?` with `j = i / 1000 + 1e-6`.
 fn write_expr_sequence(dir: &Path, points: u64, conns: usize) -> PathBuf {
-    let path = dir.join(format!("bench-expr-{points}-{conns}.yaml"));
-    let text = format!(
-        "name: bench\n\
-         instrument: {{max_connections: {conns}}}\n\
-         steps:\n  \
-           - name: s\n    \
-             sweep: {{i: {{start: 0, stop: {last}, step: 1}}}}\n    \
-             parallel: all\n    \
-             let: {{j: \"i / 1000 + 1e-6\"}}\n    \
-             commands: [\"V{{i * 2 + 1}}:{{j:.6}}:{{abs(i - 3)}}?\"]\n",
-        last = points - 1
-    );
-    std::fs::write(&path, text).expect("cannot write the sequence");
-    path
+    write_step(
+        &dir.join(format!("bench-expr-{points}-{conns}.yaml")),
+        points,
+        conns,
+        "let: {j: \"i / 1000 + 1e-6\"}\n    commands: [\"V{i * 2 + 1}:{j:.6}:{abs(i - 3)}?\"]",
+    )
 }
 
 /// The best times of the plain client and of `sequencer run` over [`ROUNDS`] turns each,
@@ -422,7 +414,18 @@ mod affinity {
 
 /// A `points`-point sweep of one query each, over `conns` connections.
 fn write_sequence(dir: &Path, points: u64, conns: usize) -> PathBuf {
-    let path = dir.join(format!("bench-{points}-{conns}.yaml"));
+    write_step(
+        &dir.join(format!("bench-{points}-{conns}.yaml")),
+        points,
+        conns,
+        "commands: [\"V{i}?\"]",
+    )
+}
+
+/// Writes at `path` a sequence of one step: a `points`-point sweep of `i`, every point
+/// independent, over `conns` connections, with `body` (its `commands:` and what goes with
+/// them, in the step's indentation).
+fn write_step(path: &Path, points: u64, conns: usize, body: &str) -> PathBuf {
     let text = format!(
         "name: bench\n\
          instrument: {{max_connections: {conns}}}\n\
@@ -430,11 +433,11 @@ fn write_sequence(dir: &Path, points: u64, conns: usize) -> PathBuf {
            - name: s\n    \
              sweep: {{i: {{start: 0, stop: {last}, step: 1}}}}\n    \
              parallel: all\n    \
-             commands: [\"V{{i}}?\"]\n",
+             {body}\n",
         last = points - 1
     );
-    std::fs::write(&path, text).expect("cannot write the sequence");
-    path
+    std::fs::write(path, text).expect("cannot write the sequence");
+    path.to_owned()
 }
 
 /// A loop of `outer` iterations whose body is an `inner`-point sweep of one query each,

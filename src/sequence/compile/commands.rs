@@ -467,14 +467,7 @@ impl Cx<'_> {
     /// A reply to compare with (`expect`, `equals`), exactly as written in the file: `1.0`
     /// stays `1.0`. Placeholders are not rendered there, so they are refused.
     fn reply_text(&mut self, value: &Spanned<Scalar>) -> Option<String> {
-        let span = self.span(value);
-        let text = match &value.value {
-            Scalar::Text(t) => t.clone(),
-            Scalar::Num(_) => self
-                .text
-                .get(span.clone())
-                .map_or_else(|| value.value.to_text(), |s| s.trim().to_owned()),
-        };
+        let (text, span) = self.as_written(value);
         if text.contains('{') || text.contains('}') {
             self.problem(
                 span,
@@ -491,6 +484,12 @@ impl Cx<'_> {
     /// `expect:` of a query: the reply it must be, rendered for the point. A number is the
     /// text as written (`1.0` stays `1.0`).
     fn expected(&mut self, value: &Spanned<Scalar>, here: Names<'_>) -> Option<Template> {
+        let (text, span) = self.as_written(value);
+        self.parse_template(&text, span, here)
+    }
+
+    /// A scalar's text as the file writes it (a number too: `1.0` stays `1.0`), and where.
+    fn as_written(&self, value: &Spanned<Scalar>) -> (String, Range<usize>) {
         let span = self.span(value);
         let text = match &value.value {
             Scalar::Text(t) => t.clone(),
@@ -499,7 +498,7 @@ impl Cx<'_> {
                 .get(span.clone())
                 .map_or_else(|| value.value.to_text(), |s| s.trim().to_owned()),
         };
-        self.parse_template(&text, span, here)
+        (text, span)
     }
 
     /// Parses a command template; `span` is the YAML scalar (quotes included, if any).
