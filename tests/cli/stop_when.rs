@@ -182,6 +182,37 @@ fn resume_honours_a_recorded_break() {
     }
 }
 
+/// With `parallel:`, the points past the one that fired are at most the others already
+/// running (`concurrency` - 1): the pool starts none of its waiting points once a point
+/// fired until the sequencer has taken them back (it used to start them as connections
+/// freed up, 4 to 7 points past it here).
+#[test]
+fn parallel_break_runs_only_the_points_already_running() {
+    let yaml = r#"
+name: parallel-break
+instrument: {max_connections: 4}
+steps:
+  - name: a
+    sweep: {v: {start: 0, stop: 39, step: 1}}
+    parallel: [v]
+    stop_when: [{if: "r >= 5", then: break}]
+    commands: ["V{v} {v}", {query: "V{v}?", as: r}]
+"#;
+    let scratch = Scratch::new();
+    for run in 0..5 {
+        let name = format!("p{run}.yaml");
+        let (out, records) = scratch.run(&name, yaml, &["--sim"]);
+        assert_eq!(out.code(), 0, "{out}");
+        // The first point that fired (`a/5`, or a later one that finished before it).
+        let fired = of_type(&records, "break")[0]["index"].as_u64().unwrap();
+        let past = of_type(&records, "point")
+            .iter()
+            .filter(|p| p["index"].as_u64().is_some_and(|i| i > fired))
+            .count();
+        assert!(past <= 3, "run {run}: {past} points past `a/{fired}` ran");
+    }
+}
+
 /// `diff` of two runs with the same break matches; with another threshold the points
 /// where the breaks differ are listed with `stop_when fired`; `export` writes a row per
 /// point that ran, none for the skipped ones.
