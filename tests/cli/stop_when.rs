@@ -213,6 +213,61 @@ steps:
     }
 }
 
+/// A resume does not take an iteration that ended whole for one it continues (which runs
+/// its `on_resume: rerun` steps again, a setpoint a cryostat would go back to): not when
+/// a step's `when:` passed it over, nor when a `stop_when` `break` ended a step early.
+#[test]
+fn resume_does_not_rerun_iterations_that_ended_whole() {
+    let yaml = |skip: &str| {
+        format!(
+            r#"
+name: rerun
+params: {{failat: 2}}
+instrument: {{}}
+steps:
+  - name: T
+    sweep: {{t: [0, 1, 2]}}
+    steps:
+      - name: set
+        on_resume: rerun
+        commands: ["SET {{t}}"]
+      - name: iv
+        sweep: {{v: [1, 2, 3]}}
+        commands: ["V {{v}}", {{query: "V?", as: r}}]
+        {skip}
+      - name: end
+        commands: [{{query: "E?", check: "t != failat", as: e}}]
+"#
+        )
+    };
+    for skip in [
+        "when: \"t >= 1\"",
+        "stop_when: [{if: \"r >= 2\", then: break}]",
+    ] {
+        let scratch = Scratch::new();
+        let (out, _) = scratch.run("r.yaml", &yaml(skip), &["--sim"]);
+        assert_eq!(out.code(), 1, "{skip}: {out}");
+        let log = scratch.join("r.yaml.jsonl");
+        let out = scratch.sequencer([
+            "resume".as_ref(),
+            log.as_os_str(),
+            "--sim".as_ref(),
+            "--force".as_ref(),
+            "--set".as_ref(),
+            "failat=9".as_ref(),
+        ]);
+        assert_eq!(out.code(), 0, "{skip}: {out}");
+        let records = read_log(&log);
+        let again: Vec<&str> = records
+            .iter()
+            .skip_while(|r| r["type"] != "resume")
+            .filter(|r| r["type"] == "point")
+            .filter_map(|r| r["id"].as_str())
+            .collect();
+        assert_eq!(again, ["T/2/set/0", "T/2/end/0"], "{skip}");
+    }
+}
+
 /// `diff` of two runs with the same break matches; with another threshold the points
 /// where the breaks differ are listed with `stop_when fired`; `export` writes a row per
 /// point that ran, none for the skipped ones.
