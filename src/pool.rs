@@ -136,12 +136,12 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// After a failed point, the pool starts none of its waiting points until the
-    /// subscriber has judged the failure and answers with a [`Proceed`]: the one rule both
-    /// sides read here.
+    /// After a failed point, or one whose `stop_when:` fired, the pool starts none of its
+    /// waiting points until the subscriber has judged it (taking them back if it halts the
+    /// stage) and answers with a [`Proceed`]: the one rule both sides read here.
     pub fn holds_the_pool(&self) -> bool {
         match self {
-            Verdict::Ran(ran) => ran.error.is_some(),
+            Verdict::Ran(ran) => ran.error.is_some() || ran.fired.is_some(),
             Verdict::Failed(_) => true,
             Verdict::Again(_) | Verdict::NotStarted => false,
         }

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use crate::error::Result;
 use crate::runlog;
 use crate::runlog::read::{GIVE_A_LOG, Records};
+use crate::sequence::conditions::stage_runs;
 use crate::sequence::walk::{self, Stage, Walk};
 use crate::sequence::{Action, LoopRef, Sequence};
 
@@ -99,7 +100,8 @@ impl Resume {
     }
 
     /// True when the run continues the iteration that the stage `stage` of `seq` runs in:
-    /// the log has points in it, and not all of its points are ok. A step with
+    /// the log has points in it, and not all of its points are ok (the points of a step its
+    /// `when:` passes over, or that a recorded `break` ended, are not waited for). A step with
     /// `on_resume: rerun` then runs again first. Reads the iteration's points once.
     pub fn continues(&self, seq: &Sequence, stage: &Stage) -> bool {
         let at = stage.iteration_path();
@@ -115,8 +117,13 @@ impl Resume {
         let Some(lp) = walk::find_loop(&seq.steps, at) else {
             return false;
         };
-        !Walk::within(&lp.body, at.to_owned(), Vec::new())
-            .all(|s| (0..s.step.points()).all(|i| self.is_ok(&s.path, i)))
+        // A step its `when:` passes over in this iteration, or one a recorded `break`
+        // ended, has no more points to run: it leaves the iteration whole.
+        !Walk::within(&lp.body, at.to_owned(), stage.outer.clone()).all(|s| {
+            stage_runs(&s.step, &s.outer) == Ok(false)
+                || !self.breaks(&s.path).is_empty()
+                || (0..s.step.points()).all(|i| self.is_ok(&s.path, i))
+        })
     }
 
     /// The actions of the `break` records of the stage at `path` (empty for most): a

@@ -231,7 +231,8 @@ pub async fn open(
             &mut io,
             on_connect,
             0..on_connect.len(),
-            &mut Values::default(),
+            // Room for what the commands measure: a later one may read it.
+            &mut Values::new(Arc::default(), true, on_connect.len()),
             &mut ReplyTimer::new(io_cfg.timeout),
             Conn {
                 id,

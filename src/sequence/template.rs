@@ -134,6 +134,14 @@ pub enum TemplateError {
         /// Byte range of the placeholder.
         span: Range<usize>,
     },
+    /// `{name:.N}` where the placeholder is a text known at load (a text parameter).
+    #[error("`{text}` is a text, so it cannot be formatted with decimals: remove the `:.N`")]
+    TextDecimals {
+        /// The placeholder, braces included.
+        text: String,
+        /// Byte range of the placeholder.
+        span: Range<usize>,
+    },
     /// `{var:.N}` with N above [`MAX_DECIMALS`].
     #[error("`:.{decimals}` asks for too many decimals: at most {max} are allowed", max = MAX_DECIMALS)]
     TooManyDecimals {
@@ -154,6 +162,7 @@ impl TemplateError {
             | TemplateError::EmptyPlaceholder { span, .. }
             | TemplateError::Expr { span, .. }
             | TemplateError::BadFormat { span, .. }
+            | TemplateError::TextDecimals { span, .. }
             | TemplateError::TooManyDecimals { span, .. } => span.clone(),
         }
     }
@@ -373,10 +382,18 @@ fn parse_placeholder(
     };
     // Offset of the expression in the template text: its error spans are inside it.
     let offset = span.start + 1;
+    // A constant text (a text parameter) takes no decimals: it would be sent as is.
+    let constant = |value: Value| match (&value, decimals) {
+        (Value::Str(_), Some(_)) => Err(TemplateError::TextDecimals {
+            text: whole.to_owned(),
+            span: span.clone(),
+        }),
+        _ => Ok(Placeholder::Constant(value, decimals)),
+    };
     // A name alone: a slot, or a constant (a measured reply goes through the expression,
     // which reads it as a number where one is needed).
     match scope.lookup(body.trim()) {
-        Some(Binding::Const(value)) => return Ok(Placeholder::Constant(value, decimals)),
+        Some(Binding::Const(value)) => return constant(value),
         Some(Binding::Slot(slot, kind)) if kind != Kind::Reply => {
             return Ok(Placeholder::Segment(Segment::Slot {
                 slot,
@@ -395,7 +412,7 @@ fn parse_placeholder(
         }
     })?;
     if let Some(value) = expr.constant() {
-        return Ok(Placeholder::Constant(value.clone(), decimals));
+        return constant(value.clone());
     }
     Ok(Placeholder::Segment(Segment::Expr {
         expr: Box::new(expr),

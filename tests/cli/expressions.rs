@@ -176,6 +176,39 @@ steps:
     assert_eq!(point(&records, "s/0")["values"]["rb"], "0.5");
 }
 
+/// A value measured in `on_connect` (or `setup`) is reused by a later command of the same
+/// list, as in a step's point (`on_connect` ran with no room for measured values, so
+/// `check` passed the file and every connection then failed to open).
+#[test]
+fn measured_value_is_reused_in_hooks() {
+    let yaml = r#"
+name: hooks
+instrument:
+  on_connect:
+    - "A 41"
+    - {query: "A?", as: a}
+    - "B {a + 1}"
+setup:
+  - {query: "B?", as: b}
+  - "C {b * 2}"
+steps:
+  - name: s
+    commands: [{query: "C?", as: c}]
+"#;
+    let scratch = Scratch::new();
+    let (out, records) = scratch.run("h.yaml", yaml, &["--sim"]);
+    assert_eq!(out.code(), 0, "{out}");
+    let connect = of_type(&records, "connect");
+    let sent_on_connect: Vec<&str> = connect[0]["commands"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no commands in {}", connect[0]))
+        .iter()
+        .map(|c| c["sent"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(sent_on_connect, ["A 41", "A?", "B 42"]);
+    assert_eq!(point(&records, "s/0")["values"]["c"], "84");
+}
+
 /// The step of [`check_false_is_a_mismatch`]: the read-back is never twice the setting.
 fn checked(retry: &str) -> String {
     format!(

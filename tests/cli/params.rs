@@ -145,6 +145,24 @@ fn wrong_type_at_the_use() {
     assert!(out.stderr.contains("p.yaml:15:"), "{out}");
 }
 
+/// A text parameter with decimals (`{label:.2}`) is refused at its placeholder like a text
+/// variable's (it was sent as is); a number parameter takes them.
+#[test]
+fn text_parameter_takes_no_decimals() {
+    let yaml = "name: td\nparams: {label: S17, vmax: 0.5}\ninstrument: {}\nsteps:\n  - name: s\n    \
+                commands: [\"A {vmax:.2} {label:.2}\"]\n";
+    let scratch = Scratch::new();
+    scratch.write("td.yaml", yaml);
+    let out = scratch.sequencer(["check", "td.yaml"]);
+    assert_eq!(out.code(), 2, "{out}");
+    assert!(
+        out.stderr_flat()
+            .contains("`{label:.2}` is a text, so it cannot be formatted with decimals"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("td.yaml:6:29:"), "{out}");
+}
+
 /// `resume --set` is refused without `--force`; a resume uses the recorded values (here
 /// `n=2`, not the file's 3), and `--force` lets `--set` change them.
 #[test]

@@ -182,6 +182,92 @@ fn resume_honours_a_recorded_break() {
     }
 }
 
+/// With `parallel:`, the points past the one that fired are at most the others already
+/// running (`concurrency` - 1): the pool starts none of its waiting points once a point
+/// fired until the sequencer has taken them back (it used to start them as connections
+/// freed up, 4 to 7 points past it here).
+#[test]
+fn parallel_break_runs_only_the_points_already_running() {
+    let yaml = r#"
+name: parallel-break
+instrument: {max_connections: 4}
+steps:
+  - name: a
+    sweep: {v: {start: 0, stop: 39, step: 1}}
+    parallel: [v]
+    stop_when: [{if: "r >= 5", then: break}]
+    commands: ["V{v} {v}", {query: "V{v}?", as: r}]
+"#;
+    let scratch = Scratch::new();
+    for run in 0..5 {
+        let name = format!("p{run}.yaml");
+        let (out, records) = scratch.run(&name, yaml, &["--sim"]);
+        assert_eq!(out.code(), 0, "{out}");
+        // The first point that fired (`a/5`, or a later one that finished before it).
+        let fired = of_type(&records, "break")[0]["index"].as_u64().unwrap();
+        let past = of_type(&records, "point")
+            .iter()
+            .filter(|p| p["index"].as_u64().is_some_and(|i| i > fired))
+            .count();
+        assert!(past <= 3, "run {run}: {past} points past `a/{fired}` ran");
+    }
+}
+
+/// A resume does not take an iteration that ended whole for one it continues (which runs
+/// its `on_resume: rerun` steps again, a setpoint a cryostat would go back to): not when
+/// a step's `when:` passed it over, nor when a `stop_when` `break` ended a step early.
+#[test]
+fn resume_does_not_rerun_iterations_that_ended_whole() {
+    let yaml = |skip: &str| {
+        format!(
+            r#"
+name: rerun
+params: {{failat: 2}}
+instrument: {{}}
+steps:
+  - name: T
+    sweep: {{t: [0, 1, 2]}}
+    steps:
+      - name: set
+        on_resume: rerun
+        commands: ["SET {{t}}"]
+      - name: iv
+        sweep: {{v: [1, 2, 3]}}
+        commands: ["V {{v}}", {{query: "V?", as: r}}]
+        {skip}
+      - name: end
+        commands: [{{query: "E?", check: "t != failat", as: e}}]
+"#
+        )
+    };
+    for skip in [
+        "when: \"t >= 1\"",
+        "stop_when: [{if: \"r >= 2\", then: break}]",
+    ] {
+        let scratch = Scratch::new();
+        let (out, _) = scratch.run("r.yaml", &yaml(skip), &["--sim"]);
+        assert_eq!(out.code(), 1, "{skip}: {out}");
+        let log = scratch.join("r.yaml.jsonl");
+        let out = scratch.sequencer([
+            "resume".as_ref(),
+            log.as_os_str(),
+            "--sim".as_ref(),
+            "--force".as_ref(),
+            "--set".as_ref(),
+            "failat=9".as_ref(),
+        ]);
+        assert_eq!(out.code(), 0, "{skip}: {out}");
+        let records = read_log(&log);
+        let again: Vec<&str> = records
+            .iter()
+            .skip_while(|r| r["type"] != "resume")
+            .filter(|r| r["type"] == "point")
+            .filter_map(|r| r["id"].as_str())
+            .collect();
+        assert_eq!(again, ["T/2/set/0", "T/2/end/0"], "{skip}");
+    }
+}
+
 /// `diff` of two runs with the same break matches; with another threshold the points
 /// where the breaks differ are listed with `stop_when fired`; `export` writes a row per
 /// point that ran, none for the skipped ones.

@@ -173,3 +173,14 @@ fn malformed_entries_are_refused_where_they_are() {
         );
     }
 }
+
+/// A command that measures `i` but is refused (a bad `check:`) still puts `i` in the
+/// scope of `stop_when:`: the one problem is the check's, not also an unknown `i`.
+#[test]
+fn stop_when_reads_a_value_of_a_refused_command() {
+    let yaml = "steps:\n- name: s\n  commands: [{query: 'I?', as: i, check: 'i > nope'}]\n  \
+                stop_when: [{if: 'i > 1', then: break}]\n";
+    let got = problems(yaml);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(got[0].contains("unknown name `nope`"), "{got:#?}");
+}

@@ -254,6 +254,17 @@ impl Cx<'_> {
             own: instrument,
             ins,
         };
+        // What the commands measure (name, index), from the list as written: a command
+        // refused below still puts its name in the scope of `stop_when:`.
+        let measured: Vec<(String, usize)> = raw_commands
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| match &c.value {
+                RawCommand::Map(m) => m.as_name.as_ref().map(|n| (n.value.clone(), i)),
+                RawCommand::Plain(_) => None,
+            })
+            .filter(|(n, _)| !names.contains(&n.as_str()))
+            .collect();
         let commands = self.commands(raw_commands, vars, ins.wire(instrument), target);
         let wire = |c: &super::super::Command| ins.wire(c.on().unwrap_or(instrument));
         self.check_rendered_values(&scope.breaking, &commands, &names, wire);
@@ -268,7 +279,7 @@ impl Cx<'_> {
             raw.stop_when,
             raw.when.as_ref(),
             &raw.name.value,
-            &commands,
+            (&commands, &measured),
             vars,
             scope,
         );
@@ -299,26 +310,15 @@ impl Cx<'_> {
         raw_stop: Option<Spanned<Vec<RawStopWhen>>>,
         raw_when: Option<&Spanned<String>>,
         step: &str,
-        commands: &[Command],
+        (commands, taken): (&[Command], &[(String, usize)]),
         vars: Vars<'_>,
         scope: &Scope,
     ) -> (Vec<StopWhen>, Option<Condition>, bool) {
-        // `stop_when:` reads every value of the point, the measured ones included.
-        let taken: Vec<(String, usize)> = commands
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| match c {
-                Command::Query { name: Some(n), .. } | Command::Poll { name: Some(n), .. }
-                    if !vars.names.contains(&n.as_str()) =>
-                {
-                    Some((n.clone(), i))
-                }
-                _ => None,
-            })
-            .collect();
+        // `stop_when:` reads every value of the point, the measured ones included (`taken`:
+        // each name with the index of the command that measures it).
         let point = Names {
             vars,
-            taken: &taken,
+            taken,
             value: None,
         };
         let stop_when = self.stop_when(raw_stop, step, scope, point);
