@@ -679,3 +679,64 @@ async fn a_rendered_line_break_is_never_sent() {
     assert!(seen.is_empty(), "{seen:?}");
     assert!(out.exchanges.is_empty());
 }
+
+/// A `stop_when` condition fires on the point's measured values; one that reads a value its
+/// command's `when:` skipped does not hold (the point stays ok); one that cannot read a
+/// reply as a number fails the point.
+#[test]
+fn stop_when_fires_on_measured_values_and_not_on_skipped_ones() {
+    use crate::sequence::conditions::{Action, StopWhen};
+    use crate::sequence::expr::{Binding, Expr, Kind, Scope};
+    /// `v` a variable at slot 0, `i` the reply of command 0 (slot 1).
+    struct Names;
+    impl Scope for Names {
+        fn lookup(&self, name: &str) -> Option<Binding> {
+            match name {
+                "v" => Some(Binding::Slot(0, Kind::Number)),
+                "i" => Some(Binding::Slot(1, Kind::Reply)),
+                _ => None,
+            }
+        }
+        fn known(&self) -> Vec<String> {
+            vec!["v".into(), "i".into()]
+        }
+    }
+    let conditions = [StopWhen {
+        text: "i > v".into(),
+        at: (1, 1),
+        expr: Expr::parse("i > v", &Names).unwrap(),
+        action: Action::Break,
+    }];
+    let fire_on = |reply: Option<&str>| {
+        let mut values = Values::new(vec![Value::Float(0.5)].into(), true, 1);
+        if let Some(reply) = reply {
+            values.take(0, reply);
+        }
+        let mut ran = Ran::start(0);
+        fire(&mut ran, &conditions, &values);
+        ran
+    };
+    let fired = fire_on(Some("+7.5E-01")).fired.expect("0.75 > 0.5 fires");
+    assert_eq!(fired.condition, 0);
+    assert_eq!(
+        fired.values,
+        [
+            ("i".to_owned(), Value::Float(0.75)),
+            ("v".to_owned(), Value::Float(0.5))
+        ]
+    );
+    let held = fire_on(Some("0.25"));
+    assert!(held.fired.is_none() && held.error.is_none());
+    let skipped = fire_on(None);
+    assert!(
+        skipped.fired.is_none() && skipped.error.is_none(),
+        "{skipped:?}"
+    );
+    let garbage = fire_on(Some("OVLD"));
+    assert!(garbage.fired.is_none());
+    let error = garbage
+        .error
+        .expect("a reply that is not a number fails")
+        .to_string();
+    assert!(error.contains("reply `OVLD` is not a number"), "{error}");
+}

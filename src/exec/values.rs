@@ -5,7 +5,7 @@ use crate::sequence::LetFailed;
 use crate::sequence::conditions::StopWhen;
 use std::sync::Arc;
 
-use crate::sequence::expr::{Env, reply_number};
+use crate::sequence::expr::{Env, Problem, reply_number};
 use crate::sequence::value::Value;
 
 /// A point's values, by slot: first what the sequencer computed at dispatch (the loops'
@@ -63,7 +63,9 @@ impl Env for Values {
 
 /// After a point whose commands all ran ok: the first of `conditions` (a step's
 /// `stop_when:`) that holds for the point's `values` goes into [`Ran::fired`]; one that
-/// cannot be evaluated (a reply that is not a number) fails the point instead.
+/// reads a value not measured in this point (its command skipped by `when:`) does not
+/// hold; one that cannot be evaluated otherwise (a reply that is not a number) fails the
+/// point.
 pub fn fire(ran: &mut Ran, conditions: &[StopWhen], values: &Values) {
     if ran.error.is_some() {
         return;
@@ -89,6 +91,9 @@ pub fn fire(ran: &mut Ran, conditions: &[StopWhen], values: &Values) {
                 ran.fired = Some(Box::new(Fired { condition, values }));
                 return;
             }
+            // A value its command's `when:` skipped was not measured: a condition on it
+            // cannot hold for this point (its data are whole), so it does not fire.
+            Err(error) if matches!(error.what, Problem::NotMeasured(_)) => {}
             Err(error) => {
                 ran.error = Some(Box::new(PointError::Eval {
                     place: "`stop_when`".to_owned(),

@@ -387,6 +387,17 @@ impl Cx<'_> {
                     ..here
                 };
                 let expr = self.condition(&spanned, names, "`until`")?;
+                let shadowed = here.vars.names.contains(&"value")
+                    || here.vars.params.iter().any(|(p, _)| p == "value")
+                    || here.taken.iter().any(|(n, _)| n == "value");
+                if shadowed && expr.names().any(|(n, _)| n == "value") {
+                    self.warnings.push((
+                        whole.start,
+                        "in this `until:`, `value` is the poll's reply, not the variable, `let` \
+                         value or parameter of that name; rename that one to read it here"
+                            .to_owned(),
+                    ));
+                }
                 return Some(Until::Expr {
                     expr: Box::new(expr),
                     value,

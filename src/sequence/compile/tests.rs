@@ -346,3 +346,25 @@ fn parallel_problems() {
     let err = compile_str(&step("ch")).unwrap_err().render();
     assert!(err.contains("write `parallel: [ch]`"), "{err}");
 }
+
+/// `value` in an `until:` expression is the poll's reply: a variable of that name is
+/// warned about there (it cannot be read in that condition), and not elsewhere.
+#[test]
+fn value_in_until_warns_when_it_hides_a_variable() {
+    let seq = compile_str(
+        "steps:\n- name: s\n  sweep: {value: [1, 2]}\n  commands:\n  \
+         - {poll: 'V?', until: 'value > 0'}\n  - 'S {value}'\n",
+    )
+    .unwrap();
+    assert_eq!(seq.warnings.len(), 1, "{:?}", seq.warnings);
+    assert!(
+        seq.warnings[0].contains("5:25: in this `until:`, `value` is the poll's reply"),
+        "{:?}",
+        seq.warnings
+    );
+    let seq = compile_str(
+        "steps:\n- name: s\n  sweep: {v: [1, 2]}\n  commands: [{poll: 'V?', until: 'value > v'}]\n",
+    )
+    .unwrap();
+    assert!(seq.warnings.is_empty(), "{:?}", seq.warnings);
+}
