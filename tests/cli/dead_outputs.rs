@@ -367,11 +367,14 @@ fn terminal_closed_mid_run(under: &Under) -> Option<(String, Vec<Value>, Option<
     }
     let rc = match under {
         Under::Nohup => {
-            wait_until("the script records the exit code", || {
-                scratch.join("rc").exists()
-            });
-            let text = std::fs::read_to_string(scratch.join("rc")).unwrap_or_default();
-            Some(text.trim().parse().expect("an exit code"))
+            // The shell creates the file before it writes the code into it.
+            let code = || {
+                std::fs::read_to_string(scratch.join("rc"))
+                    .ok()
+                    .and_then(|t| t.trim().parse::<i32>().ok())
+            };
+            wait_until("the script records the exit code", || code().is_some());
+            code()
         }
         Under::Leader => None,
     };
