@@ -22,11 +22,9 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 use crate::abort::Past;
-use crate::protocol::{LineIo, Look, ReadError, Transport, Unread};
+use crate::protocol::{LineIo, Look, Transport, Unread};
 use crate::runlog::Exchange;
 use crate::sequence::Command;
-use crate::sequence::expr::{Expr, show_values};
-use crate::sequence::template::Template;
 
 /// Which connection runs the commands: named in log lines and error messages.
 #[derive(Debug, Clone, Copy)]
@@ -107,57 +105,6 @@ impl Ran {
             .map_or(StrayAt::End, |e| StrayAt::After(e.sent.clone()));
         self.fail(PointError::Unsolicited { at, conn, data });
     }
-}
-
-/// Where a point's `on:` commands go: the connection that runs the point lends them to a
-/// connection of another instrument.
-#[derive(Clone, Copy)]
-pub struct Others<'a> {
-    /// The index of the instrument this connection talks to: commands `on:` it run here.
-    pub own: usize,
-    /// Runs the others (none: the point has none).
-    pub lend: Option<&'a dyn Lend>,
-}
-
-impl std::fmt::Debug for Others<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Others")
-            .field("own", &self.own)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Runs a run of a point's consecutive `on:` commands on a connection of their instrument,
-/// taken when the first is due and given back after the last.
-pub trait Lend {
-    /// Runs the commands at `range` of the point's step, with the point's `values` so
-    /// far, on a connection of instrument `instrument`.
-    fn run_on(
-        &self,
-        instrument: usize,
-        range: std::ops::Range<usize>,
-        values: Values,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Lent, Unlent>>>>;
-}
-
-/// What a run of `on:` commands did on the connection it borrowed.
-pub struct Lent {
-    /// The borrowed connection (its `conn`).
-    pub conn: usize,
-    /// Its instrument's name.
-    pub instrument: String,
-    /// What ran there ([`Ran::taken`]: the point's measured values after it).
-    pub ran: Ran,
-}
-
-/// Why a run of `on:` commands found no connection of their instrument.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("no connection to instrument `{instrument}` for its `on:` commands: {why}")]
-pub struct Unlent {
-    /// The instrument's name.
-    pub instrument: String,
-    /// Why (its pool's words).
-    pub why: String,
 }
 
 /// What may end a point early.
@@ -445,310 +392,6 @@ impl<S: Transport> Exec<'_, S> {
         }
         Ok(())
     }
-
-    /// Runs the commands at `range` on a connection of `instrument` lent by `others`, with
-    /// the point's values; their exchanges (marked with the instrument and the connection)
-    /// and values join the point's.
-    async fn lent(
-        &mut self,
-        others: Option<Others<'_>>,
-        instrument: usize,
-        commands: &[Command],
-        range: std::ops::Range<usize>,
-    ) -> Result<(), PointError> {
-        let Some(lend) = others.and_then(|o| o.lend) else {
-            return Err(PointError::Unlent(Unlent {
-                instrument: instrument.to_string(),
-                why: "this connection lends to no other instrument".to_owned(),
-            }));
-        };
-        let Lent {
-            conn,
-            instrument,
-            ran,
-        } = lend
-            .run_on(instrument, range.clone(), self.values.clone())
-            .await
-            .map_err(PointError::Unlent)?;
-        for mut exchange in ran.exchanges {
-            exchange.on = Some(instrument.clone());
-            exchange.conn = Some(conn);
-            self.out.exchanges.push(exchange);
-        }
-        // What the lent commands measured, at their slots (names are unique in a list).
-        for (index, command) in commands[range.clone()].iter().enumerate() {
-            if let Some(name) = command.measures()
-                && let Some((_, reply)) = ran.values.iter().find(|(n, _)| n == name)
-            {
-                self.values.take(range.start + index, reply);
-            }
-        }
-        self.out.values.extend(ran.values);
-        self.last = Instant::now();
-        match ran.error {
-            Some(e) => Err(*e),
-            None => Ok(()),
-        }
-    }
-
-    /// Runs `command`, the point's `index`th, whose text is `text`.
-    async fn command(
-        &mut self,
-        command: &Command,
-        index: usize,
-        text: &str,
-    ) -> Result<(), PointError> {
-        match command {
-            Command::Wait { pause: d, .. } => {
-                self.pause(*d, || Pause::Wait(*d)).await?;
-                self.last = Instant::now();
-                Ok(())
-            }
-            Command::Write { .. } => {
-                let t = self.last;
-                self.send(text).await?;
-                self.record(None, t);
-                Ok(())
-            }
-            Command::Query {
-                name,
-                expect,
-                check,
-                ..
-            } => {
-                self.query_checked(
-                    text,
-                    index,
-                    name.as_deref(),
-                    expect.as_ref(),
-                    check.as_deref(),
-                )
-                .await
-            }
-            Command::Poll {
-                until,
-                every,
-                timeout,
-                name,
-                ..
-            } => {
-                // A timeout too large for the clock means no deadline at all.
-                let deadline = Instant::now().checked_add(*timeout);
-                let mut polls = 0u64;
-                loop {
-                    let reply_at = self.query(text).await?;
-                    let reply = reply_text(&self.out.exchanges, reply_at);
-                    polls += 1;
-                    let done =
-                        until
-                            .holds(reply, &*self.values)
-                            .map_err(|error| PointError::Eval {
-                                place: format!("the `until` of `{text}`"),
-                                error,
-                            })?;
-                    let expired = deadline.is_some_and(|d| Instant::now() >= d);
-                    if done || expired {
-                        if let Some(name) = name {
-                            self.out.values.push((name.clone(), reply.to_owned()));
-                            self.values.take(index, reply);
-                        }
-                        if done {
-                            return Ok(());
-                        }
-                        return Err(PointError::PollTimeout {
-                            command: text.to_owned(),
-                            condition: until.describe(&*self.values),
-                            timeout: *timeout,
-                            reply: reply.to_owned(),
-                            polls,
-                        });
-                    }
-                    let left =
-                        deadline.map_or(*every, |d| d.saturating_duration_since(Instant::now()));
-                    let during = Pause::Poll {
-                        command: text.to_owned(),
-                        reply: reply.to_owned(),
-                        polls,
-                    };
-                    if let Err(e) = self.pause((*every).min(left), move || during).await {
-                        if let Some(name) = name {
-                            let reply = reply_text(&self.out.exchanges, reply_at).to_owned();
-                            self.values.take(index, &reply);
-                            self.out.values.push((name.clone(), reply));
-                        }
-                        return Err(e);
-                    }
-                    self.last = Instant::now();
-                }
-            }
-        }
-    }
-
-    /// Sends query `text` (the point's `index`th command) and reads its reply, kept as
-    /// `name`; fails the point unless the reply is `expect`'s, rendered, and `check` holds.
-    async fn query_checked(
-        &mut self,
-        text: &str,
-        index: usize,
-        name: Option<&str>,
-        expect: Option<&Template>,
-        check: Option<&Expr>,
-    ) -> Result<(), PointError> {
-        let reply = self.query(text).await?;
-        let reply = reply_text(&self.out.exchanges, reply);
-        if let Some(name) = name {
-            self.out.values.push((name.to_owned(), reply.to_owned()));
-            self.values.take(index, reply);
-        }
-        if let Some(want) = expect {
-            let want = want
-                .render_to_string(&*self.values)
-                .map_err(|error| PointError::Eval {
-                    place: format!("the `expect` of `{text}`"),
-                    error,
-                })?;
-            if reply.trim() != want {
-                return Err(PointError::Mismatch {
-                    reply: reply.to_owned(),
-                    command: text.to_owned(),
-                    expected: want,
-                });
-            }
-        }
-        if let Some(check) = check {
-            let values: &Values = self.values;
-            let holds = check.truth(values).map_err(|error| PointError::Eval {
-                place: format!("the `check` of `{text}`"),
-                error,
-            })?;
-            if !holds {
-                return Err(PointError::Check {
-                    condition: check.source().to_owned(),
-                    reply: reply.to_owned(),
-                    command: text.to_owned(),
-                    values: show_values(&check.values(values)),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    async fn send(&mut self, text: &str) -> Result<(), PointError> {
-        let conn = self.conn.id;
-        let timeout = self.timer.timeout;
-        self.timer.arm(deadline(self.last, timeout));
-        let timer = &mut *self.timer;
-        let sent = tokio::select! {
-            biased;
-            r = self.io.write_line(text) => r,
-            () = timer.expired() => return Err(PointError::SendTimeout {
-                command: text.to_owned(),
-                conn,
-                after: timeout,
-            }),
-        };
-        sent.map_err(|e| PointError::Send {
-            command: text.to_owned(),
-            conn,
-            source: Arc::new(e),
-        })
-    }
-
-    /// Sends `text` and reads its reply, under one timeout for both; records the exchange
-    /// and returns its index in the outcome's exchanges.
-    async fn query(&mut self, text: &str) -> Result<usize, PointError> {
-        let t = self.last;
-        let conn = self.conn.id;
-        self.awaiting = Some(t);
-        let timeout = self.timer.timeout;
-        self.timer.arm(deadline(t, timeout));
-        let (io, timer) = (&mut *self.io, &mut *self.timer);
-        let mut sent = false;
-        let exchange = tokio::select! {
-            // The reply first: one that came in time is taken even if the timer is due too.
-            biased;
-            r = async {
-                io.write_line(text).await.map_err(Err)?;
-                sent = true;
-                io.read_line().await.map_err(Ok)
-            } => Ok(r),
-            () = timer.expired() => Err(()),
-        };
-        let command = || text.to_owned();
-        let failure = match exchange {
-            Ok(Ok(reply)) if !is_malformed(&reply) => {
-                self.record(Some(reply), t);
-                return Ok(self.out.exchanges.len() - 1);
-            }
-            Ok(Ok(reply)) => {
-                // A text instrument never sends control characters or invalid UTF-8: the
-                // stream is out of step or corrupted, so this connection is not trusted.
-                let e = PointError::Malformed {
-                    reply: reply.clone(),
-                    command: command(),
-                    conn,
-                };
-                self.record(Some(reply), t);
-                return Err(e);
-            }
-            Ok(Err(Err(e))) => {
-                self.awaiting = None;
-                return Err(PointError::Send {
-                    command: command(),
-                    conn,
-                    source: Arc::new(e),
-                });
-            }
-            Ok(Err(Ok(ReadError::Closed))) => PointError::Closed {
-                command: command(),
-                conn,
-            },
-            Ok(Err(Ok(e))) => PointError::Read {
-                command: command(),
-                conn,
-                source: Arc::new(e),
-            },
-            Err(()) if !sent => {
-                self.awaiting = None;
-                return Err(PointError::SendTimeout {
-                    command: command(),
-                    conn,
-                    after: timeout,
-                });
-            }
-            Err(()) => PointError::ReplyTimeout {
-                command: command(),
-                conn,
-                after: timeout,
-            },
-        };
-        // The query went out: the log shows it, without a reply.
-        self.record(None, t);
-        Err(failure)
-    }
-
-    /// Records an exchange that started at `t` and ends now; its `sent` text is filled in
-    /// by `run_commands` once the command is over (`fill_sent`).
-    fn record(&mut self, reply: Option<String>, t: Instant) {
-        self.awaiting = None;
-        let now = Instant::now();
-        self.last = now;
-        self.out.exchanges.push(Exchange {
-            sent: String::new(),
-            reply,
-            elapsed_ms: now.saturating_duration_since(t),
-            on: None,
-            conn: None,
-        });
-    }
-}
-
-/// The reply of exchange `index` (recorded by a successful query).
-fn reply_text(exchanges: &[Exchange], index: usize) -> &str {
-    exchanges
-        .get(index)
-        .and_then(|e| e.reply.as_deref())
-        .unwrap_or_default()
 }
 
 /// Logs the greeting `unread`, dropped: data an instrument sent on connection `conn`
@@ -762,21 +405,18 @@ pub fn greeting(conn: Conn<'_>, unread: &Unread) {
     );
 }
 
-/// True for a reply no text instrument sends: control characters (tab excepted), DEL, or
-/// bytes that were not UTF-8.
-pub fn is_malformed(reply: &str) -> bool {
-    reply
-        .chars()
-        .any(|c| (c.is_control() && c != '\t') || c == char::REPLACEMENT_CHARACTER)
-}
-
+mod command;
 mod error;
+mod lend;
 mod timer;
 mod values;
+mod wire;
 pub use error::{FailKind, Pause, PointError, StrayAt};
+pub use lend::{Lend, Lent, Others, Unlent};
 pub use timer::ReplyTimer;
-use timer::deadline;
 pub use values::{Values, fire};
+pub use wire::is_malformed;
+use wire::reply_text;
 
 #[cfg(test)]
 mod tests;

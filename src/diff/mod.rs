@@ -4,7 +4,7 @@
 //! outcome: a break in one run and not the other, or with another condition or action, is
 //! a difference of that point (a break at another point makes both points differ).
 //!
-//! [`diff`] reads both run logs with [`for_each_point`] and keeps the last record
+//! [`diff`] reads both run logs with [`crate::runlog::read::for_each_point`] and keeps the last record
 //! of each point id, as `sequencer resume` does, so retries and resumes collapse into the
 //! point's final outcome. Two records are the same point outcome when their `vars`, the
 //! commands sent and their replies, their `as` values and their `status` are equal.

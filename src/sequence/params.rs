@@ -6,8 +6,8 @@
 //! (read as YAML, checked against the default's type) into the effective [`Params`], which
 //! the loader uses twice: while the rest of the file is read, a whole value written
 //! `"{name}"` stands for the parameter (see [`super::raw::ParamScope`]); and compiled
-//! command templates render a `{name}` that names a parameter as a constant. The effective
-//! values go into the run log's start record ([`Params::to_json`]), which `resume` applies
+//! expressions read a parameter as a constant, folded in at load. The effective
+//! values go into the run log's start record ([`to_json`]), which `resume` applies
 //! again and `diff` compares.
 
 use std::fmt;
