@@ -6,9 +6,12 @@
 //! of the offending key or value, and reported together; a value that is wrong stands in
 //! as a valid one (a count as its least value, a sweep with its names), so that it causes
 //! no second problem. Every count and duration has an upper bound ([`super::bounds`]).
-//! Steps are checked in [`steps`], commands in [`commands`], instruments in
-//! [`instruments`], sweeps in [`sweeps`], `parallel:` in [`parallel`], `on:` in [`on`], loops in [`loops`]. Warnings (valid, but likely not meant) are collected the same way and
-//! returned in [`Sequence::warnings`].
+//! Steps are checked in [`steps`], commands in [`commands`] (a poll's `until:` in
+//! [`until`]), expressions and `let:` in [`exprs`], `stop_when:` and a step's `when:` in
+//! [`conditions`], parameters in [`params`], instruments in [`instruments`], sweeps in
+//! [`sweeps`], `parallel:` in [`parallel`], `on:` in [`on`], loops in [`loops`]. Warnings
+//! (valid, but likely not meant) are collected the same way and returned in
+//! [`Sequence::warnings`].
 
 mod commands;
 mod conditions;
@@ -21,6 +24,7 @@ mod parallel;
 mod params;
 mod steps;
 mod sweeps;
+mod until;
 
 use self::instruments::Instruments;
 use self::on::Target;
