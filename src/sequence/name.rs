@@ -58,7 +58,7 @@ pub fn is_name(name: &str) -> bool {
 }
 
 /// Words of the expression language: no value may be named so (it could not be read).
-pub const KEYWORDS: [&str; 3] = ["and", "or", "not"];
+pub const KEYWORDS: [&str; 5] = ["and", "or", "not", "true", "false"];
 
 /// What is wrong with `name` as the name of a value that expressions read (a sweep
 /// variable, a `let:` value, a parameter, a measured value): the name rule, and not a word
@@ -67,7 +67,7 @@ pub fn value_problem(what: &str, name: &str) -> Option<String> {
     if KEYWORDS.contains(&name) {
         return Some(format!(
             "bad {what} `{name}`: `{name}` is a word of the expression language (`and`, `or`, \
-             `not`), so no expression could read it; rename it"
+             `not`, `true`, `false`), so no expression could read it; rename it"
         ));
     }
     problem(what, name)

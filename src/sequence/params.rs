@@ -40,6 +40,8 @@ pub enum Kind {
     Text,
     /// A duration with a unit.
     Duration,
+    /// `true` or `false`.
+    Bool,
     /// A list; `Some(kind)` when the default's items all have that kind (a number list then
     /// takes only numbers), `None` for an empty or mixed default.
     List(Option<ItemKind>),
@@ -62,6 +64,7 @@ impl Param {
     pub fn from_raw(raw: &RawParam) -> Param {
         match raw {
             RawParam::One(s) => Param::from_scalar(s),
+            RawParam::Bool(b) => Param::Value(Value::Bool(*b)),
             RawParam::List(items) => {
                 Param::List(items.iter().map(|s| Param::from_scalar(&s.value)).collect())
             }
@@ -103,6 +106,7 @@ impl Param {
     pub fn kind(&self) -> Kind {
         match self {
             Param::Value(Value::Str(_)) => Kind::Text,
+            Param::Value(Value::Bool(_)) => Kind::Bool,
             Param::Value(_) => Kind::Number,
             Param::Duration(_) => Kind::Duration,
             Param::List(items) => {
@@ -118,7 +122,7 @@ impl Param {
             Kind::Number => Some(ItemKind::Number),
             Kind::Text => Some(ItemKind::Text),
             Kind::Duration => Some(ItemKind::Duration),
-            Kind::List(_) => None,
+            Kind::Bool | Kind::List(_) => None,
         }
     }
 
@@ -126,7 +130,11 @@ impl Param {
     /// number any number.
     fn as_kind(&self, kind: Kind) -> Option<Param> {
         match (kind, self) {
-            (Kind::Number, Param::Value(v)) if !v.is_text() => Some(self.clone()),
+            (Kind::Number, Param::Value(v)) if v.as_f64().is_some() => Some(self.clone()),
+            (Kind::Bool, Param::Value(Value::Bool(_))) => Some(self.clone()),
+            (Kind::Text, Param::Value(Value::Bool(b))) => {
+                Some(Param::Value(Value::Str(b.to_string())))
+            }
             (Kind::Duration, Param::Duration(_)) | (Kind::List(None), Param::List(_)) => {
                 Some(self.clone())
             }
@@ -160,6 +168,7 @@ impl fmt::Display for Kind {
             Kind::Number => "a number",
             Kind::Text => "text",
             Kind::Duration => "a duration",
+            Kind::Bool => "`true` or `false`",
             Kind::List(None) => "a list",
             Kind::List(Some(ItemKind::Number)) => "a list of numbers",
             Kind::List(Some(ItemKind::Text)) => "a list of texts",
@@ -172,6 +181,7 @@ impl fmt::Display for Param {
     /// Compact YAML flow text, as `--set` takes it: `0.5`, `abc`, `2s`, `[300, 200]`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Param::Value(Value::Bool(b)) => write!(f, "{b}"),
             Param::Value(v) => write!(f, "{v}"),
             Param::Duration(d) => f.write_str(&format_duration(*d)),
             Param::List(items) => {

@@ -226,3 +226,36 @@ fn diff_notes_different_parameters() {
     );
     assert!(!err.contains("`temps` is"), "{out}");
 }
+
+/// A `true`/`false` parameter switches a step on and off through its `when:` (and reads as
+/// a condition anywhere): the default runs it, `--set iv=false` skips its points, and the
+/// start record holds the JSON boolean.
+#[test]
+fn boolean_parameter_switches_a_step() {
+    const SWITCHED: &str = r#"
+name: b
+params:
+  iv: true
+instrument: {}
+steps:
+  - name: ivs
+    when: "iv"
+    sweep: {v: [1, 2]}
+    commands: ["SOUR:VOLT {v}", {write: "NOTE", when: "iv and true"}]
+  - name: other
+    commands: ["X"]
+"#;
+    let scratch = Scratch::new();
+    let (out, records) = scratch.run("b.yaml", SWITCHED, &["--sim"]);
+    assert_eq!(out.code(), 0, "{out}");
+    assert_eq!(step_points(&records).len(), 3);
+    assert_eq!(start_params(&records).to_string(), r#"{"iv":true}"#);
+    assert_eq!(step_points(&records)[0]["commands"][1]["sent"], "NOTE");
+    let (out, records) = scratch.run("b2.yaml", SWITCHED, &["--sim", "--set", "iv=false"]);
+    assert_eq!(out.code(), 0, "{out}");
+    let points = step_points(&records);
+    assert_eq!(points.len(), 1, "{out}");
+    assert_eq!(points[0]["step"], "other");
+    assert_eq!(stop(&records)["points_skipped"], 2);
+    assert_eq!(start_params(&records).to_string(), r#"{"iv":false}"#);
+}

@@ -10,7 +10,7 @@
 //! |---|---|
 //! | numbers | `1`, `-2` (integers, 64-bit); `1.5`, `.5`, `1e3`, `1.5e-3` (floats: a point or an exponent makes a float) |
 //! | text | `'CH1'` or `"CH1"`; a quote inside is doubled: `'it''s'`; a backslash is an ordinary character |
-//! | names | sweep variables, `let:` values, `params:` and measured values (`as:`): letters and digits of any script and `_` (`ΔT`); `pi` is 3.14159265359 unless a name `pi` is defined, which wins |
+//! | names | sweep variables, `let:` values, `params:` and measured values (`as:`): letters and digits of any script and `_` (`ΔT`); `pi` is 3.14159265359 unless a name `pi` is defined, which wins; `true` and `false` are conditions |
 //! | arithmetic | `+ - * / % **`, unary `-` and `+`. Integers stay integers with `+ - * %` and `**` with an exponent ≥ 0 (an overflow is an error, never a wrap); `/` always gives a float; `%` takes the divisor's sign (`-7 % 3` is `2`) |
 //! | comparisons | `== != < <= > >=` give a condition; texts compare with texts (`==`, `!=` only); `a < b < c` is an error: write `a < b and b < c` |
 //! | logic | `and`, `or` (the right side is evaluated only when needed), `not`; a number is a condition too: not zero is true (SCPI's `1`/`0`); a text is not |

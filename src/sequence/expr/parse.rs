@@ -271,6 +271,10 @@ impl Parser<'_> {
                 self.emit(Op::Lit(Value::Float(std::f64::consts::PI)), 1);
                 Kind::Float
             }
+            None if name == "true" || name == "false" => {
+                self.emit(Op::Lit(Value::Bool(name == "true")), 1);
+                Kind::Bool
+            }
             None => {
                 let mut known = self.scope.known();
                 known.push("pi".into());

@@ -374,10 +374,20 @@ fn truth() {
         ("volt", true),
         ("rb", false),
         ("not r", true),
+        ("true", true),
+        ("false", false),
+        ("true and not false", true),
+        ("volt > 1 or false", false),
+        ("if(true, n, r)", true),
     ];
     for (text, want) in cases {
         assert_eq!(parse(text).unwrap().truth(&env), Ok(want), "`{text}`");
     }
+    assert_eq!(parse("true").unwrap().kind(), Kind::Bool);
+    assert_eq!(
+        parse("false").unwrap().constant(),
+        Some(&Value::Bool(false))
+    );
     let err = parse("mode").unwrap().truth(&env).unwrap_err();
     assert_eq!(
         err.what,

@@ -15,14 +15,16 @@ fn defaults(pairs: &[(&str, &str)]) -> Params {
         .collect()
 }
 
-/// A default's type is its value's: numbers, text, durations, lists (of one kind or mixed).
+/// A default's type is its value's: numbers, text, durations, `true`/`false`, lists (of one
+/// kind or mixed).
 #[test]
 fn kinds_of_defaults() {
     let cases = [
         ("1", Kind::Number),
         ("0.5", Kind::Number),
         ("abc", Kind::Text),
-        ("true", Kind::Text),
+        ("true", Kind::Bool),
+        ("'true'", Kind::Text),
         ("10m", Kind::Duration),
         ("[300, 200]", Kind::List(Some(ItemKind::Number))),
         ("[a, b]", Kind::List(Some(ItemKind::Text))),
@@ -46,8 +48,11 @@ fn overrides_checked_against_the_default() {
         ("label", "abc"),
         ("settle", "2s"),
         ("temps", "[300, 200]"),
+        ("do_iv", "true"),
     ]);
     let ok = [
+        ("do_iv", "false", "false"),
+        ("label", "true", "true"),
         ("vmax", "0.5", "0.5"),
         ("vmax", "2", "2"),
         ("n", "2.5", "2.5"),
@@ -75,6 +80,16 @@ fn overrides_checked_against_the_default() {
         ("settle", "abc", "`settle` is a duration, and `abc` is text"),
         ("temps", "300", "write a list, e.g. `temps=[300]`"),
         ("temps", "[a, b]", "`temps` is a list of numbers"),
+        (
+            "do_iv",
+            "1",
+            "`do_iv` is `true` or `false`, and `1` is a number",
+        ),
+        (
+            "vmax",
+            "true",
+            "`vmax` is a number, and `true` is `true` or `false`",
+        ),
     ];
     for (name, value, says) in bad {
         let err = resolve(&d, &[(name.into(), value.into())], "f.yaml", read)

@@ -26,13 +26,16 @@ use super::super::name;
 use super::super::params::{Param, Params, describe};
 use super::{Num, Scalar, Spanned};
 
-/// A parameter's default as written: a number, text, a duration (`10m`), or a list of them.
+/// A parameter's default as written: a number, text, a duration (`10m`), `true` or
+/// `false`, or a list of them.
 #[derive(Debug, JsonSchema)]
 #[schemars(rename = "Param")]
 #[schemars(untagged)]
 pub enum RawParam {
     /// A number, text or duration.
     One(Scalar),
+    /// A condition (`do_iv: true`), read by expressions (`when: "do_iv"`).
+    Bool(bool),
     /// A list of numbers, texts or durations.
     List(Vec<Spanned<Scalar>>),
 }
@@ -43,7 +46,9 @@ impl<'de> Deserialize<'de> for RawParam {
         impl<'de> Visitor<'de> for ParamVisitor {
             type Value = RawParam;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a number, text, a duration such as `10m`, or a list of them")
+                f.write_str(
+                    "a number, text, a duration such as `10m`, `true` or `false`, or a list of them",
+                )
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawParam, E> {
                 Ok(RawParam::One(Scalar::Num(Num::Int(v))))
@@ -57,7 +62,7 @@ impl<'de> Deserialize<'de> for RawParam {
                 Ok(RawParam::One(Scalar::Num(Num::Float(v))))
             }
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawParam, E> {
-                Ok(RawParam::One(Scalar::Text(v.to_string())))
+                Ok(RawParam::Bool(v))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<RawParam, E> {
                 Ok(RawParam::One(Scalar::Text(v.to_owned())))
