@@ -356,8 +356,8 @@ fn deadline_arg(text: &str) -> Result<Duration, ArgError> {
 }
 
 /// Parses `--set NAME=VALUE` into the name and the (YAML) value text.
-fn set_arg(text: &str) -> Result<(String, String), String> {
-    crate::sequence::params::split_override(text).map_err(|e| e.to_string())
+fn set_arg(text: &str) -> Result<(String, String), crate::sequence::params::ParamError> {
+    crate::sequence::params::split_override(text)
 }
 
 /// Parses `--eom Q[,R]`.

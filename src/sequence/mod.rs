@@ -455,16 +455,11 @@ pub fn parse_with(
 }
 
 /// A `--set` value: YAML text, read as a parameter value.
-fn read_value(text: &str) -> Result<raw::RawParam, String> {
+fn read_value(text: &str) -> Result<raw::RawParam, serde_saphyr::Error> {
     if text.trim().is_empty() {
         return Ok(raw::RawParam::One(raw::Scalar::Text(String::new())));
     }
-    serde_saphyr::from_str_with_options::<raw::RawParam>(text, compile::yaml_options()).map_err(
-        |e| {
-            let e = e.to_string();
-            e.lines().next().unwrap_or_default().to_owned()
-        },
-    )
+    serde_saphyr::from_str_with_options::<raw::RawParam>(text, compile::yaml_options())
 }
 
 /// Lowercase hex of a digest.

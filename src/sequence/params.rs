@@ -280,11 +280,11 @@ pub fn split_override(arg: &str) -> Result<(String, String), ParamError> {
 /// applied in order (the value is YAML text, read by `read`); `file` names the sequence in
 /// messages. An override for no parameter, or of another type than the default's, is an
 /// error that lists the parameters.
-pub fn resolve(
+pub fn resolve<E: fmt::Display>(
     defaults: &Params,
     overrides: &[(String, String)],
     file: &str,
-    read: impl Fn(&str) -> Result<RawParam, String>,
+    read: impl Fn(&str) -> Result<RawParam, E>,
 ) -> Result<Params, ParamError> {
     let mut params = defaults.clone();
     for (name, text) in overrides {
@@ -308,7 +308,13 @@ pub fn resolve(
             known: describe(defaults),
         };
         let kind = slot.1.kind();
-        let given = read(text).map_err(|e| refuse(format!("not a YAML value ({e})")))?;
+        let given = read(text).map_err(|e| {
+            let e = e.to_string();
+            refuse(format!(
+                "not a YAML value ({})",
+                e.lines().next().unwrap_or_default()
+            ))
+        })?;
         let given = Param::from_raw(&given);
         slot.1 = given.as_kind(kind).ok_or_else(|| {
             let hint = match (kind, &given) {

@@ -3,8 +3,8 @@
 use super::*;
 
 /// Reads a `--set` value as the loader does.
-fn read(text: &str) -> Result<RawParam, String> {
-    serde_saphyr::from_str::<RawParam>(text).map_err(|e| e.to_string())
+fn read(text: &str) -> Result<RawParam, serde_saphyr::Error> {
+    serde_saphyr::from_str::<RawParam>(text)
 }
 
 /// The parameters of `yaml` (a `params:` map's body).
