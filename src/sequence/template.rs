@@ -342,6 +342,11 @@ enum Placeholder {
 
 /// The end (one past the `}`) of the placeholder opening at `open`.
 fn close_of(text: &str, open: usize) -> Result<usize, TemplateError> {
+    // A brace inside a quoted text of the expression (`{'}'}`) does not count; a quote
+    // left open does not hide the rest (the expression then reports it).
+    if let Some(end) = quoted_close(text, open) {
+        return Ok(end);
+    }
     let rest = &text[open + 1..];
     match rest.find(['{', '}']) {
         Some(offset) if rest.as_bytes()[offset] == b'}' => Ok(open + 1 + offset + 1),
@@ -354,6 +359,23 @@ fn close_of(text: &str, open: usize) -> Result<usize, TemplateError> {
             })
         }
     }
+}
+
+/// The end (one past the `}`) of the placeholder opening at `open`, braces in quoted texts
+/// skipped; `None` when another `{` or the end comes first outside quotes, or a quote is
+/// left open.
+fn quoted_close(text: &str, open: usize) -> Option<usize> {
+    let mut quote = None;
+    for (i, c) in text[open + 1..].char_indices() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '}') => return Some(open + 1 + i + 1),
+            (None, '{') => return None,
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Parses the placeholder at `span` (braces included).

@@ -227,3 +227,15 @@ fn unicode_placeholders() {
         "placeholder `{ΔU}`: unknown name `ΔU`; known here: `ΔT`, `Temp_K`, `温度`, `pi`"
     );
 }
+
+/// A brace inside a quoted text of a placeholder is part of the text (`{'}'}` renders `}`),
+/// and a quote left open falls back to the first `}` (the expression reports the quote).
+#[test]
+fn braces_in_quoted_text() {
+    let names = TestNames(VARS);
+    let t = Template::parse("A {'}'} B {if(ch > 1, '{x}', 'y')}", &names).unwrap();
+    assert_eq!(t.render_to_string(&values()).unwrap(), "A } B {x}");
+    let err = Template::parse("A {'abc} B", &names).unwrap_err();
+    assert!(matches!(err, TemplateError::Expr { .. }), "{err:?}");
+    assert!(err.to_string().contains("placeholder `{'abc}`"), "{err}");
+}
