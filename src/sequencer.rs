@@ -186,15 +186,7 @@ pub struct Sequencer {
     /// Tells the operator how the run is stopping; [`log_notice`] unless set by
     /// `with_notices`.
     notify: Notify,
-    /// Tests: decides which `stop_when` fires after an ok point, as exec will.
-    #[cfg(test)]
-    test_fire: Option<TestFire>,
 }
-
-/// Tests: which `stop_when` condition (if any) fires after the ok point with this id and
-/// these `as` values.
-#[cfg(test)]
-pub(crate) type TestFire = fn(&str, &[(String, String)]) -> Option<crate::exec::Fired>;
 
 /// Tells the operator something about the run as a whole (how it is stopping), at a level.
 /// The app passes its stderr writer; the sequencer does not know where its operator is.
@@ -224,7 +216,7 @@ impl Sequencer {
         let (pools, caps): (Vec<_>, _) = pools.into_iter().unzip();
         let outbox = pools.iter().map(|_| Vec::new()).collect();
         Sequencer {
-            cursor: Cursor::new(&seq, crate::sequence::conditions::stage_runs),
+            cursor: Cursor::new(&seq),
             seq,
             pools,
             caps,
@@ -249,8 +241,6 @@ impl Sequencer {
             progress: Box::new(Silent),
             shown: false,
             notify: log_notice,
-            #[cfg(test)]
-            test_fire: None,
         }
     }
 
@@ -258,23 +248,6 @@ impl Sequencer {
     #[must_use]
     pub fn with_progress(mut self, progress: Box<dyn Progress>) -> Self {
         self.progress = progress;
-        self
-    }
-
-    /// The same sequencer deciding steps' `when:` with `gate` (tests drive it so).
-    #[cfg(test)]
-    #[must_use]
-    pub(crate) fn with_gate(mut self, gate: crate::sequence::conditions::Gate) -> Self {
-        self.cursor = Cursor::new(&self.seq, gate);
-        self
-    }
-
-    /// The same sequencer with `fire` standing in for the connections' evaluation of
-    /// `stop_when:` (tests): called with each ok point's id and `as` values.
-    #[cfg(test)]
-    #[must_use]
-    pub(crate) fn with_fire(mut self, fire: TestFire) -> Self {
-        self.test_fire = Some(fire);
         self
     }
 

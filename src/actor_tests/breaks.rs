@@ -4,13 +4,10 @@
 //! `points_skipped` (the run still succeeds), except after `stop`, which fails the run. A
 //! step's `when:` passes the step over in iterations where it does not hold.
 //!
-//! The connections do not evaluate conditions yet: each test's `fire` stands in for them,
-//! deciding from the point's id and its `as` values what the expression would.
+//! The conditions are the sequences' own, evaluated as in a real run (`stop_when` by the
+//! connection after an ok point, `when:` by the cursor at each iteration).
 
 use super::harness::{Run, ms};
-use crate::exec::Fired;
-use crate::sequence::conditions::WhenError;
-use crate::sequence::value::Value;
 use crate::testing::{Instrument, after, reply};
 
 /// Answers `I v` with `v` milliamps (`0.00v`), after 10 ms; other lines as SCPI.
@@ -18,16 +15,6 @@ fn ammeter() -> Instrument {
     Instrument::scpi().on_line(|line| match line.number("I ") {
         Some(v) => after(ms(10), reply(format!("{}", v as f64 / 1000.0))),
         None => line.scpi(),
-    })
-}
-
-/// Condition 0 holds when the point's `i` is above 4.5 mA (`i > 4.5e-3`).
-fn above_4_5ma(_: &str, values: &[(String, String)]) -> Option<Fired> {
-    let (_, text) = values.iter().find(|(name, _)| name == "i")?;
-    let i: f64 = text.parse().ok()?;
-    (i > 4.5e-3).then(|| Fired {
-        condition: 0,
-        values: vec![("i".into(), Value::Float(i))],
     })
 }
 
@@ -56,10 +43,7 @@ teardown: ["OFF"]
 #[test]
 fn break_ends_the_step_and_the_run_goes_on() {
     let instrument = ammeter();
-    let run = Run::new(&flat("break", 9, ""))
-        .instrument(&instrument)
-        .fire(above_4_5ma)
-        .go();
+    let run = Run::new(&flat("break", 9, "")).instrument(&instrument).go();
     let ids: Vec<String> = (0..=5)
         .map(|v| format!("s/{v}"))
         .chain(["after/0".into()])
@@ -96,10 +80,7 @@ fn break_ends_the_step_and_the_run_goes_on() {
 #[test]
 fn stop_fails_the_run_with_the_condition_point_and_values() {
     let instrument = ammeter();
-    let run = Run::new(&flat("stop", 9, ""))
-        .instrument(&instrument)
-        .fire(above_4_5ma)
-        .go();
+    let run = Run::new(&flat("stop", 9, "")).instrument(&instrument).go();
     assert_eq!(run.ids().len(), 6);
     assert_eq!(instrument.journal().count("DONE"), 0);
     assert_eq!(instrument.journal().count("OFF"), 1);
@@ -124,7 +105,6 @@ fn in_flight_points_complete_after_a_break() {
     let instrument = ammeter();
     let run = Run::new(&flat("break", 39, "\n    parallel: all"))
         .instrument(&instrument)
-        .fire(above_4_5ma)
         .go();
     let stop = run.stop();
     assert_eq!(stop["exit_status"], "success", "{stop}");
@@ -236,10 +216,7 @@ fn loop_actions_end_the_iteration_or_the_loop() {
     ];
     for &(then, stages, skipped) in cases {
         let instrument = ammeter();
-        let run = Run::new(&looped(then))
-            .instrument(&instrument)
-            .fire(above_4_5ma)
-            .go();
+        let run = Run::new(&looped(then)).instrument(&instrument).go();
         let mut ran: Vec<String> = Vec::new();
         for id in run.ids() {
             let stage = id.rsplit_once('/').map_or(id, |(s, _)| s).to_owned();
@@ -280,16 +257,7 @@ steps:
         commands: ["ALL {t}"]
 "#;
     let instrument = Instrument::scpi();
-    let run = Run::new(yaml)
-        .instrument(&instrument)
-        .gate(|step, loops| {
-            Ok(step.when.is_none()
-                || loops
-                    .first()
-                    .and_then(Value::as_f64)
-                    .is_some_and(|t| t <= 150.0))
-        })
-        .go();
+    let run = Run::new(yaml).instrument(&instrument).go();
     assert_eq!(
         run.ids(),
         [
@@ -318,20 +286,16 @@ steps:
     sweep: {t: [1, 2]}
     steps:
       - name: s
-        when: "1 / (t - 2) > 0"
+        when: "1 / (t - 2) < 0"
         commands: ["S {t}"]
 "#;
-    let run = Run::new(yaml)
-        .instrument(&Instrument::scpi())
-        .gate(|step, loops| match (step.when.is_some(), loops.first()) {
-            (true, Some(Value::Int(2))) => Err(WhenError("division by zero".into())),
-            _ => Ok(true),
-        })
-        .go();
+    let run = Run::new(yaml).instrument(&Instrument::scpi()).go();
     let stop = run.stop();
     assert_eq!(stop["exit_status"], "fail", "{stop}");
     assert_eq!(
-        stop["reason"], "cannot decide `when:` of step `T/1/s` (line 9): division by zero",
+        stop["reason"],
+        "cannot decide `when:` of step `T/1/s` (line 9): cannot evaluate `1 / (t - 2) < 0`: \
+         division by zero (t = 2)",
         "{stop}"
     );
     assert_eq!(stop["points_ok"], 1, "{stop}");
@@ -371,7 +335,7 @@ fn resume_of(run: &Run, records: &[serde_json::Value]) -> crate::resume::Resume 
 #[test]
 fn a_resume_does_not_run_what_a_break_skipped() {
     let first = Run::new(&looped("{next: T}"));
-    let full = first.instrument(&ammeter()).fire(above_4_5ma).go();
+    let full = first.instrument(&ammeter()).go();
     let cut = full
         .records
         .iter()
@@ -380,11 +344,7 @@ fn a_resume_does_not_run_what_a_break_skipped() {
     let again = Run::new(&looped("{next: T}"));
     let resume = resume_of(&again, &full.records[..=cut]);
     let instrument = ammeter();
-    let run = again
-        .instrument(&instrument)
-        .fire(above_4_5ma)
-        .resume(resume)
-        .go();
+    let run = again.instrument(&instrument).resume(resume).go();
     let stages: Vec<&str> = run
         .ids()
         .into_iter()
@@ -411,7 +371,7 @@ fn a_resume_does_not_run_what_a_break_skipped() {
 #[test]
 fn a_resume_of_a_finished_broken_run_sends_nothing() {
     let first = Run::new(&looped("{break: T}"));
-    let full = first.instrument(&ammeter()).fire(above_4_5ma).go();
+    let full = first.instrument(&ammeter()).go();
     let again = Run::new(&looped("{break: T}"));
     let records = &full.records[..full.records.len() - 1];
     let resume = resume_of(&again, records);

@@ -21,9 +21,8 @@ use crate::connection::{Dialer, Lenders};
 use crate::pool::{Lending, Open, Pool};
 use crate::resume::Resume;
 use crate::runlog::RunLog;
-use crate::sequence::conditions::Gate;
 use crate::sequence::{Address, Sequence};
-use crate::sequencer::{Interrupt, Sequencer, Summary, TestFire};
+use crate::sequencer::{Interrupt, Sequencer, Summary};
 use crate::testing::Instrument;
 
 /// Milliseconds, for scripts and schedules that read as specs.
@@ -78,10 +77,6 @@ pub(super) struct Run {
     instruments: Vec<Instrument>,
     /// Interrupts, and when they come (from the start of the run, connecting included).
     interrupts: Vec<(Duration, Interrupt)>,
-    /// Stands in for the connections' evaluation of `stop_when:` (see `breaks.rs`).
-    fire: Option<TestFire>,
-    /// Decides steps' `when:` instead of the expression.
-    gate: Option<Gate>,
     /// What a resumed log already holds (default: a fresh run).
     resume: Option<Resume>,
 }
@@ -93,23 +88,8 @@ impl Run {
             yaml: yaml.to_owned(),
             instruments: Vec::new(),
             interrupts: Vec::new(),
-            fire: None,
-            gate: None,
             resume: None,
         }
-    }
-
-    /// `fire` says which `stop_when` condition holds after each ok point (by its id and
-    /// `as` values), as the connections will once expressions are evaluated there.
-    pub(super) fn fire(mut self, fire: TestFire) -> Run {
-        self.fire = Some(fire);
-        self
-    }
-
-    /// `gate` decides whether a step with `when:` runs in an iteration.
-    pub(super) fn gate(mut self, gate: Gate) -> Run {
-        self.gate = Some(gate);
-        self
     }
 
     /// The run resumes a log that holds `resume`.
@@ -223,14 +203,7 @@ impl Run {
         }
         let (tx, rx) = oneshot::channel();
         let resume = self.resume.unwrap_or_default();
-        let mut sequencer = Sequencer::new(seq, opened, log, abort, resume, tx);
-        if let Some(fire) = self.fire {
-            sequencer = sequencer.with_fire(fire);
-        }
-        if let Some(gate) = self.gate {
-            sequencer = sequencer.with_gate(gate);
-        }
-        let sequencer = sequencer.start();
+        let sequencer = Sequencer::new(seq, opened, log, abort, resume, tx).start();
         for (at, interrupt) in self.interrupts {
             let sequencer = sequencer.clone();
             actix::spawn(async move {

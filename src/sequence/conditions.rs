@@ -97,6 +97,3 @@ pub fn stage_runs(step: &Step, loop_values: &[Value]) -> Result<bool, WhenError>
         .truth(loop_values)
         .map_err(|e| WhenError(e.to_string()))
 }
-
-/// How the sequencer decides [`stage_runs`]: a function, so that tests can drive it.
-pub type Gate = fn(&Step, &[Value]) -> Result<bool, WhenError>;

@@ -9,14 +9,14 @@
 //! A fired `stop_when` moves the cursor on before its stage would end ([`Cursor::halt`]:
 //! the stage hands out no more points, and the rest of an iteration or of a loop is passed
 //! over), and a step whose `when:` does not hold in an iteration is passed over whole (the
-//! [`Gate`] decides): the points passed over are counted in [`Cursor::skipped`].
+//! [`stage_runs`] decides): the points passed over are counted in [`Cursor::skipped`].
 
 use std::rc::Rc;
 use std::sync::Arc;
 
 use super::Kind;
 use super::lanes::Feed;
-use crate::sequence::conditions::{Action, Gate};
+use crate::sequence::conditions::{Action, stage_runs};
 use crate::sequence::walk::{Stage, Walk};
 use crate::sequence::{Sequence, Step};
 
@@ -43,8 +43,6 @@ pub(super) struct Cursor {
     halted: bool,
     /// Sweep points passed over so far: by a fired `stop_when`, or a step's `when:`.
     skipped: u64,
-    /// Whether a step runs in an iteration (its `when:`).
-    gate: Gate,
     /// Why a step's `when:` could not be decided, for the sequencer to stop the run.
     gate_error: Option<String>,
 }
@@ -100,8 +98,8 @@ fn hook(kind: Kind, step: &Arc<Step>) -> Current {
 }
 
 impl Cursor {
-    /// At the start of `seq`; `gate` says whether a step with `when:` runs in an iteration.
-    pub(super) fn new(seq: &Sequence, gate: Gate) -> Cursor {
+    /// At the start of `seq`.
+    pub(super) fn new(seq: &Sequence) -> Cursor {
         let mut cursor = Cursor {
             setup: seq.setup.clone(),
             walk: Walk::new(&seq.steps),
@@ -113,7 +111,6 @@ impl Cursor {
             handed: 0,
             halted: false,
             skipped: 0,
-            gate,
             gate_error: None,
         };
         cursor.current = cursor.following(None);
@@ -131,7 +128,7 @@ impl Cursor {
         }
         if after != Some(Kind::Teardown) {
             for stage in self.walk.by_ref() {
-                match (self.gate)(&stage.step, &stage.outer) {
+                match stage_runs(&stage.step, &stage.outer) {
                     Ok(true) => return Some(Current::new(Kind::Step, stage)),
                     Ok(false) => self.skipped = self.skipped.saturating_add(stage.step.points()),
                     Err(e) => {

@@ -90,15 +90,7 @@ impl Sequencer {
             if d.kind == Kind::Step {
                 self.tally.ok += 1;
                 self.progress.point_done(true);
-                #[cfg(test)]
-                let test_fired = self
-                    .test_fire
-                    .and_then(|fire| fire(&format!("{}/{}", d.path, d.index), out.values));
-                #[cfg(test)]
-                let fired = out.fired.or(test_fired.as_ref());
-                #[cfg(not(test))]
-                let fired = out.fired;
-                if let Some(fired) = fired {
+                if let Some(fired) = out.fired {
                     self.fired(&d, fired);
                 }
             }
