@@ -128,15 +128,7 @@ fn hook_line(out: &mut String, seq: &Sequence, label: &str, step: &Step) -> Cost
         let _ = write!(out, " on `{}`", seq.instruments[step.instrument].name);
     }
     let _ = write!(out, ": {}", commands(sends(step)));
-    if !min.is_zero() {
-        let _ = write!(out, ", waits >= {}", format_duration(min));
-    }
-    conditions(out, step);
-    out.push('\n');
-    Cost {
-        min,
-        sends: sends(step).saturating_mul(step.points()),
-    }
+    line_end(out, step, min)
 }
 
 /// The lines of `node`, indented `depth` levels (a loop's body one deeper than the loop),
@@ -248,6 +240,12 @@ fn step_line(out: &mut String, seq: &Sequence, step: &Step) -> Cost {
     if !elsewhere.is_empty() {
         let _ = write!(out, " ({elsewhere})");
     }
+    line_end(out, step, min)
+}
+
+/// The end of a step's (or hook's) line: the least time its waits take, its conditions;
+/// and what it costs.
+fn line_end(out: &mut String, step: &Step, min: Duration) -> Cost {
     if !min.is_zero() {
         let _ = write!(out, ", waits >= {}", format_duration(min));
     }

@@ -227,7 +227,7 @@ impl Cursor {
         self.skipped = self.skipped.saturating_add(1);
     }
 
-    /// Sweep points passed over so far (see [`Cursor::halt`] and the [`Gate`]).
+    /// Sweep points passed over so far (see [`Cursor::halt`] and [`stage_runs`]).
     pub(super) fn skipped(&self) -> u64 {
         self.skipped
     }

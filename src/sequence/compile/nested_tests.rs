@@ -127,9 +127,10 @@ fn loops_give_defaults_and_on_names_an_instrument() {
 }
 
 /// Each of `cases` (a file, the start of its only problem) is refused with that problem.
-fn assert_problems(cases: &[(String, &str)]) {
+fn assert_problems(cases: &[(impl AsRef<str>, &str)]) {
     let mut wrong = Vec::new();
     for (yaml, want) in cases {
+        let yaml = yaml.as_ref();
         let got = problems(yaml);
         if got.len() != 1 || !got[0].starts_with(want) {
             wrong.push(format!("{yaml}\n got: {got:#?}\nwant: {want}"));
@@ -314,14 +315,7 @@ fn points_of_the_tree_are_bounded() {
             "4:11: `repeat` of 600000000000 gives loop `T` 1200000000000 iterations (2 per pass): a loop has at most 10^12 iterations",
         ),
     ];
-    let mut wrong = Vec::new();
-    for (yaml, want) in cases {
-        let got = problems(yaml);
-        if got.len() != 1 || !got[0].starts_with(want) {
-            wrong.push(format!("{yaml}\n got: {got:#?}\nwant: {want}"));
-        }
-    }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+    assert_problems(&cases);
 }
 
 /// `parallel:` in a loop's body names the step's own variables, by their slot in its own
