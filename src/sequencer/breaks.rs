@@ -17,6 +17,7 @@ use super::{Dispatch, Kind, Sequencer};
 use crate::exec::Fired;
 use crate::runlog;
 use crate::sequence::Action;
+use crate::sequence::expr::show_values;
 
 impl Sequencer {
     /// The `stop_when` condition `fired` of `d`'s step held after point `d` (recorded ok).
@@ -43,13 +44,11 @@ impl Sequencer {
         if let Err(e) = self.log.append_record("break", &record) {
             self.log_failed(&e);
         }
-        let values = fired
-            .values
-            .iter()
-            .map(|(name, value)| format!("{name} = {value}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let what = format!("stop_when `{}` held at `{id}` ({values})", cond.text);
+        let what = format!(
+            "stop_when `{}` held at `{id}`{}",
+            cond.text,
+            show_values(&fired.values)
+        );
         tracing::info!(point = %id, action = %cond.action, "{what}");
         // The stage the point belongs to is the current one (a stage ends only once its
         // points are all back); a point of another kind has no conditions.
