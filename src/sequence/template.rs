@@ -14,14 +14,14 @@
 
 use std::ops::Range;
 
-use super::expr::{self, Binding, Env, EvalError, Expr, ExprError, Kind, Problem};
+use super::expr::{self, Env, EvalError, Expr, Problem};
 use super::value::Value;
 
 /// Most decimals `{var:.N}` accepts: past this the digits are noise and the text just long.
 pub const MAX_DECIMALS: usize = 30;
 
 /// A parsed command text: literal runs, variable slots and expressions, in order.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Template {
     /// The text as written, kept for error messages and the run log.
     source: String,
@@ -52,120 +52,6 @@ enum Segment {
         /// Byte range of the placeholder, braces included, in the source.
         span: Range<usize>,
     },
-}
-
-impl PartialEq for Segment {
-    fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (Segment::Literal(a), Segment::Literal(b)) => a == b,
-            (
-                Segment::Slot {
-                    slot: a,
-                    decimals: da,
-                    span: sa,
-                },
-                Segment::Slot {
-                    slot: b,
-                    decimals: db,
-                    span: sb,
-                },
-            ) => a == b && da == db && sa == sb,
-            (
-                Segment::Expr {
-                    expr: a,
-                    decimals: da,
-                    ..
-                },
-                Segment::Expr {
-                    expr: b,
-                    decimals: db,
-                    ..
-                },
-            ) => a.source() == b.source() && da == db,
-            _ => false,
-        }
-    }
-}
-
-/// Why a command text is not a valid template.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum TemplateError {
-    /// A `{` with no `}` after it (before the end or the next `{`).
-    #[error(
-        "unclosed `{{` in `{text}`: close the placeholder with `}}`, or write `{{{{` for a literal brace"
-    )]
-    UnclosedBrace {
-        /// The placeholder text from its `{` up to where it should have closed.
-        text: String,
-        /// Byte range of that text.
-        span: Range<usize>,
-    },
-    /// A lone `}`.
-    #[error("unmatched `}}`: write `}}}}` for a literal brace")]
-    UnmatchedClose {
-        /// Byte range of the brace.
-        span: Range<usize>,
-    },
-    /// `{}` or `{:.3}`: no expression.
-    #[error(
-        "empty placeholder `{text}`: write a variable or an expression, or `{{{{` and `}}}}` for literal braces"
-    )]
-    EmptyPlaceholder {
-        /// The placeholder, braces included.
-        text: String,
-        /// Byte range of the placeholder.
-        span: Range<usize>,
-    },
-    /// The placeholder's expression is not valid here.
-    #[error("placeholder `{text}`: {source}")]
-    Expr {
-        /// The placeholder, braces included.
-        text: String,
-        /// Why (its span is inside the expression).
-        source: Box<ExprError>,
-        /// Byte range, in the template text, of the part of the expression at fault.
-        span: Range<usize>,
-    },
-    /// A format spec other than `.N`.
-    #[error("unsupported format `:{spec}`: use `{{var}}` or `{{var:.N}}`")]
-    BadFormat {
-        /// The text after the colon.
-        spec: String,
-        /// Byte range of the placeholder.
-        span: Range<usize>,
-    },
-    /// `{name:.N}` where the placeholder is a text known at load (a text parameter).
-    #[error("`{text}` is a text, so it cannot be formatted with decimals: remove the `:.N`")]
-    TextDecimals {
-        /// The placeholder, braces included.
-        text: String,
-        /// Byte range of the placeholder.
-        span: Range<usize>,
-    },
-    /// `{var:.N}` with N above [`MAX_DECIMALS`].
-    #[error("`:.{decimals}` asks for too many decimals: at most {max} are allowed", max = MAX_DECIMALS)]
-    TooManyDecimals {
-        /// The number as written (saturated if it does not fit a `usize`).
-        decimals: usize,
-        /// Byte range of the placeholder.
-        span: Range<usize>,
-    },
-}
-
-impl TemplateError {
-    /// Byte range in the template text of the offending placeholder (for pointing at it in the
-    /// YAML source).
-    pub fn span(&self) -> Range<usize> {
-        match self {
-            TemplateError::UnclosedBrace { span, .. }
-            | TemplateError::UnmatchedClose { span }
-            | TemplateError::EmptyPlaceholder { span, .. }
-            | TemplateError::Expr { span, .. }
-            | TemplateError::BadFormat { span, .. }
-            | TemplateError::TextDecimals { span, .. }
-            | TemplateError::TooManyDecimals { span, .. } => span.clone(),
-        }
-    }
 }
 
 impl Template {
@@ -334,165 +220,26 @@ fn render_value(value: &Value, decimals: Option<usize>, out: &mut String) {
     }
 }
 
-/// A parsed placeholder: a segment, or a constant folded into the literal text.
-enum Placeholder {
-    Segment(Segment),
-    Constant(Value, Option<usize>),
-}
-
-/// The end (one past the `}`) of the placeholder opening at `open`.
-fn close_of(text: &str, open: usize) -> Result<usize, TemplateError> {
-    // A brace inside a quoted text of the expression (`{'}'}`) does not count; a quote
-    // left open does not hide the rest (the expression then reports it).
-    if let Some(end) = quoted_close(text, open) {
-        return Ok(end);
-    }
-    let rest = &text[open + 1..];
-    match rest.find(['{', '}']) {
-        Some(offset) if rest.as_bytes()[offset] == b'}' => Ok(open + 1 + offset + 1),
-        // Another `{` (or the end) before any `}`: this one never closed.
-        found => {
-            let end = found.map_or(text.len(), |offset| open + 1 + offset);
-            Err(TemplateError::UnclosedBrace {
-                text: text[open..end].to_owned(),
-                span: open..end,
-            })
-        }
-    }
-}
-
-/// The end (one past the `}`) of the placeholder opening at `open`, braces in quoted texts
-/// skipped; `None` when another `{` or the end comes first outside quotes, or a quote is
-/// left open.
-fn quoted_close(text: &str, open: usize) -> Option<usize> {
-    let mut quote = None;
-    for (i, c) in text[open + 1..].char_indices() {
-        match (quote, c) {
-            (None, '\'' | '"') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            (None, '}') => return Some(open + 1 + i + 1),
-            (None, '{') => return None,
-            _ => {}
-        }
-    }
-    None
-}
-
-/// Parses the placeholder at `span` (braces included).
-fn parse_placeholder(
-    text: &str,
-    span: Range<usize>,
-    scope: &dyn expr::Scope,
-) -> Result<Placeholder, TemplateError> {
-    let whole = &text[span.clone()];
-    let inner = &whole[1..whole.len() - 1];
-    // The format spec follows the last `:` outside quotes (an expression has no `:` of its
-    // own, but a quoted text in it may).
-    let (body, spec) = match last_colon(inner) {
-        Some(at) => (&inner[..at], Some(&inner[at + 1..])),
-        None => (inner, None),
-    };
-    if body.trim().is_empty() {
-        return Err(TemplateError::EmptyPlaceholder {
-            text: whole.to_owned(),
-            span,
-        });
-    }
-    let decimals = match spec {
-        None => None,
-        Some(spec) => Some(parse_decimals(spec, &span)?),
-    };
-    // Offset of the expression in the template text: its error spans are inside it.
-    let offset = span.start + 1;
-    // A constant text (a text parameter) takes no decimals: it would be sent as is.
-    let constant = |value: Value| match (&value, decimals) {
-        (Value::Str(_), Some(_)) => Err(TemplateError::TextDecimals {
-            text: whole.to_owned(),
-            span: span.clone(),
-        }),
-        _ => Ok(Placeholder::Constant(value, decimals)),
-    };
-    // A name alone: a slot, or a constant (a measured reply goes through the expression,
-    // which reads it as a number where one is needed).
-    match scope.lookup(body.trim()) {
-        Some(Binding::Const(value)) => return constant(value),
-        Some(Binding::Slot(slot, kind)) if kind != Kind::Reply => {
-            return Ok(Placeholder::Segment(Segment::Slot {
-                slot,
-                decimals,
-                span,
-            }));
-        }
-        _ => {}
-    }
-    let expr = Expr::parse(body, scope).map_err(|source| {
-        let inner = source.span();
-        TemplateError::Expr {
-            text: whole.to_owned(),
-            span: offset + inner.start..offset + inner.end,
-            source: Box::new(source),
-        }
-    })?;
-    if let Some(value) = expr.constant() {
-        return constant(value.clone());
-    }
-    Ok(Placeholder::Segment(Segment::Expr {
-        expr: Box::new(expr),
-        decimals,
-        span,
-    }))
-}
-
-/// The byte offset of the last `:` of `inner` outside quotes.
-fn last_colon(inner: &str) -> Option<usize> {
-    let mut quote = None;
-    let mut last = None;
-    for (i, c) in inner.char_indices() {
-        match (quote, c) {
-            (None, '\'' | '"') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            (None, ':') => last = Some(i),
-            _ => {}
-        }
-    }
-    last
-}
-
-/// Parses a `.N` format spec into N.
-fn parse_decimals(spec: &str, span: &Range<usize>) -> Result<usize, TemplateError> {
-    let bad = || TemplateError::BadFormat {
-        spec: spec.to_owned(),
-        span: span.clone(),
-    };
-    let digits = spec.strip_prefix('.').ok_or_else(bad)?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let decimals = digits.parse::<usize>().unwrap_or(usize::MAX);
-    if decimals > MAX_DECIMALS {
-        return Err(TemplateError::TooManyDecimals {
-            decimals,
-            span: span.clone(),
-        });
-    }
-    Ok(decimals)
-}
-
 /// Names for tests: each a number at its index.
 #[cfg(test)]
 pub(crate) struct TestNames<'a>(pub &'a [&'a str]);
 
 #[cfg(test)]
 impl expr::Scope for TestNames<'_> {
-    fn lookup(&self, name: &str) -> Option<Binding> {
+    fn lookup(&self, name: &str) -> Option<expr::Binding> {
         let slot = self.0.iter().position(|n| *n == name)?;
-        Some(Binding::Slot(slot, Kind::Number))
+        Some(expr::Binding::Slot(slot, expr::Kind::Number))
     }
 
     fn known(&self) -> Vec<String> {
         self.0.iter().map(|n| (*n).to_owned()).collect()
     }
 }
+
+mod error;
+mod parse;
+pub use error::TemplateError;
+use parse::{Placeholder, close_of, parse_placeholder};
 
 #[cfg(test)]
 mod tests;
